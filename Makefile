@@ -1,0 +1,39 @@
+# The two commands: `make demo` (set up and run the whole system) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps lint typecheck pytest bench docs clean
+
+demo: setup system-deps ## install what is missing, then run fanzwatch up --demo
+	$(VENV)/bin/fanzwatch up --demo
+
+test: setup lint typecheck pytest ## lint, type checks and the whole test suite
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
+	touch $(STAMP)
+
+system-deps: ## Debian packages: Prometheus, Alertmanager, node_exporter, Chromium, wrk
+	@./scripts/system-deps.sh
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest -q
+
+docs: setup ## regenerate docs/metrics.md from the catalog
+	$(PY) -m fanzwatch.core.catalog.docs > docs/metrics.md
+
+clean:
+	rm -rf $(VENV) .fanzwatch .pytest_cache .mypy_cache .ruff_cache

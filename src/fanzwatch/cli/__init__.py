@@ -1,0 +1,27 @@
+"""The ``fanzwatch`` command. Each group lives in its own module; this one composes them."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from .server import db_app, serve
+
+app = typer.Typer(
+    name="fanzwatch",
+    help="Monitoring and observability for the FANZ creator-economy platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(serve)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def version() -> None:
+    """Print the fanzwatch version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,63 @@
+"""The fanzwatch server: ``create_app(settings)`` composes the feature routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+import httpx
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from .. import __version__
+from ..settings import ServerSettings
+from ..store import create_store_engine, upgrade
+from .context import ServerContext
+
+logger = logging.getLogger(__name__)
+
+# One client for every outgoing call; explicit timeouts so a slow peer never hangs us.
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def create_app(settings: ServerSettings | None = None, *, registry: CollectorRegistry | None = None) -> FastAPI:
+    """Build the server application.
+
+    Nothing is started here: the store is migrated and clients are opened in the
+    lifespan, so creating an app is cheap and side-effect free.
+
+    >>> app = create_app(ServerSettings(data_dir=Path("/tmp/fw")))
+    """
+    settings = settings or ServerSettings()
+    registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.store_url
+        await anyio.to_thread.run_sync(lambda: upgrade(url))
+        engine = create_store_engine(url, pool_size=settings.store.pool_size, echo=settings.store.echo)
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+            app.state.ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
+            logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
+            try:
+                yield
+            finally:
+                await engine.dispose()
+
+    app = FastAPI(title="fanzwatch", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.registry = registry
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/health/live", tags=["health"])
+    def live(request: Request) -> Response:
+        """Liveness: the process answers. Never depends on anything else."""
+        return Response(b'{"status":"pass"}', media_type="application/health+json")
+
+    return app

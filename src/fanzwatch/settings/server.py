@@ -1,0 +1,46 @@
+"""Settings of the fanzwatch server (``fanzwatch serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
+from ._base import ComponentSettings, component_config
+from .store import StoreSettings
+
+
+class ServerSettings(ComponentSettings):
+    """The server: where it listens, where it keeps data, which platforms exist.
+
+    Component settings (``store`` and the features' own) read their own
+    ``FANZWATCH_<COMPONENT>_*`` variables; pass instances to override in code:
+
+    >>> s = ServerSettings(port=9300, data_dir=Path("/tmp/fw"))
+    """
+
+    model_config = component_config("server")
+
+    host: str = Field(default="127.0.0.1", description="interface to bind; 127.0.0.1 keeps it local")
+    port: int = Field(default=8900, ge=1, le=65535, description="HTTP port (never 9090: that is Prometheus)")
+    data_dir: Path = Field(default=Path(".fanzwatch"), description="where state and rendered config live")
+    platforms: tuple[str, ...] = Field(default=DEFAULT_PLATFORMS, description="the FANZ platform slugs")
+    log_level: str = Field(default="info", description="debug, info, warning or error")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return validate_platforms(v)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be debug, info, warning or error")
+        return v.lower()
+
+    @property
+    def store_url(self) -> str:
+        return self.store.resolved_url(self.data_dir)

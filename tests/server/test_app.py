@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, Counter
+
+from fanzwatch.server import create_app
+from fanzwatch.settings import ServerSettings
+
+
+def test_create_app_has_no_side_effects_until_started(tmp_path: Path) -> None:
+    create_app(ServerSettings(data_dir=tmp_path / "data"))
+    assert not (tmp_path / "data").exists()
+
+
+def test_lifespan_migrates_store_and_serves_live_and_metrics(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    Counter("probe_hits", "a test counter", registry=registry).inc(3)
+    app = create_app(ServerSettings(data_dir=tmp_path), registry=registry)
+    with TestClient(app) as client:
+        assert (tmp_path / "fanzwatch.db").exists()
+        live = client.get("/health/live")
+        assert live.status_code == 200
+        assert live.headers["content-type"] == "application/health+json"
+        assert live.json() == {"status": "pass"}
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "probe_hits_total 3.0" in metrics.text
+        assert client.get("/no-such-page").status_code == 404

@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.add_typer(db_app, name="db")
+# feature commands: one line each, below
 
 
 @app.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownMetricError
-from . import business, external, http, runtime
+from . import alerting, anomaly, bi, business, external, health, http, rum, runtime
 from ._spec import PLATFORM, Label, MetricKind, MetricSpec, Source
 
 
@@ -53,6 +53,16 @@ class Catalog(Mapping[str, MetricSpec]):
         return series in self._by_series
 
 
-CATALOG = Catalog(business.METRICS + http.METRICS + runtime.METRICS + external.METRICS)
+CATALOG = Catalog(
+    business.METRICS
+    + http.METRICS
+    + runtime.METRICS
+    + external.METRICS
+    + health.METRICS
+    + rum.METRICS
+    + anomaly.METRICS
+    + bi.METRICS
+    + alerting.METRICS
+)
 
 __all__ = ["CATALOG", "PLATFORM", "Catalog", "Label", "MetricKind", "MetricSpec", "Source"]

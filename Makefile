@@ -23,8 +23,8 @@ system-deps: ## Debian packages: Prometheus, Alertmanager, node_exporter, Chromi
 	@./scripts/system-deps.sh
 
 lint:
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck:
 	$(VENV)/bin/mypy

@@ -2,7 +2,7 @@
 # Install the Debian packages fanzwatch runs and tests against, only when missing.
 set -euo pipefail
 need=()
-for pair in prometheus:prometheus promtool:prometheus alertmanager:prometheus-alertmanager \
+for pair in prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
             amtool:prometheus-alertmanager prometheus-node-exporter:prometheus-node-exporter \
             chromium:chromium chromedriver:chromium-driver wrk:wrk; do
   bin=${pair%%:*}; pkg=${pair##*:}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from .anomaly import anomaly_app
 from .server import db_app, serve
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 app.command()(serve)
 app.add_typer(db_app, name="db")
 # feature commands: one line each, below
+app.add_typer(anomaly_app, name="anomaly")
 
 
 @app.command()

@@ -1,0 +1,188 @@
+"""Detector contract: registry, purity, causality, batch = streaming, awkward series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fanzwatch.anomaly.detectors import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    SeasonalDetector,
+    UnknownDetectorError,
+    make_detector,
+    severity_for,
+)
+from fanzwatch.core.models import Severity
+
+from ._synthetic import seasonal_series, with_incidents
+
+
+def _awkward_series() -> tuple[np.ndarray, np.ndarray]:
+    """Seasonal data with NaNs, a 6-hour gap, duplicate and out-of-order stamps."""
+    t, v, _ = with_incidents()
+    t, v = t[: 9 * 288].copy(), v[: 9 * 288].copy()
+    v[100:110] = np.nan
+    v[500] = np.inf
+    keep = np.ones(len(t), dtype=bool)
+    keep[1000:1072] = False  # a 6-hour gap in the timestamps
+    t, v = t[keep], v[keep]
+    t[1500] = t[1499]  # a duplicate stamp
+    return t, v
+
+
+def test_registry_names_and_default() -> None:
+    assert DETECTORS == ("seasonal", "gaussian", "seed")
+    assert DEFAULT_DETECTOR == "seasonal"
+    assert isinstance(make_detector(), SeasonalDetector)
+    assert make_detector("seasonal") is not make_detector("seasonal")
+
+
+def test_unknown_detector_is_a_clear_value_error() -> None:
+    with pytest.raises(UnknownDetectorError, match="unknown detector 'nope'; choose one of: seasonal, gaussian, seed"):
+        make_detector("nope")
+    assert issubclass(UnknownDetectorError, ValueError)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_batch_equals_point_by_point_updates(name: str) -> None:
+    t, v = _awkward_series()
+    batch = make_detector(name).score_batch(t, v)
+    streaming = make_detector(name)
+    points = [streaming.update(float(a), float(b)) for a, b in zip(t, v, strict=True)]
+    np.testing.assert_array_equal(batch.scores, [p.score for p in points])
+    np.testing.assert_array_equal(batch.lower, [p.lower for p in points])
+    np.testing.assert_array_equal(batch.upper, [p.upper for p in points])
+    np.testing.assert_array_equal(batch.deviation, [p.deviation for p in points])
+    np.testing.assert_array_equal(batch.is_anomaly, [p.is_anomaly for p in points])
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_scores_are_causal(name: str) -> None:
+    t, v, _ = with_incidents()
+    whole = make_detector(name).score_batch(t, v)
+    for cut in (50, 3000, 7000):
+        prefix = make_detector(name).score_batch(t[:cut], v[:cut])
+        np.testing.assert_array_equal(prefix.scores, whole.scores[:cut])
+        np.testing.assert_array_equal(prefix.lower, whole.lower[:cut])
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_batch_continues_from_current_state(name: str) -> None:
+    t, v, _ = with_incidents()
+    whole = make_detector(name).score_batch(t, v)
+    d = make_detector(name)
+    first, second = d.score_batch(t[:4000], v[:4000]), d.score_batch(t[4000:], v[4000:])
+    np.testing.assert_array_equal(np.concatenate([first.scores, second.scores]), whole.scores)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_scores_in_unit_interval_and_bad_points_ignored(name: str) -> None:
+    t, v = _awkward_series()
+    batch = make_detector(name).score_batch(t, v)
+    assert batch.scores.min() >= 0.0
+    assert batch.scores.max() <= 1.0
+    bad = ~np.isfinite(v)
+    assert bad.sum() == 11
+    assert not batch.scores[bad].any()
+    assert not batch.is_anomaly[bad].any()
+    assert np.isnan(batch.lower[bad]).all()
+    assert batch.scores[1500] == 0.0  # duplicate timestamp: ignored
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_flat_series_never_alarms_and_never_divides_by_zero(name: str) -> None:
+    t = np.arange(0.0, 3000 * 60.0, 60.0)
+    batch = make_detector(name).score_batch(t, np.full(len(t), 42.0))
+    assert not batch.scores.any()
+    assert not batch.is_anomaly.any()
+    finite = np.isfinite(batch.lower)
+    assert finite.sum() > len(t) - 200
+    assert (batch.lower[finite] <= 42.0).all()
+    assert (batch.upper[finite] >= 42.0).all()
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_change_of_a_flat_series_is_an_anomaly(name: str) -> None:
+    t = np.arange(0.0, 3000 * 60.0, 60.0)
+    v = np.full(len(t), 42.0)
+    v[2500] = 50.0
+    batch = make_detector(name).score_batch(t, v)
+    assert batch.scores[2500] == 1.0
+    assert bool(batch.is_anomaly[2500])
+    assert np.flatnonzero(batch.is_anomaly).tolist() == [2500]
+
+
+def test_counter_reset_is_not_an_anomaly() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 6 * 86400.0, 300.0)
+    increments = rng.poisson(120, len(t)).astype(float)
+    counter = np.cumsum(increments)
+    counter[1200:] -= counter[1199]  # the process restarted: the counter starts again from 0
+    batch = make_detector("seasonal").score_batch(t, counter)
+    assert not batch.is_anomaly[1195:1210].any()
+    assert batch.scores[1200] == 0.0
+    # the expected range is about the previous value plus one step's increase
+    assert batch.lower[1300] < counter[1300] < batch.upper[1300]
+    assert batch.upper[1300] - batch.lower[1300] < 200.0
+
+
+def test_counter_surge_is_an_anomaly() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 6 * 86400.0, 300.0)
+    increments = rng.poisson(120, len(t)).astype(float)
+    increments[1400:1410] *= 6  # the rate jumps six-fold
+    batch = make_detector("seasonal").score_batch(t, np.cumsum(increments))
+    assert batch.is_anomaly[1400:1403].any()
+
+
+def test_gap_in_timestamps_does_not_raise_false_alarms() -> None:
+    t, v = seasonal_series(days=14)
+    keep = np.ones(len(t), dtype=bool)
+    keep[2000:2300] = False  # 25 hours missing
+    batch = make_detector("seasonal").score_batch(t[keep], v[keep])
+    after_gap = batch.is_anomaly[2000:]
+    assert after_gap.sum() == 0
+
+
+def test_warm_up_has_no_range_and_no_score() -> None:
+    t, v = seasonal_series(days=2)
+    batch = make_detector("seasonal").score_batch(t, v)
+    assert np.isnan(batch.lower[:30]).all()
+    assert np.isfinite(batch.lower[30:]).all()
+    assert not batch.scores[:288].any()  # novelty needs a day of history
+
+
+def test_update_reports_severity_from_deviation() -> None:
+    t = np.arange(0.0, 3000 * 60.0, 60.0)
+    d = make_detector("seasonal")
+    for a in t[:-1]:
+        d.update(float(a), 42.0)
+    score = d.update(float(t[-1]), 50.0)
+    assert score.is_anomaly
+    assert score.deviation > 6.0
+    assert score.severity is Severity.CRITICAL
+    normal = make_detector("seasonal").update(0.0, 1.0)
+    assert normal.severity is None
+    assert math.isnan(normal.lower)
+
+
+@pytest.mark.parametrize(
+    ("deviation", "severity"),
+    [
+        (0.0, Severity.INFO),
+        (2.99, Severity.INFO),
+        (3.0, Severity.WARNING),
+        (5.9, Severity.WARNING),
+        (6.0, Severity.CRITICAL),
+    ],
+)
+def test_severity_for(deviation: float, severity: Severity) -> None:
+    assert severity_for(deviation) is severity
+
+
+def test_score_batch_rejects_mismatched_arrays() -> None:
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        make_detector("seed").score_batch(np.arange(3.0), np.arange(4.0))

@@ -9,6 +9,10 @@ from fanzwatch.server import create_app
 from fanzwatch.settings import ServerSettings
 
 
+def metrics_text(client: TestClient) -> str:
+    return client.get("/metrics").text
+
+
 def test_create_app_has_no_side_effects_until_started(tmp_path: Path) -> None:
     create_app(ServerSettings(data_dir=tmp_path / "data"))
     assert not (tmp_path / "data").exists()
@@ -23,7 +27,9 @@ def test_lifespan_migrates_store_and_serves_live_and_metrics(tmp_path: Path) -> 
         live = client.get("/health/live")
         assert live.status_code == 200
         assert live.headers["content-type"] == "application/health+json"
-        assert live.json() == {"status": "pass"}
+        assert live.json() == {"status": "pass", "serviceId": "fanzwatch", "version": "0.1.0"}
+        assert client.get("/health").json()["status"] == "pass"  # no checks configured: nothing to fail
+        assert "fanz_health_check_status{" not in metrics_text(client)
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert "probe_hits_total 3.0" in metrics.text

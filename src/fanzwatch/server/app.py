@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from .. import __version__
+from ..health import build_router as build_health_router
+from ..health import build_runner as build_health_runner
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .context import ServerContext
@@ -32,6 +34,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     """
     settings = settings or ServerSettings()
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    # Built here without I/O (engines and clients inside the checks are lazy); run in the lifespan.
+    health = build_health_runner(settings.health, registry=registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,7 +47,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             app.state.ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
             try:
-                yield
+                async with health:  # first run now, then every period; checks closed on exit
+                    yield
             finally:
                 await engine.dispose()
 
@@ -55,9 +60,5 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/health/live", tags=["health"])
-    def live(request: Request) -> Response:
-        """Liveness: the process answers. Never depends on anything else."""
-        return Response(b'{"status":"pass"}', media_type="application/health+json")
-
+    app.include_router(build_health_router(health, service_id="fanzwatch", version=__version__))
     return app

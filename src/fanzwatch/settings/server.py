@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
+from .health import HealthSettings
 from .store import StoreSettings
 
 
@@ -28,6 +29,7 @@ class ServerSettings(ComponentSettings):
     platforms: tuple[str, ...] = Field(default=DEFAULT_PLATFORMS, description="the FANZ platform slugs")
     log_level: str = Field(default="info", description="debug, info, warning or error")
     store: StoreSettings = Field(default_factory=StoreSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     @field_validator("platforms")
     @classmethod

@@ -35,7 +35,7 @@ HEALTH_CHECK_LAST_SUCCESS = MetricSpec(
     name="fanz_health_check_last_success_timestamp_seconds",
     kind=MetricKind.GAUGE,
     unit="seconds since epoch",
-    help="Unix time of the check's last pass.",
+    help="Unix time of the check's last success: a run that passed or warned (the dependency answered).",
     labels=(PLATFORM, CHECK),
 )
 

@@ -1,0 +1,162 @@
+"""The endpoints over real dependencies with faults injected, and under a burst of probes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, generate_latest
+
+from fanzwatch.core import FrozenClock
+from fanzwatch.health import HealthCheckRunner, HttpCheck, RedisCheck, build_router, build_runner
+from fanzwatch.health.testing import InMemoryCheck
+from fanzwatch.settings.health import HealthSettings, demo_stack_checks
+
+from ._servers import Blackhole, CountingHttpServer, RedisProcess, serving, wrk_burst
+
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def app_for(runner: HealthCheckRunner) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with runner:
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(build_router(runner, service_id="fanzwatch"))
+    return app
+
+
+@pytest.fixture
+def demo_settings(
+    pg_url: str, redis_process: RedisProcess, http_dependency: CountingHttpServer, tmp_path: Path
+) -> HealthSettings:
+    media = tmp_path / "media"
+    media.mkdir()
+    checks = demo_stack_checks(
+        database_url=pg_url,
+        redis_url=redis_process.url,
+        payment_processor_url=http_dependency.url,
+        storage_dir=media,
+        data_dir=tmp_path,
+    )
+    return HealthSettings(checks=checks, default_timeout_seconds=5.0)
+
+
+@pytest.mark.postgres
+async def test_demo_stack_dependencies_pass_and_show_in_metrics(demo_settings: HealthSettings) -> None:
+    registry = CollectorRegistry()
+    runner = build_runner(demo_settings, registry=registry)
+    async with serving(app_for(runner)) as base, httpx.AsyncClient(base_url=base) as client:
+        response = await client.get("/health")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "pass", body
+    assert list(body["checks"]) == [
+        "platform_db:responseTime",
+        "redis:responseTime",
+        "payment_processor:responseTime",
+        "media_storage:responseTime",
+        "disk:utilization",
+        "memory:utilization",
+    ]
+    assert {entry[0]["status"] for entry in body["checks"].values()} == {"pass"}
+    exposition = generate_latest(registry).decode()
+    for check in ("platform_db", "redis", "payment_processor", "media_storage", "disk", "memory"):
+        assert f'fanz_health_check_status{{check="{check}",platform="other",status="pass"}} 1.0' in exposition
+    assert 'fanz_health_check_critical{check="disk",platform="other"} 0.0' in exposition
+    assert 'fanz_health_check_critical{check="platform_db",platform="other"} 1.0' in exposition
+
+
+@pytest.mark.postgres
+async def test_dependencies_going_away_fail_readiness_not_liveness(
+    demo_settings: HealthSettings, redis_process: RedisProcess, pg_url: str
+) -> None:
+    runner = build_runner(demo_settings, registry=CollectorRegistry())
+    async with serving(app_for(runner)) as base, httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+
+        redis_process.kill()
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await runner.run_now()
+
+        ready = await client.get("/health/ready")
+        live = await client.get("/health/live")
+        health = await client.get("/health")
+        assert (ready.status_code, ready.json()["status"]) == (503, "fail")
+        assert (live.status_code, live.json()) == (200, {"status": "pass", "serviceId": "fanzwatch"})
+        assert health.status_code == 503
+        checks = ready.json()["checks"]
+        assert checks["redis:responseTime"][0]["status"] == "fail"
+        assert "(Connection refused)" in checks["redis:responseTime"][0]["output"]
+        assert checks["platform_db:responseTime"][0]["status"] == "fail"
+        assert "does not exist" in checks["platform_db:responseTime"][0]["output"]
+        assert checks["payment_processor:responseTime"][0]["status"] == "pass"
+        one = await client.get("/health/checks/redis")
+        assert one.status_code == 503
+
+
+async def test_a_dependency_that_never_answers_cannot_hold_the_endpoints(
+    blackhole: Blackhole, clock: FrozenClock
+) -> None:
+    hung = HttpCheck("payment_processor", f"http://127.0.0.1:{blackhole.port}/health", timeout=0.5)
+    runner = HealthCheckRunner([hung, InMemoryCheck("db")], registry=CollectorRegistry(), clock=clock)
+    app = FastAPI()  # no background runs: the probe itself triggers the run
+    app.include_router(build_router(runner))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as client:
+        started = time.perf_counter()
+        health_request = asyncio.create_task(client.get("/health"))
+        await asyncio.sleep(0.05)
+        live = await client.get("/health/live")
+        health_pending_when_live_answered = not health_request.done()
+        health = await health_request
+        health_after = time.perf_counter() - started
+
+        assert live.status_code == 200
+        assert health_pending_when_live_answered  # liveness never waits for a check
+        assert health.status_code == 503
+        assert 0.5 <= health_after < 1.2  # the check's own timeout, then the answer
+        entry = health.json()["checks"]["payment_processor:responseTime"][0]
+        assert (entry["status"], entry["output"]) == ("fail", "timed out after 0.5 s")
+
+        started = time.perf_counter()
+        assert (await client.get("/health")).status_code == 503
+        assert time.perf_counter() - started < 0.4  # from the cache, not another 0.5 s wait
+        assert blackhole.accepted == 1
+
+
+@pytest.mark.redis
+async def test_a_burst_of_probes_costs_each_dependency_one_query_per_max_age(
+    http_dependency: CountingHttpServer, redis_process: RedisProcess, clock: FrozenClock
+) -> None:
+    checks = [HttpCheck("payment_processor", http_dependency.url), RedisCheck("redis", url=redis_process.url)]
+    runner = HealthCheckRunner(checks, registry=CollectorRegistry(), clock=clock, max_age=10.0)
+    pings_before = redis_process.command_calls("ping")
+
+    async with serving(app_for(runner)) as base:
+        # 200 probes always in flight for two seconds: hundreds to thousands of requests.
+        first = await wrk_burst(f"{base}/health", connections=200, seconds=2)
+        assert first.requests >= 200 and first.non_2xx == 0 and first.socket_errors == ""
+        assert http_dependency.hits == 1
+        assert redis_process.command_calls("ping") - pings_before == 1
+
+        clock.advance(timedelta(seconds=9))
+        second = await wrk_burst(f"{base}/health/ready", connections=200, seconds=2)
+        assert second.requests >= 200 and second.non_2xx == 0
+        assert http_dependency.hits == 1
+
+        clock.advance(timedelta(seconds=2))  # now older than max_age: one more run for everyone
+        third = await wrk_burst(f"{base}/health", connections=200, seconds=2)
+        assert third.requests >= 200 and third.non_2xx == 0
+        assert http_dependency.hits == 2
+        assert redis_process.command_calls("ping") - pings_before == 2

@@ -34,3 +34,15 @@ def test_lifespan_migrates_store_and_serves_live_and_metrics(tmp_path: Path) -> 
         assert metrics.status_code == 200
         assert "probe_hits_total 3.0" in metrics.text
         assert client.get("/no-such-page").status_code == 404
+
+
+def test_server_instruments_its_own_requests_by_route_template(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(data_dir=tmp_path))
+    with TestClient(app) as client:
+        assert client.get("/no-such-page/123").status_code == 404
+        client.get("/health")
+        text = metrics_text(client)
+    assert 'http_route="unmatched"' in text
+    assert "/no-such-page/123" not in text
+    # SQLite's default QueuePool: 5 connections plus 10 overflow, read from the real pool.
+    assert 'db_client_connection_max{platform="other",pool_name="store"} 15.0' in text

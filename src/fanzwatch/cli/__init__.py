@@ -6,6 +6,7 @@ import typer
 
 from .. import __version__
 from .anomaly import anomaly_app
+from .provisioning import render
 from .server import db_app, serve
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app.command()(serve)
 app.add_typer(db_app, name="db")
 # feature commands: one line each, below
 app.add_typer(anomaly_app, name="anomaly")
+app.command()(render)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from .. import __version__
 from ..health import build_router as build_health_router
 from ..health import build_runner as build_health_runner
+from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .context import ServerContext
@@ -36,6 +37,11 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     # Built here without I/O (engines and clients inside the checks are lazy); run in the lifespan.
     health = build_health_runner(settings.health, registry=registry)
+    # The server instruments itself with its own SDK; /metrics below exposes the same registry.
+    telemetry = build_telemetry(
+        settings.telemetry.model_copy(update={"metrics_path": None, "platforms": settings.platforms}),
+        registry=registry,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +49,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         url = settings.store_url
         await anyio.to_thread.run_sync(lambda: upgrade(url))
         engine = create_store_engine(url, pool_size=settings.store.pool_size, echo=settings.store.echo)
+        telemetry.instrument_db_pool(engine, pool_name="store")
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
             app.state.ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
@@ -50,9 +57,17 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 async with health:  # first run now, then every period; checks closed on exit
                     yield
             finally:
+                telemetry.shutdown()
                 await engine.dispose()
 
-    app = FastAPI(title="fanzwatch", version=__version__, lifespan=lifespan)
+    # FastAPI's built-in telemetry would add a second server span per request: ours is on.
+    app = FastAPI(
+        title="fanzwatch",
+        version=__version__,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     app.state.settings = settings
     app.state.registry = registry
 

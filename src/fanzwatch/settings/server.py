@@ -10,6 +10,7 @@ from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
 from .health import HealthSettings
 from .store import StoreSettings
+from .telemetry import TelemetrySettings
 
 
 class ServerSettings(ComponentSettings):
@@ -30,6 +31,7 @@ class ServerSettings(ComponentSettings):
     log_level: str = Field(default="info", description="debug, info, warning or error")
     store: StoreSettings = Field(default_factory=StoreSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @field_validator("platforms")
     @classmethod

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownMetricError
-from . import alerting, anomaly, bi, business, external, health, http, rum, runtime
+from . import alerting, anomaly, bi, business, external, health, http, recording, rum, runtime
 from ._spec import PLATFORM, Label, MetricKind, MetricSpec, Source
 
 
@@ -63,6 +63,7 @@ CATALOG = Catalog(
     + anomaly.METRICS
     + bi.METRICS
     + alerting.METRICS
+    + recording.METRICS
 )
 
 __all__ = ["CATALOG", "PLATFORM", "Catalog", "Label", "MetricKind", "MetricSpec", "Source"]

@@ -1,0 +1,70 @@
+"""Infrastructure alerts: disk space via node_exporter (the guide's 7) and target down.
+
+The guide's disk alert queried node_exporter metrics in a stack without node_exporter;
+the stack now scrapes it (job ``node``). Read-only and pseudo filesystems are left out
+by the recorded ratio. ``TargetDown`` is one rule per owning service and severity, so each
+job's outage reaches the team that owns it with the severity it deserves (the payment
+processor pages payments; a node_exporter gap only warns infrastructure).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ...core import Severity
+from ...core.catalog import recording as rec
+from ..rules import AlertRule, RuleGroup
+from ..scrape import ScrapeJob
+from .jobs import JOBS
+
+DISK_AVAILABLE_WARNING = 0.20
+DISK_AVAILABLE_CRITICAL = 0.10
+
+
+def _disk(severity: Severity, threshold: float, hold: timedelta) -> AlertRule:
+    return AlertRule(
+        name="LowDiskSpace",
+        expr=f"{rec.FILESYSTEM_AVAILABLE.name} < {threshold}",
+        hold=hold,
+        severity=severity,
+        service="infrastructure",
+        summary=f"Less than {threshold:.0%} disk space left on {{{{ $labels.instance }}}} {{{{ $labels.mountpoint }}}}",
+        description=(
+            "{{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} has "
+            "{{ $value | humanizePercentage }} of its space available."
+        ),
+    )
+
+
+def target_down(jobs: tuple[ScrapeJob, ...]) -> tuple[AlertRule, ...]:
+    """``up == 0``, one rule per (service, severity) of the jobs, in the jobs' order."""
+    owners: dict[tuple[str, Severity], list[str]] = {}
+    for job in jobs:
+        owners.setdefault((job.service, job.severity_when_down), []).append(job.name)
+    rules = []
+    for (service, severity), names in owners.items():
+        selector = f'job="{names[0]}"' if len(names) == 1 else f'job=~"{"|".join(names)}"'
+        rules.append(
+            AlertRule(
+                name="TargetDown",
+                expr=f"up{{{selector}}} == 0",
+                hold=timedelta(minutes=1),
+                severity=severity,
+                service=service,
+                summary="Scrape target {{ $labels.job }} at {{ $labels.instance }} is down",
+                description=(
+                    "Prometheus could not scrape {{ $labels.job }} at {{ $labels.instance }} for over a minute: "
+                    "the process is down, unreachable or not answering /metrics."
+                ),
+            )
+        )
+    return tuple(rules)
+
+
+INFRA_ALERTS = (
+    _disk(Severity.CRITICAL, DISK_AVAILABLE_CRITICAL, timedelta(minutes=5)),
+    _disk(Severity.WARNING, DISK_AVAILABLE_WARNING, timedelta(minutes=15)),
+    *target_down(JOBS),
+)
+
+INFRASTRUCTURE = RuleGroup("fanzwatch.infrastructure", "infrastructure", INFRA_ALERTS)

@@ -1,0 +1,29 @@
+"""The scrape jobs of a fanzwatch stack and who cares when their targets go down."""
+
+from __future__ import annotations
+
+from ...core import Severity
+from ...settings.provisioning import StackTargets
+from ..scrape import ScrapeJob
+
+FANZWATCH = ScrapeJob("fanzwatch", "the fanzwatch server", "monitoring", Severity.CRITICAL)
+PLATFORM = ScrapeJob("fanz-platform", "a FANZ platform service", "fanz-platform", Severity.CRITICAL)
+PAYMENT_PROCESSOR = ScrapeJob("payment-processor", "the payment processor", "payments", Severity.CRITICAL)
+NODE = ScrapeJob("node", "a node_exporter", "infrastructure", Severity.WARNING)
+ALERTMANAGER = ScrapeJob("alertmanager", "Alertmanager", "monitoring", Severity.CRITICAL)
+PROMETHEUS = ScrapeJob("prometheus", "Prometheus", "monitoring", Severity.WARNING)
+
+JOBS = (FANZWATCH, PLATFORM, PAYMENT_PROCESSOR, NODE, ALERTMANAGER, PROMETHEUS)
+
+
+def scrape_jobs(targets: StackTargets) -> tuple[ScrapeJob, ...]:
+    """The jobs with the stack's targets filled in (a job without targets is not scraped)."""
+    by_job = {
+        FANZWATCH.name: (targets.fanzwatch,),
+        PLATFORM.name: targets.platforms,
+        PAYMENT_PROCESSOR.name: targets.payment_processor,
+        NODE.name: targets.node_exporter,
+        ALERTMANAGER.name: (targets.alertmanager,),
+        PROMETHEUS.name: (targets.prometheus,),
+    }
+    return tuple(job.with_targets(by_job[job.name]) for job in JOBS)

@@ -1,0 +1,173 @@
+"""Where alerts go: the guide's routing, corrected.
+
+Every alert first reaches the fanzwatch server's webhook (incidents, escalation and
+remediation live there), then exactly the people who own it:
+
+- ``MetricAnomaly`` (posted by the anomaly engine) → the anomalies channel only: a
+  statistical detector should not wake anyone, whatever severity it guesses;
+- ``severity="critical"`` → PagerDuty + the critical channel + on-call e-mail, and
+  **continue**, so a critical payment alert also reaches…
+- ``service="payments"`` → the payments channel;
+- ``service="business"`` → the business channel + stakeholder e-mail;
+- any other non-critical alert → the default channel.
+
+Routes use ``matchers`` (the guide's ``match`` is deprecated). A critical alert mutes
+the warning of the same alert on the same thing (``inhibit_rules``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ...settings.provisioning import ProvisioningSettings
+from .._output import prom_duration
+from ..alertmanager import (
+    AlertmanagerConfig,
+    EmailConfig,
+    InhibitRule,
+    Matcher,
+    PagerDutyConfig,
+    Receiver,
+    Route,
+    SlackConfig,
+    WebhookConfig,
+    eq,
+)
+
+FANZWATCH = "fanzwatch"
+DEFAULT = "default"
+CRITICAL = "critical"
+PAYMENTS = "payments"
+BUSINESS = "business"
+ANOMALIES = "anomalies"
+
+WEBHOOK_PATH = "/api/v1/alerts/webhook"
+SECRET_FILES = {
+    "slack": "slack_api_url",
+    "pagerduty": "pagerduty_routing_key",
+    "smtp": "smtp_password",
+    "webhook": "webhook_token",
+}
+"""File names, inside ``secrets_dir``, Alertmanager reads each secret from."""
+
+INHIBIT_EQUAL = ("alertname", "platform", "job", "instance", "pool_name", "mountpoint", "check")
+"""Labels that identify "the same alert on the same thing" for inhibition."""
+
+SLACK_TITLE = (
+    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.alertname }}{{ with .CommonLabels.platform }} on {{ . }}{{ end }}"
+)
+SLACK_TEXT = (
+    "{{ range .Alerts }}*{{ .Labels.priority }} {{ .Labels.severity }}*: {{ .Annotations.summary }}\n"
+    "{{ .Annotations.description }}\n"
+    "{{ with .Annotations.runbook_url }}<{{ . }}|Runbook>{{ end }}\n{{ end }}"
+)
+EMAIL_SUBJECT = "[{{ .Status | toUpper }}] {{ .CommonLabels.priority }} {{ .CommonLabels.alertname }}"
+
+
+def _slack(settings: ProvisioningSettings, channel: str) -> tuple[SlackConfig, ...]:
+    return (SlackConfig(channel, SLACK_TITLE, SLACK_TEXT),) if settings.slack else ()
+
+
+def _email(settings: ProvisioningSettings, to: str) -> tuple[EmailConfig, ...]:
+    return (EmailConfig(to, EMAIL_SUBJECT),) if settings.email else ()
+
+
+def _secret(settings: ProvisioningSettings, key: str) -> str:
+    return str(settings.secrets_dir / SECRET_FILES[key])
+
+
+def receivers(settings: ProvisioningSettings) -> tuple[Receiver, ...]:
+    pagerduty = (
+        (
+            PagerDutyConfig(
+                routing_key_file=_secret(settings, "pagerduty"),
+                description="{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}",
+                severity="{{ .CommonLabels.severity }}",
+                component="{{ .CommonLabels.service }}",
+                group="{{ .CommonLabels.platform }}",
+                runbook_link="{{ (index .Alerts 0).Annotations.runbook_url }}",
+            ),
+        )
+        if settings.pagerduty
+        else ()
+    )
+    webhook = WebhookConfig(
+        url=f"http://{settings.targets.fanzwatch}{WEBHOOK_PATH}",
+        bearer_token_file=_secret(settings, "webhook") if settings.webhook_token else None,
+    )
+    return (
+        Receiver(FANZWATCH, webhook=(webhook,)),
+        Receiver(DEFAULT, slack=_slack(settings, "#fanz-alerts")),
+        Receiver(
+            CRITICAL,
+            slack=_slack(settings, "#fanz-critical"),
+            pagerduty=pagerduty,
+            email=_email(settings, settings.email_oncall),
+        ),
+        Receiver(PAYMENTS, slack=_slack(settings, "#fanz-payments")),
+        Receiver(BUSINESS, slack=_slack(settings, "#fanz-business"), email=_email(settings, settings.email_business)),
+        Receiver(ANOMALIES, slack=_slack(settings, "#fanz-anomalies")),
+    )
+
+
+def route(settings: ProvisioningSettings) -> Route:
+    return Route(
+        receiver=DEFAULT,
+        group_by=("alertname", "service", "platform"),
+        group_wait=settings.group_wait,
+        group_interval=settings.group_interval,
+        repeat_interval=settings.repeat_interval,
+        routes=(
+            # '...' disables grouping: the server gets each alert on its own and
+            # deduplicates by fingerprint; it never waits for a group to fill.
+            Route(receiver=FANZWATCH, group_by=("...",), group_wait=timedelta(0), continue_=True),
+            Route(
+                receiver=ANOMALIES,
+                matchers=(eq("alertname", "MetricAnomaly"),),
+                group_by=("alertname", "metric", "platform"),
+            ),
+            Route(
+                receiver=CRITICAL,
+                matchers=(eq("severity", "critical"),),
+                repeat_interval=min(settings.repeat_interval, timedelta(hours=1)),
+                continue_=True,
+            ),
+            Route(receiver=PAYMENTS, matchers=(eq("service", "payments"),)),
+            Route(receiver=BUSINESS, matchers=(eq("service", "business"),)),
+            # Explicit, because the fanzwatch route above matches everything, so the root's
+            # own receiver is never used; critical alerts have already paged.
+            Route(receiver=DEFAULT, matchers=(Matcher("severity", "!=", "critical"),)),
+        ),
+    )
+
+
+def inhibit_rules() -> tuple[InhibitRule, ...]:
+    return (
+        InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL),
+    )
+
+
+def global_settings(settings: ProvisioningSettings) -> dict[str, object]:
+    out: dict[str, object] = {"resolve_timeout": prom_duration(timedelta(minutes=5))}
+    if settings.slack:
+        out["slack_api_url_file"] = _secret(settings, "slack")
+    if settings.pagerduty:
+        out["pagerduty_url"] = settings.pagerduty_url
+    if settings.email:
+        out["smtp_smarthost"] = settings.smtp_smarthost
+        out["smtp_from"] = settings.smtp_from
+        out["smtp_require_tls"] = settings.smtp_require_tls
+        if settings.smtp_auth_username:
+            out["smtp_auth_username"] = settings.smtp_auth_username
+            out["smtp_auth_password_file"] = _secret(settings, "smtp")
+    return out
+
+
+def alertmanager_config(settings: ProvisioningSettings) -> AlertmanagerConfig:
+    return AlertmanagerConfig(
+        route=route(settings),
+        receivers=receivers(settings),
+        inhibit_rules=inhibit_rules(),
+        global_=global_settings(settings),
+    )

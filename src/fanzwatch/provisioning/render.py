@@ -1,0 +1,140 @@
+"""Build every definition from settings and render them to the files a deployment needs.
+
+``render_files`` is pure (settings in, ``{relative path: bytes}`` out) and refuses to
+render an expression that does not parse or names a metric outside the catalog;
+``render_all`` writes the files and removes rendered files it no longer produces.
+
+Layout of the output directory::
+
+    prometheus.yml                      rule_files point at rules/ (relative)
+    rules/<group>.yml                   recording and alert rules
+    alertmanager.yml
+    grafana/dashboards/<uid>.json
+    grafana/provisioning/datasources/fanzwatch.yml
+    grafana/provisioning/dashboards/fanzwatch.yml
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import ConfigError
+from ..settings.provisioning import ProvisioningSettings
+from ._output import GENERATED, prom_duration, to_json, to_yaml
+from .alertmanager import AlertmanagerConfig
+from .dashboard import Dashboard
+from .definitions.alerts_business import BUSINESS
+from .definitions.alerts_health import HEALTH
+from .definitions.alerts_infra import INFRASTRUCTURE
+from .definitions.alerts_service import SERVICE
+from .definitions.dashboards import DASHBOARDS
+from .definitions.jobs import scrape_jobs
+from .definitions.recording import RECORDING
+from .definitions.routing import alertmanager_config
+from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
+from .promql import check_expression
+from .rules import AlertRule, RuleGroup
+from .scrape import PrometheusConfig
+
+RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH)
+_OWNED_GLOBS = ("rules/*.yml", "grafana/dashboards/*.json")
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioning:
+    """Everything fanzwatch provisions, as typed definitions (before rendering)."""
+
+    prometheus: PrometheusConfig
+    rule_groups: tuple[RuleGroup, ...]
+    alertmanager: AlertmanagerConfig
+    dashboards: tuple[Dashboard, ...]
+
+    def alert_rules(self) -> tuple[AlertRule, ...]:
+        return tuple(rule for group in self.rule_groups for rule in group.alerts())
+
+    def expressions(self) -> list[tuple[str, str]]:
+        """``(where, expr)`` for every PromQL expression in rules and dashboards."""
+        out: list[tuple[str, str]] = []
+        for group in self.rule_groups:
+            for rule in group.rules:
+                name = rule.name if isinstance(rule, AlertRule) else rule.record
+                out.append((f"rules/{group.file}.yml: {name}", rule.expr))
+        for dash in self.dashboards:
+            for panel, target in dash.targets():
+                out.append((f"dashboard {dash.uid}: {panel.title}", target.resolve()))
+            if dash.platform_variable is not None:
+                out.append((f"dashboard {dash.uid}: $platform", dash.platform_variable.series))
+        return out
+
+
+def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
+    """The definitions for a stack described by ``settings``."""
+    return Provisioning(
+        prometheus=PrometheusConfig(
+            scrape_interval=settings.scrape_interval,
+            evaluation_interval=settings.evaluation_interval,
+            rule_files=tuple(f"rules/{g.file}.yml" for g in RULE_GROUPS),
+            alertmanagers=(settings.targets.alertmanager,),
+            jobs=scrape_jobs(settings.targets),
+        ),
+        rule_groups=RULE_GROUPS,
+        alertmanager=alertmanager_config(settings),
+        dashboards=DASHBOARDS,
+    )
+
+
+def check_provisioning(provisioning: Provisioning) -> list[str]:
+    """Every problem with every expression, as ``where: message`` lines."""
+    return [f"{where}: {problem}" for where, expr in provisioning.expressions() for problem in check_expression(expr)]
+
+
+def render_files(settings: ProvisioningSettings) -> dict[str, bytes]:
+    """Every rendered file by its path relative to the output directory."""
+    provisioning = build_provisioning(settings)
+    problems = check_provisioning(provisioning)
+    if problems:
+        raise ConfigError("invalid PromQL in the provisioning definitions:\n  " + "\n  ".join(problems))
+    runbooks = settings.resolved_runbook_base_url
+    files: dict[str, bytes] = {"prometheus.yml": to_yaml(provisioning.prometheus.to_dict(), header=GENERATED)}
+    for group in provisioning.rule_groups:
+        doc = {"groups": [group.to_dict(runbook_base_url=runbooks, for_scale=settings.for_scale)]}
+        files[f"rules/{group.file}.yml"] = to_yaml(doc, header=GENERATED)
+    files["alertmanager.yml"] = to_yaml(provisioning.alertmanager.to_dict(), header=GENERATED)
+    for dash in provisioning.dashboards:
+        files[f"grafana/dashboards/{dash.uid}.json"] = to_json(grafana_dashboard(dash))
+    files["grafana/provisioning/datasources/fanzwatch.yml"] = to_yaml(
+        grafana_datasource(f"http://{settings.targets.prometheus}", prom_duration(settings.scrape_interval)),
+        header=GENERATED,
+    )
+    files["grafana/provisioning/dashboards/fanzwatch.yml"] = to_yaml(
+        grafana_dashboard_provider(settings.grafana_dashboards_path), header=GENERATED
+    )
+    return files
+
+
+def render_all(settings: ProvisioningSettings, out_dir: Path) -> list[Path]:
+    """Write every file under ``out_dir`` and return their paths, sorted.
+
+    Files are replaced atomically (write, then rename), so a Prometheus reloading
+    mid-render never reads half a file. Rule and dashboard files left from an earlier
+    render that this one no longer produces are removed; nothing else is touched.
+    """
+    files = render_files(settings)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} exists and is not a directory", setting="out")
+    written: list[Path] = []
+    for rel, content in sorted(files.items()):
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+        written.append(path)
+    keep = set(written)
+    for pattern in _OWNED_GLOBS:
+        for stale in out_dir.glob(pattern):
+            if stale not in keep:
+                stale.unlink()
+    return written

@@ -1,0 +1,1 @@
+"""Implementation of ``fanzwatch.sdk``; import from ``fanzwatch.sdk`` instead."""

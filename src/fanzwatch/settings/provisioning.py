@@ -1,0 +1,155 @@
+"""Settings of the rendered monitoring configuration (``fanzwatch render``, ``fanzwatch up``).
+
+What Prometheus scrapes, how often, where alerts go and where secrets are read from.
+Secrets are never settings values here: only the *directory* Alertmanager reads them
+from, so nothing secret can end up in a rendered file.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from ._base import ComponentSettings, component_config
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def _check_host_port(value: str) -> str:
+    match = _HOST_PORT.match(value)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8900)")
+    return value
+
+
+def _prometheus_duration(value: object) -> object:
+    """Accept ``15s``/``500ms``/``1h`` and bare seconds (``"15"``, as env vars give) as well."""
+    if isinstance(value, str):
+        text = value.strip()
+        match = _DURATION.match(text)
+        if match:
+            return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return timedelta(seconds=float(text))
+    return value
+
+
+class StackTargets(BaseModel):
+    """Where the parts of the stack listen, as ``host:port``: what Prometheus scrapes.
+
+    The stack runner builds this from the ports it picked:
+
+    >>> StackTargets(fanzwatch="127.0.0.1:8900", platforms=("127.0.0.1:8001",)).platforms
+    ('127.0.0.1:8001',)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fanzwatch: str = Field(default="127.0.0.1:8900", description="the fanzwatch server (also the alert webhook)")
+    prometheus: str = Field(default="127.0.0.1:9090", description="Prometheus itself (self-scrape, Grafana)")
+    alertmanager: str = Field(default="127.0.0.1:9093", description="Alertmanager")
+    platforms: tuple[str, ...] = Field(default=(), description="FANZ platform services exposing /metrics")
+    payment_processor: tuple[str, ...] = Field(default=(), description="payment processor exporters")
+    node_exporter: tuple[str, ...] = Field(default=("127.0.0.1:9100",), description="node_exporter instances")
+
+    @field_validator("fanzwatch", "prometheus", "alertmanager")
+    @classmethod
+    def _one(cls, v: str) -> str:
+        return _check_host_port(v)
+
+    @field_validator("platforms", "payment_processor", "node_exporter")
+    @classmethod
+    def _many(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            _check_host_port(item)
+        if len(set(v)) != len(v):
+            raise ValueError("targets must be unique")
+        return v
+
+
+class ProvisioningSettings(ComponentSettings):
+    """What ``fanzwatch render`` generates, read from ``FANZWATCH_PROVISIONING_*``.
+
+    Nested target fields use ``__``: ``FANZWATCH_PROVISIONING_TARGETS__FANZWATCH=10.0.0.5:8900``.
+    Durations accept Prometheus style (``15s``, ``500ms``), bare seconds (``15``) or ISO 8601.
+
+    >>> s = ProvisioningSettings(scrape_interval=timedelta(seconds=1), for_scale=0.01)
+    """
+
+    model_config = SettingsConfigDict(**component_config("provisioning"), env_nested_delimiter="__")
+
+    targets: StackTargets = Field(default_factory=StackTargets, description="what Prometheus scrapes")
+    scrape_interval: timedelta = Field(default=timedelta(seconds=15), description="Prometheus scrape interval")
+    evaluation_interval: timedelta = Field(default=timedelta(seconds=15), description="rule evaluation interval")
+    for_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="multiplies every alert's `for:` hold time; 1 in production, e.g. 0.01 in tests and demos",
+    )
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="base of runbook_url annotations (<base>/<Alert>.md); default http://<fanzwatch>/runbooks",
+    )
+    secrets_dir: Path = Field(
+        default=Path("/etc/fanzwatch/secrets"),
+        description="directory Alertmanager reads secret files from: slack_api_url, pagerduty_routing_key, "
+        "smtp_password, webhook_token",
+    )
+    slack: bool = Field(default=True, description="notify Slack channels (needs <secrets_dir>/slack_api_url)")
+    pagerduty: bool = Field(default=True, description="page through PagerDuty Events v2 (needs pagerduty_routing_key)")
+    pagerduty_url: str = Field(default="https://events.pagerduty.com/v2/enqueue", description="Events v2 endpoint")
+    email: bool = Field(default=True, description="send e-mail to the on-call and business addresses")
+    smtp_smarthost: str = Field(default="localhost:587", description="SMTP server host:port")
+    smtp_from: str = Field(default="alerts@fanz.com", description="sender address")
+    smtp_auth_username: str | None = Field(
+        default=None, description="SMTP user; when set, the password is read from <secrets_dir>/smtp_password"
+    )
+    smtp_require_tls: bool = Field(default=True, description="require STARTTLS")
+    email_oncall: str = Field(default="operations@fanz.com", description="on-call address for critical alerts")
+    email_business: str = Field(default="stakeholders@fanz.com", description="address for business alerts")
+    webhook_token: bool = Field(
+        default=False,
+        description="send a bearer token (from <secrets_dir>/webhook_token) to the fanzwatch alert webhook",
+    )
+    group_wait: timedelta = Field(default=timedelta(seconds=10), description="Alertmanager group_wait")
+    group_interval: timedelta = Field(default=timedelta(minutes=1), description="Alertmanager group_interval")
+    repeat_interval: timedelta = Field(default=timedelta(hours=4), description="Alertmanager repeat_interval")
+    grafana_dashboards_path: str = Field(
+        default="/var/lib/grafana/dashboards/fanzwatch",
+        description="where Grafana finds the rendered dashboards (the dashboard provider's path)",
+    )
+
+    @field_validator(
+        "scrape_interval", "evaluation_interval", "group_wait", "group_interval", "repeat_interval", mode="before"
+    )
+    @classmethod
+    def _durations(cls, v: object) -> object:
+        return _prometheus_duration(v)
+
+    @field_validator("scrape_interval", "evaluation_interval", "group_wait", "group_interval", "repeat_interval")
+    @classmethod
+    def _whole_milliseconds(cls, v: timedelta) -> timedelta:
+        if v < timedelta(0) or v % timedelta(milliseconds=1):
+            raise ValueError("must be a non-negative whole number of milliseconds")
+        return v
+
+    @model_validator(mode="after")
+    def _positive_intervals(self) -> ProvisioningSettings:
+        for name in ("scrape_interval", "evaluation_interval", "group_interval", "repeat_interval"):
+            if getattr(self, name) < timedelta(milliseconds=100):
+                raise ValueError(f"{name} must be at least 100ms")
+        if self.runbook_base_url is not None and not re.match(r"^https?://\S+$", self.runbook_base_url):
+            raise ValueError("runbook_base_url must be an http(s) URL")
+        return self
+
+    @property
+    def resolved_runbook_base_url(self) -> str:
+        """The configured runbook base, else the fanzwatch server's ``/runbooks``."""
+        return (self.runbook_base_url or f"http://{self.targets.fanzwatch}/runbooks").rstrip("/")

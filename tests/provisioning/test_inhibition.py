@@ -1,0 +1,91 @@
+"""Inhibition with the real Alertmanager: a critical alert mutes its own warning."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fanzwatch.provisioning import render_all
+from fanzwatch.provisioning.tools import ALERTMANAGER, find_binary
+
+from .conftest import free_port, make_settings
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A real Alertmanager on a free loopback port with the rendered config."""
+    port = free_port()
+    out = tmp_path / "rendered"
+    render_all(make_settings(), out)
+    proc = subprocess.Popen(
+        [
+            find_binary(ALERTMANAGER),
+            f"--config.file={out / 'alertmanager.yml'}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "alertmanager exited"
+            assert time.monotonic() < deadline, "alertmanager did not become ready in 15 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _alert(severity: str, **labels: str) -> dict[str, Any]:
+    return {
+        "labels": {"alertname": "HighErrorRate", "service": "fanz-platform", "severity": severity, **labels},
+        "annotations": {"summary": f"{severity} test"},
+    }
+
+
+def _states(url: str) -> dict[tuple[str, str], dict[str, Any]]:
+    alerts = httpx.get(f"{url}/api/v2/alerts", timeout=5).json()
+    return {(a["labels"]["severity"], a["labels"].get("platform", "")): a["status"] for a in alerts}
+
+
+def test_a_critical_alert_inhibits_the_matching_warning_only(alertmanager: str) -> None:
+    posted = [
+        _alert("critical", platform="fanz-1"),
+        _alert("warning", platform="fanz-1"),  # same alert, same platform: muted
+        _alert("warning", platform="fanz-2"),  # another platform: not muted
+    ]
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:
+        states = _states(alertmanager)
+        if len(states) == 3 and states[("warning", "fanz-1")]["state"] == "suppressed":
+            break
+        assert time.monotonic() < deadline, f"warning never inhibited: {states}"
+        time.sleep(0.1)
+    assert states[("critical", "fanz-1")]["state"] == "active"
+    assert states[("critical", "fanz-1")]["inhibitedBy"] == []
+    assert len(states[("warning", "fanz-1")]["inhibitedBy"]) == 1
+    assert states[("warning", "fanz-2")]["state"] == "active"
+    assert states[("warning", "fanz-2")]["inhibitedBy"] == []

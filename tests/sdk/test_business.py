@@ -1,0 +1,121 @@
+"""The business API: exact counters, revenue for completed payments only, bad input rejected."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pytest
+
+from fanzwatch.core import LabelError
+from fanzwatch.sdk import (
+    InvalidBusinessEventError,
+    TelemetryNotInitialisedError,
+    mark_user_active,
+    record_error,
+    record_payment,
+    record_registration,
+    record_upload,
+)
+from fanzwatch.sdk.testing import TelemetryCapture, make_test_telemetry
+
+TIP_USD = {"platform": "fanz-1", "payment_type": "tip", "currency": "USD"}
+
+
+def test_revenue_is_added_for_completed_payments_only_and_per_currency(cap: TelemetryCapture) -> None:
+    record_payment(amount=Decimal("9.99"), currency="USD", payment_type="tip", status="completed")
+    record_payment(amount=Decimal("5.01"), currency="usd", payment_type="tip", status="completed")
+    record_payment(amount=100.0, currency="USD", payment_type="tip", status="declined")
+    record_payment(amount=50, currency="USD", payment_type="tip", status="failed")
+    record_payment(amount=7, currency="EUR", payment_type="tip", status="completed")
+
+    assert cap.get_sample_value("fanz_revenue_total", TIP_USD) == pytest.approx(15.0)
+    assert cap.get_sample_value("fanz_revenue_total", {**TIP_USD, "currency": "EUR"}) == 7
+    for status, count in (("completed", 2), ("declined", 1), ("failed", 1)):
+        assert cap.get_sample_value("fanz_payment_transactions_total", {**TIP_USD, "status": status}) == count
+    # The OTLP mirror carries the same values.
+    points = cap.otel_points("fanz_revenue")
+    assert points[frozenset(TIP_USD.items())].value == pytest.approx(15.0)
+
+
+def test_unsupported_currency_and_platform_are_bounded(cap: TelemetryCapture) -> None:
+    record_payment(amount=1, currency="XYZ", payment_type="ppv", status="completed", platform="not-a-platform")
+    labels = {"platform": "other", "payment_type": "ppv", "currency": "OTHER"}
+    assert cap.get_sample_value("fanz_revenue_total", labels) == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (Decimal("-1"), "must not be negative"),
+        (-0.01, "must not be negative"),
+        (math.nan, "finite"),
+        (Decimal("NaN"), "finite"),
+        (math.inf, "finite"),
+        ("9.99", "Decimal, float or int"),
+        (True, "Decimal, float or int"),
+    ],
+)
+def test_impossible_amounts_are_rejected_and_nothing_is_recorded(
+    cap: TelemetryCapture, amount: object, message: str
+) -> None:
+    with pytest.raises(InvalidBusinessEventError, match=message):
+        record_payment(amount=amount, currency="USD", payment_type="tip", status="completed")  # type: ignore[arg-type]
+    assert cap.get_sample_value("fanz_payment_transactions_total", {**TIP_USD, "status": "completed"}) is None
+    assert cap.get_sample_value("fanz_revenue_total", TIP_USD) is None
+
+
+def test_a_status_outside_the_catalog_is_an_error_and_records_nothing(cap: TelemetryCapture) -> None:
+    with pytest.raises(LabelError, match="status='refunded' is not one of: completed, declined, failed"):
+        record_payment(amount=1, currency="USD", payment_type="tip", status="refunded")  # type: ignore[arg-type]
+    assert cap.get_sample_value("fanz_payment_transactions_total", {**TIP_USD, "status": "completed"}) is None
+
+
+def test_registrations_uploads_and_errors(cap: TelemetryCapture) -> None:
+    record_registration(role="creator", source="ios")
+    record_registration(role="creator", source="ios")
+    record_registration(role="fan", source="web", platform="fanz-7")
+    record_upload(content_type="video", creator_tier="top")
+    record_error(error=TimeoutError("upstream"), severity="warning")
+    record_error(error=KeyError, severity="info", service="billing")
+    record_error(error="PAYMENT_GATEWAY_DOWN", severity="critical")
+
+    reg = "fanz_user_registrations_total"
+    assert cap.get_sample_value(reg, {"platform": "fanz-1", "role": "creator", "source": "ios"}) == 2
+    assert cap.get_sample_value(reg, {"platform": "fanz-7", "role": "fan", "source": "web"}) == 1
+    upload = {"platform": "fanz-1", "content_type": "video", "creator_tier": "top"}
+    assert cap.get_sample_value("fanz_content_uploads_total", upload) == 1
+    err = "fanz_errors_total"
+    base = {"platform": "fanz-1", "service": "test-svc"}
+    assert cap.get_sample_value(err, {**base, "error_type": "TimeoutError", "severity": "warning"}) == 1
+    assert cap.get_sample_value(err, {**base, "service": "billing", "error_type": "KeyError", "severity": "info"}) == 1
+    assert cap.get_sample_value(err, {**base, "error_type": "PAYMENT_GATEWAY_DOWN", "severity": "critical"}) == 1
+
+
+def test_unknown_role_is_rejected(cap: TelemetryCapture) -> None:
+    with pytest.raises(LabelError, match="role='admin'"):
+        record_registration(role="admin", source="web")  # type: ignore[arg-type]
+
+
+def test_active_users_are_distinct(cap: TelemetryCapture) -> None:
+    for _ in range(10):
+        mark_user_active("alice")
+    mark_user_active(42)
+    mark_user_active("bob", platform="fanz-3")
+    mark_user_active("")  # ignored
+    assert cap.get_sample_value("fanz_active_users", {"platform": "fanz-1"}) == 2
+    assert cap.get_sample_value("fanz_active_users", {"platform": "fanz-3"}) == 1
+    assert cap.get_sample_value("fanz_active_users", {"platform": "other"}) == 0
+
+
+def test_module_functions_need_telemetry() -> None:
+    with pytest.raises(TelemetryNotInitialisedError, match=r"call fanzwatch.sdk.init_telemetry\(\)"):
+        record_upload(content_type="image", creator_tier="new")
+
+
+def test_telemetries_are_independent() -> None:
+    a, b = make_test_telemetry(), make_test_telemetry()
+    a.telemetry.business.record_upload(content_type="image", creator_tier="new")
+    labels = {"platform": "other", "content_type": "image", "creator_tier": "new"}
+    assert a.get_sample_value("fanz_content_uploads_total", labels) == 1
+    assert b.get_sample_value("fanz_content_uploads_total", labels) is None

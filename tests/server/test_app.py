@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import time
+
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -7,6 +10,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from fanzwatch.server import create_app
 from fanzwatch.settings import ServerSettings
+
+
+CHROME_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 
 
 def metrics_text(client: TestClient) -> str:
@@ -46,3 +52,38 @@ def test_server_instruments_its_own_requests_by_route_template(tmp_path: Path) -
     assert "/no-such-page/123" not in text
     # SQLite's default QueuePool: 5 connections plus 10 overflow, read from the real pool.
     assert 'db_client_connection_max{platform="other",pool_name="store"} 15.0' in text
+
+
+def test_rum_beacons_are_accepted_and_the_script_served(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(data_dir=tmp_path))
+    with TestClient(app) as client:
+        script = client.get("/rum/fanz-rum.js")
+        assert script.status_code == 200
+        assert "javascript" in script.headers["content-type"]
+        bad = client.post("/api/v1/analytics/batch", content=b"{not json", headers={"content-type": "text/plain"})
+        assert bad.status_code == 400
+
+
+def test_a_valid_beacon_moves_the_rum_metrics(tmp_path: Path) -> None:
+    now_ms = int(time.time() * 1000)
+    payload = {
+        "v": 1,
+        "sid": "5f1d3c2b4a6978e0",
+        "platform": "fanz-1",
+        "sent": now_ms,
+        "url": "https://fanz-1.example/creator/42?email=a@b.c",
+        "events": [{"type": "vital", "t": now_ms - 1000, "name": "LCP", "value": 1800.0}],
+    }
+    app = create_app(ServerSettings(data_dir=tmp_path))
+    with TestClient(app) as client:
+        res = client.post(
+            "/api/v1/analytics/batch",
+            content=json.dumps(payload),
+            headers={"content-type": "text/plain", "user-agent": CHROME_UA},
+        )
+        assert res.status_code in {202, 204}, res.text
+        text = metrics_text(client)
+    assert (
+        'fanz_rum_lcp_seconds_count{device_class="desktop",page_template="/creator/:id",platform="fanz-1"} 1.0' in text
+    )
+    assert "a@b.c" not in text

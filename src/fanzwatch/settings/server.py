@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
 from .health import HealthSettings
+from .rum import RumSettings
 from .store import StoreSettings
 from .telemetry import TelemetrySettings
 
@@ -32,6 +33,7 @@ class ServerSettings(ComponentSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    rum: RumSettings = Field(default_factory=RumSettings)
 
     @field_validator("platforms")
     @classmethod

@@ -19,7 +19,10 @@ from alembic.script import ScriptDirectory
 from .engine import create_sync_engine
 
 # Packages whose ``migrations`` folder holds revisions, in no particular order.
-MIGRATION_PACKAGES: tuple[str, ...] = ("fanzwatch.store",)
+MIGRATION_PACKAGES: tuple[str, ...] = (
+    "fanzwatch.store",
+    "fanzwatch.rum",
+)
 
 
 def _version_locations(packages: tuple[str, ...]) -> list[str]:

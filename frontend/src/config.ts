@@ -1,0 +1,67 @@
+/**
+ * Configuration from the snippet: `window.fanzRum = {...}` set before the script,
+ * or `data-*` attributes on the script tag (the object wins where both are given).
+ *
+ *   <script src="https://watch.example/rum/fanz-rum.js" async
+ *           data-platform="fanz-1" data-key="pk_live_..." data-sample-rate="0.5"></script>
+ */
+
+export interface RumConfig {
+  /** Where batches are POSTed; defaults to /api/v1/analytics/batch on the script's origin. */
+  endpoint: string;
+  /** The FANZ platform slug this page belongs to. */
+  platform: string;
+  /** Optional public key; sent in the query string because sendBeacon cannot set headers. */
+  key?: string;
+  /** Fraction of tabs (sessions) that report at all, 0..1. */
+  sampleRate: number;
+  /** Fraction of clicks and form submits reported by a reporting tab, 0..1. */
+  interactionSampleRate: number;
+  /** Flush early when this many events are queued. */
+  maxBatch: number;
+}
+
+export interface RumUserConfig {
+  endpoint?: string;
+  platform?: string;
+  key?: string;
+  sampleRate?: number;
+  interactionSampleRate?: number;
+  maxBatch?: number;
+}
+
+const BATCH_PATH = '/api/v1/analytics/batch';
+
+const rate = (raw: unknown, fallback: number): number => {
+  const n = typeof raw === 'string' ? parseFloat(raw) : typeof raw === 'number' ? raw : NaN;
+  return n >= 0 && n <= 1 ? n : fallback;
+};
+
+const positiveInt = (raw: unknown, fallback: number, max: number): number => {
+  const n = typeof raw === 'string' ? parseInt(raw, 10) : typeof raw === 'number' ? raw : NaN;
+  return n >= 1 && n <= max ? Math.floor(n) : fallback;
+};
+
+export const readConfig = (script: HTMLScriptElement | null, user: RumUserConfig | undefined): RumConfig => {
+  const data = script ? script.dataset : ({} as DOMStringMap);
+  const u = user || {};
+  const base = script && script.src ? script.src : location.href;
+  let endpoint = u.endpoint || data.endpoint || BATCH_PATH;
+  try {
+    endpoint = new URL(endpoint, base).href;
+  } catch {
+    endpoint = BATCH_PATH;
+  }
+  const key = u.key || data.key;
+  return {
+    endpoint,
+    platform: u.platform || data.platform || 'other',
+    key: key || undefined,
+    sampleRate: rate(u.sampleRate !== undefined ? u.sampleRate : data.sampleRate, 1),
+    interactionSampleRate: rate(
+      u.interactionSampleRate !== undefined ? u.interactionSampleRate : data.interactionSampleRate,
+      0.1,
+    ),
+    maxBatch: positiveInt(u.maxBatch !== undefined ? u.maxBatch : data.maxBatch, 50, 200),
+  };
+};

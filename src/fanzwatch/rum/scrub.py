@@ -1,0 +1,86 @@
+"""Remove personal data from what browsers send, before it is stored or labelled.
+
+URLs lose their query string, fragment and user-info; path segments that are
+e-mail addresses, UUIDs, long hex strings or tokens are replaced by placeholders.
+Free text (error messages, stacks) gets the same treatment for the URLs, e-mail
+addresses and tokens inside it.
+
+>>> scrub_url("https://bob:pw@fanz.example/reset/3f2a9c0b1d4e5f60718293a4b5c6d7e8f9a0b1c2?email=a@b.c#x")
+'https://fanz.example/reset/:hex'
+>>> scrub_text("TypeError at https://x.example/a.js?token=abc:10:5 for jane@doe.com")
+'TypeError at https://x.example/a.js:10:5 for :email'
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+MAX_URL = 2048
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_HEX = re.compile(r"^[0-9a-fA-F]{16,}$")
+# A token: 20+ characters of base64url/JWT alphabet with both letters and digits.
+_TOKEN = re.compile(r"^(?=[^/]*\d)(?=[^/]*[A-Za-z])[A-Za-z0-9_.~+=-]{20,}$")
+_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s()<>\"']+", re.IGNORECASE)
+_LINE_COL = re.compile(r"(?::\d{1,9}){1,2}$")
+_TOKEN_IN_TEXT = re.compile(
+    r"\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    r"|[0-9a-fA-F]{24,}"  # long hex
+    r"|(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,})\b"  # long mixed token
+)
+
+
+def scrub_segment(segment: str) -> str:
+    """One path segment, or the placeholder for what it holds."""
+    if not segment:
+        return segment
+    decoded = unquote(segment) if "%" in segment else segment
+    if "@" in decoded and _EMAIL.search(decoded):
+        return ":email"
+    if _UUID.match(decoded):
+        return ":uuid"
+    if _HEX.match(decoded):
+        return ":hex"
+    if len(decoded) >= 20 and _TOKEN.match(decoded):
+        return ":token"
+    return segment
+
+
+def scrub_path(path: str) -> str:
+    return "/".join(scrub_segment(s) for s in path.split("/"))
+
+
+def scrub_url(url: str) -> str:
+    """scheme://host[:port]/path with the path scrubbed; no query, fragment or credentials.
+
+    Something that is not an absolute URL keeps only its scrubbed path part.
+    """
+    try:
+        parts = urlsplit(url[:MAX_URL])
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return scrub_path(url.split("?", 1)[0].split("#", 1)[0])[:MAX_URL]
+    netloc = f"{host}:{port}" if port else host
+    path = scrub_path(parts.path)
+    out = f"{parts.scheme}://{netloc}{path}" if parts.scheme and netloc else path
+    return out[:MAX_URL]
+
+
+def _scrub_frame_url(match: re.Match[str]) -> str:
+    # Stack frames end in ":line:col", which after a query string would be cut with it.
+    url = match.group(0)
+    if "?" not in url and "#" not in url:
+        return scrub_url(url)
+    tail = _LINE_COL.search(url)
+    return scrub_url(url) + (tail.group(0) if tail else "")
+
+
+def scrub_text(text: str) -> str:
+    """Free text (messages, stacks) with URLs scrubbed, e-mails and tokens replaced."""
+    text = _URL_IN_TEXT.sub(_scrub_frame_url, text)
+    text = _EMAIL.sub(":email", text)
+    return _TOKEN_IN_TEXT.sub(":token", text)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from fanzwatch.anomaly.detectors import make_detector
+from fanzwatch.anomaly.detectors import SeasonalDetector, SeasonalDetectorParams, make_detector
+from fanzwatch.anomaly.detectors._likelihood import AnomalyLikelihood
 
 from ._synthetic import DAY, seasonal_series, with_incidents
 
@@ -63,8 +66,50 @@ def test_one_incident_raises_one_alert() -> None:
 def test_uses_the_series_own_step_for_seasonality() -> None:
     """A 1-minute series compares each point with exactly one day earlier, not 288 points."""
     t, v = seasonal_series(step=60.0, days=3)
-    d = make_detector("seasonal")
+    d = SeasonalDetector()
     d.score_batch(t, v)
     assert d._daily is not None and d._weekly is not None  # internal state of the detector
     assert d._daily.buckets == 1440
     assert d._weekly.buckets == 10080
+
+
+def test_likelihood_is_the_normal_tail_of_the_short_mean_with_floors() -> None:
+    lk = AnomalyLikelihood(short=2, history=4, min_count=3)
+    early = [lk.update(0.1) for _ in range(5)]
+    assert early == [1.0, 1.0, 1.0, 1.0, 1.0]  # under min_count, then at the mean: nothing unusual
+    # Short mean (0.1 + 0.9) / 2 = 0.5 against means that were all 0.1: variance floored.
+    z = (0.5 - 0.1) / math.sqrt(0.0003)
+    assert lk.update(0.9) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2.0)), rel=1e-12)
+    below = AnomalyLikelihood(short=1, history=10, min_count=3)
+    for _ in range(5):
+        below.update(0.5)
+    assert below.update(0.0) == 1.0  # lower than usual is never anomalous
+
+
+def test_likelihood_running_sums_match_a_recomputation_over_the_window() -> None:
+    rng = np.random.default_rng(2)
+    raws = rng.random(2500)
+    short, history = 10, 300
+    lk = AnomalyLikelihood(short=short, history=history, min_count=50)
+    got = [lk.update(float(r)) for r in raws]
+    sums = np.convolve(np.concatenate([np.zeros(short - 1), raws]), np.ones(short), mode="valid")
+    means = sums / np.minimum(np.arange(1, len(raws) + 1), short)
+    for i in (1000, 1777, 2499):
+        past = means[max(0, i - history) : i]
+        mean, var = max(past.mean(), 0.03), max(past.var(), 0.0003)
+        zz = (means[i] - mean) / math.sqrt(var)
+        expected = 0.5 * math.erfc(zz / math.sqrt(2.0)) if zz > 0 else 1.0
+        assert got[i] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+def test_likelihood_only_adds_evidence_it_never_hides_an_alert() -> None:
+    """With the likelihood off, every alert of the default detector on the incidents remains."""
+    t, v, incidents = with_incidents(300.0)
+    with_lk = SeasonalDetector().score_batch(t, v)
+    without = SeasonalDetector(SeasonalDetectorParams(likelihood=False)).score_batch(t, v)
+    assert with_lk.scores.min() >= 0.0
+    for start in (incidents.spike, incidents.night_drop):
+        assert with_lk.is_anomaly[start] and without.is_anomaly[start]
+    # Before any alert rests the detector, the likelihood can only raise a score.
+    first = int(np.flatnonzero(without.is_anomaly | with_lk.is_anomaly)[0])
+    assert (with_lk.scores[:first] >= without.scores[:first]).all()

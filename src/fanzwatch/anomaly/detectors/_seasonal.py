@@ -13,8 +13,15 @@ Two layers, both O(1) per point and strictly causal:
    which sees broken daily and weekly patterns such as a night-time drop) are each compared
    with the range that feature has covered so far. Breaking out of it by a fraction of its
    width is surprising whatever the metric's unit or noise, and a level seen once no
-   longer surprises, so evening peaks and repeated patterns stop alerting. After an alert
-   the score rests for a number of points, so one incident raises one alert.
+   longer surprises, so evening peaks and repeated patterns stop alerting.
+3. **An anomaly likelihood** (Numenta's post-processing, ``_likelihood``) of the
+   forecaster's residual: a bounded raw score ``z / (z + 6)`` of the residual ``z`` in
+   spreads, whose 10-point mean is compared with the distribution of such means in this
+   series' own history. Its tail probability, on a log scale (1e-9 = the threshold), is a
+   second opinion beside the novelty; the larger wins. It catches a run of moderately
+   large errors (a changed rhythm, a burst of volatility) that breaks no record.
+
+After an alert the score rests for a number of points, so one incident raises one alert.
 
 Counters (monotonic series) are modelled as their per-step increase, with a decrease read
 as a counter reset, not an anomaly. NaN values are skipped; gaps only break the
@@ -31,6 +38,7 @@ from itertools import pairwise
 from typing import ClassVar
 
 from ._base import StepResult, StreamingDetector
+from ._likelihood import AnomalyLikelihood
 from ._parts import PhaseMemory, RecordRange
 
 _NAN = math.nan
@@ -65,12 +73,31 @@ class SeasonalDetectorParams:
     daily_break: float = 0.138
     weekly_break: float = 0.313
     rest_points: int = 35
-    memory_clip: float = 8.0
-    record_runs: bool = True
-    history_seconds: float = 86400.0
     """After an alert, points whose score is held at 0 (one incident → one alert)."""
-
+    memory_clip: float = 8.0
+    """Same-phase memories keep values clipped to this many spreads (no echo alarms)."""
+    record_runs: bool = True
+    """Smoothed features measure a run of records from where it began (level shifts)."""
+    history_seconds: float = 86400.0
+    """Time of history (besides ``history_points``) before anything is scored."""
+    likelihood: bool = True
+    """Add the anomaly-likelihood evidence of the forecast residual (``_likelihood``)."""
+    likelihood_alert: float = 1e-9
+    """Tail probability of the residual's short-term mean that alone reaches the threshold."""
+    raw_spreads: float = 6.0
+    """Residual (in spreads) whose raw score is 0.5: ``raw = z / (z + raw_spreads)``."""
+    likelihood_short: int = 10
+    """Points in the short-term mean of the raw residual score (Numenta's 10)."""
+    likelihood_history: int = 8640
+    """Points of short-term means the likelihood's distribution is estimated from."""
+    likelihood_min_count: int = 300
+    """Short-term means needed before the likelihood says anything."""
     threshold: float = 0.5
+    likelihood_adds: bool = False
+    """Add the likelihood evidence to the novelty instead of taking the larger of the two.
+
+    Adding scores 70.03 on NAB (vs 69.66) but raises one more alarm in the first weekend
+    of a daily+weekly series, before the weekly cycle is known; off by default."""
 
 
 class SeasonalDetector(StreamingDetector):
@@ -113,6 +140,10 @@ class SeasonalDetector(StreamingDetector):
         )
         self._rest = 0
         self._ratio = p.threshold / (1.0 - p.threshold)
+        self._likelihood = AnomalyLikelihood(
+            short=p.likelihood_short, history=p.likelihood_history, min_count=p.likelihood_min_count
+        )
+        self._log_alert = math.log(p.likelihood_alert)
 
     def _step(self, timestamp: float, value: float) -> StepResult:
         if not (timestamp > self._last_t) or math.isnan(value) or math.isinf(value):
@@ -228,6 +259,14 @@ class SeasonalDetector(StreamingDetector):
         z = abs(x - forecast) / spread
         deviation = z - p.range_spreads if z > p.range_spreads else 0.0
         novelty = self._learn(timestamp, x, forecast, k, spread)
+        if p.likelihood:
+            # A second opinion: residuals unusually large *for this series* for a while.
+            tail = self._likelihood.update(z / (z + p.raw_spreads))
+            n = math.log(tail) / self._log_alert if tail > 0.0 else math.inf
+            if p.likelihood_adds:
+                novelty += n
+            elif n > novelty:
+                novelty = n
         if timestamp - self._first_t < p.history_seconds:
             novelty = 0.0  # too little history to know what is unprecedented
         # Novelty (in break fractions) → score in [0, 1): one break fraction = the threshold.

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import time
-
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -10,7 +9,6 @@ from prometheus_client import CollectorRegistry, Counter
 
 from fanzwatch.server import create_app
 from fanzwatch.settings import ServerSettings
-
 
 CHROME_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 

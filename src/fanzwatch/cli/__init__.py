@@ -8,6 +8,7 @@ from .. import __version__
 from .anomaly import anomaly_app
 from .provisioning import render
 from .server import db_app, serve
+from .stack import demo_app, incident_app, up
 
 app = typer.Typer(
     name="fanzwatch",
@@ -18,6 +19,9 @@ app = typer.Typer(
 app.command()(serve)
 app.add_typer(db_app, name="db")
 # feature commands: one line each, below
+app.command()(up)
+app.add_typer(incident_app, name="incident")
+app.add_typer(demo_app, name="demo")
 app.add_typer(anomaly_app, name="anomaly")
 app.command()(render)
 

@@ -1,0 +1,130 @@
+"""``create_platform_app``: the demo creator platform as one FastAPI application.
+
+Tenants live side by side under ``/p/{platform}/``: the API under
+``/p/{platform}/api/v1``, HTML pages at ``/p/{platform}/``. The platform label of every
+HTTP and business metric comes from that path segment (bounded: only configured tenants
+route at all). Telemetry is the public SDK only: ``TelemetryMiddleware`` for requests,
+business calls where the business happens, tracing helpers around payments, and
+``fanzwatch.health`` for the health endpoints.
+
+>>> telemetry = init_telemetry(service_name="fanz-demo-platform", platforms=("fanz-1",))
+>>> app = create_platform_app(config, telemetry=telemetry)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Scope
+
+from fanzwatch.health import (
+    HealthCheck,
+    HealthCheckRunner,
+    HttpCheck,
+    LocalDirectoryStore,
+    SqlCheck,
+    StorageCheck,
+    build_router,
+)
+from fanzwatch.sdk import Telemetry, TelemetryMiddleware, user_id_from_state
+
+from ..processor.models import Endpoint
+from . import pages, routes_accounts, routes_admin, routes_content, routes_engagement, routes_payments
+from .config import PlatformConfig
+from .db import create_platform_engine
+from .faults import FaultState, InjectedFaultError, injected_fault_response
+from .payments import PaymentService
+from .processor_client import ProcessorClient
+from .runtime import PlatformRuntime
+from .storage import ObjectStorage
+from .tables import create_platform_tables
+
+logger = logging.getLogger(__name__)
+HEALTH_PERIOD_SECONDS = 10.0
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+def platform_of(scope: Scope) -> str | None:
+    """The tenant of a request, from the matched route's path parameters."""
+    params = scope.get("path_params")
+    value = params.get("platform") if isinstance(params, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _database_check(url: str, engine: AsyncEngine) -> SqlCheck:
+    """The database check: on the app's engine, except for SQLite.
+
+    An aiosqlite connection cancelled while it connects (a health run abandoned at shutdown)
+    can leave a close that never completes and hang the event loop's shutdown; for SQLite
+    the check uses its own pysqlite engine in a worker thread, which is safe to abandon.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqlCheck("database", url=parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False))
+    return SqlCheck("database", engine=engine)
+
+
+def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> FastAPI:
+    """Build the platform; connections open in the lifespan, nothing happens at build time."""
+    engine = create_platform_engine(config.database_url, pool_size=config.db_pool_size)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(config.processor_timeout_seconds, connect=2.0))
+    processor = ProcessorClient(http, config.processor_url, timeout=config.processor_timeout_seconds)
+    storage = ObjectStorage(config.storage_dir)
+    rt = PlatformRuntime(
+        config=config,
+        engine=engine,
+        storage=storage,
+        processor=processor,
+        payments=PaymentService(processor, telemetry),
+        faults=FaultState(),
+        telemetry=telemetry,
+    )
+    checks: list[HealthCheck] = [
+        _database_check(config.database_url, engine),
+        StorageCheck("object_storage", LocalDirectoryStore(config.storage_dir)),
+        # Not critical: the platform can still serve everything but payments, and an
+        # operator may have switched to the other endpoint already.
+        HttpCheck("payment_processor_primary", processor.url("health", Endpoint.PRIMARY), client=http, critical=False),
+        HttpCheck("payment_processor_backup", processor.url("health", Endpoint.BACKUP), client=http, critical=False),
+    ]
+    health = HealthCheckRunner(
+        checks,
+        registry=telemetry.registry,
+        platform=config.platforms[0],
+        period=HEALTH_PERIOD_SECONDS,
+        default_timeout=HEALTH_TIMEOUT_SECONDS,
+        max_age=config.health_max_age_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        storage.ensure()
+        await create_platform_tables(engine)
+        try:
+            telemetry.instrument_db_pool(engine, pool_name="platform")
+        except ValueError as exc:  # a pool type the SDK cannot read (e.g. SQLite in memory)
+            logger.info("database pool not instrumented: %s", exc)
+        try:
+            async with health:
+                yield
+        finally:
+            await http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="FANZ demo creator platform", version="1", lifespan=lifespan)
+    app.state.runtime = rt
+    app.add_exception_handler(InjectedFaultError, injected_fault_response)
+    app.add_middleware(TelemetryMiddleware, telemetry=telemetry, platform=platform_of, user_id=user_id_from_state)
+
+    for module in (routes_accounts, routes_content, routes_engagement, routes_payments):
+        app.include_router(module.router)
+    app.include_router(routes_admin.router)
+    app.include_router(pages.router)
+    app.include_router(build_router(health, service_id=config.service_name))
+    return app

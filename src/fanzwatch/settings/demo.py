@@ -1,0 +1,41 @@
+"""Settings of the demo started by ``fanzwatch up --demo``: its ports, tenants and traffic."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from ..core.platforms import validate_platforms
+from ._base import ComponentSettings, component_config
+
+
+class DemoSettings(ComponentSettings):
+    """The demo platform, payment processor and traffic simulator.
+
+    >>> DemoSettings(platforms=("fanz-1", "fanz-2"), day_seconds=600)
+    """
+
+    model_config = component_config("demo")
+
+    platform_port: int = Field(default=8300, ge=1, le=65535, description="demo platform HTTP port")
+    processor_port: int = Field(default=8310, ge=1, le=65535, description="fake payment processor HTTP port")
+    simulator_port: int = Field(default=8320, ge=1, le=65535, description="traffic simulator admin port")
+    platforms: tuple[str, ...] = Field(
+        default=("fanz-1", "fanz-2", "fanz-3"), description="tenants served side by side (at most 13)"
+    )
+    database_url: str | None = Field(
+        default=None, description="platform database URL; default sqlite:///<data_dir>/demo/platform.db"
+    )
+    traffic: bool = Field(default=True, description="run the traffic simulator")
+    peak_rps: float = Field(default=6.0, gt=0, le=500, description="simulated requests per second at the peak hour")
+    day_seconds: float = Field(default=600.0, ge=1, le=86_400, description="real seconds per simulated day")
+    max_requests: int = Field(default=2_000_000, gt=0, description="the simulator stops after this many requests")
+    max_duration_seconds: float = Field(default=12 * 3600.0, gt=0, description="the simulator stops after this long")
+    seed: int | None = Field(default=None, description="random seed of the simulator and processor")
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        validate_platforms(v)
+        if len(v) > 13:
+            raise ValueError("the demo runs at most 13 platforms side by side")
+        return v

@@ -1,0 +1,275 @@
+"""What ``fanzwatch up`` runs: the rendered configuration and one ``ChildSpec`` per process.
+
+Pure functions of the settings (no process is started here), so the plan can be tested
+and printed before anything runs.
+
+Data directory layout (a second run reuses every part of it)::
+
+    config/            rendered provisioning: prometheus.yml, rules/, alertmanager.yml
+    prometheus/        Prometheus TSDB
+    alertmanager/      Alertmanager silences and notification log
+    fanzwatch.db       the server's store
+    demo/              platform.db and objects/ (uploaded content) of the demo platform
+    secrets/           files Alertmanager reads secrets from (slack_api_url, ...)
+    logs/<child>.log   each child's output, appended run after run
+    stack.json         PIDs and URLs of the running stack (removed on stop)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from ..provisioning import ProvisioningSettings, StackTargets
+from ..settings.demo import DemoSettings
+from ..settings.stack import StackSettings
+from .binaries import Binaries
+from .ports import check_port_plan
+from .supervisor import ChildSpec
+
+SHORT = timedelta(seconds=1)
+# Channels whose secret file must exist before Alertmanager is told to use them.
+SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
+
+
+def fanzwatch_argv(*args: str) -> tuple[str, ...]:
+    """Run a ``fanzwatch`` sub-command with this interpreter (the venv's, whatever PATH says)."""
+    return (
+        sys.executable,
+        "-c",
+        "import sys; sys.argv[0] = 'fanzwatch'; from fanzwatch.cli import main; main()",
+        *args,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StackPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def prometheus(self) -> Path:
+        return self.root / "prometheus"
+
+    @property
+    def alertmanager(self) -> Path:
+        return self.root / "alertmanager"
+
+    @property
+    def demo(self) -> Path:
+        return self.root / "demo"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "stack.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+
+def port_plan(stack: StackSettings, demo: DemoSettings | None) -> dict[str, int]:
+    """Every port the stack will listen on, by service (clashes and 9090 misuse refused)."""
+    ports = {
+        "prometheus": stack.prometheus_port,
+        "alertmanager": stack.alertmanager_port,
+        "node_exporter": stack.node_exporter_port,
+        "server": stack.server_port,
+    }
+    if demo is not None:
+        ports |= {"platform": demo.platform_port, "processor": demo.processor_port}
+        if demo.traffic:
+            ports["simulator"] = demo.simulator_port
+    check_port_plan(ports)
+    return ports
+
+
+def _addr(stack: StackSettings, port: int) -> str:
+    host = f"[{stack.host}]" if ":" in stack.host else stack.host
+    return f"{host}:{port}"
+
+
+def provisioning_settings(
+    stack: StackSettings, demo: DemoSettings | None, base: ProvisioningSettings | None = None
+) -> ProvisioningSettings:
+    """The provisioning for this stack: its targets and pace on top of ``base`` (env settings).
+
+    Slack and PagerDuty are used only when their secret file exists in the secrets dir
+    (Alertmanager would otherwise fail every notification); e-mail only when configured
+    explicitly (there is no SMTP server on a laptop).
+    """
+    base = base or ProvisioningSettings()
+    secrets = stack.resolved_secrets_dir
+    update: dict[str, object] = {
+        "targets": StackTargets(
+            fanzwatch=_addr(stack, stack.server_port),
+            prometheus=_addr(stack, stack.prometheus_port),
+            alertmanager=_addr(stack, stack.alertmanager_port),
+            platforms=(_addr(stack, demo.platform_port),) if demo is not None else (),
+            node_exporter=(_addr(stack, stack.node_exporter_port),),
+        ),
+        "secrets_dir": secrets.resolve(),
+        "for_scale": stack.resolved_for_scale,
+        "slack": base.slack and (secrets / SECRET_OF_CHANNEL["slack"]).is_file(),
+        "pagerduty": base.pagerduty and (secrets / SECRET_OF_CHANNEL["pagerduty"]).is_file(),
+        "email": base.email and "email" in base.model_fields_set,
+    }
+    if stack.short_intervals:
+        update |= {
+            "scrape_interval": SHORT,
+            "evaluation_interval": SHORT,
+            "group_wait": SHORT,
+            "group_interval": SHORT,
+        }
+    return base.model_copy(update=update)
+
+
+def _url(stack: StackSettings, port: int, path: str = "") -> str:
+    return f"http://{_addr(stack, port)}{path}"
+
+
+def server_env(stack: StackSettings, demo: DemoSettings | None) -> dict[str, str]:
+    """Environment for the server: with the demo, its pages' origin may post RUM beacons.
+
+    A value the user set in the environment wins (the supervisor only adds missing ones).
+    """
+    if demo is None or "FANZWATCH_RUM_ALLOWED_ORIGINS" in os.environ:
+        return {}
+    return {"FANZWATCH_RUM_ALLOWED_ORIGINS": json.dumps([_url(stack, demo.platform_port)])}
+
+
+def core_children(
+    stack: StackSettings, binaries: Binaries, paths: StackPaths, *, env: Mapping[str, str] | None = None
+) -> list[ChildSpec]:
+    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``)."""
+    prom, am = stack.prometheus_port, stack.alertmanager_port
+    children = [
+        ChildSpec(
+            "node_exporter",
+            (str(binaries.node_exporter), f"--web.listen-address={_addr(stack, stack.node_exporter_port)}"),
+            ready_url=_url(stack, stack.node_exporter_port, "/"),
+            url=_url(stack, stack.node_exporter_port, "/metrics"),
+        ),
+        ChildSpec(
+            "alertmanager",
+            (
+                str(binaries.alertmanager),
+                f"--config.file={paths.config / 'alertmanager.yml'}",
+                f"--storage.path={paths.alertmanager}",
+                f"--web.listen-address={_addr(stack, am)}",
+                f"--web.external-url={_url(stack, am)}",
+                "--cluster.listen-address=",  # one instance: no gossip port
+            ),
+            ready_url=_url(stack, am, "/-/ready"),
+            url=_url(stack, am),
+        ),
+        ChildSpec(
+            "prometheus",
+            (
+                str(binaries.prometheus),
+                f"--config.file={paths.config / 'prometheus.yml'}",
+                f"--storage.tsdb.path={paths.prometheus}",
+                f"--storage.tsdb.retention.time={stack.prometheus_retention}",
+                f"--web.listen-address={_addr(stack, prom)}",
+                f"--web.external-url={_url(stack, prom)}",
+                "--web.enable-lifecycle",  # POST /-/reload after a re-render
+            ),
+            ready_url=_url(stack, prom, "/-/ready"),
+            url=_url(stack, prom),
+        ),
+        ChildSpec(
+            "server",
+            fanzwatch_argv(
+                "serve", "--host", stack.host, "--port", str(stack.server_port), "--data-dir", str(stack.data_dir)
+            ),
+            ready_url=_url(stack, stack.server_port, "/health/live"),
+            url=_url(stack, stack.server_port),
+            env=dict(env or {}),
+        ),
+    ]
+    return children if stack.run_server else [c for c in children if c.name != "server"]
+
+
+def demo_children(
+    stack: StackSettings, demo: DemoSettings, paths: StackPaths
+) -> tuple[list[ChildSpec], list[ChildSpec]]:
+    """(services, traffic): the processor and platform first, the simulator once they are ready."""
+    processor_url = _url(stack, demo.processor_port)
+    platform_url = _url(stack, demo.platform_port)
+    database = demo.database_url or f"sqlite:///{paths.demo / 'platform.db'}"
+    seed = ("--seed", str(demo.seed)) if demo.seed is not None else ()
+    services = [
+        ChildSpec(
+            "processor",
+            fanzwatch_argv("demo", "processor", "--host", stack.host, "--port", str(demo.processor_port), *seed),
+            ready_url=f"{processor_url}/health",
+            url=processor_url,
+        ),
+        ChildSpec(
+            "platform",
+            fanzwatch_argv(
+                "demo",
+                "platform",
+                "--host",
+                stack.host,
+                "--port",
+                str(demo.platform_port),
+                "--database-url",
+                database,
+                "--storage-dir",
+                str(paths.demo / "objects"),
+                "--processor-url",
+                processor_url,
+                "--platforms",
+                ",".join(demo.platforms),
+                "--rum-script-url",
+                _url(stack, stack.server_port, "/rum/fanz-rum.js"),
+            ),
+            ready_url=f"{platform_url}/health/ready",
+            url=f"{platform_url}/p/{demo.platforms[0]}/",
+        ),
+    ]
+    traffic: list[ChildSpec] = []
+    if demo.traffic:
+        traffic.append(
+            ChildSpec(
+                "simulator",
+                fanzwatch_argv(
+                    "demo",
+                    "simulate",
+                    "--platform-url",
+                    platform_url,
+                    "--platforms",
+                    ",".join(demo.platforms),
+                    "--host",
+                    stack.host,
+                    "--port",
+                    str(demo.simulator_port),
+                    "--peak-rps",
+                    str(demo.peak_rps),
+                    "--day-seconds",
+                    str(demo.day_seconds),
+                    "--max-requests",
+                    str(demo.max_requests),
+                    "--max-duration",
+                    str(demo.max_duration_seconds),
+                    *seed,
+                ),
+                ready_url=_url(stack, demo.simulator_port, "/health"),
+                url=_url(stack, demo.simulator_port, "/status"),
+                finite=True,
+            )
+        )
+    return services, traffic

@@ -1,0 +1,216 @@
+"""``Stack``: render, start, watch and stop the one-machine fanzwatch stack.
+
+>>> stack = Stack(StackSettings(data_dir=Path(".fanzwatch")), demo=DemoSettings())
+>>> stack.start()               # renders config, starts every child, waits until healthy
+>>> code = stack.watch(stop)    # returns when ``stop`` is set (0) or a child dies (1)
+>>> stack.stop()
+
+Nothing is restarted behind the user's back: a child that dies is reported with the end
+of its log and the whole stack is stopped, so what you see running is what works.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from ..provisioning import ProvisioningSettings, render_all
+from ..settings.demo import DemoSettings
+from ..settings.stack import StackSettings
+from .binaries import Binaries, find_binaries
+from .plan import StackPaths, core_children, demo_children, port_plan, provisioning_settings, server_env
+from .ports import busy_ports
+from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
+
+logger = logging.getLogger(__name__)
+WATCH_INTERVAL = 0.25
+
+
+class Stack:
+    """One run of the stack; ``start`` then ``watch``/``stop`` (or use it as a context manager)."""
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        *,
+        demo: DemoSettings | None = None,
+        provisioning: ProvisioningSettings | None = None,
+        on_event: Callable[[str], None] | None = None,
+        binaries: Binaries | None = None,
+    ) -> None:
+        self.settings = settings
+        self.demo = demo
+        self.paths = StackPaths(settings.data_dir)
+        self._provisioning_base = provisioning
+        self._binaries = binaries
+        self._emit = on_event or (lambda msg: logger.info("%s", msg))
+        self.supervisor = Supervisor(self.paths.logs, grace_seconds=settings.stop_grace_seconds, on_event=self._emit)
+        self._lock: IO[str] | None = None
+        self._stop_requested = threading.Event()
+        self.provisioning: ProvisioningSettings | None = None
+
+    # -- starting --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Check, render, start every child and wait until each is healthy.
+
+        On any failure everything already started is stopped before the error propagates.
+        """
+        ports = port_plan(self.settings, self.demo)
+        binaries = self._binaries or find_binaries(
+            overrides={
+                "prometheus": self.settings.prometheus_binary,
+                "alertmanager": self.settings.alertmanager_binary,
+                "node_exporter": self.settings.node_exporter_binary,
+            }
+        )
+        self._take_lock()
+        try:
+            to_bind = ports if self.settings.run_server else {k: v for k, v in ports.items() if k != "server"}
+            taken = busy_ports(self.settings.host, to_bind)
+            if taken:
+                detail = ", ".join(f"{name} port {port}" for name, port in taken.items())
+                raise StackError(
+                    f"already in use on {self.settings.host}: {detail}; stop what uses them or change the ports"
+                )
+            self._render()
+            self._launch(binaries)
+            self._write_state()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _take_lock(self) -> None:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        lock = self.paths.lock_file.open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            owner = lock.read().strip() or "unknown"
+            lock.close()
+            raise StackError(
+                f"another `fanzwatch up` (pid {owner}) is using {self.paths.root}; stop it or use --data-dir"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        self._lock = lock
+
+    def _render(self) -> None:
+        for directory in (self.paths.prometheus, self.paths.alertmanager, self.paths.logs, self.paths.demo):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.settings.resolved_secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.provisioning = provisioning_settings(self.settings, self.demo, self._provisioning_base)
+        render_all(self.provisioning, self.paths.config)
+        p = self.provisioning
+        channels = [name for name in ("slack", "pagerduty", "email") if getattr(p, name)]
+        self._emit(
+            f"rendered configuration into {self.paths.config} (scrape every {p.scrape_interval.total_seconds():g} s, "
+            f"notifications: fanzwatch webhook{', ' + ', '.join(channels) if channels else ''})"
+        )
+
+    def _launch(self, binaries: Binaries) -> None:
+        services = core_children(self.settings, binaries, self.paths, env=server_env(self.settings, self.demo))
+        traffic: list[ChildSpec] = []
+        if self.demo is not None:
+            demo_services, traffic = demo_children(self.settings, self.demo, self.paths)
+            services += demo_services
+        timeout = self.settings.startup_timeout_seconds
+        started = [self.supervisor.start(spec) for spec in services]
+        self.supervisor.wait_ready(started, timeout=timeout, should_stop=self._stop_requested.is_set)
+        if traffic:  # the simulator needs a ready platform
+            self.supervisor.wait_ready(
+                [self.supervisor.start(spec) for spec in traffic],
+                timeout=timeout,
+                should_stop=self._stop_requested.is_set,
+            )
+
+    def _write_state(self) -> None:
+        state: dict[str, Any] = {
+            "pid": os.getpid(),
+            "started_at": time.time(),
+            "children": {
+                c.name: {"pid": c.pid, "url": c.spec.url, "log": str(c.log_path)} for c in self.supervisor.children
+            },
+        }
+        if self.demo is not None:
+            base = f"http://{self.settings.host}"
+            state["demo"] = {
+                "platform_url": f"{base}:{self.demo.platform_port}",
+                "processor_url": f"{base}:{self.demo.processor_port}",
+                "simulator_url": f"{base}:{self.demo.simulator_port}" if self.demo.traffic else None,
+                "platforms": list(self.demo.platforms),
+            }
+        tmp = self.paths.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.paths.state_file)
+
+    # -- running ---------------------------------------------------------------------------
+    def urls(self) -> dict[str, str]:
+        return {c.name: c.spec.url for c in self.supervisor.children if c.spec.url}
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
+    def request_stop(self) -> None:
+        """Ask ``start`` or ``watch`` to return (safe from a signal handler)."""
+        self._stop_requested.set()
+
+    def watch(self, *, on_finished: Callable[[ChildProcess], None] | None = None) -> int:
+        """Block until stop is requested (returns 0) or a child dies (returns 1, after reporting it).
+
+        A finite child (the simulator) that ends with exit code 0 has spent its budget:
+        that is reported through ``on_finished`` and the stack keeps running.
+        """
+        while not self._stop_requested.wait(WATCH_INTERVAL):
+            for child in self.supervisor.poll_exits():
+                if child.spec.finite and child.returncode() == 0:
+                    self._emit(f"{child.name} finished (its budget is spent); the rest of the stack keeps running")
+                    if on_finished is not None:
+                        on_finished(child)
+                    continue
+                self._emit(str(child.failure("stopped unexpectedly")))
+                return 1
+        return 0
+
+    def stop(self) -> None:
+        """Stop every child (SIGTERM, grace period, SIGKILL), remove the state file, release the lock."""
+        self.supervisor.stop_all()
+        if self._lock is not None:
+            self.paths.state_file.unlink(missing_ok=True)
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def read_state(data_dir: Path) -> dict[str, Any]:
+    """The running stack's ``stack.json`` (PIDs and URLs); a clear error when none runs."""
+    path = StackPaths(data_dir).state_file
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StackError(
+            f"no stack is running with data dir {data_dir} (no {path}); start one with `fanzwatch up`"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise StackError(f"{path} is unreadable ({exc}); remove it and restart the stack") from None
+    return state

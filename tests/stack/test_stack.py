@@ -1,0 +1,248 @@
+"""The stack runner without the demo: plan, rendering, failures at start and later, locks, ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fanzwatch.core import ConfigError, DependencyMissingError
+from fanzwatch.provisioning import ProvisioningSettings
+from fanzwatch.settings.demo import DemoSettings
+from fanzwatch.settings.stack import StackSettings
+from fanzwatch.stack import (
+    INSTALL_HINT,
+    Binaries,
+    ChildFailedError,
+    ChildSpec,
+    Stack,
+    StackError,
+    fanzwatch_argv,
+    find_binaries,
+    group_alive,
+    port_plan,
+    provisioning_settings,
+)
+from fanzwatch.stack.plan import server_env
+
+from .conftest import free_ports
+
+
+def _settings(tmp_path: Path, ports: dict[str, int], **extra: object) -> StackSettings:
+    return StackSettings(
+        data_dir=tmp_path / "data",
+        prometheus_port=ports["prometheus"],
+        alertmanager_port=ports["alertmanager"],
+        node_exporter_port=ports["node_exporter"],
+        server_port=ports["server"],
+        stop_grace_seconds=3,
+        startup_timeout_seconds=30,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+FAKE_NODE_EXPORTER = """
+import http.server, sys, threading, time
+addr = [a for a in sys.argv if a.startswith("--web.listen-address=")][0].split("=", 1)[1]
+host, port = addr.rsplit(":", 1)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+server = http.server.HTTPServer((host, int(port)), H)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+time.sleep({lifetime})
+print("simulated crash: out of file descriptors", flush=True)
+sys.exit(3)
+"""
+
+
+def _real_binaries(node_exporter: Path | None = None) -> Binaries:
+    real = find_binaries()
+    return Binaries(real.prometheus, real.alertmanager, node_exporter or real.node_exporter)
+
+
+# --- plan and rendering ---------------------------------------------------------------------
+
+
+def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"two services share a port \(8900: server and platform\)"):
+        port_plan(StackSettings(data_dir=tmp_path), DemoSettings(platform_port=8900))
+    with pytest.raises(ConfigError, match="port 9090 is Prometheus's port; move server elsewhere"):
+        port_plan(StackSettings(data_dir=tmp_path, server_port=9090, prometheus_port=9091), None)
+    assert port_plan(StackSettings(data_dir=tmp_path), DemoSettings(traffic=False)) == {
+        "prometheus": 9090,
+        "alertmanager": 9093,
+        "node_exporter": 9100,
+        "server": 8900,
+        "platform": 8300,
+        "processor": 8310,
+    }
+
+
+def test_stack_binds_loopback_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="loopback only"):
+        StackSettings(data_dir=tmp_path, host="0.0.0.0")
+
+
+def test_provisioning_for_short_intervals_and_channels(tmp_path: Path) -> None:
+    stack = StackSettings(data_dir=tmp_path, short_intervals=True, server_port=8901)
+    base = ProvisioningSettings(slack=True, pagerduty=True, email=True)
+    p = provisioning_settings(stack, DemoSettings(platform_port=8301), base)
+    assert (p.scrape_interval, p.evaluation_interval, p.group_wait, p.group_interval) == (timedelta(seconds=1),) * 4
+    assert p.for_scale == 0.02
+    assert p.targets.fanzwatch == "127.0.0.1:8901"
+    assert p.targets.platforms == ("127.0.0.1:8301",)
+    assert p.secrets_dir == (tmp_path / "secrets").resolve()
+    # No secret files yet: Slack and PagerDuty stay off; e-mail was asked for explicitly.
+    assert (p.slack, p.pagerduty, p.email) == (False, False, True)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "slack_api_url").write_text("http://127.0.0.1:1/hook")
+    p = provisioning_settings(StackSettings(data_dir=tmp_path), None, ProvisioningSettings())
+    assert (p.slack, p.pagerduty, p.email) == (True, False, False)
+    assert (p.scrape_interval, p.for_scale, p.targets.platforms) == (timedelta(seconds=15), 1.0, ())
+
+
+def test_the_rendered_configuration_passes_promtool_and_amtool(tmp_path: Path) -> None:
+    stack = Stack(StackSettings(data_dir=tmp_path, short_intervals=True), demo=DemoSettings())
+    stack._render()
+    config = tmp_path / "config"
+    prom = yaml.safe_load((config / "prometheus.yml").read_text())
+    assert prom["global"]["scrape_interval"] == "1s"
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in prom["scrape_configs"]}
+    assert jobs["fanz-platform"] == ["127.0.0.1:8300"]
+    assert jobs["node"] == ["127.0.0.1:9100"]
+    promtool = subprocess.run(["promtool", "check", "config", str(config / "prometheus.yml")], capture_output=True)
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    amtool = subprocess.run(["amtool", "check-config", str(config / "alertmanager.yml")], capture_output=True)
+    assert amtool.returncode == 0, amtool.stdout + amtool.stderr
+
+
+def test_children_run_this_interpreter() -> None:
+    result = subprocess.run(fanzwatch_argv("version"), capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == __import__("fanzwatch").__version__
+
+
+def test_missing_binaries_are_named_with_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(DependencyMissingError) as info:
+        find_binaries(search_path=str(tmp_path))
+    message = str(info.value)
+    for name in ("prometheus", "alertmanager", "node_exporter"):
+        assert name in message
+    assert INSTALL_HINT in message
+    assert "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter" in INSTALL_HINT
+    for name in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):  # Debian's names
+        _script(tmp_path / name, "")
+    found = find_binaries(search_path=str(tmp_path))
+    assert (found.alertmanager.name, found.node_exporter.name) == (
+        "prometheus-alertmanager",
+        "prometheus-node-exporter",
+    )
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return dict(zip(("prometheus", "alertmanager", "node_exporter", "server"), free_ports(4), strict=True))
+
+
+@pytest.mark.prometheus
+def test_a_child_failing_at_start_stops_everything(tmp_path: Path, ports: dict[str, int]) -> None:
+    broken = _script(
+        tmp_path / "node_exporter", 'print("listen tcp: bind: address already in use"); raise SystemExit(1)'
+    )
+    events: list[str] = []
+    stack = Stack(_settings(tmp_path, ports, run_server=False), binaries=_real_binaries(broken), on_event=events.append)
+    with pytest.raises(ChildFailedError) as info:
+        stack.start()
+    assert info.value.name == "node_exporter"
+    assert "exited during start-up (exit code 1)" in str(info.value)
+    assert "bind: address already in use" in str(info.value)
+    started = {c.name: c.pid for c in stack.supervisor.children}
+    assert set(started) == {"node_exporter", "alertmanager", "prometheus"}
+    assert not any(group_alive(pid) for pid in started.values())
+    assert not (tmp_path / "data" / "stack.json").exists()
+
+
+@pytest.mark.prometheus
+@pytest.mark.slow
+def test_a_child_dying_later_is_reported_and_ends_the_watch(tmp_path: Path, ports: dict[str, int]) -> None:
+    fragile = _script(tmp_path / "node_exporter", FAKE_NODE_EXPORTER.format(lifetime=2.0))
+    events: list[str] = []
+    stack = Stack(
+        _settings(tmp_path, ports, run_server=False), binaries=_real_binaries(fragile), on_event=events.append
+    )
+    with stack:
+        assert (tmp_path / "data" / "stack.json").exists()
+        assert stack.watch() == 1
+    died = next(e for e in events if "stopped unexpectedly" in e)
+    assert "node_exporter stopped unexpectedly (exit code 3)" in died
+    assert "simulated crash: out of file descriptors" in died
+    assert events[-1].startswith("stopping") or "stopping" in " ".join(events)
+    assert not any(group_alive(c.pid) for c in stack.supervisor.children)
+
+
+def test_a_finite_child_finishing_is_not_a_failure(tmp_path: Path) -> None:
+    events: list[str] = []
+    stack = Stack(StackSettings(data_dir=tmp_path), on_event=events.append)
+    finished: list[str] = []
+    stack.supervisor.start(ChildSpec("simulator", (sys.executable, "-c", "pass"), finite=True))
+    crashing = stack.supervisor.start(
+        ChildSpec("platform", (sys.executable, "-c", "import time; time.sleep(1); raise SystemExit(4)"))
+    )
+    assert stack.watch(on_finished=lambda c: finished.append(c.name)) == 1
+    assert finished == ["simulator"]
+    assert any("simulator finished (its budget is spent)" in e for e in events)
+    assert crashing.returncode() == 4
+    stack.stop()
+
+
+def test_busy_ports_are_named_before_anything_starts(tmp_path: Path, ports: dict[str, int]) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["alertmanager"]))
+        squatter.listen()
+        stack = Stack(_settings(tmp_path, ports), binaries=_real_binaries())
+        with pytest.raises(StackError, match=f"already in use on 127.0.0.1: alertmanager port {ports['alertmanager']}"):
+            stack.start()
+    assert stack.supervisor.children == ()
+
+
+def test_one_stack_per_data_dir(tmp_path: Path, ports: dict[str, int]) -> None:
+    first = Stack(_settings(tmp_path, ports), binaries=_real_binaries())
+    first._take_lock()
+    try:
+        second = Stack(_settings(tmp_path, ports), binaries=_real_binaries())
+        with pytest.raises(StackError, match=rf"another `fanzwatch up` \(pid {os.getpid()}\) is using"):
+            second.start()
+    finally:
+        first.stop()
+    again = Stack(_settings(tmp_path, ports), binaries=_real_binaries())
+    again._take_lock()  # released by stop()
+    again.stop()
+
+
+def test_the_demo_pages_may_post_rum_beacons_to_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FANZWATCH_RUM_ALLOWED_ORIGINS", raising=False)
+    stack = StackSettings(data_dir=tmp_path)
+    assert server_env(stack, DemoSettings(platform_port=8301)) == {
+        "FANZWATCH_RUM_ALLOWED_ORIGINS": '["http://127.0.0.1:8301"]'
+    }
+    assert server_env(stack, None) == {}
+    monkeypatch.setenv("FANZWATCH_RUM_ALLOWED_ORIGINS", '["https://fanz.example"]')
+    assert server_env(stack, DemoSettings()) == {}  # the user's choice wins

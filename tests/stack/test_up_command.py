@@ -1,0 +1,181 @@
+"""``fanzwatch up`` as a user runs it: Ctrl-C leaves nothing behind, the next run reuses the data.
+
+Runs the real command in a subprocess (its own session, as from a terminal), drives the
+demo through ``fanzwatch incident``, sends SIGINT and checks every child PID and process
+group is gone; then starts again on the same data dir and finds the first run's samples.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from fanzwatch.cli import app
+from fanzwatch.stack import group_alive, read_state
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(240)]
+FANZWATCH = [sys.executable, "-c", "import sys; from fanzwatch.cli import main; sys.argv[0] = 'fanzwatch'; main()"]
+
+
+class Running:
+    """A ``fanzwatch up`` subprocess and everything it printed so far."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not printed within {timeout:g} s; output:\n{self.output()}")
+
+    def finish(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+
+@contextmanager
+def fanzwatch_up(*args: str) -> Iterator[Running]:
+    proc = subprocess.Popen(
+        [*FANZWATCH, "up", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = Running(proc)
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:  # a failed assertion: do not leave a stack behind
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _port_args(ports: dict[str, int], *, demo: bool) -> list[str]:
+    names = ["prometheus", "alertmanager", "node_exporter", "server"]
+    if demo:
+        names += ["platform", "processor", "simulator"]
+    return [arg for n in names for arg in (f"--{n.replace('_', '-')}-port", str(ports[n]))]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FANZWATCH, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Path, ports: dict[str, int]) -> None:
+    data = tmp_path / "data"
+    prom = f"http://127.0.0.1:{ports['prometheus']}"
+    with fanzwatch_up("--demo", "--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
+        up.wait_for_line("press Ctrl-C to stop", timeout=120)
+        state = read_state(data)
+        children = {name: info["pid"] for name, info in state["children"].items()}
+        assert set(children) == {
+            "node_exporter",
+            "alertmanager",
+            "prometheus",
+            "server",
+            "processor",
+            "platform",
+            "simulator",
+        }
+        assert state["pid"] == up.proc.pid
+        assert all(group_alive(pid) for pid in children.values())
+        for name in ("prometheus", "platform", "simulator"):
+            assert name in up.output()
+
+        # The incident command finds the demo through the data dir.
+        injected = _cli("incident", "inject", "payment_outage", "--data-dir", str(data))
+        assert injected.returncode == 0, injected.stderr
+        faults = httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()
+        assert faults["primary"]["outage"] is True
+        healed = _cli("incident", "heal", "all", "--data-dir", str(data))
+        assert (healed.returncode, healed.stdout.strip()) == (0, "healed every incident")
+        assert httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()["primary"]["outage"] is False
+
+        # Wait for Prometheus to hold some of the platform's samples, to find them in the second run.
+        def payment_samples() -> float:
+            r = httpx.get(f"{prom}/api/v1/query", params={"query": "count(fanz_user_registrations_total)"})
+            result = r.json()["data"]["result"]
+            return float(result[0]["value"][1]) if result else 0.0
+
+        deadline = time.monotonic() + 30
+        while payment_samples() == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        first_run_end = time.time()
+
+        os.kill(up.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert up.finish(timeout=60) == 0, up.output()
+
+    assert "stopped" in up.lines[-1]
+    for name, pid in children.items():
+        assert not group_alive(pid), f"{name} (pid {pid}) or something in its process group survived"
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not (data / "stack.json").exists()
+
+    # Second run, same data dir (no demo: faster); the first run's samples are still there.
+    with fanzwatch_up("--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=False)) as again:
+        again.wait_for_line("press Ctrl-C to stop", timeout=90)
+        r = httpx.get(
+            f"{prom}/api/v1/query",
+            params={"query": "count(fanz_user_registrations_total)", "time": f"{first_run_end - 2:.3f}"},
+        )
+        result = r.json()["data"]["result"]
+        assert result and float(result[0]["value"][1]) > 0, f"first run's samples lost: {r.text}"
+        logs = (data / "logs" / "prometheus.log").read_text()
+        assert logs.count("starting:") == 2  # one log per child, appended run after run
+        os.kill(again.proc.pid, signal.SIGTERM)
+        assert again.finish(timeout=60) == 0, again.output()
+    assert int((data / ".lock").read_text()) == again.proc.pid  # the lock records its owner
+
+
+def test_up_names_the_missing_binaries(tmp_path: Path, ports: dict[str, int]) -> None:
+    args = ["up", "--data-dir", str(tmp_path / "d"), *_port_args(ports, demo=False)]
+    result = CliRunner().invoke(app, args, env={"PATH": str(tmp_path)})  # nothing on PATH
+    assert result.exit_code == 2
+    assert "prometheus" in result.stderr
+    assert "alertmanager" in result.stderr
+    assert "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter" in result.stderr
+    assert "make system-deps" in result.stderr
+    assert not (tmp_path / "d" / "logs").exists()  # nothing was started
+
+
+def test_incident_without_a_stack_is_a_clear_error(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["incident", "inject", "payment_outage", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no stack is running" in result.stderr
+    unknown = runner.invoke(app, ["incident", "inject", "meteor_strike", "--data-dir", str(tmp_path)])
+    assert unknown.exit_code == 2
+    assert "unknown incident 'meteor_strike'" in unknown.stderr

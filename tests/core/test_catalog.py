@@ -26,7 +26,16 @@ def test_no_label_is_an_unbounded_identifier() -> None:
 
 
 def test_sdk_and_server_series_can_be_split_by_platform() -> None:
-    exempt = {"fanz_process_memory_limit_bytes", "fanz_telemetry_failures"}
+    # Process- or engine-wide facts: a platform split would mean nothing.
+    exempt = {
+        "fanz_process_memory_limit_bytes",
+        "fanz_telemetry_failures",
+        "fanz_anomaly_engine_up",
+        "fanz_anomaly_engine_state",
+        "fanz_anomaly_query_failures",
+        "fanz_anomaly_alert_post_failures",
+        "fanz_anomaly_alerts_posted",
+    }
     for spec in CATALOG.values():
         if spec.source.value in {"sdk", "server"} and spec.name not in exempt:
             assert "platform" in spec.label_names, spec.name

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from fanzwatch.server import create_app
 from fanzwatch.settings import ServerSettings
+from fanzwatch.settings.anomaly import AnomalySettings
 
 CHROME_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 
@@ -85,3 +87,15 @@ def test_a_valid_beacon_moves_the_rum_metrics(tmp_path: Path) -> None:
         'fanz_rum_lcp_seconds_count{device_class="desktop",page_template="/creator/:id",platform="fanz-1"} 1.0' in text
     )
     assert "a@b.c" not in text
+
+
+def test_anomaly_engine_runs_in_the_server_and_says_unknown_without_prometheus(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    settings = ServerSettings(data_dir=tmp_path, anomaly=AnomalySettings(prometheus_url=f"http://127.0.0.1:{dead}"))
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/v1/anomalies").status_code == 200
+        assert client.get("/api/v1/anomalies/insights").status_code in {400, 422}  # metric is required
+        text = metrics_text(client)
+    assert "fanz_anomaly_engine_up 0.0" in text

@@ -9,6 +9,8 @@ import typer
 
 from ..anomaly.detectors import DEFAULT_DETECTOR, DETECTORS, UnknownDetectorError
 from ..anomaly.nab import PROFILES, NabFormatError, read_csv_columns, run_nab, score_series, write_scores_csv
+from .anomaly_insights import forecast as anomaly_forecast
+from .anomaly_insights import insights as anomaly_insights
 
 anomaly_app = typer.Typer(help="Anomaly detectors: score series, benchmark on NAB.", no_args_is_help=True)
 
@@ -84,3 +86,8 @@ def nab(
         typer.echo(
             f"{name:<20} {s.normalized:7.2f}  (threshold {s.threshold:.4f}, raw {s.raw:.2f}, TP {s.tp}, FP {s.fp})"
         )
+
+
+# Insights and forecasts over live Prometheus data live in their own module.
+anomaly_app.command("insights")(anomaly_insights)
+anomaly_app.command("forecast")(anomaly_forecast)

@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 
 from .. import __version__
+from ..anomaly.engine import AnomalyEngine
+from ..anomaly.router import build_router as build_anomaly_router
 from ..health import build_router as build_health_router
 from ..health import build_runner as build_health_runner
 from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_router
@@ -61,7 +63,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             await rum.start(engine)
             stack.push_async_callback(rum.stop)
             await stack.enter_async_context(health)  # first run now, then every period
-            app.state.ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
+            ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
+            if settings.anomaly.enabled:
+                anomalies = AnomalyEngine(settings.anomaly, http, registry, ctx.clock)
+                await anomalies.start()  # rebuilds detector state from Prometheus history
+                stack.push_async_callback(anomalies.stop)
+                app.state.anomaly_engine = anomalies
+            app.state.ctx = ctx
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
             yield
 
@@ -85,4 +93,5 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
 
     app.include_router(build_health_router(health, service_id="fanzwatch", version=__version__))
     app.include_router(build_rum_router(rum, platforms=settings.platforms))
+    app.include_router(build_anomaly_router(lambda: getattr(app.state, "anomaly_engine", None)))
     return app

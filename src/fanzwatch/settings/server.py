@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
+from .anomaly import AnomalySettings
 from .health import HealthSettings
 from .rum import RumSettings
 from .store import StoreSettings
@@ -34,6 +35,7 @@ class ServerSettings(ComponentSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     rum: RumSettings = Field(default_factory=RumSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
 
     @field_validator("platforms")
     @classmethod

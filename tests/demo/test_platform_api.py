@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from fanzwatch import schema
 from fanzwatch.demo.platform import create_platform_app
+from fanzwatch.demo.platform.app import health_platform
 from fanzwatch.sdk.testing import TelemetryCapture
 
 from .conftest import ServedApp, platform_config
@@ -430,6 +431,23 @@ async def test_health_endpoints(client: httpx.AsyncClient, processor: ServedApp)
     assert one.status_code == 503
     # The processor is not critical: the platform stays ready.
     assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_health_metrics_belong_to_no_single_tenant(
+    client: httpx.AsyncClient, telemetry: TelemetryCapture
+) -> None:
+    await client.get("/health")
+    # Two tenants share the database: its health is labelled "other", not the first tenant.
+    assert telemetry.get_sample_value("fanz_health_check_critical", {"platform": "other", "check": "database"}) == 1.0
+    assert (
+        telemetry.get_sample_value(
+            "fanz_health_check_status", {"platform": "other", "check": "database", "status": "pass"}
+        )
+        == 1.0
+    )
+    assert telemetry.get_sample_value("fanz_health_check_critical", {"platform": "fanz-1", "check": "database"}) is None
+    assert health_platform(("fanz-7",)) == "fanz-7"  # a single-tenant process is that tenant
+    assert health_platform(("fanz-1", "fanz-2")) == "other"
 
 
 async def test_metrics_are_per_platform_and_route_template(client: httpx.AsyncClient) -> None:

@@ -161,3 +161,17 @@ def test_velocity_history_is_bounded() -> None:
     for i in range(50):
         scorer.check(FraudCheckRequest.model_validate(_fraud_body(payer=f"fan-{i}")))
     assert len(scorer._history) == 5
+
+
+async def test_metrics_expose_the_process_through_the_sdk_and_no_request_series(client: httpx.AsyncClient) -> None:
+    await client.post("/primary/v1/charges", json=_charge("key-metrics-1"))
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {line.split(" ")[0] for line in response.text.splitlines() if line and not line.startswith("#")}
+    assert {"process_resident_memory_bytes", "fanz_process_memory_limit_bytes"} <= samples
+    # A third party's stand-in: nothing is added to the platforms' request and 5xx aggregates.
+    assert not [s for s in samples if s.startswith("http_server_request_duration_seconds")]
+    openmetrics = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")

@@ -108,3 +108,7 @@ def test_two_uvicorn_workers_report_exact_totals(tmp_path: Path) -> None:
         # Each worker's pool allows 3 + 2 overflow; livesum adds the two live workers.
         assert _value(s, "db_client_connection_max", platform="fanz-2", pool_name="main") == 10
         assert _value(s, "db_client_connection_count", platform="fanz-2", pool_name="main", state="used") == 0
+        # The memory limit is the same for every worker; per-process metrics are left out.
+        limit = _value(s, "fanz_process_memory_limit_bytes")
+        assert limit is not None and limit > 0
+        assert _value(s, "process_resident_memory_bytes") is None

@@ -21,6 +21,7 @@ class Received:
     at: float
     path: str
     body: dict[str, Any]
+    authorization: str | None = None
 
 
 @dataclass
@@ -63,7 +64,7 @@ def recording_receiver(port: int, *, answer: bytes = b"") -> Iterator[RecordingR
                 self.end_headers()
                 return
             with receiver.lock:
-                receiver.messages.append(Received(time.monotonic(), self.path, body))
+                receiver.messages.append(Received(time.monotonic(), self.path, body, self.headers.get("authorization")))
             self.send_response(200)
             self.send_header("content-type", "text/plain")
             self.send_header("content-length", str(len(receiver.answer)))

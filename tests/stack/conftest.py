@@ -19,5 +19,15 @@ def free_ports(count: int) -> list[int]:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("prometheus", "alertmanager", "node_exporter", "server", "platform", "processor", "simulator", "slack")
+    names = (
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "server",
+        "platform",
+        "processor",
+        "simulator",
+        "slack",
+        "webhook",
+    )
     return dict(zip(names, free_ports(len(names)), strict=True))

@@ -1,10 +1,12 @@
 """The whole system, end to end: a payment processor outage pages people, and healing resolves it.
 
-Real Prometheus, Alertmanager and node_exporter; the real demo platform, processor and
-traffic simulator as child processes; real HTTP receivers in the test for the alert
-webhook (where the fanzwatch server's webhook lives) and for Slack (its incoming-webhook
-URL is the secret file Alertmanager reads). Short intervals: 1 s scrape, evaluation and
-grouping, alert holds ×0.02.
+Real Prometheus, Alertmanager and node_exporter; the real fanzwatch server, demo platform,
+processor and traffic simulator as child processes; real HTTP receivers in the test: an
+extra webhook (configured through provisioning, with a bearer token read from a file)
+and Slack (its incoming-webhook URL is the secret file Alertmanager reads). Short
+intervals: 1 s scrape, evaluation and grouping, alert holds ×0.02; rate windows of 15 s
+(the short pace's default is 30 s; the shorter one halves this test's wait), so the alert
+resolves about one window after healing, at a modest steady payment load.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import httpx
 import pytest
 
 from fanzwatch.demo.incidents import IncidentController, IncidentKind, IncidentTargets
+from fanzwatch.provisioning import ProvisioningSettings
 from fanzwatch.settings.demo import DemoSettings
+from fanzwatch.settings.provisioning import ExtraWebhook
 from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import Stack
 
@@ -29,6 +33,9 @@ from ._receivers import Received, recording_receiver
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(240)]
 ALERT = "PaymentFailureRate"
 PLATFORM = "fanz-1"
+TOKEN = "e2e-webhook-token-3f9a"
+HOOK_PATH = "/hooks/alertmanager"
+WINDOW = "15s"
 
 
 def poll(check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -60,7 +67,7 @@ def _webhook(status: str) -> Callable[[Received], bool]:
     def match(m: Received) -> bool:
         alerts = m.body.get("alerts", [])
         return (
-            m.path == "/api/v1/alerts/webhook"
+            m.path == HOOK_PATH
             and m.body.get("status") == status
             and any(a["labels"].get("alertname") == ALERT and a["status"] == status for a in alerts)
         )
@@ -81,10 +88,11 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "slack_api_url").write_text(f"http://127.0.0.1:{ports['slack']}/services/T000/B000/XXXX")
+    (secrets / "e2e_webhook_token").write_text(TOKEN)
     settings = StackSettings(
         data_dir=tmp_path / "data",
         short_intervals=True,
-        run_server=False,  # the webhook receiver below listens where the server's alert webhook would
+        rate_window=WINDOW,
         secrets_dir=secrets,
         prometheus_port=ports["prometheus"],
         alertmanager_port=ports["alertmanager"],
@@ -92,6 +100,14 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
         server_port=ports["server"],
         startup_timeout_seconds=90,
         stop_grace_seconds=10,
+    )
+    provisioning = ProvisioningSettings(
+        extra_webhooks=(
+            ExtraWebhook(
+                url=f"http://127.0.0.1:{ports['webhook']}{HOOK_PATH}", bearer_token_file=Path("e2e_webhook_token")
+            ),
+        ),
+        email=False,
     )
     demo = DemoSettings(
         platform_port=ports["platform"],
@@ -107,27 +123,30 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
         IncidentTargets(platform_url=platform_url, processor_url=f"http://127.0.0.1:{ports['processor']}")
     )
     with (
-        recording_receiver(ports["server"]) as webhook,
+        recording_receiver(ports["webhook"]) as webhook,
         recording_receiver(ports["slack"], answer=b"ok") as slack,
-        Stack(settings, demo=demo) as stack,
+        Stack(settings, demo=demo, provisioning=provisioning) as stack,
         httpx.Client(timeout=5.0) as http,
     ):
         assert set(stack.urls()) == {
             "node_exporter",
             "alertmanager",
             "prometheus",
+            "server",
             "processor",
             "platform",
             "simulator",
         }
-        load = PaymentLoad(platform_url, PLATFORM, rate=10).start()
+        load = PaymentLoad(platform_url, PLATFORM, rate=4).start()
         try:
             # The alert needs 10 attempts in its window before a failure ratio means anything.
             attempts = f'platform:fanz_payment_transactions:increase5m{{platform="{PLATFORM}"}}'
             poll(lambda: (_query(http, prom, attempts) or 0) >= 10, timeout=30, what="10 payment attempts")
+            # The real server and the processor (its /metrics through the SDK) are scraped.
+            for job in ("fanzwatch", "payment-processor"):
+                poll(lambda job=job: _query(http, prom, f'up{{job="{job}"}}') == 1, timeout=10, what=f"{job} up")
             assert _prometheus_alert(http, prom) is None
 
-            load.rate = 4  # few failures, so few successes are needed to resolve (5 m windows)
             injected_at = time.monotonic()
             anyio.run(incidents.inject, IncidentKind.PAYMENT_OUTAGE)
 
@@ -140,6 +159,7 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             assert firing["labels"]["severity"] == "critical"
             assert firing["labels"]["service"] == "payments"
             assert float(firing["value"]) > 0.05
+            assert "over the last 15 seconds" in firing["annotations"]["description"]
 
             in_am = poll(
                 lambda: http.get(f"{am}/api/v2/alerts", params={"filter": f'alertname="{ALERT}"'}).json(),
@@ -148,27 +168,32 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             )
             assert {a["labels"]["platform"] for a in in_am} == {PLATFORM}
             assert in_am[0]["status"]["state"] == "active"
-            assert {r["name"] for r in in_am[0]["receivers"]} == {"fanzwatch", "critical", "payments"}
+            assert {r["name"] for r in in_am[0]["receivers"]} == {"fanzwatch", "extra-webhooks", "critical", "payments"}
 
             anyio.run(incidents.heal, IncidentKind.PAYMENT_OUTAGE)
-            load.rate = 40  # successes push the 5-minute failure ratio back under 5 %
+            healed_at = time.monotonic()
 
             hook = webhook.wait_for(_webhook("firing"), timeout=20, what="firing webhook")
             assert hook.body["commonLabels"]["alertname"] == ALERT
+            assert hook.authorization == f"Bearer {TOKEN}"
             for channel in ("#fanz-critical", "#fanz-payments"):
                 slack.wait_for(
                     _slack(channel, f"[FIRING:1] {ALERT} on {PLATFORM}"), timeout=20, what=f"Slack {channel}"
                 )
 
-            resolved = webhook.wait_for(_webhook("resolved"), timeout=120, what="resolved webhook")
+            # Same 4/s load: the failures leave the 15 s window and the alert resolves.
+            resolved = webhook.wait_for(_webhook("resolved"), timeout=45, what="resolved webhook")
+            assert resolved.authorization == f"Bearer {TOKEN}"
             for channel in ("#fanz-critical", "#fanz-payments"):
                 slack.wait_for(
                     _slack(channel, f"[RESOLVED] {ALERT} on {PLATFORM}"), timeout=20, what=f"resolved {channel}"
                 )
             assert _prometheus_alert(http, prom) is None
+            # The server stayed up through it all (it got the same alerts on its own route).
+            assert http.get(f"http://127.0.0.1:{ports['server']}/health/live").status_code == 200
             print(
                 f"\nfired {fired_at - injected_at:.1f} s after injection; "
-                f"webhook {hook.at - injected_at:.1f} s; resolved {resolved.at - injected_at:.1f} s; "
+                f"webhook {hook.at - injected_at:.1f} s; resolved {resolved.at - healed_at:.1f} s after healing; "
                 f"load outcomes {dict(load.outcomes)}"
             )
         finally:

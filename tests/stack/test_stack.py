@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from fanzwatch.core import ConfigError, DependencyMissingError
-from fanzwatch.provisioning import ProvisioningSettings
+from fanzwatch.provisioning import ProvisioningSettings, render_files
 from fanzwatch.settings.demo import DemoSettings
+from fanzwatch.settings.provisioning import ExtraWebhook
 from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import (
     INSTALL_HINT,
@@ -101,12 +102,19 @@ def test_stack_binds_loopback_only(tmp_path: Path) -> None:
 
 def test_provisioning_for_short_intervals_and_channels(tmp_path: Path) -> None:
     stack = StackSettings(data_dir=tmp_path, short_intervals=True, server_port=8901)
-    base = ProvisioningSettings(slack=True, pagerduty=True, email=True)
-    p = provisioning_settings(stack, DemoSettings(platform_port=8301), base)
+    hook = ExtraWebhook(url="http://127.0.0.1:8999/hook", bearer_token_file=Path("hook_token"))
+    base = ProvisioningSettings(slack=True, pagerduty=True, email=True, extra_webhooks=(hook,))
+    p = provisioning_settings(stack, DemoSettings(platform_port=8301, processor_port=8311), base)
     assert (p.scrape_interval, p.evaluation_interval, p.group_wait, p.group_interval) == (timedelta(seconds=1),) * 4
     assert p.for_scale == 0.02
+    assert p.rate_window == timedelta(seconds=30)
+    assert p.extra_webhooks == (hook,)
+    assert p.resolved_extra_webhooks == (
+        ("http://127.0.0.1:8999/hook", str((tmp_path / "secrets/hook_token").resolve())),
+    )
     assert p.targets.fanzwatch == "127.0.0.1:8901"
     assert p.targets.platforms == ("127.0.0.1:8301",)
+    assert p.targets.payment_processor == ("127.0.0.1:8311",)
     assert p.secrets_dir == (tmp_path / "secrets").resolve()
     # No secret files yet: Slack and PagerDuty stay off; e-mail was asked for explicitly.
     assert (p.slack, p.pagerduty, p.email) == (False, False, True)
@@ -115,6 +123,13 @@ def test_provisioning_for_short_intervals_and_channels(tmp_path: Path) -> None:
     p = provisioning_settings(StackSettings(data_dir=tmp_path), None, ProvisioningSettings())
     assert (p.slack, p.pagerduty, p.email) == (True, False, False)
     assert (p.scrape_interval, p.for_scale, p.targets.platforms) == (timedelta(seconds=15), 1.0, ())
+    assert (p.rate_window, p.extra_webhooks, p.targets.payment_processor) == (timedelta(minutes=5), (), ())
+    # An explicit window wins over both paces; a window too short for the scrape fails the render.
+    explicit = StackSettings(data_dir=tmp_path, short_intervals=True, rate_window="10s")
+    assert provisioning_settings(explicit, None, ProvisioningSettings()).rate_window == timedelta(seconds=10)
+    too_short = StackSettings(data_dir=tmp_path, short_intervals=True, rate_window="2s")
+    with pytest.raises(ConfigError, match="rate_window 2s must be at least 4 scrape intervals"):
+        render_files(provisioning_settings(too_short, None, ProvisioningSettings()))
 
 
 def test_the_rendered_configuration_passes_promtool_and_amtool(tmp_path: Path) -> None:

@@ -30,6 +30,19 @@ def prom_duration(value: timedelta) -> str:
     return "".join(parts)
 
 
+_WORDS = (("week", 604_800_000), ("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000), ("second", 1_000))
+
+
+def human_duration(value: timedelta) -> str:
+    """``timedelta(minutes=5)`` → ``"5 minutes"``, for alert descriptions (``"1m30s"`` if uneven)."""
+    ms = round(value / timedelta(milliseconds=1))
+    for word, size in _WORDS:
+        if ms and ms % size == 0:
+            count = ms // size
+            return f"{count} {word}{'s' if count != 1 else ''}"
+    return prom_duration(value)
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style everywhere; multi-line strings (PromQL, templates) as literal blocks."""
 

@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import ConfigError
-from ..settings.provisioning import ProvisioningSettings
+from ..settings.provisioning import ProvisioningSettings, check_rate_window
 from ._output import GENERATED, prom_duration, to_json, to_yaml
 from .alertmanager import AlertmanagerConfig
 from .dashboard import Dashboard
-from .definitions.alerts_business import BUSINESS
+from .definitions.alerts_business import BUSINESS, business_group
 from .definitions.alerts_health import HEALTH
 from .definitions.alerts_infra import INFRASTRUCTURE
-from .definitions.alerts_service import SERVICE
+from .definitions.alerts_service import SERVICE, service_group
 from .definitions.dashboards import DASHBOARDS
 from .definitions.jobs import scrape_jobs
-from .definitions.recording import RECORDING
+from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
 from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
 from .promql import check_expression
@@ -39,6 +39,7 @@ from .rules import AlertRule, RuleGroup
 from .scrape import PrometheusConfig
 
 RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH)
+"""The rule groups with the default 5-minute rate window."""
 _OWNED_GLOBS = ("rules/*.yml", "grafana/dashboards/*.json")
 
 
@@ -69,17 +70,29 @@ class Provisioning:
         return out
 
 
+def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
+    """The rule groups, their short-term rates over ``settings.rate_window``."""
+    window = settings.rate_window
+    return (recording_group(window), service_group(window), business_group(window), INFRASTRUCTURE, HEALTH)
+
+
 def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
     """The definitions for a stack described by ``settings``."""
+    # Checked here as well as in the settings: model_copy(update=...) skips validators.
+    try:
+        check_rate_window(settings.rate_window, settings.scrape_interval)
+    except ValueError as exc:
+        raise ConfigError(str(exc), setting="rate_window") from None
+    groups = rule_groups(settings)
     return Provisioning(
         prometheus=PrometheusConfig(
             scrape_interval=settings.scrape_interval,
             evaluation_interval=settings.evaluation_interval,
-            rule_files=tuple(f"rules/{g.file}.yml" for g in RULE_GROUPS),
+            rule_files=tuple(f"rules/{g.file}.yml" for g in groups),
             alertmanagers=(settings.targets.alertmanager,),
             jobs=scrape_jobs(settings.targets),
         ),
-        rule_groups=RULE_GROUPS,
+        rule_groups=groups,
         alertmanager=alertmanager_config(settings),
         dashboards=DASHBOARDS,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -38,6 +39,21 @@ def _prometheus_duration(value: object) -> object:
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return timedelta(seconds=float(text))
     return value
+
+
+RATE_WINDOW_MIN_SCRAPES = 4
+"""A rate window must span this many scrape intervals: with fewer, one missed scrape
+leaves ``rate()`` a single sample and the series (and every alert on it) disappears."""
+
+
+def check_rate_window(rate_window: timedelta, scrape_interval: timedelta) -> None:
+    """Raise ``ValueError`` unless ``rate_window`` spans enough scrapes to be robust."""
+    if rate_window < RATE_WINDOW_MIN_SCRAPES * scrape_interval:
+        raise ValueError(
+            f"rate_window {rate_window.total_seconds():g}s must be at least {RATE_WINDOW_MIN_SCRAPES} scrape "
+            f"intervals ({RATE_WINDOW_MIN_SCRAPES * scrape_interval.total_seconds():g}s); lengthen it or scrape "
+            "more often"
+        )
 
 
 class StackTargets(BaseModel):
@@ -70,6 +86,35 @@ class StackTargets(BaseModel):
             _check_host_port(item)
         if len(set(v)) != len(v):
             raise ValueError("targets must be unique")
+        return v
+
+
+class ExtraWebhook(BaseModel):
+    """One more webhook Alertmanager notifies with every alert (besides the fanzwatch server).
+
+    A chat-ops bot, an external incident tool, a test's receiver. ``bearer_token_file`` is
+    sent as ``Authorization: Bearer <file contents>`` (Alertmanager reads the file at send
+    time, so the token is never written); a relative name is looked up in ``secrets_dir``.
+
+    >>> ExtraWebhook(url="https://hooks.example.org/alerts", bearer_token_file=Path("hooks_token"))
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="http(s) URL Alertmanager POSTs its webhook JSON to")
+    bearer_token_file: Path | None = Field(
+        default=None, description="file holding the bearer token; relative names are inside secrets_dir"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            # The URL is written into alertmanager.yml: credentials in it would leak.
+            raise ValueError("put no credentials in a webhook URL; use bearer_token_file")
         return v
 
 
@@ -118,6 +163,15 @@ class ProvisioningSettings(ComponentSettings):
         default=False,
         description="send a bearer token (from <secrets_dir>/webhook_token) to the fanzwatch alert webhook",
     )
+    extra_webhooks: tuple[ExtraWebhook, ...] = Field(
+        default=(),
+        description="more webhooks notified with every alert (JSON list of {url, bearer_token_file})",
+    )
+    rate_window: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="range of the recording rules' rate()/increase() (the `5m` of `_rate5m` series); "
+        "at least 4 scrape intervals; shorter in tests and demos so alerts also resolve fast",
+    )
     group_wait: timedelta = Field(default=timedelta(seconds=10), description="Alertmanager group_wait")
     group_interval: timedelta = Field(default=timedelta(minutes=1), description="Alertmanager group_interval")
     repeat_interval: timedelta = Field(default=timedelta(hours=4), description="Alertmanager repeat_interval")
@@ -127,13 +181,21 @@ class ProvisioningSettings(ComponentSettings):
     )
 
     @field_validator(
-        "scrape_interval", "evaluation_interval", "group_wait", "group_interval", "repeat_interval", mode="before"
+        "scrape_interval",
+        "evaluation_interval",
+        "rate_window",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+        mode="before",
     )
     @classmethod
     def _durations(cls, v: object) -> object:
         return _prometheus_duration(v)
 
-    @field_validator("scrape_interval", "evaluation_interval", "group_wait", "group_interval", "repeat_interval")
+    @field_validator(
+        "scrape_interval", "evaluation_interval", "rate_window", "group_wait", "group_interval", "repeat_interval"
+    )
     @classmethod
     def _whole_milliseconds(cls, v: timedelta) -> timedelta:
         if v < timedelta(0) or v % timedelta(milliseconds=1):
@@ -145,9 +207,18 @@ class ProvisioningSettings(ComponentSettings):
         for name in ("scrape_interval", "evaluation_interval", "group_interval", "repeat_interval"):
             if getattr(self, name) < timedelta(milliseconds=100):
                 raise ValueError(f"{name} must be at least 100ms")
+        check_rate_window(self.rate_window, self.scrape_interval)
         if self.runbook_base_url is not None and not re.match(r"^https?://\S+$", self.runbook_base_url):
             raise ValueError("runbook_base_url must be an http(s) URL")
         return self
+
+    @property
+    def resolved_extra_webhooks(self) -> tuple[tuple[str, str | None], ...]:
+        """``(url, absolute token file or None)`` of each extra webhook, in order."""
+        return tuple(
+            (hook.url, None if hook.bearer_token_file is None else str(self.secrets_dir / hook.bearer_token_file))
+            for hook in self.extra_webhooks
+        )
 
     @property
     def resolved_runbook_base_url(self) -> str:

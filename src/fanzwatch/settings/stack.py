@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, field_validator
 
 from ._base import ComponentSettings, component_config
+from .provisioning import _prometheus_duration
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+SHORT_RATE_WINDOW = timedelta(seconds=30)
 
 
 class StackSettings(ComponentSettings):
@@ -34,10 +37,16 @@ class StackSettings(ComponentSettings):
     )
     short_intervals: bool = Field(
         default=False,
-        description="1 s scrape and evaluation, 1 s Alertmanager grouping, alert hold times ×0.02 (tests, demos)",
+        description="1 s scrape and evaluation, 1 s Alertmanager grouping, alert hold times ×0.02, "
+        "30 s rate windows (tests, demos)",
     )
     for_scale: float | None = Field(
         default=None, gt=0, le=1, description="alert hold-time factor; default 1, or 0.02 with short_intervals"
+    )
+    rate_window: timedelta | None = Field(
+        default=None,
+        description="range of the rules' short-term rates; default the provisioning's (5m), or 30s with "
+        "short_intervals; at least 4 scrape intervals",
     )
     startup_timeout_seconds: float = Field(default=60.0, gt=0, le=600, description="per child, until healthy")
     stop_grace_seconds: float = Field(default=10.0, gt=0, le=120, description="SIGTERM to SIGKILL, per stop")
@@ -56,11 +65,23 @@ class StackSettings(ComponentSettings):
             raise ValueError("the one-machine stack binds loopback only (127.0.0.1, ::1 or localhost)")
         return v
 
+    @field_validator("rate_window", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return _prometheus_duration(v)
+
     @property
     def resolved_for_scale(self) -> float:
         if self.for_scale is not None:
             return self.for_scale
         return 0.02 if self.short_intervals else 1.0
+
+    @property
+    def resolved_rate_window(self) -> timedelta | None:
+        """The rate window the stack imposes, or None to keep the provisioning settings' own."""
+        if self.rate_window is not None:
+            return self.rate_window
+        return SHORT_RATE_WINDOW if self.short_intervals else None
 
     @property
     def resolved_secrets_dir(self) -> Path:

@@ -96,6 +96,13 @@ class TelemetrySettings(ComponentSettings):
         "parent process before workers start (gunicorn / uvicorn --workers)",
     )
 
+    memory_limit_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="memory the process may use, exposed as fanz_process_memory_limit_bytes when the "
+        "process has no cgroup memory limit (a cgroup limit wins); None: total RAM",
+    )
+
     # -- OTLP ----------------------------------------------------------------------------
     otlp_endpoint: str | None = Field(
         default=None,

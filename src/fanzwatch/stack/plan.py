@@ -108,7 +108,9 @@ def provisioning_settings(
 
     Slack and PagerDuty are used only when their secret file exists in the secrets dir
     (Alertmanager would otherwise fail every notification); e-mail only when configured
-    explicitly (there is no SMTP server on a laptop).
+    explicitly (there is no SMTP server on a laptop). ``base``'s extra webhooks are kept.
+    Short intervals also shorten the rules' rate windows (30 s), so an alert resolves
+    within about that long after the cause is fixed, not 5 minutes.
     """
     base = base or ProvisioningSettings()
     secrets = stack.resolved_secrets_dir
@@ -118,6 +120,7 @@ def provisioning_settings(
             prometheus=_addr(stack, stack.prometheus_port),
             alertmanager=_addr(stack, stack.alertmanager_port),
             platforms=(_addr(stack, demo.platform_port),) if demo is not None else (),
+            payment_processor=(_addr(stack, demo.processor_port),) if demo is not None else (),
             node_exporter=(_addr(stack, stack.node_exporter_port),),
         ),
         "secrets_dir": secrets.resolve(),
@@ -133,6 +136,8 @@ def provisioning_settings(
             "group_wait": SHORT,
             "group_interval": SHORT,
         }
+    if stack.resolved_rate_window is not None:
+        update["rate_window"] = stack.resolved_rate_window
     return base.model_copy(update=update)
 
 

@@ -19,8 +19,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
 from fanzwatch.health import (
@@ -48,6 +46,19 @@ from .tables import create_platform_tables
 logger = logging.getLogger(__name__)
 HEALTH_PERIOD_SECONDS = 10.0
 HEALTH_TIMEOUT_SECONDS = 2.0
+SHARED_PLATFORM = "other"
+"""The catalog's platform value for what belongs to no single tenant."""
+
+
+def health_platform(platforms: tuple[str, ...]) -> str:
+    """The ``platform`` label of the health metrics: the tenant when there is one, else ``other``.
+
+    The checks probe what every tenant of this process shares (one database, one object
+    store, one processor), so a failure is no single tenant's. Labelling it with the
+    first tenant, as before, blamed that tenant alone; repeating it for every tenant
+    would send one page per tenant for one broken database.
+    """
+    return platforms[0] if len(platforms) == 1 else SHARED_PLATFORM
 
 
 def platform_of(scope: Scope) -> str | None:
@@ -55,19 +66,6 @@ def platform_of(scope: Scope) -> str | None:
     params = scope.get("path_params")
     value = params.get("platform") if isinstance(params, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _database_check(url: str, engine: AsyncEngine) -> SqlCheck:
-    """The database check: on the app's engine, except for SQLite.
-
-    An aiosqlite connection cancelled while it connects (a health run abandoned at shutdown)
-    can leave a close that never completes and hang the event loop's shutdown; for SQLite
-    the check uses its own pysqlite engine in a worker thread, which is safe to abandon.
-    """
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return SqlCheck("database", url=parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False))
-    return SqlCheck("database", engine=engine)
 
 
 def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> FastAPI:
@@ -86,7 +84,9 @@ def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> Fast
         telemetry=telemetry,
     )
     checks: list[HealthCheck] = [
-        _database_check(config.database_url, engine),
+        # On the app's engine, so its pool is reported (SqlCheck probes SQLite through
+        # pysqlite in a thread by itself: a cancelled aiosqlite connect is not safe).
+        SqlCheck("database", engine=engine),
         StorageCheck("object_storage", LocalDirectoryStore(config.storage_dir)),
         # Not critical: the platform can still serve everything but payments, and an
         # operator may have switched to the other endpoint already.
@@ -96,7 +96,7 @@ def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> Fast
     health = HealthCheckRunner(
         checks,
         registry=telemetry.registry,
-        platform=config.platforms[0],
+        platform=health_platform(config.platforms),
         period=HEALTH_PERIOD_SECONDS,
         default_timeout=HEALTH_TIMEOUT_SECONDS,
         max_age=config.health_max_age_seconds,

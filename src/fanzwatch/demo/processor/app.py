@@ -5,6 +5,14 @@ path prefixes, ``/primary`` and ``/backup``, each with its own injected faults, 
 processor outage can hit one while the platform fails over to the other. Faults change at
 runtime through ``/admin/faults``: that is how incidents are injected.
 
+``GET /metrics`` exposes the process through ``fanzwatch.sdk`` (resident memory against
+its limit, CPU, file descriptors), so the ``payment-processor`` scrape job has a target
+and ``TargetDown`` pages payments when the processor dies. It records no HTTP request
+metrics, on purpose: it stands in for a third party whose request metrics we would never
+scrape, and its series, having no tenant, would be added to the platforms' request and
+5xx aggregates under ``platform="other"``, making a processor outage look like a FANZ
+5xx burst. The platform's client spans and payment metrics show what the processor does.
+
 >>> app = create_processor_app(ProcessorConfig(seed=7))
 """
 
@@ -14,13 +22,17 @@ import random
 import time
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+
+from fanzwatch.sdk import Telemetry, build_telemetry
 
 from .fraud import FraudScorer
 from .models import (
@@ -81,9 +93,16 @@ def _unavailable(exc: _InjectedFailure) -> JSONResponse:
     )
 
 
-def create_processor_app(config: ProcessorConfig | None = None) -> FastAPI:
-    """Build the processor application; each call has its own state."""
+def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Telemetry | None = None) -> FastAPI:
+    """Build the processor application; each call has its own state.
+
+    ``telemetry`` backs ``/metrics``; by default the app builds its own (from the
+    ``FANZWATCH_TELEMETRY_*`` environment, without touching any process-wide state) and
+    shuts it down with the app.
+    """
     config = config or ProcessorConfig()
+    owns_telemetry = telemetry is None
+    metrics = telemetry if telemetry is not None else build_telemetry()
     state = ProcessorState(
         config=config,
         rng=random.Random(config.seed),
@@ -93,7 +112,16 @@ def create_processor_app(config: ProcessorConfig | None = None) -> FastAPI:
             velocity_limit=config.velocity_limit,
         ),
     )
-    app = FastAPI(title="fanz demo payment processor", version="1")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_telemetry:
+                metrics.shutdown()
+
+    app = FastAPI(title="fanz demo payment processor", version="1", lifespan=lifespan)
     app.state.processor = state
 
     @app.exception_handler(_InjectedFailure)
@@ -113,6 +141,12 @@ def create_processor_app(config: ProcessorConfig | None = None) -> FastAPI:
         if sampled and fault.failure_rate and state.rng.random() < fault.failure_rate:
             state.stats[f"{endpoint.value}.unavailable"] += 1
             raise _InjectedFailure(endpoint, "transient processor error (injected)")
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def prometheus_metrics(request: Request) -> Response:
+        """The process's metrics in the Prometheus (or negotiated OpenMetrics) format."""
+        body, content_type = metrics.render_metrics(request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
 
     @app.get("/health", tags=["health"])
     async def process_health() -> dict[str, str]:

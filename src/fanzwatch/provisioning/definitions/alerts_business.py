@@ -14,7 +14,9 @@ from datetime import timedelta
 
 from ...core import Severity
 from ...core.catalog import recording as rec
+from .._output import human_duration
 from ..rules import AlertRule, RuleGroup
+from .recording import DEFAULT_RATE_WINDOW
 
 REGISTRATIONS_DROP = 0.5
 """Fire below this share of the same hour last week."""
@@ -22,30 +24,33 @@ REGISTRATIONS_MIN_BASELINE = 20
 """Registrations in last week's hour below which the comparison is too noisy."""
 PAYMENT_FAILURE_RATIO = 0.05
 PAYMENT_MIN_ATTEMPTS = 10
-"""Payment attempts per 5 minutes below which a failure ratio is too noisy to page on."""
+"""Payment attempts in the rate window (5 minutes by default) below which a failure ratio
+is too noisy to page on. A count, not a rate: noise depends on how many attempts there were."""
 
 _NOW = "sum by (platform) (increase(fanz_user_registrations_total[1h]))"
 _LAST_WEEK = "sum by (platform) (increase(fanz_user_registrations_total[1h] offset 1w))"
 
-BUSINESS_ALERTS = (
-    AlertRule(
-        name="LowUserRegistrations",
-        # Raw counters rather than the recorded hourly series: `offset 1w` on a recorded
-        # series would stay empty for the first week after the rules are installed.
-        expr=(
-            f"{_NOW}\n< {REGISTRATIONS_DROP} * {_LAST_WEEK}\n"
-            f"and on (platform)\n{_LAST_WEEK} >= {REGISTRATIONS_MIN_BASELINE}"
-        ),
-        hold=timedelta(minutes=30),
-        severity=Severity.WARNING,
-        service="business",
-        summary="Registrations on {{ $labels.platform }} fell below half of the same hour last week",
-        description=(
-            "{{ $value | humanize }} users registered on {{ $labels.platform }} in the last hour, "
-            "less than half of the same hour a week ago."
-        ),
+LOW_REGISTRATIONS = AlertRule(
+    name="LowUserRegistrations",
+    # Raw counters rather than the recorded hourly series: `offset 1w` on a recorded
+    # series would stay empty for the first week after the rules are installed.
+    expr=(
+        f"{_NOW}\n< {REGISTRATIONS_DROP} * {_LAST_WEEK}\n"
+        f"and on (platform)\n{_LAST_WEEK} >= {REGISTRATIONS_MIN_BASELINE}"
     ),
-    AlertRule(
+    hold=timedelta(minutes=30),
+    severity=Severity.WARNING,
+    service="business",
+    summary="Registrations on {{ $labels.platform }} fell below half of the same hour last week",
+    description=(
+        "{{ $value | humanize }} users registered on {{ $labels.platform }} in the last hour, "
+        "less than half of the same hour a week ago."
+    ),
+)
+
+
+def payment_failure_rate(rate_window: timedelta = DEFAULT_RATE_WINDOW) -> AlertRule:
+    return AlertRule(
         name="PaymentFailureRate",
         expr=(
             f"{rec.PAYMENT_FAILURE_RATIO.name} > {PAYMENT_FAILURE_RATIO}\n"
@@ -57,9 +62,14 @@ BUSINESS_ALERTS = (
         summary="Payments failing on {{ $labels.platform }}",
         description=(
             "{{ $value | humanizePercentage }} of payment attempts on {{ $labels.platform }} failed "
-            f"in processing over the last 5 minutes (threshold {PAYMENT_FAILURE_RATIO:.0%})."
+            f"in processing over the last {human_duration(rate_window)} (threshold {PAYMENT_FAILURE_RATIO:.0%})."
         ),
-    ),
-)
+    )
 
-BUSINESS = RuleGroup("fanzwatch.business", "business", BUSINESS_ALERTS)
+
+def business_group(rate_window: timedelta = DEFAULT_RATE_WINDOW) -> RuleGroup:
+    return RuleGroup("fanzwatch.business", "business", (LOW_REGISTRATIONS, payment_failure_rate(rate_window)))
+
+
+BUSINESS = business_group()
+BUSINESS_ALERTS = BUSINESS.alerts()

@@ -13,7 +13,9 @@ from datetime import timedelta
 
 from ...core import Severity
 from ...core.catalog import recording as rec
+from .._output import human_duration
 from ..rules import AlertRule, RuleGroup
+from .recording import DEFAULT_RATE_WINDOW
 
 MIN_REQUEST_RATE = 0.1
 """Requests per second (30 per 5 minutes) below which HTTP ratios are too noisy to alert on."""
@@ -28,7 +30,7 @@ MEMORY_USAGE_CRITICAL = 0.95
 _VOLUME = f"and {rec.HTTP_REQUEST_RATE.name} >= {MIN_REQUEST_RATE}"
 
 
-def _error_rate(severity: Severity, threshold: float, hold: timedelta) -> AlertRule:
+def _error_rate(severity: Severity, threshold: float, hold: timedelta, window: str) -> AlertRule:
     return AlertRule(
         name="HighErrorRate",
         expr=f"{rec.HTTP_5XX_RATIO.name} > {threshold}\n{_VOLUME}",
@@ -38,7 +40,7 @@ def _error_rate(severity: Severity, threshold: float, hold: timedelta) -> AlertR
         summary=f"5xx error ratio above {threshold:.0%} on {{{{ $labels.platform }}}}",
         description=(
             "{{ $value | humanizePercentage }} of HTTP requests on {{ $labels.platform }} were answered "
-            f"with a 5xx status over the last 5 minutes (threshold {threshold:.0%})."
+            f"with a 5xx status over the last {window} (threshold {threshold:.0%})."
         ),
     )
 
@@ -72,25 +74,34 @@ def _memory(severity: Severity, threshold: float, hold: timedelta) -> AlertRule:
     )
 
 
-SERVICE_ALERTS = (
-    _error_rate(Severity.CRITICAL, ERROR_RATIO_CRITICAL, timedelta(minutes=2)),
-    _error_rate(Severity.WARNING, ERROR_RATIO_WARNING, timedelta(minutes=5)),
-    AlertRule(
-        name="HighResponseTime",
-        expr=f"{rec.HTTP_P95.name} > {P95_SECONDS_WARNING:g}\n{_VOLUME}",
-        hold=timedelta(minutes=5),
-        severity=Severity.WARNING,
-        service="fanz-platform",
-        summary=f"p95 response time above {P95_SECONDS_WARNING:g}s on {{{{ $labels.platform }}}}",
-        description=(
-            "The 95th percentile of HTTP request duration on {{ $labels.platform }} is "
-            "{{ $value | humanizeDuration }} over the last 5 minutes."
+def service_alerts(rate_window: timedelta = DEFAULT_RATE_WINDOW) -> tuple[AlertRule, ...]:
+    """The service alerts; ``rate_window`` is the recorded series' window, named in descriptions."""
+    window = human_duration(rate_window)
+    return (
+        _error_rate(Severity.CRITICAL, ERROR_RATIO_CRITICAL, timedelta(minutes=2), window),
+        _error_rate(Severity.WARNING, ERROR_RATIO_WARNING, timedelta(minutes=5), window),
+        AlertRule(
+            name="HighResponseTime",
+            expr=f"{rec.HTTP_P95.name} > {P95_SECONDS_WARNING:g}\n{_VOLUME}",
+            hold=timedelta(minutes=5),
+            severity=Severity.WARNING,
+            service="fanz-platform",
+            summary=f"p95 response time above {P95_SECONDS_WARNING:g}s on {{{{ $labels.platform }}}}",
+            description=(
+                "The 95th percentile of HTTP request duration on {{ $labels.platform }} is "
+                f"{{{{ $value | humanizeDuration }}}} over the last {window}."
+            ),
         ),
-    ),
-    _pool(Severity.CRITICAL, POOL_USAGE_CRITICAL, timedelta(minutes=1)),
-    _pool(Severity.WARNING, POOL_USAGE_WARNING, timedelta(minutes=2)),
-    _memory(Severity.CRITICAL, MEMORY_USAGE_CRITICAL, timedelta(minutes=2)),
-    _memory(Severity.WARNING, MEMORY_USAGE_WARNING, timedelta(minutes=5)),
-)
+        _pool(Severity.CRITICAL, POOL_USAGE_CRITICAL, timedelta(minutes=1)),
+        _pool(Severity.WARNING, POOL_USAGE_WARNING, timedelta(minutes=2)),
+        _memory(Severity.CRITICAL, MEMORY_USAGE_CRITICAL, timedelta(minutes=2)),
+        _memory(Severity.WARNING, MEMORY_USAGE_WARNING, timedelta(minutes=5)),
+    )
 
-SERVICE = RuleGroup("fanzwatch.service", "service", SERVICE_ALERTS)
+
+def service_group(rate_window: timedelta = DEFAULT_RATE_WINDOW) -> RuleGroup:
+    return RuleGroup("fanzwatch.service", "service", service_alerts(rate_window))
+
+
+SERVICE = service_group()
+SERVICE_ALERTS = SERVICE.alerts()

@@ -1,7 +1,8 @@
 """Where alerts go: the guide's routing, corrected.
 
 Every alert first reaches the fanzwatch server's webhook (incidents, escalation and
-remediation live there), then exactly the people who own it:
+remediation live there) and any configured extra webhooks, then exactly the people who
+own it:
 
 - ``MetricAnomaly`` (posted by the anomaly engine) → the anomalies channel only: a
   statistical detector should not wake anyone, whatever severity it guesses;
@@ -40,6 +41,7 @@ CRITICAL = "critical"
 PAYMENTS = "payments"
 BUSINESS = "business"
 ANOMALIES = "anomalies"
+EXTRA_WEBHOOKS = "extra-webhooks"
 
 WEBHOOK_PATH = "/api/v1/alerts/webhook"
 SECRET_FILES = {
@@ -96,8 +98,10 @@ def receivers(settings: ProvisioningSettings) -> tuple[Receiver, ...]:
         url=f"http://{settings.targets.fanzwatch}{WEBHOOK_PATH}",
         bearer_token_file=_secret(settings, "webhook") if settings.webhook_token else None,
     )
+    extra = tuple(WebhookConfig(url=url, bearer_token_file=token) for url, token in settings.resolved_extra_webhooks)
     return (
         Receiver(FANZWATCH, webhook=(webhook,)),
+        *((Receiver(EXTRA_WEBHOOKS, webhook=extra),) if extra else ()),
         Receiver(DEFAULT, slack=_slack(settings, "#fanz-alerts")),
         Receiver(
             CRITICAL,
@@ -122,6 +126,9 @@ def route(settings: ProvisioningSettings) -> Route:
             # '...' disables grouping: the server gets each alert on its own and
             # deduplicates by fingerprint; it never waits for a group to fill.
             Route(receiver=FANZWATCH, group_by=("...",), group_wait=timedelta(0), continue_=True),
+            # Every alert, grouped like the people's channels (one integration per URL,
+            # each retried on its own by Alertmanager).
+            *((Route(receiver=EXTRA_WEBHOOKS, continue_=True),) if settings.extra_webhooks else ()),
             Route(
                 receiver=ANOMALIES,
                 matchers=(eq("alertname", "MetricAnomaly"),),

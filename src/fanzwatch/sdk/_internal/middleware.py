@@ -22,7 +22,7 @@ import anyio.to_thread
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode, format_trace_id
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -159,13 +159,12 @@ class TelemetryMiddleware:
         span = None
         ctx_token = None
         if self._tracer is not None:
+            # The W3C propagator only runs when there is a traceparent to read. The span
+            # starts without attributes: every attribute goes in with one set_attributes
+            # call at the end (each BoundedAttributes pass validates and locks; the
+            # samplers we configure do not read attributes).
             parent = propagate.extract(scope["headers"], getter=_GETTER) if traceparent is not None else None
-            span = self._tracer.start_span(
-                method,
-                context=parent,
-                kind=SpanKind.SERVER,
-                attributes={"http.request.method": method, "url.path": path, "url.scheme": scope.get("scheme", "http")},
-            )
+            span = self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
             ctx_token = otel_context.attach(trace.set_span_in_context(span, parent))
 
         rid = None
@@ -176,7 +175,8 @@ class TelemetryMiddleware:
             if rid is None and traceparent is not None:
                 rid = trace_id_from_traceparent(traceparent)
             if rid is None:
-                rid = format_trace_id(span.get_span_context().trace_id) if span is not None else new_request_id()
+                # The new trace id when there is a span (logs and traces join up), else random.
+                rid = format(span.get_span_context().trace_id, "032x") if span is not None else new_request_id()
             rid_token = REQUEST_ID.set(rid)
             rid_header = (_X_REQUEST_ID, rid.encode("ascii"))
 
@@ -202,7 +202,7 @@ class TelemetryMiddleware:
             raise
         finally:
             try:
-                self._finish(scope, root_path, method, status, perf_counter() - start, span, failed, rid)
+                self._finish(scope, root_path, method, path, status, perf_counter() - start, span, failed, rid)
             except Exception:
                 logger.exception("telemetry middleware failed to record a request")
                 self._telemetry.count_failure("middleware")  # type: ignore[union-attr]
@@ -216,6 +216,7 @@ class TelemetryMiddleware:
         scope: Scope,
         root_path: str,
         method: str,
+        path: str,
         status: int,
         duration: float,
         span: Any,
@@ -243,13 +244,18 @@ class TelemetryMiddleware:
         if uid is not None and uid != "":
             self._business.mark_user_active(uid, platform=platform)
         if span is not None:
-            # One set_attributes call: each attribute call takes the span's lock.
-            attrs: dict[str, str | int] = {"http.response.status_code": status}
+            # One set_attributes call for everything: each call validates and takes the span's lock.
+            attrs: dict[str, str | int] = {
+                "http.request.method": method,
+                "url.path": path,
+                "url.scheme": scope.get("scheme", "http"),
+            }
             if rid is not None:
                 attrs["fanz.request.id"] = rid
             if route is not None:
                 span.update_name(f"{method} {template}")
                 attrs["http.route"] = template
+            attrs["http.response.status_code"] = status
             if uid is not None:
                 attrs["user.id"] = str(uid)
             if status >= 500 and not failed:

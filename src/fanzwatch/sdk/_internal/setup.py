@@ -28,16 +28,17 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.sdk.version import __version__ as otel_sdk_version
-from prometheus_client import CollectorRegistry, values
+from prometheus_client import CollectorRegistry, ProcessCollector, values
 
 from ... import __version__
 from ...core import ConfigError
-from ...core.catalog import business
+from ...core.catalog import business, runtime
 from ...settings.telemetry import TelemetrySettings
 from .active_users import ActiveUsersCollector, ActiveUsersTracker, InMemoryActiveUsers
 from .business import BusinessMetrics
 from .exposition import Exposition, MetricsPortServer
 from .instruments import SdkInstruments
+from .memory import MemoryLimitCollector
 from .otel_metrics import GuardedMetricExporter, build_mirror
 from .process import INSTRUMENTATION_NAME, PROCESS
 from .telemetry import Telemetry
@@ -188,6 +189,9 @@ def build_telemetry(
         mirror.observe_gauge(
             business.ACTIVE_USERS, lambda: [(float(n), {"platform": p}) for p, n in tracker.counts().items()]
         )
+    memory = _register_process_metrics(registry, exposition, settings, on_failure)
+    if mirror is not None:
+        mirror.observe_gauge(runtime.MEMORY_LIMIT, lambda: [(float(memory.read().bytes), {})])
 
     telemetry = Telemetry(
         settings=settings,
@@ -211,6 +215,33 @@ def build_telemetry(
         server = MetricsPortServer(exposition, host=settings.metrics_host, port=settings.metrics_port)
         telemetry.closers.append(server.close)
     return telemetry
+
+
+def _register_process_metrics(
+    registry: CollectorRegistry,
+    exposition: Exposition,
+    settings: TelemetrySettings,
+    on_failure: Callable[[str], None],
+) -> MemoryLimitCollector:
+    """``process_*`` (RSS, CPU, fds) and ``fanz_process_memory_limit_bytes``.
+
+    One process: prometheus_client's ProcessCollector on the service's registry, unless
+    something registered one already. Several workers (multiprocess mode): the scrape
+    is answered by whichever worker gets it, so per-process metrics would jump from
+    worker to worker under one series; they are left out (prometheus_client's own
+    advice), and the memory limit, the same for every worker of the cgroup, is served
+    from the aggregating registry.
+    """
+    limit = MemoryLimitCollector(settings.memory_limit_bytes, on_failure=on_failure)
+    if settings.multiprocess_dir is not None:
+        exposition.add_shared(limit)
+        return limit
+    registry.register(limit)
+    try:
+        ProcessCollector(registry=registry)
+    except ValueError:  # duplicated timeseries: the host app registered one on this registry
+        logger.debug("process metrics already registered on this registry")
+    return limit
 
 
 def _default_tracker(settings: TelemetrySettings, on_failure: Callable[[str], None]) -> ActiveUsersTracker:

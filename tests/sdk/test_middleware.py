@@ -358,3 +358,33 @@ async def test_native_fastapi_telemetry_inside_is_reported_once(
     assert len([r for r in caplog.records if "native telemetry is on as well" in r.message]) == 1
     # Both layers made a server span: exactly what the warning says.
     assert sorted(s.name for s in cap.spans()) == ["GET /items/{item_id}"] * 4
+
+
+async def test_routers_included_with_a_prefix_are_labelled_with_the_full_template(cap: TelemetryCapture) -> None:
+    # FastAPI >= 0.16x no longer copies included routes with their prefix: the middleware
+    # must read the effective template, or "/p/{platform}/auth/register" becomes "/auth/register".
+    from fastapi import APIRouter, FastAPI
+
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+    inner = APIRouter(prefix="/auth")
+
+    @inner.post("/register")
+    def register() -> dict[str, str]:
+        return {}
+
+    outer = APIRouter()
+
+    @outer.get("/items/{item_id}")
+    def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    app.include_router(inner, prefix="/p/{platform}")
+    app.include_router(outer, prefix="/api/v1")
+    app.add_middleware(TelemetryMiddleware, telemetry=cap.telemetry)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.post("/p/fanz-1/auth/register")).status_code == 200
+        assert (await client.get("/api/v1/items/7")).status_code == 200
+    register_labels = http_labels("/p/{platform}/auth/register", 200) | {"http_request_method": "POST"}
+    assert cap.get_sample_value(f"{HTTP}_count", register_labels) == 1
+    assert cap.get_sample_value(f"{HTTP}_count", http_labels("/api/v1/items/{item_id}", 200)) == 1
+    assert cap.get_sample_value(f"{HTTP}_count", http_labels("/items/{item_id}", 200)) is None

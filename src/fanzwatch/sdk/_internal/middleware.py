@@ -231,7 +231,7 @@ class TelemetryMiddleware:
             if isinstance(route, Mount):
                 template = prefix + "/{path}"
             else:
-                template = prefix + (getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+                template = prefix + (_effective_path_format(scope) or _route_path_format(route))
         platform = self._platform if self._platform_hook is None else self._platform_hook(scope) or self._platform
         key = (method, template, status, platform)
         cached = self._children.get(key)
@@ -315,3 +315,25 @@ class TelemetryMiddleware:
         headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _route_path_format(route: Any) -> str:
+    return getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED)
+
+
+def _effective_path_format(scope: Scope) -> str | None:
+    """The full template of a route FastAPI reached through ``include_router(prefix=...)``.
+
+    Since FastAPI 0.16x an included route is no longer copied with its prefix: the
+    route object in ``scope["route"]`` keeps its own path, and the prefixed template
+    lives in FastAPI's per-request "effective route context".
+    """
+    fastapi_scope = scope.get("fastapi")
+    if not fastapi_scope:
+        return None
+    context = fastapi_scope.get("effective_route_context")
+    if context is None:
+        return None
+    starlette_route = getattr(context, "starlette_route", None)
+    fmt = getattr(starlette_route, "path_format", None) or getattr(context, "path_format", None)
+    return fmt if isinstance(fmt, str) else None

@@ -318,7 +318,8 @@ class TelemetryMiddleware:
 
 
 def _route_path_format(route: Any) -> str:
-    return getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED)
+    fmt = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return fmt if isinstance(fmt, str) else UNMATCHED
 
 
 def _effective_path_format(scope: Scope) -> str | None:

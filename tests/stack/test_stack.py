@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -17,6 +18,7 @@ import yaml
 from fanzwatch.core import ConfigError, DependencyMissingError
 from fanzwatch.provisioning import ProvisioningSettings, render_files
 from fanzwatch.settings.demo import DemoSettings
+from fanzwatch.settings.health import HealthSettings
 from fanzwatch.settings.provisioning import ExtraWebhook
 from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import (
@@ -32,7 +34,7 @@ from fanzwatch.stack import (
     port_plan,
     provisioning_settings,
 )
-from fanzwatch.stack.plan import server_env
+from fanzwatch.stack.plan import StackPaths, server_env
 
 from .conftest import free_ports
 
@@ -252,12 +254,23 @@ def test_one_stack_per_data_dir(tmp_path: Path, ports: dict[str, int]) -> None:
     again.stop()
 
 
-def test_the_demo_pages_may_post_rum_beacons_to_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FANZWATCH_RUM_ALLOWED_ORIGINS", raising=False)
-    stack = StackSettings(data_dir=tmp_path)
-    assert server_env(stack, DemoSettings(platform_port=8301)) == {
-        "FANZWATCH_RUM_ALLOWED_ORIGINS": '["http://127.0.0.1:8301"]'
+def test_server_env_points_the_server_at_the_stack_and_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("RUM_ALLOWED_ORIGINS", "HEALTH_CHECKS", "ANOMALY_PROMETHEUS_URL", "ANOMALY_ALERTMANAGER_URL"):
+        monkeypatch.delenv(f"FANZWATCH_{key}", raising=False)
+    stack = StackSettings(data_dir=tmp_path, prometheus_port=19090, alertmanager_port=19093)
+    paths = StackPaths(tmp_path)
+    core = {
+        "FANZWATCH_ANOMALY_PROMETHEUS_URL": "http://127.0.0.1:19090",
+        "FANZWATCH_ANOMALY_ALERTMANAGER_URL": "http://127.0.0.1:19093",
     }
-    assert server_env(stack, None) == {}
+    assert server_env(stack, None, paths) == core
+    env = server_env(stack, DemoSettings(platform_port=8301, processor_port=8311), paths)
+    assert env["FANZWATCH_RUM_ALLOWED_ORIGINS"] == '["http://127.0.0.1:8301"]'
+    checks = HealthSettings.model_validate({"checks": json.loads(env["FANZWATCH_HEALTH_CHECKS"])}).checks
+    assert [c.name for c in checks] == ["platform_db", "payment_processor", "media_storage", "disk", "memory"]
+    assert [c.critical for c in checks] == [True, True, True, False, False]
+    assert json.loads(env["FANZWATCH_HEALTH_CHECKS"])[1]["url"] == "http://127.0.0.1:8311/health"
     monkeypatch.setenv("FANZWATCH_RUM_ALLOWED_ORIGINS", '["https://fanz.example"]')
-    assert server_env(stack, DemoSettings()) == {}  # the user's choice wins
+    assert "FANZWATCH_RUM_ALLOWED_ORIGINS" not in server_env(stack, DemoSettings(), paths)  # the user's choice wins

@@ -145,14 +145,39 @@ def _url(stack: StackSettings, port: int, path: str = "") -> str:
     return f"http://{_addr(stack, port)}{path}"
 
 
-def server_env(stack: StackSettings, demo: DemoSettings | None) -> dict[str, str]:
-    """Environment for the server: with the demo, its pages' origin may post RUM beacons.
+def demo_database_url(demo: DemoSettings, paths: StackPaths) -> str:
+    """The demo platform's database: the configured URL or a SQLite file in the data dir."""
+    return demo.database_url or f"sqlite:///{paths.demo / 'platform.db'}"
+
+
+def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPaths) -> dict[str, str]:
+    """Environment for the fanzwatch server child: where Prometheus and Alertmanager are and,
+    with the demo, which dependencies to health-check and which origin may post RUM beacons.
 
     A value the user set in the environment wins (the supervisor only adds missing ones).
     """
-    if demo is None or "FANZWATCH_RUM_ALLOWED_ORIGINS" in os.environ:
-        return {}
-    return {"FANZWATCH_RUM_ALLOWED_ORIGINS": json.dumps([_url(stack, demo.platform_port)])}
+    env = {
+        "FANZWATCH_ANOMALY_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
+        "FANZWATCH_ANOMALY_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
+    }
+    if demo is not None:
+        env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
+        objects = str(paths.demo / "objects")
+        env["FANZWATCH_HEALTH_CHECKS"] = json.dumps(
+            [
+                {"kind": "sql", "name": "platform_db", "url": demo_database_url(demo, paths)},
+                {
+                    "kind": "http",
+                    "name": "payment_processor",
+                    "url": _url(stack, demo.processor_port, "/health"),
+                    "slow_after_seconds": 1.0,
+                },
+                {"kind": "storage", "name": "media_storage", "store": {"type": "local", "directory": objects}},
+                {"kind": "disk", "name": "disk", "paths": [str(paths.root), objects], "critical": False},
+                {"kind": "memory", "name": "memory", "critical": False},
+            ]
+        )
+    return {k: v for k, v in env.items() if k not in os.environ}
 
 
 def core_children(
@@ -213,7 +238,7 @@ def demo_children(
     """(services, traffic): the processor and platform first, the simulator once they are ready."""
     processor_url = _url(stack, demo.processor_port)
     platform_url = _url(stack, demo.platform_port)
-    database = demo.database_url or f"sqlite:///{paths.demo / 'platform.db'}"
+    database = demo_database_url(demo, paths)
     seed = ("--seed", str(demo.seed)) if demo.seed is not None else ()
     services = [
         ChildSpec(

@@ -119,7 +119,9 @@ class Stack:
         )
 
     def _launch(self, binaries: Binaries) -> None:
-        services = core_children(self.settings, binaries, self.paths, env=server_env(self.settings, self.demo))
+        services = core_children(
+            self.settings, binaries, self.paths, env=server_env(self.settings, self.demo, self.paths)
+        )
         traffic: list[ChildSpec] = []
         if self.demo is not None:
             demo_services, traffic = demo_children(self.settings, self.demo, self.paths)

@@ -99,3 +99,11 @@ def test_anomaly_engine_runs_in_the_server_and_says_unknown_without_prometheus(t
         assert client.get("/api/v1/anomalies/insights").status_code in {400, 422}  # metric is required
         text = metrics_text(client)
     assert "fanz_anomaly_engine_up 0.0" in text
+
+
+def test_alertmanager_webhook_and_incident_api_are_served(tmp_path: Path) -> None:
+    with TestClient(create_app(ServerSettings(data_dir=tmp_path))) as client:
+        malformed = client.post("/api/v1/alerts/webhook", json={"version": "3", "alerts": []})
+        assert malformed.status_code == 400
+        listing = client.get("/api/v1/incidents")
+        assert listing.status_code == 200

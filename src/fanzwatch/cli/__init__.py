@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from .alerting import incidents_app, remediation_app
 from .anomaly import anomaly_app
 from .provisioning import render
 from .server import db_app, serve
@@ -19,6 +20,8 @@ app = typer.Typer(
 app.command()(serve)
 app.add_typer(db_app, name="db")
 # feature commands: one line each, below
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(remediation_app, name="remediation")
 app.command()(up)
 app.add_typer(incident_app, name="incident")
 app.add_typer(demo_app, name="demo")

@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 
 from .. import __version__
+from ..alerting import AlertingService
+from ..alerting import build_router as build_alerting_router
 from ..anomaly.engine import AnomalyEngine
 from ..anomaly.router import build_router as build_anomaly_router
 from ..health import build_router as build_health_router
@@ -69,6 +71,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 await anomalies.start()  # rebuilds detector state from Prometheus history
                 stack.push_async_callback(anomalies.stop)
                 app.state.anomaly_engine = anomalies
+            if settings.alerting.enabled:
+                alerting = AlertingService(
+                    settings.alerting, engine, http, registry, ctx.clock, platforms=settings.platforms
+                )
+                await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
+                stack.push_async_callback(alerting.stop)
+                app.state.alerting = alerting
             app.state.ctx = ctx
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
             yield
@@ -94,4 +103,6 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     app.include_router(build_health_router(health, service_id="fanzwatch", version=__version__))
     app.include_router(build_rum_router(rum, platforms=settings.platforms))
     app.include_router(build_anomaly_router(lambda: getattr(app.state, "anomaly_engine", None)))
+    if settings.alerting.enabled:
+        app.include_router(build_alerting_router(lambda: getattr(app.state, "alerting", None)))
     return app

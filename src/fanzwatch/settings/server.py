@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
+from .alerting import AlertingSettings, load_alerting_settings
 from .anomaly import AnomalySettings
 from .health import HealthSettings
 from .rum import RumSettings
@@ -36,6 +37,7 @@ class ServerSettings(ComponentSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     rum: RumSettings = Field(default_factory=RumSettings)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
+    alerting: AlertingSettings = Field(default_factory=load_alerting_settings)
 
     @field_validator("platforms")
     @classmethod

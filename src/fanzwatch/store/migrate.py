@@ -21,6 +21,7 @@ from .engine import create_sync_engine
 # Packages whose ``migrations`` folder holds revisions, in no particular order.
 MIGRATION_PACKAGES: tuple[str, ...] = (
     "fanzwatch.store",
+    "fanzwatch.alerting",
     "fanzwatch.rum",
 )
 

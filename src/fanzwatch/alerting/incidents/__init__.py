@@ -1,0 +1,1 @@
+"""Incidents: the state machine fed by alerts, what people do to them, and reading them."""

@@ -1,0 +1,314 @@
+"""Firing alerts: open an incident, join one, reopen one, raise its priority.
+
+Called by ``IncidentManager.apply`` inside the alert event's transaction, after the
+event's idempotency key was recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...settings.alerting import AlertingSettings
+from .._sql import insert_ignore
+from ..escalation.escalator import Escalator
+from ..escalation.policy import EscalationSnapshot
+from ..metrics import AlertingMetrics
+from ..notify.base import NotificationEvent
+from ..payload import AlertmanagerAlert
+from ..priority import Assessment, PriorityPolicy, highest
+from ..remediation.planner import RemediationPlanner
+from ..tables import alerts, incidents
+from ..timeline import ALERTMANAGER, TimelineKind, record
+from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
+
+
+class FiringHandler:
+    def __init__(
+        self,
+        settings: AlertingSettings,
+        escalator: Escalator,
+        planner: RemediationPlanner,
+        metrics: AlertingMetrics,
+    ) -> None:
+        self._settings = settings
+        self._escalator = escalator
+        self._planner = planner
+        self._policy = PriorityPolicy(settings)
+        self._metrics = metrics
+
+    def _alert_values(self, alert: AlertmanagerAlert, assessment: Assessment) -> dict[str, Any]:
+        return {
+            "fingerprint": alert.fingerprint,
+            "alertname": alert.alertname[:256],
+            "status": "firing",
+            "priority": assessment.priority.value,
+            "labels": dict(alert.labels),
+            "annotations": dict(alert.annotations),
+            "starts_at": alert.starts_at,
+            "ends_at": None,
+        }
+
+    async def fire(
+        self, conn: AsyncConnection, alert: AlertmanagerAlert, group_key: str, now: datetime
+    ) -> AlertApplied:
+        assessment = self._policy.assess(alert.labels)
+        current = await current_alert(conn, alert.fingerprint)
+        if current is not None:
+            if current.starts_at > alert.starts_at:
+                return AlertApplied("stale", None)
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == current.id)
+                .values(**self._alert_values(alert, assessment), fired_count=current.fired_count + 1)
+            )
+            await record(
+                conn,
+                current.incident_id,
+                now,
+                TimelineKind.ALERT_FIRED,
+                f"{alert.alertname} fired again (time {current.fired_count + 1})",
+                actor=ALERTMANAGER,
+                data={"fingerprint": alert.fingerprint},
+            )
+            return await self._after_fire(conn, current.incident_id, alert, assessment, now)
+        row = (await conn.execute(sa.select(incidents).where(incidents.c.open_group_key == group_key))).first()
+        if row is not None:
+            return await self._join(conn, IncidentRecord.from_row(row), alert, assessment, now)
+        reopenable = (
+            await conn.execute(
+                sa.select(incidents)
+                .where(
+                    incidents.c.group_key == group_key,
+                    incidents.c.status == IncidentStatus.RESOLVED.value,
+                    incidents.c.resolved_by == ALERTMANAGER,
+                    incidents.c.resolved_at >= now - self._settings.reopen_window,
+                )
+                .order_by(incidents.c.resolved_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if reopenable is not None:
+            return await self._reopen(conn, IncidentRecord.from_row(reopenable), alert, assessment, now)
+        return await self._open(conn, alert, group_key, assessment, now)
+
+    async def _join(
+        self,
+        conn: AsyncConnection,
+        incident: IncidentRecord,
+        alert: AlertmanagerAlert,
+        assessment: Assessment,
+        now: datetime,
+    ) -> AlertApplied:
+        await self._upsert_alert(conn, incident.id, alert, assessment)
+        await record(
+            conn,
+            incident.id,
+            now,
+            TimelineKind.ALERT_FIRED,
+            f"{alert.alertname} joined: {alert.annotations.get('summary', alert.alertname)}",
+            actor=ALERTMANAGER,
+            data={"fingerprint": alert.fingerprint, "labels": dict(alert.labels)},
+        )
+        return await self._after_fire(conn, incident.id, alert, assessment, now)
+
+    async def _upsert_alert(
+        self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment
+    ) -> None:
+        values = self._alert_values(alert, assessment)
+        updated = await conn.execute(
+            alerts.update()
+            .where(alerts.c.incident_id == incident_id, alerts.c.fingerprint == alert.fingerprint)
+            .values(**values, fired_count=alerts.c.fired_count + 1)
+        )
+        if updated.rowcount == 0:
+            await conn.execute(alerts.insert().values(incident_id=incident_id, fired_count=1, **values))
+
+    async def _open(
+        self, conn: AsyncConnection, alert: AlertmanagerAlert, group_key: str, assessment: Assessment, now: datetime
+    ) -> AlertApplied:
+        platform_label = alert.labels.get("platform")
+        snapshot = EscalationSnapshot.take(self._settings, assessment.priority, taken_at=now)
+        new_id = await insert_ignore(
+            conn,
+            incidents,
+            {
+                "group_key": group_key,
+                "open_group_key": group_key,
+                "title": (alert.alertname + (f" on {platform_label}" if platform_label else ""))[:512],
+                "summary": alert.annotations.get("summary") or alert.annotations.get("description") or alert.alertname,
+                "status": IncidentStatus.TRIGGERED.value,
+                "priority": assessment.priority.value,
+                "platform": self._metrics.platform(platform_label),
+                "service": alert.labels.get("service"),
+                "labels": dict(alert.labels),
+                "runbook_url": (alert.annotations.get("runbook_url") or None),
+                "opened_at": now,
+                "escalation": snapshot.to_json(),
+                "escalation_step": 0,
+                "next_escalation_at": None,
+            },
+            ("open_group_key",),
+        )
+        if new_id is None:  # another replica opened this group's incident a moment ago
+            row = (await conn.execute(sa.select(incidents).where(incidents.c.open_group_key == group_key))).one()
+            return await self._join(conn, IncidentRecord.from_row(row), alert, assessment, now)
+        await conn.execute(
+            alerts.insert().values(incident_id=new_id, fired_count=1, **self._alert_values(alert, assessment))
+        )
+        summary = alert.annotations.get("summary", alert.alertname)
+        await record(
+            conn,
+            new_id,
+            now,
+            TimelineKind.OPENED,
+            f"Incident opened: {summary}",
+            actor=ALERTMANAGER,
+            data={"group_key": group_key},
+        )
+        await record(
+            conn,
+            new_id,
+            now,
+            TimelineKind.ALERT_FIRED,
+            f"{alert.alertname} fired",
+            actor=ALERTMANAGER,
+            data={
+                "fingerprint": alert.fingerprint,
+                "labels": dict(alert.labels),
+                "starts_at": alert.starts_at.isoformat(),
+            },
+        )
+        await record(
+            conn,
+            new_id,
+            now,
+            TimelineKind.PRIORITY,
+            self._priority_text(assessment),
+            data={
+                "priority": assessment.priority.value,
+                "base": assessment.base.value,
+                "reasons": list(assessment.reasons),
+            },
+        )
+        incident = await load_incident(conn, new_id)
+        assert incident is not None
+        await self._escalator.start(conn, incident, now)
+        await self._request_remediation(conn, incident, alert, now)
+        return AlertApplied("applied", new_id)
+
+    def _priority_text(self, a: Assessment) -> str:
+        if not a.reasons:
+            return f"Priority {a.priority.value}"
+        return f"Priority {a.priority.value}, raised from {a.base.value}: {'; '.join(a.reasons)}"
+
+    async def _reopen(
+        self,
+        conn: AsyncConnection,
+        incident: IncidentRecord,
+        alert: AlertmanagerAlert,
+        assessment: Assessment,
+        now: datetime,
+    ) -> AlertApplied:
+        status = IncidentStatus.ACKNOWLEDGED if incident.acknowledged_at else IncidentStatus.TRIGGERED
+        steps = incident.escalation.steps
+        step = min(incident.escalation_step, len(steps) - 1) if steps else 0
+        next_at = now + steps[step].wait if steps and status is IncidentStatus.TRIGGERED else None
+        await conn.execute(
+            incidents.update()
+            .where(incidents.c.id == incident.id)
+            .values(
+                status=status.value,
+                open_group_key=incident.group_key,
+                resolved_at=None,
+                resolved_by=None,
+                reopen_count=incident.reopen_count + 1,
+                escalation_step=step,
+                next_escalation_at=next_at,
+            )
+        )
+        await self._upsert_alert(conn, incident.id, alert, assessment)
+        gap = (now - incident.resolved_at).total_seconds() if incident.resolved_at else 0.0
+        await record(
+            conn,
+            incident.id,
+            now,
+            TimelineKind.REOPENED,
+            f"Reopened: {alert.alertname} fired again {gap:.0f} s after the incident resolved",
+            actor=ALERTMANAGER,
+            data={"fingerprint": alert.fingerprint, "reopen_count": incident.reopen_count + 1},
+        )
+        reopened = await load_incident(conn, incident.id)
+        assert reopened is not None
+        if status is IncidentStatus.TRIGGERED:
+            await self._escalator.notify_involved(
+                conn, reopened, NotificationEvent.REOPEN, now, reason=f"{alert.alertname} fired again"
+            )
+        return await self._after_fire(conn, incident.id, alert, assessment, now)
+
+    async def _after_fire(
+        self,
+        conn: AsyncConnection,
+        incident_id: int,
+        alert: AlertmanagerAlert,
+        assessment: Assessment,
+        now: datetime,
+    ) -> AlertApplied:
+        incident = await load_incident(conn, incident_id)
+        assert incident is not None
+        if highest(incident.priority, assessment.priority) != incident.priority:
+            incident = await self._raise(conn, incident, alert, assessment, now)
+        await self._request_remediation(conn, incident, alert, now)
+        return AlertApplied("applied", incident_id)
+
+    async def _raise(
+        self,
+        conn: AsyncConnection,
+        incident: IncidentRecord,
+        alert: AlertmanagerAlert,
+        assessment: Assessment,
+        now: datetime,
+    ) -> IncidentRecord:
+        """A more urgent alert joined: the incident takes its priority and that priority's policy."""
+        snapshot = EscalationSnapshot.take(self._settings, assessment.priority, taken_at=now)
+        step = min(incident.escalation_step, max(0, len(snapshot.steps) - 1))
+        next_at = incident.next_escalation_at
+        if next_at is not None and snapshot.steps:
+            next_at = min(next_at, now + snapshot.steps[step].wait)
+        await conn.execute(
+            incidents.update()
+            .where(incidents.c.id == incident.id)
+            .values(
+                priority=assessment.priority.value,
+                escalation=snapshot.to_json(),
+                escalation_step=step,
+                next_escalation_at=next_at,
+            )
+        )
+        why = f" ({'; '.join(assessment.reasons)})" if assessment.reasons else ""
+        await record(
+            conn,
+            incident.id,
+            now,
+            TimelineKind.PRIORITY,
+            f"Priority raised {incident.priority.value} → {assessment.priority.value}: {alert.alertname}{why}",
+            data={"from": incident.priority.value, "to": assessment.priority.value},
+        )
+        raised = await load_incident(conn, incident.id)
+        assert raised is not None
+        return raised
+
+    async def _request_remediation(
+        self, conn: AsyncConnection, incident: IncidentRecord, alert: AlertmanagerAlert, now: datetime
+    ) -> None:
+        await self._planner.request(
+            conn,
+            incident_id=incident.id,
+            fingerprint=alert.fingerprint,
+            platform=self._metrics.platform(alert.labels.get("platform")),
+            labels=alert.labels,
+            now=now,
+        )

@@ -1,0 +1,157 @@
+"""Alert events in, incident changes out: idempotency, ordering, resolution (firing: ``firing.py``).
+
+``apply`` runs inside one transaction per alert event. Its first statement records the
+event's key (fingerprint, status, startsAt) with ``INSERT ... ON CONFLICT DO NOTHING``:
+a replayed or HA-duplicated alert finds the key taken and changes nothing, atomically,
+even with several server replicas. A firing event whose resolution was already seen
+(deliveries out of order) is stale and ignored.
+
+Grouping: alerts join the open incident of their group (Alertmanager's ``groupKey``, or
+the configured ``group_by`` labels when the route sent them ungrouped). A group that
+fires again within ``reopen_window`` of its incident resolving by itself reopens it, so
+a flapping alert stays one incident instead of paging anew every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...settings.alerting import AlertingSettings
+from .._sql import insert_ignore
+from ..escalation.escalator import Escalator
+from ..metrics import AlertingMetrics
+from ..notify.base import NotificationEvent
+from ..payload import AlertmanagerAlert, AlertmanagerPayload
+from ..remediation.planner import RemediationPlanner
+from ..tables import alert_events, alerts, incidents
+from ..timeline import ALERTMANAGER, TimelineKind, record
+from .firing import FiringHandler
+from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
+
+_KEY_LIMIT = 480
+
+
+def _bounded(prefix: str, text: str) -> str:
+    if len(text) <= _KEY_LIMIT:
+        return prefix + text
+    return prefix + "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class IncidentManager:
+    def __init__(
+        self,
+        settings: AlertingSettings,
+        escalator: Escalator,
+        planner: RemediationPlanner,
+        metrics: AlertingMetrics,
+    ) -> None:
+        self._settings = settings
+        self._escalator = escalator
+        self._planner = planner
+        self._firing = FiringHandler(settings, escalator, planner, metrics)
+
+    def group_key(self, payload: AlertmanagerPayload, alert: AlertmanagerAlert) -> str:
+        """Which incident group ``alert`` belongs to."""
+        if payload.ungrouped:
+            chosen = {name: alert.labels.get(name, "") for name in self._settings.group_by}
+            return _bounded("labels:", json.dumps(chosen, sort_keys=True, separators=(",", ":")))
+        return _bounded("am:", payload.group_key)
+
+    async def apply(
+        self, conn: AsyncConnection, alert: AlertmanagerAlert, group_key: str, now: datetime
+    ) -> AlertApplied:
+        """Apply one alert event; idempotent by (fingerprint, status, startsAt)."""
+        event_id = await insert_ignore(
+            conn,
+            alert_events,
+            {
+                "fingerprint": alert.fingerprint,
+                "status": alert.status,
+                "starts_at": alert.starts_at,
+                "received_at": now,
+            },
+            ("fingerprint", "status", "starts_at"),
+        )
+        if event_id is None:
+            return AlertApplied("duplicate", None)
+        if alert.status == "firing":
+            resolved_first = (
+                await conn.execute(
+                    sa.select(alert_events.c.id).where(
+                        alert_events.c.fingerprint == alert.fingerprint,
+                        alert_events.c.status == "resolved",
+                        alert_events.c.starts_at == alert.starts_at,
+                    )
+                )
+            ).first()
+            outcome = (
+                AlertApplied("stale", None) if resolved_first else await self._firing.fire(conn, alert, group_key, now)
+            )
+        else:
+            outcome = await self._resolve_alert(conn, alert, now)
+        if outcome.incident_id is not None:
+            await conn.execute(
+                alert_events.update().where(alert_events.c.id == event_id).values(incident_id=outcome.incident_id)
+            )
+        return outcome
+
+    async def _resolve_alert(self, conn: AsyncConnection, alert: AlertmanagerAlert, now: datetime) -> AlertApplied:
+        current = await current_alert(conn, alert.fingerprint)
+        if current is None:
+            return AlertApplied("applied", None)  # its incident was closed by a human, or it never fired here
+        if current.starts_at > alert.starts_at:
+            return AlertApplied("stale", None)  # the end of an earlier firing, delivered late
+        if current.status == "resolved":
+            return AlertApplied("applied", current.incident_id)
+        await conn.execute(
+            alerts.update().where(alerts.c.id == current.id).values(status="resolved", ends_at=alert.ends_at)
+        )
+        await record(
+            conn,
+            current.incident_id,
+            now,
+            TimelineKind.ALERT_RESOLVED,
+            f"{alert.alertname} resolved",
+            actor=ALERTMANAGER,
+            data={"fingerprint": alert.fingerprint, "ends_at": alert.ends_at.isoformat()},
+        )
+        await self._planner.alert_resolved(
+            conn, incident_id=current.incident_id, fingerprint=alert.fingerprint, now=now
+        )
+        firing = (
+            await conn.execute(
+                sa.select(sa.func.count()).where(
+                    alerts.c.incident_id == current.incident_id, alerts.c.status == "firing"
+                )
+            )
+        ).scalar_one()
+        if firing == 0:
+            incident = await load_incident(conn, current.incident_id)
+            assert incident is not None
+            await self.close(conn, incident, now, by=ALERTMANAGER, message="Resolved: all of its alerts resolved")
+        return AlertApplied("applied", current.incident_id)
+
+    async def close(
+        self, conn: AsyncConnection, incident: IncidentRecord, now: datetime, *, by: str, message: str
+    ) -> None:
+        """Mark resolved, stop escalating, tell everyone notified so far."""
+        await conn.execute(
+            incidents.update()
+            .where(incidents.c.id == incident.id)
+            .values(
+                status=IncidentStatus.RESOLVED.value,
+                resolved_at=now,
+                resolved_by=by[:128],
+                open_group_key=None,
+                next_escalation_at=None,
+            )
+        )
+        await record(conn, incident.id, now, TimelineKind.RESOLVED, message, actor=by)
+        closed = await load_incident(conn, incident.id)
+        assert closed is not None
+        await self._escalator.notify_involved(conn, closed, NotificationEvent.RESOLVE, now, reason=message)

@@ -1,0 +1,91 @@
+"""E-mail over SMTP (aiosmtplib): one plain-text message per recipient.
+
+SMTP replies decide: ``2xx`` delivered, ``4xx`` (try again later) retried, ``5xx``
+rejected; connection problems and timeouts are retried.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+
+from .base import DeliveryResult, Notification
+
+
+def email_message(n: Notification, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = n.headline[:250]
+    msg["From"] = sender
+    msg["To"] = n.address or ""
+    msg["X-Fanzwatch-Incident"] = str(n.incident_id)
+    lines = [
+        n.headline,
+        "",
+        n.summary,
+        "",
+        f"Priority: {n.priority}",
+        f"Status:   {n.status}",
+        f"Platform: {n.platform}",
+        *([f"Service:  {n.service}"] if n.service else []),
+        f"Why you:  {n.reason}",
+        "",
+        f"Incident: {n.incident_url}",
+        *([f"Runbook:  {n.runbook_url}"] if n.runbook_url else []),
+    ]
+    msg.set_content("\n".join(lines) + "\n")
+    return msg
+
+
+class EmailNotifier:
+    kind = "email"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None,
+        password: str | None,
+        security: Literal["starttls", "tls", "none"],
+        timeout: float,
+        concurrency: int,
+    ) -> None:
+        self.name = name
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._username = username
+        self._password = password
+        self._security = security
+        self.timeout = timeout
+        self.concurrency = concurrency
+
+    async def send(self, notification: Notification) -> DeliveryResult:
+        if not notification.address:
+            return DeliveryResult.rejected(f"{notification.recipient} has no e-mail address")
+        try:
+            await aiosmtplib.send(
+                email_message(notification, self._sender),
+                hostname=self._host,
+                port=self._port,
+                username=self._username,
+                password=self._password,
+                use_tls=self._security == "tls",
+                start_tls=self._security == "starttls",
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            if all(400 <= c < 500 for c in codes):
+                return DeliveryResult.retry(f"recipient deferred: SMTP {codes}")
+            return DeliveryResult.rejected(f"recipient refused: SMTP {codes}")
+        except aiosmtplib.SMTPResponseException as exc:
+            detail = f"SMTP {exc.code}: {exc.message[:200]}"
+            return DeliveryResult.retry(detail) if 400 <= exc.code < 500 else DeliveryResult.rejected(detail)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return DeliveryResult.retry(type(exc).__name__)
+        return DeliveryResult.delivered("SMTP 250")

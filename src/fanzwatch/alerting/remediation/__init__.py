@@ -1,0 +1,1 @@
+"""Remediation: playbooks matched to alerts, safety rules, actions, verification, audit."""

@@ -1,0 +1,205 @@
+"""``fanzwatch incidents`` and ``fanzwatch remediation``: the incident API from a terminal.
+
+They talk to a running server over HTTP (``--server``, default from the server settings)
+with the API token from ``FANZWATCH_ALERTING_API_TOKEN`` (or ``--token``) for changes.
+``--json`` prints the server's answer as is, for scripts.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from ..settings import ServerSettings
+from ..settings.alerting import AlertingSettings
+from ._common import load_settings
+
+incidents_app = typer.Typer(help="Incidents: list, show, acknowledge, resolve, add notes.", no_args_is_help=True)
+remediation_app = typer.Typer(help="Automatic remediation: the kill switch and the audit log.", no_args_is_help=True)
+
+ServerOpt = Annotated[str | None, typer.Option("--server", help="Server base URL [default: from settings].")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="API token [default: FANZWATCH_ALERTING_API_TOKEN].")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who does it [default: your user name].")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+def _base_url(server: str | None) -> str:
+    if server:
+        return server.rstrip("/")
+    s = load_settings(ServerSettings)
+    host = f"[{s.host}]" if ":" in s.host else s.host
+    return f"http://{host}:{s.port}"
+
+
+def _token(token: str | None) -> str | None:
+    if token:
+        return token
+    settings = load_settings(AlertingSettings)
+    return settings.api_token.read("alerting.api_token") if settings.api_token else None
+
+
+def _call(method: str, server: str | None, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+    url = _base_url(server)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, connect=3.0)) as http:
+            response = http.request(method, path, headers=headers, **kwargs)
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach the fanzwatch server at {url} ({type(exc).__name__})") from None
+    if response.status_code == 401:
+        raise _fail("the server wants an API token: set FANZWATCH_ALERTING_API_TOKEN or pass --token")
+    if response.status_code == 404 and "detail" not in response.text:
+        raise _fail(f"{url} does not serve the incident API (is alerting enabled?)")
+    if response.is_error:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        if isinstance(detail, list):  # request validation errors
+            detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
+        raise _fail(f"{detail} (HTTP {response.status_code})")
+    return response.json()
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _when(value: str | None) -> str:
+    return (value or "-").replace("T", " ").replace("Z", "")[:19]
+
+
+@incidents_app.command("list")
+def list_incidents(
+    status: Annotated[str, typer.Option(help="active, triggered, acknowledged, resolved or all.")] = "active",
+    priority: Annotated[str | None, typer.Option(help="P0, P1 or P2.")] = None,
+    platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    server: ServerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first (active ones by default)."""
+    params = {
+        k: v
+        for k, v in {
+            "status": None if status == "all" else status,
+            "priority": priority,
+            "platform": platform,
+            "limit": limit,
+        }.items()
+        if v is not None
+    }
+    data = _call("GET", server, "/api/v1/incidents", params=params)
+    if as_json:
+        _echo_json(data)
+        return
+    if not data["incidents"]:
+        typer.echo("no incidents")
+        return
+    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  TITLE")
+    for i in data["incidents"]:
+        typer.echo(
+            f"{i['id']:>5}  {i['priority']:4}  {i['status']:12}  {i['platform']:10}  {_when(i['opened_at']):19}  "
+            f"{i['title']}"
+        )
+    if data["total"] > len(data["incidents"]):
+        typer.echo(f"({data['total']} in all; use --limit)")
+
+
+@incidents_app.command("show")
+def show(
+    incident_id: Annotated[int, typer.Argument(min=1, help="Incident number.")],
+    server: ServerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One incident: its alerts, its timeline and what automation did."""
+    i = _call("GET", server, f"/api/v1/incidents/{incident_id}")
+    if as_json:
+        _echo_json(i)
+        return
+    typer.echo(f"Incident #{i['id']} [{i['priority']}] {i['status']}: {i['title']}")
+    typer.echo(f"  {i['summary']}")
+    typer.echo(f"  opened {_when(i['opened_at'])}", nl=False)
+    if i["acknowledged_at"]:
+        typer.echo(f", acknowledged {_when(i['acknowledged_at'])} by {i['acknowledged_by']}", nl=False)
+    if i["resolved_at"]:
+        typer.echo(f", resolved {_when(i['resolved_at'])} by {i['resolved_by']}", nl=False)
+    typer.echo("")
+    typer.echo("Alerts:")
+    for a in i["alerts"]:
+        typer.echo(f"  {a['status']:8}  {a['alertname']}  fired {a['fired_count']}x  since {_when(a['starts_at'])}")
+    typer.echo("Timeline:")
+    for e in i["timeline"]:
+        typer.echo(f"  {_when(e['at'])}  {e['kind']:20}  {e['actor']:12}  {e['message']}")
+
+
+def _change(path: str, body: dict[str, Any], server: str | None, token: str | None) -> Any:
+    return _call("POST", server, path, json=body, token=_token(token))
+
+
+@incidents_app.command("ack")
+def ack(
+    incident_id: Annotated[int, typer.Argument(min=1)],
+    by: ByOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Acknowledge: you are on it; escalation stops."""
+    data = _change(f"/api/v1/incidents/{incident_id}/ack", {"by": by or getpass.getuser()}, server, token)
+    verb = "acknowledged" if data["changed"] else f"was already acknowledged by {data['acknowledged_by']}"
+    typer.echo(f"incident {incident_id} {verb}")
+
+
+@incidents_app.command("resolve")
+def resolve(
+    incident_id: Annotated[int, typer.Argument(min=1)],
+    note: Annotated[str | None, typer.Option(help="What fixed it.")] = None,
+    by: ByOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Resolve by hand (alerts resolving resolve it on their own)."""
+    body = {"by": by or getpass.getuser(), "note": note}
+    _change(f"/api/v1/incidents/{incident_id}/resolve", body, server, token)
+    typer.echo(f"incident {incident_id} resolved")
+
+
+@incidents_app.command("note")
+def note(
+    incident_id: Annotated[int, typer.Argument(min=1)],
+    text: Annotated[str, typer.Argument(help="The note.")],
+    by: ByOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Add a note to the timeline."""
+    _change(f"/api/v1/incidents/{incident_id}/notes", {"by": by or getpass.getuser(), "text": text}, server, token)
+    typer.echo(f"note added to incident {incident_id}")
+
+
+@remediation_app.command("kill-switch")
+def kill_switch(
+    state: Annotated[str, typer.Argument(help="on (stop all remediation), off, or status.")] = "status",
+    by: ByOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Engage or release the global kill switch of automatic remediation."""
+    if state not in ("on", "off", "status"):
+        raise _fail(f"unknown state {state!r}: use on, off or status")
+    if state == "status":
+        data = _call("GET", server, "/api/v1/remediation/kill-switch")
+    else:
+        body = {"engaged": state == "on", "by": by or getpass.getuser()}
+        data = _call("PUT", server, "/api/v1/remediation/kill-switch", json=body, token=_token(token))
+    word = "ENGAGED: no remediation will run" if data["engaged"] else "released: remediation may run"
+    typer.echo(f"kill switch {word} (set by {data['updated_by']} {_when(data['updated_at'])})")

@@ -17,6 +17,7 @@ import yaml
 
 from fanzwatch.core import ConfigError, DependencyMissingError
 from fanzwatch.provisioning import ProvisioningSettings, render_files
+from fanzwatch.settings.alerting import AlertingSettings
 from fanzwatch.settings.demo import DemoSettings
 from fanzwatch.settings.health import HealthSettings
 from fanzwatch.settings.provisioning import ExtraWebhook
@@ -34,7 +35,7 @@ from fanzwatch.stack import (
     port_plan,
     provisioning_settings,
 )
-from fanzwatch.stack.plan import StackPaths, server_env
+from fanzwatch.stack.plan import WEBHOOK_TOKEN_FILE, StackPaths, alerting_config, server_env
 
 from .conftest import free_ports
 
@@ -257,11 +258,18 @@ def test_one_stack_per_data_dir(tmp_path: Path, ports: dict[str, int]) -> None:
 def test_server_env_points_the_server_at_the_stack_and_the_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key in ("RUM_ALLOWED_ORIGINS", "HEALTH_CHECKS", "ANOMALY_PROMETHEUS_URL", "ANOMALY_ALERTMANAGER_URL"):
+    for key in (
+        "ALERTING_CONFIG_FILE",
+        "RUM_ALLOWED_ORIGINS",
+        "HEALTH_CHECKS",
+        "ANOMALY_PROMETHEUS_URL",
+        "ANOMALY_ALERTMANAGER_URL",
+    ):
         monkeypatch.delenv(f"FANZWATCH_{key}", raising=False)
     stack = StackSettings(data_dir=tmp_path, prometheus_port=19090, alertmanager_port=19093)
     paths = StackPaths(tmp_path)
     core = {
+        "FANZWATCH_ALERTING_CONFIG_FILE": str(tmp_path / "config" / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": "http://127.0.0.1:19090",
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": "http://127.0.0.1:19093",
     }
@@ -274,3 +282,16 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
     assert json.loads(env["FANZWATCH_HEALTH_CHECKS"])[1]["url"] == "http://127.0.0.1:8311/health"
     monkeypatch.setenv("FANZWATCH_RUM_ALLOWED_ORIGINS", '["https://fanz.example"]')
     assert "FANZWATCH_RUM_ALLOWED_ORIGINS" not in server_env(stack, DemoSettings(), paths)  # the user's choice wins
+
+
+def test_alerting_config_checks_the_webhook_token_and_dry_runs_the_demo_failover(tmp_path: Path) -> None:
+    stack = StackSettings(data_dir=tmp_path)
+    token = stack.resolved_secrets_dir / WEBHOOK_TOKEN_FILE
+    token.parent.mkdir(parents=True)
+    token.write_text("s3cret")
+    settings = AlertingSettings(**alerting_config(stack, DemoSettings(platform_port=8301)))
+    assert settings.webhook_token is not None
+    assert settings.remediation.dry_run is True
+    (playbook,) = settings.remediation.playbooks
+    assert playbook.name == "payment-failover"
+    assert AlertingSettings(**alerting_config(stack, None)).remediation.playbooks == ()

@@ -128,6 +128,8 @@ def provisioning_settings(
         "slack": base.slack and (secrets / SECRET_OF_CHANNEL["slack"]).is_file(),
         "pagerduty": base.pagerduty and (secrets / SECRET_OF_CHANNEL["pagerduty"]).is_file(),
         "email": base.email and "email" in base.model_fields_set,
+        # The server's alert webhook always checks a bearer token (written by the runner).
+        "webhook_token": True,
     }
     if stack.short_intervals:
         update |= {
@@ -150,6 +152,42 @@ def demo_database_url(demo: DemoSettings, paths: StackPaths) -> str:
     return demo.database_url or f"sqlite:///{paths.demo / 'platform.db'}"
 
 
+WEBHOOK_TOKEN_FILE = "webhook_token"
+
+
+def alerting_config(stack: StackSettings, demo: DemoSettings | None) -> dict[str, object]:
+    """The server's alerting configuration (written to ``config/alerting.yml``).
+
+    The webhook token is the file Alertmanager sends from. With the demo, the
+    payment-failover playbook is configured in dry-run: every decision is audited and on
+    the incident timeline, nothing is switched until ``dry_run: false`` is set there.
+    """
+    config: dict[str, object] = {
+        "webhook_token": {"file": str(stack.resolved_secrets_dir.resolve() / WEBHOOK_TOKEN_FILE)},
+    }
+    if demo is not None:
+        config["remediation"] = {
+            "dry_run": True,
+            "playbooks": [
+                {
+                    "name": "payment-failover",
+                    "matchers": ['alertname="PaymentFailureRate"', 'service="payments"'],
+                    "action": {
+                        "kind": "payment_failover",
+                        "platform_url": _url(stack, demo.platform_port),
+                        "target": "backup",
+                    },
+                    "label_rules": {"platform": "[a-z0-9][a-z0-9-]{0,31}"},
+                    "cooldown": "5m",
+                    "max_runs_per_hour": 3,
+                    "max_attempts": 3,
+                    "verify_within": "5m",
+                }
+            ],
+        }
+    return config
+
+
 def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPaths) -> dict[str, str]:
     """Environment for the fanzwatch server child: where Prometheus and Alertmanager are and,
     with the demo, which dependencies to health-check and which origin may post RUM beacons.
@@ -157,6 +195,7 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
     A value the user set in the environment wins (the supervisor only adds missing ones).
     """
     env = {
+        "FANZWATCH_ALERTING_CONFIG_FILE": str(paths.config / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
     }

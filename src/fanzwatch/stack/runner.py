@@ -15,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -22,11 +23,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import yaml
+
 from ..provisioning import ProvisioningSettings, render_all
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries, find_binaries
-from .plan import StackPaths, core_children, demo_children, port_plan, provisioning_settings, server_env
+from .plan import (
+    WEBHOOK_TOKEN_FILE,
+    StackPaths,
+    alerting_config,
+    core_children,
+    demo_children,
+    port_plan,
+    provisioning_settings,
+    server_env,
+)
 from .ports import busy_ports
 from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
 
@@ -108,9 +120,17 @@ class Stack:
     def _render(self) -> None:
         for directory in (self.paths.prometheus, self.paths.alertmanager, self.paths.logs, self.paths.demo):
             directory.mkdir(parents=True, exist_ok=True)
-        self.settings.resolved_secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secrets_dir = self.settings.resolved_secrets_dir
+        secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        token = secrets_dir / WEBHOOK_TOKEN_FILE
+        if not token.is_file():  # kept across runs: Alertmanager and the server share it
+            token.touch(mode=0o600)
+            token.write_text(secrets.token_hex(32))
         self.provisioning = provisioning_settings(self.settings, self.demo, self._provisioning_base)
         render_all(self.provisioning, self.paths.config)
+        (self.paths.config / "alerting.yml").write_text(
+            yaml.safe_dump(alerting_config(self.settings, self.demo), sort_keys=True)
+        )
         p = self.provisioning
         channels = [name for name in ("slack", "pagerduty", "email") if getattr(p, name)]
         self._emit(

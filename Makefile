@@ -12,11 +12,12 @@ test: setup lint typecheck pytest ## lint, type checks and the whole test suite
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml frontend/package-lock.json dash-ui/package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
+	@if [ -f dash-ui/package.json ]; then cd dash-ui && npm ci --no-audit --no-fund && npm run build; fi
 	touch $(STAMP)
 
 system-deps: ## Debian packages: Prometheus, Alertmanager, node_exporter, Chromium, wrk

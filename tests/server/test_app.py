@@ -107,3 +107,32 @@ def test_alertmanager_webhook_and_incident_api_are_served(tmp_path: Path) -> Non
         assert malformed.status_code == 400
         listing = client.get("/api/v1/incidents")
         assert listing.status_code == 200
+
+
+def test_fanzdash_and_bi_are_served_and_say_what_is_missing(tmp_path: Path) -> None:
+    with TestClient(create_app(ServerSettings(data_dir=tmp_path))) as client:
+        assert client.get("/", follow_redirects=False).headers["location"] == "/dash/"
+        page = client.get("/dash/")
+        assert page.status_code == 200
+        assert "<html" in page.text
+        bi = client.get("/api/v1/bi/report", params={"window": "24h"})
+        assert bi.status_code == 503
+        assert "FANZWATCH_BI_DATABASE_URL" in bi.json()["detail"]
+
+
+def test_bi_reports_from_the_platform_database(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from fanzwatch import schema
+    from fanzwatch.settings.bi import BiSettings
+
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = create_engine(url)
+    schema.create_all(engine)
+    engine.dispose()
+    settings = ServerSettings(data_dir=tmp_path / "data", bi=BiSettings(database_url=url, refresh_rollups=False))
+    with TestClient(create_app(settings)) as client:
+        report = client.get("/api/v1/bi/report", params={"window": "24h", "platform": "fanz-1"})
+        assert report.status_code == 200, report.text
+        assert client.get("/api/v1/bi/report", params={"window": "banana"}).status_code in {400, 422}
+        assert "fanz_bi_" in metrics_text(client)

@@ -7,6 +7,7 @@ import typer
 from .. import __version__
 from .alerting import incidents_app, remediation_app
 from .anomaly import anomaly_app
+from .bi import bi_app
 from .provisioning import render
 from .server import db_app, serve
 from .stack import demo_app, incident_app, up
@@ -26,6 +27,7 @@ app.command()(up)
 app.add_typer(incident_app, name="incident")
 app.add_typer(demo_app, name="demo")
 app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(bi_app, name="bi")
 app.command()(render)
 
 

@@ -9,13 +9,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from prometheus_client import CollectorRegistry
 
 from .. import __version__
 from ..alerting import AlertingService
 from ..alerting import build_router as build_alerting_router
+from ..alerting.incidents.queries import IncidentQueries
 from ..anomaly.engine import AnomalyEngine
 from ..anomaly.router import build_router as build_anomaly_router
+from ..bi import BiComponents, build_bi
+from ..bi import build_router as build_bi_router
+from ..core.clock import SystemClock
 from ..health import build_router as build_health_router
 from ..health import build_runner as build_health_runner
 from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_router
@@ -23,6 +28,7 @@ from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .context import ServerContext
+from .dash import HealthHistory, build_dash_router, build_dash_sources
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,10 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     # Feature services are built here without I/O and started in the lifespan.
     health = build_health_runner(settings.health, registry=registry)
     rum = RumIngestor(registry=registry, settings=settings.rum, platforms=settings.platforms)
+    bi: BiComponents | None = None
+    if settings.bi.enabled and settings.bi.database_url is not None:
+        bi = build_bi(settings.bi, platforms=settings.platforms, clock=SystemClock())  # no I/O until used
+        registry.register(bi.collector)  # KPI gauges (revenue, payment success) computed at scrape time
     # The server instruments itself with its own SDK; /metrics exposes the same registry.
     telemetry = build_telemetry(
         settings.telemetry.model_copy(update={"metrics_path": None, "platforms": settings.platforms}),
@@ -78,6 +88,28 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)
                 app.state.alerting = alerting
+            if bi is not None:
+                if bi.runner is not None:
+                    bi.runner.start()  # incremental hourly rollups in a background thread
+                stack.callback(bi.dispose)
+            if settings.dash.enabled:
+                history = HealthHistory(
+                    health,
+                    points=settings.dash.health_history_points,
+                    interval=settings.dash.health_history_interval_seconds,
+                )
+                app.state.dash_sources = build_dash_sources(
+                    http,
+                    settings.dash,
+                    health_runner=health,
+                    health_history=history,
+                    rum_store=rum.store,  # started above, so bound to the store
+                    get_anomaly_engine=lambda: getattr(app.state, "anomaly_engine", None),
+                    bi_service=bi.service if bi is not None else None,
+                    incident_queries=IncidentQueries(engine) if settings.alerting.enabled else None,
+                )
+                await history.start()
+                stack.push_async_callback(history.stop)
             app.state.ctx = ctx
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
             yield
@@ -105,4 +137,19 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     app.include_router(build_anomaly_router(lambda: getattr(app.state, "anomaly_engine", None)))
     if settings.alerting.enabled:
         app.include_router(build_alerting_router(lambda: getattr(app.state, "alerting", None)))
+    app.include_router(build_bi_router(lambda: bi.service if bi is not None else None))
+    if settings.dash.enabled:
+        app.include_router(
+            build_dash_router(
+                lambda: getattr(app.state, "dash_sources", None),
+                settings.dash,
+                platforms=settings.platforms,
+                bind_host=settings.host,
+            )
+        )
+
+        @app.get("/", include_in_schema=False)
+        def home() -> RedirectResponse:
+            return RedirectResponse("/dash/")
+
     return app

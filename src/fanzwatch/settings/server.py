@@ -10,6 +10,8 @@ from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
 from .alerting import AlertingSettings, load_alerting_settings
 from .anomaly import AnomalySettings
+from .bi import BiSettings
+from .dash import DashSettings
 from .health import HealthSettings
 from .rum import RumSettings
 from .store import StoreSettings
@@ -38,6 +40,8 @@ class ServerSettings(ComponentSettings):
     rum: RumSettings = Field(default_factory=RumSettings)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     alerting: AlertingSettings = Field(default_factory=load_alerting_settings)
+    bi: BiSettings = Field(default_factory=BiSettings)
+    dash: DashSettings = Field(default_factory=DashSettings)
 
     @field_validator("platforms")
     @classmethod

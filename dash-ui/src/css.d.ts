@@ -1,0 +1,2 @@
+// CSS imports are bundled by esbuild into fanzdash.css.
+declare module '*.css';

@@ -1,0 +1,68 @@
+"""Readers of the report statement's rows: typed fact sums and subscription balances.
+
+The statement (``_statement``) sums each fact over rollup rows for whole days and hours
+and over raw rows for the rest, with the very measure expressions the rollups were built
+from (``facts``), so both paths sum the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import schema
+from .facts import Fact
+
+_Q = Decimal(1).scaleb(-schema.MONEY_SCALE)
+
+
+def money(value: Any) -> Decimal:
+    """A summed money value as an exact Decimal with the schema's scale (0 for NULL)."""
+    if value is None:
+        return Decimal(0).quantize(_Q)
+    return Decimal(str(value)).quantize(_Q) if isinstance(value, float) else Decimal(value).quantize(_Q)
+
+
+def platform_filter(column: sa.ColumnElement[Any], platform: str | None) -> list[sa.ColumnElement[bool]]:
+    return [] if platform is None else [column == platform]
+
+
+def read_fact(rows: Sequence[dict[str, Any]], fact: Fact) -> list[dict[str, Any]]:
+    """Typed rows: dims as str, integer measures as int, money as quantised Decimal."""
+    out = []
+    for row in rows:
+        item = {k: v for k, v in row.items() if k not in {m.name for m in fact.measures}}
+        for m in fact.measures:
+            item[m.name] = money(row[m.name]) if m.money else int(row[m.name] or 0)
+        out.append(item)
+    return sorted(out, key=lambda r: tuple(str(r[d.name]) for d in fact.dims))
+
+
+def fact_totals(rows: Sequence[dict[str, Any]], fact: Fact) -> dict[str, Any]:
+    """The fact's measures summed over every dimension."""
+    totals: dict[str, Any] = {m.name: (money(0) if m.money else 0) for m in fact.measures}
+    for row in read_fact(rows, fact):
+        for m in fact.measures:
+            totals[m.name] += row[m.name]
+    return totals
+
+
+def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Decimal]]:
+    """Currency → (recurring subscriptions, MRR) at the statement's instant ``tag`` (``i{k}``)."""
+    return {c: v for (_, c), v in read_subscriptions_by_platform(rows, tag).items()}
+
+
+def read_subscriptions_by_platform(
+    rows: dict[str, list[dict[str, Any]]], tag: str
+) -> dict[tuple[str | None, str], tuple[int, Decimal]]:
+    """(platform or None, currency) → (recurring subscriptions, MRR)."""
+    state: dict[tuple[str | None, str], list[Any]] = {}
+    for suffix, sign in ((":subs:raw", 1), (":subs:balance", 1), (":subs:start", 1), (":subs:stop", -1)):
+        for row in rows.get(tag + suffix, ()):
+            entry = state.setdefault((row.get("platform"), row["currency"]), [0, money(0)])
+            entry[0] += sign * int(row["count"] or 0)
+            entry[1] += sign * money(row["mrr"])
+    return {k: (v[0], v[1]) for k, v in sorted(state.items(), key=lambda kv: str(kv[0])) if v[0] or v[1]}

@@ -1,0 +1,126 @@
+"""Refresh of the additive fact rollups (hourly, daily) and the subscription balance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from ._plan import RefreshPlan, in_int_ranges, merge_ranges
+from ._ranges import chunks, to_ranges
+from ._sql import epoch_hour, hour_start
+from .facts import SUB_STARTS, SUB_STOPS, Fact
+from .rollup_tables import DAILY, HOURLY, subscription_balance
+
+_Q = Decimal("0.0001")
+
+
+def _aggregate_select(fact: Fact, cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    hour = epoch_hour(fact.time)
+    dims = [d.expr for d in fact.dims]
+    return (
+        sa.select(
+            hour.label("hour"),
+            fact.platform,
+            *(d.expr.label(d.name) for d in fact.dims),
+            *(sa.func.sum(m.expr).label(m.name) for m in fact.measures),
+        )
+        .where(cond)
+        .group_by(hour, fact.platform, *dims)
+    )
+
+
+def _columns(fact: Fact, grain: str) -> list[str]:
+    return [grain, "platform", *(d.name for d in fact.dims), *(m.name for m in fact.measures)]
+
+
+def refresh_fact(conn: Connection, fact: Fact, plan: RefreshPlan) -> set[int]:
+    """Recompute the fact's hourly and daily rows that may have changed; return the days touched."""
+    hourly, daily = HOURLY[fact.name], DAILY[fact.name]
+    if plan.full:
+        conn.execute(sa.delete(hourly))
+        conn.execute(sa.delete(daily))
+        select = _aggregate_select(fact, fact.in_range(None, plan.new_until))
+        conn.execute(sa.insert(hourly).from_select(_columns(fact, "hour"), select))
+        day_ranges = [(-(2**40), plan.complete_days_until)]
+        touched: set[int] = set()
+        first = conn.execute(sa.select(sa.func.min(hourly.c.hour))).scalar()
+        if first is not None:
+            touched = set(range(int(first) // 24, plan.complete_days_until + 1))
+    else:
+        changed = conn.execute(
+            sa.select(epoch_hour(fact.time)).where(plan.changed(fact.source, fact.time)).distinct()
+        ).scalars()
+        hour_ranges = merge_ranges(to_ranges(int(h) for h in changed) + plan.new_hours())
+        for group in chunks(hour_ranges):
+            conn.execute(sa.delete(hourly).where(in_int_ranges(hourly.c.hour, group)))
+            cond = sa.or_(*(fact.in_range(hour_start(a), hour_start(b)) for a, b in group))
+            conn.execute(sa.insert(hourly).from_select(_columns(fact, "hour"), _aggregate_select(fact, cond)))
+        touched = {h // 24 for a, b in hour_ranges for h in range(a, b)}
+        complete = {d for d in touched if d < plan.complete_days_until}
+        day_ranges = merge_ranges(to_ranges(complete) + plan.newly_complete_days())
+    for group in chunks(day_ranges):
+        conn.execute(sa.delete(daily).where(in_int_ranges(daily.c.day, group)))
+        day = hourly.c.hour // sa.literal_column("24")  # a literal, so SELECT and GROUP BY match textually
+        dims = [hourly.c[d.name] for d in fact.dims]
+        rollup = (
+            sa.select(day, hourly.c.platform, *dims, *(sa.func.sum(hourly.c[m.name]) for m in fact.measures))
+            .where(in_int_ranges(hourly.c.hour, [(a * 24, b * 24) for a, b in group]))
+            .group_by(day, hourly.c.platform, *dims)
+        )
+        conn.execute(sa.insert(daily).from_select(_columns(fact, "day"), rollup))
+    return touched
+
+
+def refresh_subscription_balance(conn: Connection, plan: RefreshPlan, touched_days: set[int]) -> None:
+    """Subscriptions and MRR per (platform, currency) at each midnight up to the last complete day.
+
+    The state at midnight D is the sum of start minus stop deltas of all days before D.
+    """
+    bal = subscription_balance
+    top = plan.complete_days_until
+    starts, stops = DAILY[SUB_STARTS.name], DAILY[SUB_STOPS.name]
+    if plan.full:
+        conn.execute(sa.delete(bal))
+        firsts = [conn.execute(sa.select(sa.func.min(t.c.day))).scalar() for t in (starts, stops)]
+        known = [int(f) for f in firsts if f is not None]
+        if not known:
+            return
+        lo = min(known) - 1
+    else:
+        if not touched_days:
+            return
+        lo = min(touched_days)
+    conn.execute(sa.delete(bal).where(bal.c.day > lo))
+    state: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    deltas: dict[int, list[tuple[str, str, int, Decimal]]] = defaultdict(list)
+    for table, sign in ((starts, 1), (stops, -1)):
+        base = conn.execute(
+            sa.select(table.c.platform, table.c.currency, sa.func.sum(table.c.count), sa.func.sum(table.c.mrr))
+            .where(table.c.day <= lo)
+            .group_by(table.c.platform, table.c.currency)
+        )
+        for platform, currency, count, mrr in base:
+            state[(platform, currency)][0] += sign * int(count)
+            state[(platform, currency)][1] += sign * Decimal(mrr)
+        later = conn.execute(
+            sa.select(table.c.day, table.c.platform, table.c.currency, table.c.count, table.c.mrr).where(
+                table.c.day > lo, table.c.day < top
+            )
+        )
+        for day, platform, currency, count, mrr in later:
+            deltas[int(day)].append((platform, currency, sign * int(count), sign * Decimal(mrr)))
+    rows: list[dict[str, Any]] = []
+    for day in range(lo + 1, top + 1):
+        for (platform, currency), (active, mrr) in state.items():
+            rows.append(
+                {"day": day, "platform": platform, "currency": currency, "active": active, "mrr": mrr.quantize(_Q)}
+            )
+        for platform, currency, count, mrr in deltas.get(day, ()):
+            state[(platform, currency)][0] += count
+            state[(platform, currency)][1] += mrr
+    for i in range(0, len(rows), 5000):
+        conn.execute(sa.insert(bal), rows[i : i + 5000])

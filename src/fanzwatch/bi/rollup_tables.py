@@ -1,0 +1,114 @@
+"""BI's own tables (``bi_*``), kept next to the platform tables they summarise.
+
+- ``bi_<fact>_hourly`` / ``bi_<fact>_daily``: sums of each fact's measures per epoch
+  hour/day, platform and dimensions (see ``facts``).
+- ``bi_user_days``: one row per (activity kind, user, platform, UTC day with activity),
+  with the first and last active hour of that day and the previous active day (of the
+  same user on the same platform) and its last hour.
+- ``bi_first_active``: for each (kind, platform, day) and anchor day ``a`` in
+  ``[day - LOOKBACK_DAYS, day]``, how many users active on ``day`` had no activity on days
+  ``[a, day)``. Summing it over a run of days counts distinct users without scanning users.
+- ``bi_subscription_balance``: subscriptions and MRR per currency at each UTC midnight.
+- ``bi_cohort_hourly``: users who signed up in an hour and how many came back on day 1/7/30.
+- ``bi_rollup_state``: how far the rollups reach.
+
+All keys are integers (epoch hours/days) so both backends compare and index them alike.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from .. import schema
+from .facts import FACTS, Fact
+
+#: Distinct-user windows of up to this many whole days are served from rollups.
+LOOKBACK_DAYS = 93
+RETENTION_DAYS = (1, 7, 30)
+
+metadata = sa.MetaData()
+
+
+def _fact_table(fact: Fact, grain: str) -> sa.Table:
+    key = sa.Column(grain, sa.BigInteger, primary_key=True, autoincrement=False)
+    return sa.Table(
+        f"bi_{fact.name}_{'hourly' if grain == 'hour' else 'daily'}",
+        metadata,
+        key,
+        sa.Column("platform", schema.Platform, primary_key=True),
+        *(sa.Column(d.name, sa.String(d.length), primary_key=True) for d in fact.dims),
+        *(sa.Column(m.name, m.type, nullable=False) for m in fact.measures),
+    )
+
+
+HOURLY: dict[str, sa.Table] = {f.name: _fact_table(f, "hour") for f in FACTS}
+DAILY: dict[str, sa.Table] = {f.name: _fact_table(f, "day") for f in FACTS}
+
+user_days = sa.Table(
+    "bi_user_days",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("user_id", schema.Id, primary_key=True, autoincrement=False),
+    sa.Column("platform", schema.Platform, primary_key=True),
+    sa.Column("day", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("first_hour", sa.BigInteger, nullable=False),
+    sa.Column("last_hour", sa.BigInteger, nullable=False),
+    sa.Column("prev_day", sa.BigInteger, nullable=True),
+    sa.Column("prev_last_hour", sa.BigInteger, nullable=True),
+    sa.Index(
+        "ix_bi_user_days_day",
+        "kind",
+        "day",
+        "platform",
+        postgresql_include=["first_hour", "last_hour", "prev_day", "prev_last_hour"],
+    ),
+    sa.Index("ix_bi_user_days_prev", "kind", "prev_day", "day", "platform", postgresql_include=["prev_last_hour"]),
+)
+
+first_active = sa.Table(
+    "bi_first_active",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("anchor", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("day", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("platform", schema.Platform, primary_key=True),
+    sa.Column("users", sa.BigInteger, nullable=False),
+)
+
+subscription_balance = sa.Table(
+    "bi_subscription_balance",
+    metadata,
+    sa.Column("day", sa.BigInteger, primary_key=True, autoincrement=False, doc="state at this UTC midnight"),
+    sa.Column("platform", schema.Platform, primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("active", sa.BigInteger, nullable=False),
+    sa.Column("mrr", schema.Money, nullable=False),
+)
+
+cohort_hourly = sa.Table(
+    "bi_cohort_hourly",
+    metadata,
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False, doc="sign-up epoch hour"),
+    sa.Column("platform", schema.Platform, primary_key=True),
+    sa.Column("users", sa.BigInteger, nullable=False),
+    *(sa.Column(f"d{n}", sa.BigInteger, nullable=False) for n in RETENTION_DAYS),
+)
+
+rollup_state = sa.Table(
+    "bi_rollup_state",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("covered_until_hour", sa.BigInteger, nullable=False, doc="rollups are complete for hours < this"),
+    sa.Column("changes_seen_at", schema.UtcDateTime, nullable=False, doc="rows updated before this are rolled up"),
+    sa.Column("lookback_days", sa.Integer, nullable=False),
+)
+
+
+def create_rollup_tables(engine: Engine) -> None:
+    """Create the ``bi_*`` tables that do not exist yet (idempotent)."""
+    metadata.create_all(engine)
+
+
+def drop_rollup_tables(engine: Engine) -> None:
+    metadata.drop_all(engine)

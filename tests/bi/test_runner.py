@@ -1,0 +1,70 @@
+"""``build_bi`` wiring and ``BiRunner``: periodic refresh in a thread, failures counted not raised."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from fanzwatch import schema
+from fanzwatch.bi import BiRunner, RollupRefresher, build_bi
+from fanzwatch.bi import rollup_tables as rt
+from fanzwatch.core import ConfigError, FrozenClock
+from fanzwatch.settings.bi import BiSettings
+
+from .conftest import NOW, PLATFORMS, load_market
+
+
+def test_build_bi_wires_service_collector_refresher_and_runner(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = sa.create_engine(url)
+    schema.create_all(engine)
+    load_market(engine)
+    parts = build_bi(
+        BiSettings(database_url=url, rollup_interval_seconds=1), platforms=PLATFORMS, clock=FrozenClock(NOW)
+    )
+    try:
+        assert parts.runner is not None and parts.refresher is not None
+        result = parts.runner.run_once()
+        assert result is not None and result.covered_until == datetime(2026, 3, 10, 12, tzinfo=UTC)
+        report = parts.service.report("24h")
+        assert (report.source, str(report.current.revenue.total)) == ("rollups", "63.0500")
+    finally:
+        parts.dispose()
+        engine.dispose()
+    raw_only = build_bi(BiSettings(database_url=url, use_rollups=False), platforms=PLATFORMS, clock=FrozenClock(NOW))
+    assert (raw_only.refresher, raw_only.runner) == (None, None)
+    raw_only.dispose()
+    with pytest.raises(ConfigError, match="FANZWATCH_BI_DATABASE_URL"):
+        build_bi(BiSettings(), platforms=PLATFORMS, clock=FrozenClock(NOW))
+
+
+def test_the_runner_refreshes_periodically_and_survives_failures(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'p.db'}")  # no platform tables: every refresh fails
+    ran = threading.Event()
+    runner = BiRunner(RollupRefresher(engine, clock=FrozenClock(NOW)), interval=0.01, after_refresh=[ran.set])
+    runner.start()
+    try:
+        deadline = threading.Event()
+        for _ in range(500):  # wait (bounded) until a few ticks have failed
+            if runner.failures >= 2:
+                break
+            deadline.wait(0.01)
+        assert runner.failures >= 2
+        assert not ran.is_set()  # hooks run only after a successful refresh
+        schema.create_all(engine)
+        for _ in range(500):
+            if ran.is_set():
+                break
+            deadline.wait(0.01)
+        assert ran.is_set()
+        with engine.connect() as conn:
+            assert (
+                conn.execute(sa.select(rt.rollup_state.c.covered_until_hour)).scalar_one() == 492_540
+            )  # 12:00 of NOW's day
+    finally:
+        runner.stop()
+        engine.dispose()

@@ -272,10 +272,13 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "FANZWATCH_ALERTING_CONFIG_FILE": str(tmp_path / "config" / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": "http://127.0.0.1:19090",
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": "http://127.0.0.1:19093",
+        "FANZWATCH_DASH_PROMETHEUS_URL": "http://127.0.0.1:19090",
+        "FANZWATCH_DASH_ALERTMANAGER_URL": "http://127.0.0.1:19093",
     }
     assert server_env(stack, None, paths) == core
     env = server_env(stack, DemoSettings(platform_port=8301, processor_port=8311), paths)
     assert env["FANZWATCH_RUM_ALLOWED_ORIGINS"] == '["http://127.0.0.1:8301"]'
+    assert env["FANZWATCH_BI_DATABASE_URL"] == f"sqlite:///{tmp_path / 'demo' / 'platform.db'}"
     checks = HealthSettings.model_validate({"checks": json.loads(env["FANZWATCH_HEALTH_CHECKS"])}).checks
     assert [c.name for c in checks] == ["platform_db", "payment_processor", "media_storage", "disk", "memory"]
     assert [c.critical for c in checks] == [True, True, True, False, False]

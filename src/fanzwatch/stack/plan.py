@@ -198,9 +198,12 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         "FANZWATCH_ALERTING_CONFIG_FILE": str(paths.config / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
+        "FANZWATCH_DASH_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
+        "FANZWATCH_DASH_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
     }
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
+        env["FANZWATCH_BI_DATABASE_URL"] = demo_database_url(demo, paths)  # BI reads the demo's data
         objects = str(paths.demo / "objects")
         env["FANZWATCH_HEALTH_CHECKS"] = json.dumps(
             [

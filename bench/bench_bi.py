@@ -77,13 +77,12 @@ def _generate(conn: psycopg.Connection[Any], rows: int) -> dict[str, int]:
                 billing_period_months, status, started_at, cancelled_at, ended_at, current_period_end, updated_at)
             SELECT g, {plat.format(id="f")}, f, {creator}, (ARRAY[4.99, 9.99, 14.99, 29.99])[1 + g % 4],
                    (ARRAY['USD','USD','EUR','GBP','JPY'])[1 + g % 5], (ARRAY[1,1,1,1,1,1,1,1,3,12])[1 + g % 10],
-                   CASE WHEN r < 0.6 THEN 'active' WHEN r < 0.85 THEN 'cancelled' ELSE 'expired' END, s,
-                   CASE WHEN r >= 0.6 AND r < 0.85 THEN least(s + random() * interval '200 days', {t0} + {span}) END,
-                   CASE WHEN r >= 0.85 THEN least(s + random() * interval '200 days', {t0} + {span}) END,
-                   s + interval '30 days', {t0}
-            FROM (SELECT g, {fan} AS f, random() AS r,
-                         {t0} - interval '60 days' + (g::float8 / {subs}) * ({span} + interval '60 days') AS s
-                  FROM generate_series(1, {subs}) g) x"""),
+                   CASE WHEN stop IS NULL THEN 'active' WHEN r < 0.85 THEN 'cancelled' ELSE 'expired' END, s,
+                   CASE WHEN r < 0.85 THEN stop END, CASE WHEN r >= 0.85 THEN stop END, s + interval '30 days', {t0}
+            FROM (SELECT g, f, r, s, CASE WHEN r >= 0.6 AND s + d < {t0} + {span} THEN s + d END AS stop
+                  FROM (SELECT g, {fan} AS f, random() AS r, random() * interval '200 days' AS d,
+                               {t0} - interval '60 days' + (g::float8 / {subs}) * ({span} + interval '60 days') AS s
+                        FROM generate_series(1, {subs}) g) y) x"""),
         ("transactions", f"""INSERT INTO transactions (id, platform, type, amount, currency, status, fee_amount,
                 creator_id, fan_id, created_at, refunded_at, updated_at)
             SELECT g, {plat.format(id="f")}, (ARRAY['subscription','subscription','tip','tip','ppv'])[1 + g % 5],

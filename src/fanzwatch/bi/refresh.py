@@ -84,10 +84,9 @@ class RollupRefresher:
                 users += refresh_activity(conn, PAYING, plan)
                 conn.execute(sa.delete(affected_users))
                 self._save(conn, plan)
-                if plan.full and conn.dialect.name == "postgresql":
-                    # Fresh tables have no statistics until autovacuum gets to them; without
-                    # them the planner misjudges every rollup scan of the first reports.
-                    conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in rollup_metadata.sorted_tables))
+
+            if plan.full and self._engine.dialect.name == "postgresql":
+                self._vacuum()
             result = RefreshResult(
                 covered_until=hour_start(plan.c_new),
                 rebuilt=plan.full,
@@ -102,6 +101,16 @@ class RollupRefresher:
                 result.seconds,
             )
             return result
+
+    def _vacuum(self) -> None:
+        """After a rebuild: statistics for the planner and a visibility map for index-only scans.
+
+        Until autovacuum reaches fresh tables the planner misjudges every rollup scan and
+        index-only scans visit the heap; VACUUM cannot run in a transaction, hence autocommit.
+        """
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in rollup_metadata.sorted_tables:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
 
     def _lock(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":

@@ -27,7 +27,6 @@ from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_rou
 from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
-from .context import ServerContext
 from .dash import HealthHistory, build_dash_router, build_dash_sources
 
 logger = logging.getLogger(__name__)
@@ -47,12 +46,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     """
     settings = settings or ServerSettings()
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    clock = SystemClock()  # one clock for every feature that reasons about time
     # Feature services are built here without I/O and started in the lifespan.
     health = build_health_runner(settings.health, registry=registry)
     rum = RumIngestor(registry=registry, settings=settings.rum, platforms=settings.platforms)
     bi: BiComponents | None = None
     if settings.bi.enabled and settings.bi.database_url is not None:
-        bi = build_bi(settings.bi, platforms=settings.platforms, clock=SystemClock())  # no I/O until used
+        bi = build_bi(settings.bi, platforms=settings.platforms, clock=clock)  # no I/O until used
         registry.register(bi.collector)  # KPI gauges (revenue, payment success) computed at scrape time
     # The server instruments itself with its own SDK; /metrics exposes the same registry.
     telemetry = build_telemetry(
@@ -75,15 +75,14 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             await rum.start(engine)
             stack.push_async_callback(rum.stop)
             await stack.enter_async_context(health)  # first run now, then every period
-            ctx = ServerContext(settings=settings, registry=registry, engine=engine, http=http)
             if settings.anomaly.enabled:
-                anomalies = AnomalyEngine(settings.anomaly, http, registry, ctx.clock)
+                anomalies = AnomalyEngine(settings.anomaly, http, registry, clock)
                 await anomalies.start()  # rebuilds detector state from Prometheus history
                 stack.push_async_callback(anomalies.stop)
                 app.state.anomaly_engine = anomalies
             if settings.alerting.enabled:
                 alerting = AlertingService(
-                    settings.alerting, engine, http, registry, ctx.clock, platforms=settings.platforms
+                    settings.alerting, engine, http, registry, clock, platforms=settings.platforms
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)
@@ -110,7 +109,6 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 )
                 await history.start()
                 stack.push_async_callback(history.stop)
-            app.state.ctx = ctx
             logger.info("fanzwatch server ready", extra={"store": engine.url.render_as_string()})
             yield
 
@@ -124,8 +122,6 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     # Outermost: browser beacons take a lean path that never enters FastAPI's routing.
     app.add_middleware(RumBeaconMiddleware, beacon=build_rum_app(rum))
-    app.state.settings = settings
-    app.state.registry = registry
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:

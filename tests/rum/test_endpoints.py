@@ -66,7 +66,7 @@ async def test_a_batch_is_accepted_measured_and_stored(rum: RumHarness) -> None:
         "attribution": {"target": "main>img#hero", "url": "https://cdn.example/hero.jpg"}
     }
     assert orjson.loads(rows[3].detail) == {"tag": "button", "id": "buy"}
-    assert rows[4].message == "TypeError: cannot read 'x' for :email"
+    assert rows[4].message == "TypeError: cannot read 'x' for [email]"
     assert orjson.loads(rows[4].detail)["stack"] == "TypeError: x\n    at pay (https://fanz-1.example/app.js:10:5)"
     assert rows[4].fingerprint == errors[0]["fingerprint"]
     assert rum.sample("fanz_rum_stored_events_total", platform="fanz-1") == 5.0

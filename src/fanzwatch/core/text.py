@@ -52,3 +52,33 @@ def sanitize_optional(text: str | None) -> str | None:
 def sanitize_mapping(values: Mapping[str, str]) -> dict[str, str]:
     """Keys and values of a string mapping (labels, annotations), both sanitised."""
     return {sanitize_text(k): sanitize_text(v) for k, v in values.items()}
+
+
+# A JSON \u escape of a UTF-16 surrogate; pairs of backslashes are consumed first so an
+# escaped backslash followed by "ud800" (the text \ud800) is left alone.
+_JSON_SURROGATE = re.compile(
+    rb"(\\\\)|\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_JSON_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def repair_json_surrogates(body: bytes) -> bytes:
+    """JSON text with every *lone* ``\\uD800``-``\\uDFFF`` escape replaced by ``\\uFFFD``.
+
+    Browsers' ``JSON.stringify`` escapes a lone surrogate (a string cut in the middle of
+    an emoji), and strict parsers refuse the whole document for it; a valid pair is kept.
+
+    >>> repair_json_surrogates(rb'{"m": "a\\ud83d b \\ud83d\\ude00"}')
+    b'{"m": "a\\\\ufffd b \\\\ud83d\\\\ude00"}'
+    """
+    if not _JSON_SURROGATE_HINT.search(body):
+        return body
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        if m.group(1) is not None:  # an escaped backslash
+            return m.group(0)
+        if m.group(2) is not None and m.group(3) is not None:  # a valid high+low pair
+            return m.group(0)
+        return rb"\ufffd"
+
+    return _JSON_SURROGATE.sub(fix, body)

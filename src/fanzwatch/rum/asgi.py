@@ -37,6 +37,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..core.text import repair_json_surrogates
 from ..settings.rum import RumSettings
 from .body import BodyError, ClientDisconnectedError, read_body
 from .ingestor import BeaconRejectedError, IngestUnavailableError, RumIngestor
@@ -267,6 +268,7 @@ class _Headers:
 
 
 def _parse(endpoint: str, body: bytes) -> tuple[Batch | SingleBeacon, list[Event]]:
+    body = repair_json_surrogates(body)  # a lone surrogate in one message must not refuse the whole beacon
     try:
         if endpoint == "batch":
             batch = BATCH_ADAPTER.validate_json(body)

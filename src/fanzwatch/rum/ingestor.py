@@ -33,7 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..core.clock import Clock, SystemClock
 from ..core.errors import FanzwatchError
 from ..core.platforms import DEFAULT_PLATFORMS, bound_platform
+from ..core.scrubbing import ScrubRules
+from ..core.text import sanitize_text
 from ..settings.rum import RumSettings
+from .isolation import IsolatingWriter, reason_of
 from .metrics import RumMetrics
 from .models import Batch, ErrorEvent, Event, InteractionEvent, PageLoadEvent, SingleBeacon, VitalEvent
 from .records import PendingBeacon, Row, RowBuilder, error_fingerprint
@@ -43,7 +46,7 @@ from .templates import PageTemplates
 logger = logging.getLogger(__name__)
 
 FUTURE_TOLERANCE_MS = 1000  # an event may not happen after its batch was sent
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 5.0  # a store that is back is noticed within this
 YIELD_EVERY_ROWS = 200  # ~2 ms of conversion between chances for the request path
 
 
@@ -70,6 +73,7 @@ class RumIngestor:
         settings: RumSettings | None = None,
         platforms: Iterable[str] = DEFAULT_PLATFORMS,
         clock: Clock | None = None,
+        scrub_rules: ScrubRules | None = None,
     ) -> None:
         self.settings = settings or RumSettings()
         self._store = RumEventStore(engine) if engine is not None else None
@@ -82,8 +86,8 @@ class RumIngestor:
         self.clock: Clock = clock or SystemClock()
         self._platforms = frozenset(platforms)
         self._queue: deque[PendingBeacon] = deque()
-        self._rows = RowBuilder()
-        self._retry: tuple[list[Row], dict[str, int]] | None = None
+        self._rows = RowBuilder(scrub_rules)
+        self._retry: list[Row] | None = None
         self._pending = 0
         self._store_ok = True
         self._failures = 0
@@ -134,7 +138,7 @@ class RumIngestor:
 
         received_ms = int(self.clock.now().timestamp() * 1000)
         platform = bound_platform(beacon.platform, self._platforms)
-        page_url = beacon.url
+        page_url = sanitize_text(beacon.url)  # it becomes a label
         page_template = self.templates.template(page_url)
         templates: list[str] = []
         fingerprints: list[str | None] = []
@@ -142,7 +146,7 @@ class RumIngestor:
         m = self.metrics
         for event in events:
             url = event.url
-            tpl = page_template if url is None or url == page_url else self.templates.template(url)
+            tpl = page_template if url is None or url == beacon.url else self.templates.template(sanitize_text(url))
             templates.append(tpl)
             fingerprint = None
             if isinstance(event, VitalEvent):
@@ -268,8 +272,7 @@ class RumIngestor:
         if self._retry is None:
             # Built in place so a stop in the middle still accounts for every event.
             rows: list[Row] = []
-            counts: dict[str, int] = {}
-            self._retry = (rows, counts)
+            self._retry = rows
             since_yield = 0
             while self._queue and len(rows) < batch:
                 pending = self._queue.popleft()
@@ -282,27 +285,34 @@ class RumIngestor:
                     self.metrics.queued(pending.platform, -len(pending.events))
                     continue
                 rows.extend(new)
-                counts[pending.platform] = counts.get(pending.platform, 0) + len(pending.events)
                 since_yield += len(new)
                 if since_yield >= YIELD_EVERY_ROWS:  # let requests in: conversion is CPU work on the loop
                     since_yield = 0
                     await asyncio.sleep(0)
-        rows, counts = self._retry
-        try:
-            await self.store.write(rows)
-        except Exception:
-            logger.exception("RUM store write of %d events failed; will retry", len(rows))
+        outcome = await IsolatingWriter(self.store).write(self._retry, now_ms=int(self.clock.now().timestamp() * 1000))
+        for platform, n in _by_platform(outcome.stored).items():
+            self.metrics.stored(platform, n)
+            self.metrics.queued(platform, -n)
+        for row, reason in outcome.dead:
+            logger.error("RUM event refused by the store, dead-lettered: %s", reason, extra={"platform": row[3]})
+            self.metrics.dead_lettered(row[3], 1)
+            self.metrics.queued(row[3], -1)
+        self._pending -= len(outcome.stored) + len(outcome.dead)
+        if outcome.stored or outcome.dead:
+            self._store_ok = True  # the store writes again: stop answering 503 at once
+            self._failures = 0
+        if outcome.error is not None:
+            logger.error(
+                "RUM store write of %d events failed; will retry (%s)", len(outcome.retry), reason_of(outcome.error)
+            )
             self._store_ok = False
-            for platform, n in counts.items():
+            for platform, n in _by_platform(outcome.retry).items():
                 self.metrics.store_failed(platform, n)
+            self._retry = outcome.retry
             return False
         self._retry = None
         self._store_ok = True
         self._failures = 0
-        self._pending -= len(rows)
-        for platform, n in counts.items():
-            self.metrics.stored(platform, n)
-            self.metrics.queued(platform, -n)
         return True
 
     async def _run_retention(self) -> None:
@@ -318,7 +328,14 @@ class RumIngestor:
         lost: dict[str, int] = {}
         for pending in self._queue:
             lost[pending.platform] = lost.get(pending.platform, 0) + len(pending.events)
-        if self._retry is not None:
-            for platform, n in self._retry[1].items():
-                lost[platform] = lost.get(platform, 0) + n
+        for platform, n in _by_platform(self._retry or ()).items():
+            lost[platform] = lost.get(platform, 0) + n
         return lost
+
+
+def _by_platform(rows: Iterable[Row]) -> dict[str, int]:
+    """Events per platform (one row is one event; the platform is its fourth column)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[3]] = counts.get(row[3], 0) + 1
+    return counts

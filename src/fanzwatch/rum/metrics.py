@@ -71,6 +71,7 @@ class RumMetrics:
         self._stored = _counter(catalog.RUM_STORED_EVENTS, registry)
         self._store_errors = _counter(catalog.RUM_STORE_ERRORS, registry)
         self._lost = _counter(catalog.RUM_LOST_EVENTS, registry)
+        self._dead = _counter(catalog.RUM_DEAD_LETTER_EVENTS, registry)
         self.fingerprints = ErrorFingerprints(max_error_fingerprints)
         self._hist_children: dict[tuple[str, str, str, str], Histogram] = {}
         self._counter_children: dict[tuple[object, ...], Counter] = {}
@@ -123,3 +124,6 @@ class RumMetrics:
 
     def lost(self, platform: str, n: int) -> None:
         self._child(self._lost, platform).inc(n)
+
+    def dead_lettered(self, platform: str, n: int) -> None:
+        self._child(self._dead, platform).inc(n)

@@ -1,7 +1,10 @@
 """From validated beacons to store rows: placement in time, scrubbing, fingerprints.
 
 This runs in the background writer, off the request path, except
-``error_fingerprint``, which the request path needs for the error counter.
+``error_fingerprint``, which the request path needs for the error counter. Every
+text column is sanitised (``core.text``: no NUL, control characters or lone
+surrogates, which PostgreSQL refuses) and free text (error messages and stacks,
+element targets) is scrubbed of personal data (``core.scrubbing``) before it leaves.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from types import MappingProxyType
 
 import orjson
 
+from ..core.scrubbing import ScrubRules, scrub_text, scrub_url
+from ..core.text import sanitize_text
 from .models import ErrorEvent, Event, InteractionEvent, PageLoadEvent, VitalEvent
-from .scrub import scrub_text, scrub_url
 
 _VOLATILE = re.compile(r"\d+|0x[0-9a-f]+|'[^']*'|\"[^\"]*\"|`[^`]*`", re.IGNORECASE)
 _FRAME = re.compile(r"(?:at\s+(?:(?P<fn>[^\s(]+)\s+\()?|(?P<fn2>[^@\s]*)@)(?P<file>[^\s()]+?)(?::\d+){0,2}\)?$")
@@ -81,15 +85,20 @@ class RowBuilder:
     Scrubbed URLs are cached (bounded): a site has far fewer page URLs than events.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rules: ScrubRules | None = None) -> None:
         self._urls: dict[str, str] = {}
+        self.rules = rules
+
+    def text(self, raw: str) -> str:
+        """Free text from the browser, sanitised and scrubbed."""
+        return scrub_text(raw, rules=self.rules)
 
     def url(self, raw: str) -> str:
         hit = self._urls.get(raw)
         if hit is None:
             if len(self._urls) >= _CACHE_SIZE:
                 self._urls.clear()
-            hit = self._urls[raw] = scrub_url(raw)
+            hit = self._urls[raw] = sanitize_text(scrub_url(raw))
         return hit
 
     def rows(self, p: PendingBeacon) -> list[Row]:
@@ -108,7 +117,7 @@ class RowBuilder:
                     p.received_ms,
                     event.type,
                     p.platform,
-                    template,
+                    sanitize_text(template),
                     p.device,
                     p.sid,
                     name,
@@ -126,15 +135,24 @@ class RowBuilder:
         if isinstance(event, VitalEvent):
             value = event.value if event.name == "CLS" else event.value / 1000.0
             attribution = event.attribution
-            if attribution is not None and attribution.url is not None:
-                event = event.model_copy(
-                    update={"attribution": attribution.model_copy(update={"url": self.url(attribution.url)})}
-                )
+            if attribution is not None and (attribution.url is not None or attribution.target is not None):
+                update = {
+                    "url": self.url(attribution.url) if attribution.url is not None else None,
+                    "target": self.text(attribution.target) if attribution.target is not None else None,
+                }
+                event = event.model_copy(update={"attribution": attribution.model_copy(update=update)})
+            if event.id is not None:
+                event = event.model_copy(update={"id": sanitize_text(event.id)})
             return event.name, value, None, _json(event, _VITAL_DETAIL)
         if isinstance(event, PageLoadEvent):
             return "load", event.load / 1000.0, None, _json(event, _PAGE_LOAD_DETAIL)
         if isinstance(event, InteractionEvent):
-            return event.kind, None, None, event.target.model_dump_json(exclude_none=True)
+            target = event.target
+            scrubbed = {
+                key: self.text(value) if isinstance(value, str) and key != "tag" else value
+                for key, value in target.model_dump(exclude_none=True).items()
+            }
+            return event.kind, None, None, orjson.dumps(scrubbed).decode()
         if isinstance(event, ErrorEvent):
             detail: dict[str, object] = {}
             if event.source:
@@ -144,8 +162,8 @@ class RowBuilder:
             if event.col is not None:
                 detail["col"] = event.col
             if event.stack:
-                detail["stack"] = scrub_text(event.stack)
-            message = scrub_text(event.message)[:1024]
+                detail["stack"] = self.text(event.stack)
+            message = self.text(event.message)[:1024]
             return event.kind, None, message, orjson.dumps(detail).decode() if detail else None
         raise TypeError(f"not a RUM event: {type(event).__name__}")
 

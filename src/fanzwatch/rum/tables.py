@@ -30,6 +30,19 @@ rum_events = sa.Table(
     sa.Index("ix_rum_events_type_occurred", "type", "occurred_at_ms"),
 )
 
+# An event the store refused (a value the database cannot hold): kept, not lost, with
+# the reason. ``row_json`` is the row as ASCII-only JSON, which every backend can store.
+rum_dead_letters = sa.Table(
+    "rum_dead_letters",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("failed_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False),
+    sa.Column("row_json", sa.Text, nullable=False),
+    sa.Index("ix_rum_dead_letters_failed", "failed_at_ms"),
+)
+
 # Column order of the rows the writer produces (``records.to_rows``).
 COLUMNS: tuple[str, ...] = (
     "occurred_at_ms",

@@ -196,6 +196,14 @@ RUM_LOST_EVENTS = MetricSpec(
     labels=(PLATFORM,),
     source=Source.SERVER,
 )
+RUM_DEAD_LETTER_EVENTS = MetricSpec(
+    name="fanz_rum_dead_letter_events",
+    kind=MetricKind.COUNTER,
+    unit="events",
+    help="Events the store refused (a value it cannot hold); kept in rum_dead_letters with the reason.",
+    labels=(PLATFORM,),
+    source=Source.SERVER,
+)
 
 VITAL_METRICS: dict[str, MetricSpec] = {
     "LCP": RUM_LCP,
@@ -220,4 +228,5 @@ METRICS: tuple[MetricSpec, ...] = (
     RUM_STORED_EVENTS,
     RUM_STORE_ERRORS,
     RUM_LOST_EVENTS,
+    RUM_DEAD_LETTER_EVENTS,
 )

@@ -7,9 +7,11 @@
 - ``POST /api/v1/incidents/{id}/ack``, ``/resolve``, ``/notes``;
 - ``GET|PUT /api/v1/remediation/kill-switch``, ``GET /api/v1/remediation/audit``.
 
-State changes need ``Authorization: Bearer <api_token>`` when a token is configured.
-The router takes a provider of the service, so it can be mounted when the app is built
-and the service created in the lifespan:
+Who may call what is the server's route policy (``server.auth``: reads need the viewer
+role, ack/resolve/notes the responder role, the kill switch admin); the webhook checks
+Alertmanager's own token. Annotations and notes are scrubbed of personal data
+(``core.scrubbing``) where they enter. The router takes a provider of the service, so it
+can be mounted when the app is built and the service created in the lifespan:
 
 >>> app.include_router(build_router(lambda: app.state.alerting))
 """
@@ -26,6 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.models import Priority
+from ..core.scrubbing import ScrubRules, scrub_optional, scrub_text
 from .incidents.operations import IncidentNotFoundError, IncidentStateError
 from .payload import AlertmanagerPayload
 from .service import AlertingService
@@ -92,8 +95,9 @@ def _version_of(body: bytes) -> object:
     return data.get("version") if isinstance(data, dict) else None
 
 
-def build_router(provider: ServiceProvider) -> APIRouter:
+def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = None) -> APIRouter:
     """The webhook and incident endpoints, served by whatever service ``provider`` returns."""
+    scrub = {"scrub": scrub_rules or ScrubRules()}  # validation context: annotations are scrubbed
     router = APIRouter(tags=["alerting"])
 
     def service() -> AlertingService:
@@ -103,13 +107,6 @@ def build_router(provider: ServiceProvider) -> APIRouter:
         return svc
 
     Service = Annotated[AlertingService, Depends(service)]
-
-    def authorized(request: Request, svc: Service) -> str | None:
-        if not svc.api_credentials.check(request.headers.get("authorization")):
-            raise HTTPException(401, "a valid API token is required", headers={"WWW-Authenticate": "Bearer"})
-        return None
-
-    Writer = Depends(authorized)
 
     @router.post(WEBHOOK_PATH, status_code=202, summary="Alertmanager webhook (payload version 4)")
     async def webhook(request: Request, svc: Service) -> JSONResponse:
@@ -123,7 +120,7 @@ def build_router(provider: ServiceProvider) -> APIRouter:
             svc.metrics.webhook_rejected("too_large")
             return _problem(413, f"payload larger than {svc.settings.max_body_bytes} bytes")
         try:
-            payload = AlertmanagerPayload.model_validate_json(body)
+            payload = AlertmanagerPayload.model_validate_json(body, context=scrub)
         except ValidationError as exc:
             version = _version_of(body)
             if version is not None and version != "4":
@@ -133,7 +130,8 @@ def build_router(provider: ServiceProvider) -> APIRouter:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"
             return _problem(400, f"malformed Alertmanager payload at {where}: {first['msg']}"[:500])
-        stored = await svc.inbox.store(body.decode(), svc.clock.now())
+        # The scrubbed payload is what is kept, never the personal data in the raw body.
+        stored = await svc.inbox.store(payload.model_dump_json(by_alias=True), svc.clock.now())
         platforms = {a.labels.get("platform") for a in payload.alerts}
         svc.metrics.webhook_payloads.labels(
             svc.metrics.platform(platforms.pop() if len(platforms) == 1 else None), "accepted"
@@ -176,7 +174,7 @@ def build_router(provider: ServiceProvider) -> APIRouter:
         except IncidentStateError as exc:
             raise HTTPException(409, str(exc)) from None
 
-    @router.post("/api/v1/incidents/{incident_id}/ack", dependencies=[Writer], summary="Acknowledge")
+    @router.post("/api/v1/incidents/{incident_id}/ack", summary="Acknowledge")
     async def ack(svc: Service, incident_id: IncidentId, body: AckRequest) -> dict[str, Any]:
         incident, changed = await _guarded(svc.operations.acknowledge(incident_id, by=body.by, now=svc.clock.now()))
         svc.outbox.wake()
@@ -187,15 +185,20 @@ def build_router(provider: ServiceProvider) -> APIRouter:
             "changed": changed,
         }
 
-    @router.post("/api/v1/incidents/{incident_id}/resolve", dependencies=[Writer], summary="Resolve")
+    @router.post("/api/v1/incidents/{incident_id}/resolve", summary="Resolve")
     async def resolve(svc: Service, incident_id: IncidentId, body: ResolveRequest) -> dict[str, Any]:
-        incident = await _guarded(svc.operations.resolve(incident_id, by=body.by, note=body.note, now=svc.clock.now()))
+        incident = await _guarded(
+            svc.operations.resolve(
+                incident_id, by=body.by, note=scrub_optional(body.note, rules=scrub_rules), now=svc.clock.now()
+            )
+        )
         svc.outbox.wake()
         return {"id": incident.id, "status": incident.status.value, "resolved_by": incident.resolved_by}
 
-    @router.post("/api/v1/incidents/{incident_id}/notes", status_code=201, dependencies=[Writer], summary="Add a note")
+    @router.post("/api/v1/incidents/{incident_id}/notes", status_code=201, summary="Add a note")
     async def add_note(svc: Service, incident_id: IncidentId, body: NoteRequest) -> dict[str, Any]:
-        await _guarded(svc.operations.add_note(incident_id, by=body.by, text=body.text, now=svc.clock.now()))
+        text = scrub_text(body.text, rules=scrub_rules)
+        await _guarded(svc.operations.add_note(incident_id, by=body.by, text=text, now=svc.clock.now()))
         return {"id": incident_id, "noted_by": body.by}
 
     @router.get("/api/v1/remediation/kill-switch", summary="Is automatic remediation stopped?")
@@ -203,7 +206,7 @@ def build_router(provider: ServiceProvider) -> APIRouter:
         async with svc.engine.connect() as conn:
             return KillSwitchState(**await svc.kill_switch.state(conn))
 
-    @router.put("/api/v1/remediation/kill-switch", dependencies=[Writer], summary="Stop or allow remediation")
+    @router.put("/api/v1/remediation/kill-switch", summary="Stop or allow remediation")
     async def put_kill_switch(svc: Service, body: KillSwitchRequest) -> KillSwitchState:
         async with svc.engine.begin() as conn:
             await svc.kill_switch.set(conn, body.engaged, by=body.by, now=svc.clock.now())

@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from ..core.scrubbing import ScrubRules, scrub_mapping
 
 Labels = dict[Annotated[str, Field(max_length=256)], Annotated[str, Field(max_length=4096)]]
 Annotations = dict[Annotated[str, Field(max_length=256)], Annotated[str, Field(max_length=65536)]]
@@ -23,6 +25,13 @@ AlertStatus = Literal["firing", "resolved"]
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+def _scrubbed(values: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    """Annotations without personal data when parsed with ``context={"scrub": ScrubRules}``
+    (the webhook does, and stores what it parsed)."""
+    rules = info.context.get("scrub") if isinstance(info.context, dict) else None
+    return scrub_mapping(values, rules=rules) if isinstance(rules, ScrubRules) else values
 
 
 class AlertmanagerAlert(_Base):
@@ -40,6 +49,11 @@ class AlertmanagerAlert(_Base):
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+    @field_validator("annotations")
+    @classmethod
+    def _scrub(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        return _scrubbed(v, info)
 
     @field_validator("labels")
     @classmethod
@@ -66,6 +80,11 @@ class AlertmanagerPayload(_Base):
     common_annotations: Annotations = Field(alias="commonAnnotations")
     external_url: str = Field(alias="externalURL", max_length=4096)
     alerts: list[AlertmanagerAlert] = Field(min_length=1, max_length=10_000)
+
+    @field_validator("common_annotations")
+    @classmethod
+    def _scrub(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        return _scrubbed(v, info)
 
     @property
     def ungrouped(self) -> bool:

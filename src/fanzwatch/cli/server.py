@@ -18,32 +18,56 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [default: 8900].")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="State directory [default: .fanzwatch].")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    insecure_open_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-open-loopback",
+            help="Turn authentication off (everyone is admin). Only allowed on 127.0.0.1/::1; "
+            "for a laptop demo, never for a shared machine.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the fanzwatch server (health, RUM, BI, anomalies, alerts, FanzDash)."""
+    """Run the fanzwatch server (health, RUM, BI, anomalies, alerts, FanzDash).
+
+    Authentication is on: with no FANZWATCH_AUTH_*_TOKEN set, a viewer, a responder and an
+    admin token are generated into <data-dir>/secrets/ on first start (see docs/security.md).
+    """
+    import os
+
     import uvicorn
+
+    from ..core.errors import ConfigError
+    from ..server.auth import check_bind
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
     }
+    if insecure_open_loopback:
+        os.environ["FANZWATCH_AUTH_INSECURE_OPEN_LOOPBACK"] = "true"  # workers read the environment
     settings = load_settings(lambda: ServerSettings(**overrides))
+    try:
+        check_bind(settings.auth, settings.host)
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    # Forwarded headers are believed only from FANZWATCH_AUTH_TRUSTED_PROXIES (the app's own
+    # middleware); uvicorn's default would trust them from 127.0.0.1.
+    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
+    common["proxy_headers"] = False
     if workers > 1:
         # Each worker builds its own app from the environment: pass overrides through it.
-        import os
-
         for key, value in overrides.items():
             os.environ[f"FANZWATCH_SERVER_{key.upper()}"] = str(value)
-        uvicorn.run(
-            "fanzwatch.server.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level=settings.log_level,
-        )
+        uvicorn.run("fanzwatch.server.app:create_app", factory=True, workers=workers, **common)
         return
     from ..server import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    uvicorn.run(app, **common)
 
 
 @db_app.command("upgrade")

@@ -27,7 +27,9 @@ from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_rou
 from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
-from .dash import HealthHistory, build_dash_router, build_dash_sources
+from .auth import AuthMiddleware, RoutePolicy, default_rules
+from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
+from .security import alerting_with_webhook_token, build_authenticator, legacy_admin_tokens, trust_proxies
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     settings = settings or ServerSettings()
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     clock = SystemClock()  # one clock for every feature that reasons about time
+    # Refuses (ConfigError) to build a server with authentication off on a reachable address.
+    authenticator = build_authenticator(settings)
     # Feature services are built here without I/O and started in the lifespan.
     health = build_health_runner(settings.health, registry=registry)
-    rum = RumIngestor(registry=registry, settings=settings.rum, platforms=settings.platforms)
+    rum = RumIngestor(
+        registry=registry, settings=settings.rum, platforms=settings.platforms, scrub_rules=settings.scrub
+    )
     bi: BiComponents | None = None
     if settings.bi.enabled and settings.bi.database_url is not None:
         bi = build_bi(settings.bi, platforms=settings.platforms, clock=clock)  # no I/O until used
@@ -65,6 +71,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         # Resources are released in the reverse order of acquisition, whatever fails.
         async with AsyncExitStack() as stack:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # Tokens first: no request is served before they are known.
+            authenticator.load(legacy_admin=legacy_admin_tokens(settings))
             url = settings.store_url
             await anyio.to_thread.run_sync(lambda: upgrade(url))
             engine = create_store_engine(url, pool_size=settings.store.pool_size, echo=settings.store.echo)
@@ -82,7 +90,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 app.state.anomaly_engine = anomalies
             if settings.alerting.enabled:
                 alerting = AlertingService(
-                    settings.alerting, engine, http, registry, clock, platforms=settings.platforms
+                    alerting_with_webhook_token(settings), engine, http, registry, clock, platforms=settings.platforms
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)
@@ -119,9 +127,24 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # Innermost: every route of the route table gets the policy's role (routes added by any
+    # feature included); the principal is on request.state.principal for handlers.
+    policy = RoutePolicy(
+        default_rules(
+            dash_prefix=DEFAULT_PREFIX,
+            anonymous_metrics=settings.auth.anonymous_metrics,
+            anonymous_health=settings.auth.anonymous_health,
+        )
+    )
+    app.add_middleware(
+        AuthMiddleware, auth=authenticator, policy=policy, routes=lambda: app.routes, dash_prefix=DEFAULT_PREFIX
+    )
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
-    # Outermost: browser beacons take a lean path that never enters FastAPI's routing.
+    # Browser beacons take a lean path that never enters FastAPI's routing (public: they
+    # have their own origin, key and rate rules).
     app.add_middleware(RumBeaconMiddleware, beacon=build_rum_app(rum))
+    # Outermost: forwarded headers are believed only from the configured proxies.
+    trust_proxies(app, settings.auth.trusted_proxies)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
@@ -132,7 +155,9 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     app.include_router(build_rum_router(rum, platforms=settings.platforms))
     app.include_router(build_anomaly_router(lambda: getattr(app.state, "anomaly_engine", None)))
     if settings.alerting.enabled:
-        app.include_router(build_alerting_router(lambda: getattr(app.state, "alerting", None)))
+        app.include_router(
+            build_alerting_router(lambda: getattr(app.state, "alerting", None), scrub_rules=settings.scrub)
+        )
     app.include_router(build_bi_router(lambda: bi.service if bi is not None else None))
     if settings.dash.enabled:
         app.include_router(
@@ -140,7 +165,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 lambda: getattr(app.state, "dash_sources", None),
                 settings.dash,
                 platforms=settings.platforms,
-                bind_host=settings.host,
+                auth=authenticator,
             )
         )
 
@@ -148,4 +173,5 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         def home() -> RedirectResponse:
             return RedirectResponse("/dash/")
 
+    app.state.authenticator = authenticator  # tests and tools read the loaded tokens from here
     return app

@@ -10,10 +10,12 @@ from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
 from .alerting import AlertingSettings, load_alerting_settings
 from .anomaly import AnomalySettings
+from .auth import AuthSettings
 from .bi import BiSettings
 from .dash import DashSettings
 from .health import HealthSettings
 from .rum import RumSettings
+from .scrubbing import ScrubSettings
 from .store import StoreSettings
 from .telemetry import TelemetrySettings
 
@@ -35,6 +37,8 @@ class ServerSettings(ComponentSettings):
     platforms: tuple[str, ...] = Field(default=DEFAULT_PLATFORMS, description="the FANZ platform slugs")
     log_level: str = Field(default="info", description="debug, info, warning or error")
     store: StoreSettings = Field(default_factory=StoreSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    scrub: ScrubSettings = Field(default_factory=ScrubSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     rum: RumSettings = Field(default_factory=RumSettings)
@@ -54,6 +58,11 @@ class ServerSettings(ComponentSettings):
         if v.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return v.lower()
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where the server keeps the secrets it generates (tokens), mode 0700."""
+        return self.data_dir / "secrets"
 
     @property
     def store_url(self) -> str:

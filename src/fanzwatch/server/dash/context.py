@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from ...core.clock import Clock
 from ...settings.dash import DashSettings
+from ..auth import Role
 from . import formatting
 from .errors import SourceError
 from .security import CSRF_COOKIE, DashAuth
@@ -152,6 +153,8 @@ class DashContext:
             csrf=csrf,
             auth=self.auth,
             signed_in=self.auth.signed_in(request),
+            principal=self.auth.principal(request),
+            Role=Role,
             platforms=self.platforms,
             now=now,
             ago=lambda value: formatting.fmt_ago(value, now=now),

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..auth import Role
 from .context import DashContext, attempt
 from .errors import SourceError, not_configured
 from .page_overview import sort_alerts
@@ -106,7 +107,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         )
         try:
             ctx.auth.check_csrf(request, values.get(CSRF_FIELD, ""))
-            ctx.auth.require_change(request)
+            ctx.auth.require(request, Role.RESPONDER)
         except AccessDeniedError as exc:
             return await page(request, form=form, status=_denied(exc), problem=str(exc), sign_in=exc.sign_in)
         try:
@@ -125,7 +126,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         values = await _form(request)
         try:
             ctx.auth.check_csrf(request, values.get(CSRF_FIELD, ""))
-            ctx.auth.require_change(request)
+            ctx.auth.require(request, Role.RESPONDER)
         except AccessDeniedError as exc:
             return await page(request, status=_denied(exc), problem=str(exc), sign_in=exc.sign_in)
         try:

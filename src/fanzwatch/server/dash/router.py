@@ -8,7 +8,7 @@ Wiring (in the server's ``create_app``)::
             lambda: getattr(app.state, "dash_sources", None),
             dash_settings,
             platforms=settings.platforms,
-            bind_host=settings.host,
+            auth=authenticator,  # the server's; its AuthMiddleware enforces the route policy
         )
     )
     # lifespan: app.state.dash_sources = DashSources(...)  (see docs/fanzdash.md)
@@ -20,23 +20,20 @@ and refreshes the page's data in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 
 from ...core.clock import Clock, SystemClock
 from ...settings.dash import DashSettings
+from ..auth import Authenticator
 from . import page_alerts, page_anomalies, page_bi, page_health, page_overview, page_rum
 from .context import DashContext
 from .security import CSRF_FIELD, SESSION_COOKIE, AccessDeniedError, DashAuth
 from .sources import DashSources
 
 DEFAULT_PREFIX = "/dash"
-_OPEN_PATHS = ("/login", "/static/")
 _MEDIA = {"fanzdash.js": "text/javascript; charset=utf-8", "fanzdash.css": "text/css; charset=utf-8"}
 
 
@@ -52,43 +49,27 @@ def build_dash_router(
     settings: DashSettings,
     *,
     platforms: tuple[str, ...],
-    bind_host: str,
+    auth: Authenticator,
     clock: Clock | None = None,
     prefix: str = DEFAULT_PREFIX,
 ) -> APIRouter:
     """FanzDash's routes under ``prefix``.
 
     ``get_sources`` returns the sources built in the lifespan (``None`` before it ran:
-    pages then show every source as not configured). ``bind_host`` is the address the
-    server listens on: a non-loopback address makes the server *exposed* (see
-    ``security``). Nothing is started or connected here.
+    pages then show every source as not configured). ``auth`` is the server's
+    ``Authenticator``: who may see which page is its ``AuthMiddleware``'s decision,
+    FanzDash signs people in with it. Nothing is started or connected here.
     """
-    token = settings.token.get_secret_value() if settings.token is not None else None
     ctx = DashContext(
         get_sources=get_sources,
         settings=settings,
-        auth=DashAuth.create(token, bind_host=bind_host),
+        auth=DashAuth(auth),
         platforms=platforms,
         clock=clock or SystemClock(),
         prefix=prefix.rstrip("/"),
     )
 
-    class DashRoute(APIRoute):
-        """Checks that the viewer may see FanzDash before any page handler runs."""
-
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def guarded(request: Request) -> Response:
-                path = request.url.path[len(ctx.prefix) :]
-                if not path.startswith(_OPEN_PATHS) and not ctx.auth.can_view(request):
-                    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-                    return RedirectResponse(ctx.url(f"/login?next={target}"), status_code=303)
-                return await handler(request)
-
-            return guarded
-
-    router = APIRouter(prefix=ctx.prefix, tags=["fanzdash"], route_class=DashRoute, include_in_schema=False)
+    router = APIRouter(prefix=ctx.prefix, tags=["fanzdash"], include_in_schema=False)
     for module in (page_overview, page_alerts, page_anomalies, page_rum, page_bi, page_health):
         module.register(router, ctx)
 
@@ -123,27 +104,32 @@ def build_dash_router(
         target = _safe_next(ctx, values.get("next"))
         problem: str | None = None
         status = 401
+        session: str | None = None
         try:
             ctx.auth.check_csrf(request, values.get(CSRF_FIELD, ""))
         except AccessDeniedError as exc:
             problem, status = str(exc), 403
         if problem is None and not ctx.auth.sign_in_enabled:
-            problem, status = "This server has no FanzDash token, so there is nothing to sign in to.", 400
-        if problem is None and not ctx.auth.check_token(values.get("token", "")):
-            problem = "That is not the FanzDash token (FANZWATCH_DASH_TOKEN)."
-        if problem is not None:
+            problem, status = "Authentication is off on this server (insecure open loopback): no need to sign in.", 400
+        if problem is None:
+            signed = ctx.auth.sign_in(values.get("token", "")[:4096])
+            if signed is None:
+                problem = "That token is not a viewer, responder or admin token of this server."
+            else:
+                session = signed[1]
+        if problem is not None or session is None:
             return ctx.render(
                 request, "login.html", page="login", title="Sign in", status=status, next=target, problem=problem
             )
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
-            ctx.auth.session_value(),
+            session,
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
             path=ctx.prefix or "/",
-            max_age=12 * 3600,
+            max_age=ctx.auth.auth.session_seconds,
         )
         return response
 

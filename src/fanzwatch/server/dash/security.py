@@ -1,42 +1,40 @@
-"""Who may view FanzDash and who may change things through it, and CSRF protection.
+"""FanzDash's part of authentication: sign-in, the caller's role on pages, and CSRF.
 
-| server bind | token set | view pages | create/expire silences |
-|---|---|---|---|
-| loopback | no | yes | yes (same-origin forms only) |
-| loopback | yes | yes | signed in with the token |
-| exposed | no | yes, read only | refused: set ``FANZWATCH_DASH_TOKEN`` |
-| exposed | yes | signed in with the token | signed in with the token |
+Access itself is decided by the server's route policy (``fanzwatch.server.auth``) before
+any page handler runs: pages need the viewer role, silences (and incident actions) the
+responder role, remediation controls admin. Here FanzDash only
 
-Signing in (``POST /dash/login`` with the token) sets an HttpOnly, SameSite=Strict
-cookie holding an HMAC of the token, never the token itself; scripts and API clients
-may send ``Authorization: Bearer <token>`` instead. Every state-changing form carries
-a CSRF token (a double-submit cookie signed with a server key) and its ``Origin`` must
-be the dashboard's own, so another site cannot make a signed-in browser post.
+- signs in: ``POST /dash/login`` with a role token sets an HttpOnly, SameSite=Strict
+  cookie holding a signed ``role.expiry`` (never the token); scripts may send
+  ``Authorization: Bearer <token>`` instead;
+- tells templates who is looking (``principal``), so a viewer sees no form they cannot use;
+- protects every state-changing form with a CSRF token (a double-submit cookie signed
+  with a key derived from the tokens) and an ``Origin`` check, so another site cannot
+  make a signed-in browser post.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
-SESSION_COOKIE = "fanzdash_session"
+from ..auth import SESSION_COOKIE, Authenticator, Principal, Role, is_loopback, principal_of
+
 CSRF_COOKIE = "fanzdash_csrf"
 CSRF_FIELD = "csrf"
 
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost; a wildcard bind (0.0.0.0, ::) is exposed."""
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "SESSION_COOKIE",
+    "AccessDeniedError",
+    "DashAuth",
+    "is_loopback",
+]
 
 
 class AccessDeniedError(Exception):
@@ -47,62 +45,41 @@ class AccessDeniedError(Exception):
         self.sign_in = sign_in
 
 
-@dataclass(frozen=True)
+@dataclass
 class DashAuth:
-    """Decides access for one server; build once with ``DashAuth.create``."""
+    """FanzDash's view of the server's ``Authenticator``."""
 
-    token: str | None
-    exposed: bool
-    key: bytes
+    auth: Authenticator
+    _fallback_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
-    @classmethod
-    def create(cls, token: str | None, *, bind_host: str) -> DashAuth:
-        # With a token the key derives from it, so every worker process agrees on it.
-        key = hashlib.sha256(b"fanzdash-csrf:" + token.encode()).digest() if token else secrets.token_bytes(32)
-        return cls(token=token or None, exposed=not is_loopback(bind_host), key=key)
-
-    # -- identity --------------------------------------------------------------------------
-
-    def session_value(self) -> str:
-        assert self.token is not None
-        return hmac.new(self.token.encode(), b"fanzdash-session", hashlib.sha256).hexdigest()
-
-    def check_token(self, candidate: str) -> bool:
-        return self.token is not None and hmac.compare_digest(candidate.encode(), self.token.encode())
-
-    def signed_in(self, request: Request) -> bool:
-        if self.token is None:
-            return False
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        if cookie and hmac.compare_digest(cookie, self.session_value()):
-            return True
-        return self._bearer_ok(request)
-
-    def _bearer_ok(self, request: Request) -> bool:
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and self.check_token(value.strip())
-
-    # -- decisions -------------------------------------------------------------------------
+    @property
+    def exposed(self) -> bool:
+        return not is_loopback(self.auth.bind_host)
 
     @property
     def sign_in_enabled(self) -> bool:
-        return self.token is not None
+        return not self.auth.open_loopback
 
-    def can_view(self, request: Request) -> bool:
-        return not (self.exposed and self.token is not None) or self.signed_in(request)
+    @property
+    def key(self) -> bytes:
+        return self.auth.tokens.csrf_key() or self._fallback_key
 
-    def require_change(self, request: Request) -> None:
-        """Raise ``AccessDeniedError`` unless this request may change state."""
-        if self.token is None:
-            if self.exposed:
-                raise AccessDeniedError(
-                    "Changes are disabled: this server is reachable from other machines and has no token. "
-                    "Set FANZWATCH_DASH_TOKEN (at least 12 characters) and restart it.",
-                    sign_in=False,
-                )
-            return
-        if not self.signed_in(request):
-            raise AccessDeniedError("Sign in with the FanzDash token to change silences.", sign_in=True)
+    # -- identity --------------------------------------------------------------------------
+
+    def principal(self, request: Request) -> Principal:
+        return principal_of(request)
+
+    def signed_in(self, request: Request) -> bool:
+        return principal_of(request).via in ("session", "bearer")
+
+    def sign_in(self, token: str) -> tuple[Role, str] | None:
+        return self.auth.sign_in(token)
+
+    def require(self, request: Request, role: Role) -> None:
+        """Raise ``AccessDeniedError`` unless the caller has ``role`` (the policy checked it already)."""
+        who = principal_of(request)
+        if not who.allows(role):
+            raise AccessDeniedError(self.auth.refusal(who, role), sign_in=not who.authenticated)
 
     # -- CSRF ------------------------------------------------------------------------------
 
@@ -119,7 +96,7 @@ class DashAuth:
 
     def check_csrf(self, request: Request, submitted: str) -> None:
         """Raise ``AccessDeniedError`` for a cross-site or forged state-changing request."""
-        if self._bearer_ok(request):
+        if principal_of(request).via == "bearer":
             return  # browsers never attach Authorization on their own: not forgeable cross-site
         origin = request.headers.get("origin")
         expected = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"

@@ -93,6 +93,8 @@ def up(
         typer.secho("\nthe stack is up:", fg=typer.colors.GREEN, bold=True)
         for name, url in stack.urls().items():
             typer.echo(f"  {name:<14} {url}")
+        tokens = settings.resolved_secrets_dir.resolve()
+        typer.echo(f"\nsign in to FanzDash with a token from {tokens}: admin_token, responder_token or viewer_token")
         if demo:
             typer.echo("\ninject an incident: fanzwatch incident inject payment_outage")
             typer.echo("heal it:            fanzwatch incident heal all")

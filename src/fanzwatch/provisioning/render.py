@@ -30,7 +30,7 @@ from .definitions.alerts_health import HEALTH
 from .definitions.alerts_infra import INFRASTRUCTURE
 from .definitions.alerts_service import SERVICE, service_group
 from .definitions.dashboards import DASHBOARDS
-from .definitions.jobs import scrape_jobs
+from .definitions.jobs import VIEWER_TOKEN_FILE, scrape_jobs
 from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
 from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
@@ -90,7 +90,10 @@ def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
             evaluation_interval=settings.evaluation_interval,
             rule_files=tuple(f"rules/{g.file}.yml" for g in groups),
             alertmanagers=(settings.targets.alertmanager,),
-            jobs=scrape_jobs(settings.targets),
+            jobs=scrape_jobs(
+                settings.targets,
+                fanzwatch_token_file=str(settings.secrets_dir / VIEWER_TOKEN_FILE) if settings.scrape_token else None,
+            ),
         ),
         rule_groups=groups,
         alertmanager=alertmanager_config(settings),

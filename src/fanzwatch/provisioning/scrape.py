@@ -26,19 +26,30 @@ class ScrapeJob:
     targets: tuple[str, ...] = ()
     metrics_path: str = "/metrics"
     scheme: str = "http"
+    bearer_token_file: str | None = None  # read by Prometheus at every scrape: the token is never rendered
 
-    def with_targets(self, targets: tuple[str, ...]) -> ScrapeJob:
+    def with_targets(self, targets: tuple[str, ...], *, bearer_token_file: str | None = None) -> ScrapeJob:
         return ScrapeJob(
-            self.name, self.what, self.service, self.severity_when_down, targets, self.metrics_path, self.scheme
+            self.name,
+            self.what,
+            self.service,
+            self.severity_when_down,
+            targets,
+            self.metrics_path,
+            self.scheme,
+            bearer_token_file,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "job_name": self.name,
             "metrics_path": self.metrics_path,
             "scheme": self.scheme,
-            "static_configs": [{"targets": list(self.targets)}],
         }
+        if self.bearer_token_file:
+            out["authorization"] = {"type": "Bearer", "credentials_file": self.bearer_token_file}
+        out["static_configs"] = [{"targets": list(self.targets)}]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from .auth import Authenticator
 
 WEBHOOK_TOKEN_FILE = "webhook_token"
 """The file, in the secrets directory, holding the token Alertmanager sends to the webhook."""
+ROLE_TOKEN_FILES = {"viewer": "viewer_token", "responder": "responder_token", "admin": "admin_token"}
+"""The files, in the secrets directory, of the generated role tokens (Prometheus reads viewer_token)."""
 
 
 def build_authenticator(settings: ServerSettings) -> Authenticator:

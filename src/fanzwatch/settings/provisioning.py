@@ -145,7 +145,7 @@ class ProvisioningSettings(ComponentSettings):
     secrets_dir: Path = Field(
         default=Path("/etc/fanzwatch/secrets"),
         description="directory Alertmanager reads secret files from: slack_api_url, pagerduty_routing_key, "
-        "smtp_password, webhook_token",
+        "smtp_password, webhook_token; Prometheus reads viewer_token from it",
     )
     slack: bool = Field(default=True, description="notify Slack channels (needs <secrets_dir>/slack_api_url)")
     pagerduty: bool = Field(default=True, description="page through PagerDuty Events v2 (needs pagerduty_routing_key)")
@@ -160,8 +160,14 @@ class ProvisioningSettings(ComponentSettings):
     email_oncall: str = Field(default="operations@fanz.com", description="on-call address for critical alerts")
     email_business: str = Field(default="stakeholders@fanz.com", description="address for business alerts")
     webhook_token: bool = Field(
-        default=False,
-        description="send a bearer token (from <secrets_dir>/webhook_token) to the fanzwatch alert webhook",
+        default=True,
+        description="send a bearer token (from <secrets_dir>/webhook_token) to the fanzwatch alert webhook "
+        "(the server generates that file in <data_dir>/secrets when no webhook token is set)",
+    )
+    scrape_token: bool = Field(
+        default=True,
+        description="scrape the fanzwatch server's /metrics with the bearer token in <secrets_dir>/viewer_token "
+        "(a viewer token: /metrics needs one unless FANZWATCH_AUTH_ANONYMOUS_METRICS is set)",
     )
     extra_webhooks: tuple[ExtraWebhook, ...] = Field(
         default=(),

@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..provisioning import ProvisioningSettings, StackTargets
+from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries
@@ -152,9 +153,6 @@ def demo_database_url(demo: DemoSettings, paths: StackPaths) -> str:
     return demo.database_url or f"sqlite:///{paths.demo / 'platform.db'}"
 
 
-WEBHOOK_TOKEN_FILE = "webhook_token"
-
-
 def alerting_config(stack: StackSettings, demo: DemoSettings | None) -> dict[str, object]:
     """The server's alerting configuration (written to ``config/alerting.yml``).
 
@@ -193,7 +191,10 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
     with the demo, which dependencies to health-check and which origin may post RUM beacons.
 
     A value the user set in the environment wins (the supervisor only adds missing ones).
+    The role tokens are the files the runner generated in the secrets dir (Prometheus
+    scrapes with the viewer one), unless the user configured that role's token.
     """
+    secrets = stack.resolved_secrets_dir.resolve()
     env = {
         "FANZWATCH_ALERTING_CONFIG_FILE": str(paths.config / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
@@ -201,6 +202,10 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         "FANZWATCH_DASH_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
         "FANZWATCH_DASH_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
     }
+    for role, filename in ROLE_TOKEN_FILES.items():
+        variable = f"FANZWATCH_AUTH_{role.upper()}_TOKEN"
+        if variable not in os.environ:
+            env[f"{variable}_FILE"] = str(secrets / filename)
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
         env["FANZWATCH_BI_DATABASE_URL"] = demo_database_url(demo, paths)  # BI reads the demo's data

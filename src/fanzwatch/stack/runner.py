@@ -15,7 +15,6 @@ import fcntl
 import json
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +24,13 @@ from typing import IO, Any
 
 import yaml
 
+from ..core.secrets import ensure_token_file
 from ..provisioning import ProvisioningSettings, render_all
+from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries, find_binaries
 from .plan import (
-    WEBHOOK_TOKEN_FILE,
     StackPaths,
     alerting_config,
     core_children,
@@ -122,10 +122,10 @@ class Stack:
             directory.mkdir(parents=True, exist_ok=True)
         secrets_dir = self.settings.resolved_secrets_dir
         secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        token = secrets_dir / WEBHOOK_TOKEN_FILE
-        if not token.is_file():  # kept across runs: Alertmanager and the server share it
-            token.touch(mode=0o600)
-            token.write_text(secrets.token_hex(32))
+        # Kept across runs: Alertmanager sends the webhook token, Prometheus the viewer token,
+        # and the server accepts both (the same files `fanzwatch serve` generates by itself).
+        for filename in (WEBHOOK_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
+            ensure_token_file(secrets_dir / filename)
         self.provisioning = provisioning_settings(self.settings, self.demo, self._provisioning_base)
         render_all(self.provisioning, self.paths.config)
         (self.paths.config / "alerting.yml").write_text(

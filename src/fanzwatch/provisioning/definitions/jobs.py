@@ -13,11 +13,18 @@ NODE = ScrapeJob("node", "a node_exporter", "infrastructure", Severity.WARNING)
 ALERTMANAGER = ScrapeJob("alertmanager", "Alertmanager", "monitoring", Severity.CRITICAL)
 PROMETHEUS = ScrapeJob("prometheus", "Prometheus", "monitoring", Severity.WARNING)
 
+VIEWER_TOKEN_FILE = "viewer_token"
+"""File, in the secrets directory, of the viewer token Prometheus scrapes fanzwatch with."""
+
 JOBS = (FANZWATCH, PLATFORM, PAYMENT_PROCESSOR, NODE, ALERTMANAGER, PROMETHEUS)
 
 
-def scrape_jobs(targets: StackTargets) -> tuple[ScrapeJob, ...]:
-    """The jobs with the stack's targets filled in (a job without targets is not scraped)."""
+def scrape_jobs(targets: StackTargets, *, fanzwatch_token_file: str | None = None) -> tuple[ScrapeJob, ...]:
+    """The jobs with the stack's targets filled in (a job without targets is not scraped).
+
+    The fanzwatch server's ``/metrics`` needs a viewer token: ``fanzwatch_token_file`` is
+    the file Prometheus reads it from.
+    """
     by_job = {
         FANZWATCH.name: (targets.fanzwatch,),
         PLATFORM.name: targets.platforms,
@@ -26,4 +33,7 @@ def scrape_jobs(targets: StackTargets) -> tuple[ScrapeJob, ...]:
         ALERTMANAGER.name: (targets.alertmanager,),
         PROMETHEUS.name: (targets.prometheus,),
     }
-    return tuple(job.with_targets(by_job[job.name]) for job in JOBS)
+    return tuple(
+        job.with_targets(by_job[job.name], bearer_token_file=fanzwatch_token_file if job is FANZWATCH else None)
+        for job in JOBS
+    )

@@ -81,7 +81,7 @@ class Authenticator:
 
     def token_file(self, role: Role) -> Path:
         """Where the server keeps the token it generates for ``role``."""
-        return self.secrets_dir / f"{role.label}_token"
+        return self.secrets_dir / f"{role.label}_token"  # == server.security.ROLE_TOKEN_FILES
 
     def load(self, *, legacy_admin: tuple[str, ...] = ()) -> None:
         """Read the configured tokens; generate one per role if none is configured.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
 from prometheus_client import CollectorRegistry
 
@@ -105,9 +107,19 @@ def build_check(config: CheckConfig, *, http_client: httpx.AsyncClient | None = 
     raise TypeError(f"unknown health check configuration {type(config).__name__}")
 
 
-def build_checks(settings: HealthSettings, *, http_client: httpx.AsyncClient | None = None) -> list[HealthCheck]:
-    """Every configured check, in order. HTTP checks share ``http_client`` when given."""
-    return [build_check(config, http_client=http_client) for config in settings.checks]
+def build_checks(
+    settings: HealthSettings,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    defaults: Sequence[CheckConfig] = (),
+) -> list[HealthCheck]:
+    """Every configured check, in order, after the ``defaults`` whose names were not configured.
+
+    HTTP checks share ``http_client`` when given.
+    """
+    configured = {c.name for c in settings.checks}
+    chosen = [c for c in defaults if c.name not in configured] + list(settings.checks)
+    return [build_check(config, http_client=http_client) for config in chosen]
 
 
 def build_runner(
@@ -116,10 +128,12 @@ def build_runner(
     registry: CollectorRegistry,
     http_client: httpx.AsyncClient | None = None,
     clock: Clock | None = None,
+    defaults: Sequence[CheckConfig] = (),
 ) -> HealthCheckRunner:
-    """A runner over the configured checks with the configured period, timeout and cache age."""
+    """A runner over the configured checks (and ``defaults``, see ``build_checks``) with the
+    configured period, timeout and cache age."""
     return HealthCheckRunner(
-        build_checks(settings, http_client=http_client),
+        build_checks(settings, http_client=http_client, defaults=defaults),
         registry=registry,
         platform=settings.platform,
         period=settings.period_seconds,

@@ -29,7 +29,13 @@ from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .auth import AuthMiddleware, RoutePolicy, default_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
-from .security import alerting_with_webhook_token, build_authenticator, legacy_admin_tokens, trust_proxies
+from .security import (
+    alerting_with_webhook_token,
+    build_authenticator,
+    legacy_admin_tokens,
+    own_health_checks,
+    trust_proxies,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +58,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     # Refuses (ConfigError) to build a server with authentication off on a reachable address.
     authenticator = build_authenticator(settings)
     # Feature services are built here without I/O and started in the lifespan.
-    health = build_health_runner(settings.health, registry=registry)
+    health = build_health_runner(settings.health, registry=registry, defaults=own_health_checks(settings))
     rum = RumIngestor(
         registry=registry, settings=settings.rum, platforms=settings.platforms, scrub_rules=settings.scrub
     )

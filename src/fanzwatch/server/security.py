@@ -7,11 +7,13 @@ is ``server.auth``.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..core.secrets import ensure_token_file
 from ..settings import ServerSettings
 from ..settings.alerting import AlertingSettings, SecretSource
+from ..settings.health import CheckConfig, server_checks
 from .auth import Authenticator
 
 WEBHOOK_TOKEN_FILE = "webhook_token"
@@ -47,6 +49,30 @@ def alerting_with_webhook_token(settings: ServerSettings) -> AlertingSettings:
     path = settings.secrets_dir / WEBHOOK_TOKEN_FILE
     ensure_token_file(path)
     return alerting.model_copy(update={"webhook_token": SecretSource(file=path.resolve())})
+
+
+def own_health_checks(settings: ServerSettings) -> tuple[CheckConfig, ...]:
+    """The server's own checks: store, disk, memory; Prometheus/Alertmanager if configured.
+
+    Prometheus and Alertmanager count as configured when a URL was given explicitly
+    (environment or code) to FanzDash or the anomaly engine, not by the defaults.
+    """
+    if not settings.health.server_checks:
+        return ()
+
+    def explicit(*candidates: tuple[BaseSettings, str]) -> str | None:
+        for owner, name in candidates:
+            value = getattr(owner, name)
+            if name in owner.model_fields_set and value:
+                return str(value).rstrip("/")
+        return None
+
+    return server_checks(
+        store_url=settings.store_url,
+        data_dir=settings.data_dir,
+        prometheus_url=explicit((settings.dash, "prometheus_url"), (settings.anomaly, "prometheus_url")),
+        alertmanager_url=explicit((settings.dash, "alertmanager_url"), (settings.anomaly, "alertmanager_url")),
+    )
 
 
 def trust_proxies(app: FastAPI, proxies: tuple[str, ...]) -> None:

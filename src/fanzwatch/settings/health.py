@@ -141,6 +141,12 @@ class HealthSettings(ComponentSettings):
     default_timeout_seconds: float = Field(default=2.0, gt=0, description="timeout of a check that sets none")
     cache_max_age_seconds: float = Field(default=10.0, ge=0, description="probes reuse results this young")
     platform: str = Field(default=OTHER_PLATFORM, description="the platform label on the health metrics")
+    server_checks: bool = Field(
+        default=True,
+        description="also run the server's own checks: its store (a real query), disk space of the data dir, "
+        "memory against the cgroup limit, Prometheus and Alertmanager when configured; a configured check "
+        "of the same name replaces one",
+    )
 
     @field_validator("platform")
     @classmethod
@@ -179,6 +185,26 @@ def _ratios(check: _CheckConfig) -> tuple[float, float] | None:
     if isinstance(check, MemoryCheckConfig):
         return check.warn_ratio, check.fail_ratio
     return None
+
+
+def server_checks(
+    *, store_url: str, data_dir: Path, prometheus_url: str | None = None, alertmanager_url: str | None = None
+) -> tuple[CheckConfig, ...]:
+    """What every fanzwatch server watches about itself (``HealthSettings.server_checks``).
+
+    Its own store is critical (nothing can be stored without it); disk, memory and the
+    Prometheus/Alertmanager it reads only warn: the server still takes beacons and alerts.
+    """
+    checks: list[CheckConfig] = [
+        SqlCheckConfig(name="store", url=SecretStr(store_url), query="SELECT count(*) FROM alembic_version"),
+        DiskCheckConfig(name="disk", paths=(data_dir,), critical=False),
+        MemoryCheckConfig(name="memory", critical=False),
+    ]
+    if prometheus_url:
+        checks.append(HttpCheckConfig(name="prometheus", url=f"{prometheus_url}/-/ready", critical=False))
+    if alertmanager_url:
+        checks.append(HttpCheckConfig(name="alertmanager", url=f"{alertmanager_url}/-/ready", critical=False))
+    return tuple(checks)
 
 
 def demo_stack_checks(

@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +17,20 @@ from typer.testing import CliRunner
 
 from fanzwatch.alerting import AlertingService, build_router
 from fanzwatch.cli import app
+from fanzwatch.server.auth import Authenticator, AuthMiddleware, RoutePolicy, default_rules
+from fanzwatch.settings.auth import AuthSettings
 
 from ._helpers import API_TOKEN, Harness, advance, am_alert, am_payload, api_client, base_settings, post_alerts
 
 
 @contextlib.asynccontextmanager
-async def serving(svc: AlertingService) -> AsyncIterator[str]:
+async def serving(svc: AlertingService, secrets_dir: Path) -> AsyncIterator[str]:
     web = FastAPI()
     web.include_router(build_router(lambda: svc))
+    # As in the server: its route policy, with the API token as the (legacy) admin token.
+    auth = Authenticator(AuthSettings(), bind_host="127.0.0.1", secrets_dir=secrets_dir)
+    auth.load(legacy_admin=(API_TOKEN,))
+    web.add_middleware(AuthMiddleware, auth=auth, policy=RoutePolicy(default_rules()), routes=lambda: web.routes)
     sock = socket.create_server(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -45,21 +52,22 @@ async def cli(*args: str, env: dict[str, str] | None = None) -> Any:
 
 
 @pytest.fixture
-async def server(harness: Harness) -> AsyncIterator[str]:
+async def server(harness: Harness, tmp_path: Path) -> AsyncIterator[str]:
     svc = harness.service(base_settings(api_token=API_TOKEN))
     async with api_client(svc) as c:
         await post_alerts(c, am_payload(am_alert()))
         await post_alerts(c, am_payload(am_alert("HighLatency", severity="warning", platform="fanz-2")))
         await svc.tick()
     advance(harness.clock, minutes=3)
-    async with serving(svc) as url:
+    async with serving(svc, tmp_path / "secrets") as url:
         yield url
 
 
 async def test_list_and_show(server: str) -> None:
-    listed = await cli("incidents", "list", "--server", server)
-    shown = await cli("incidents", "show", "1", "--server", server)
-    as_json = await cli("incidents", "list", "--server", server, "--priority", "P1", "--json")
+    env = {"FANZWATCH_ALERTING_API_TOKEN": API_TOKEN}  # reads need a token too
+    listed = await cli("incidents", "list", "--server", server, env=env)
+    shown = await cli("incidents", "show", "1", "--server", server, env=env)
+    as_json = await cli("incidents", "list", "--server", server, "--priority", "P1", "--json", env=env)
     assert listed.exit_code == 0, listed.output
     assert listed.output.splitlines() == [
         "   ID  PRIO  STATUS        PLATFORM    OPENED               TITLE",
@@ -86,7 +94,7 @@ async def test_ack_note_resolve_with_the_token(server: str) -> None:
     again = await cli("incidents", "ack", "1", "--by", "ben", "--server", server, env=env)
     note = await cli("incidents", "note", "1", "failing over by hand", "--by", "ana", "--server", server, env=env)
     done = await cli("incidents", "resolve", "1", "--note", "backup active", "--by", "ana", "--server", server, env=env)
-    shown = await cli("incidents", "show", "1", "--server", server)
+    shown = await cli("incidents", "show", "1", "--server", server, env=env)
     assert [r.exit_code for r in (ack, again, note, done)] == [0, 0, 0, 0]
     assert ack.output == "incident 1 acknowledged\n"
     assert again.output == "incident 1 was already acknowledged by ana\n"
@@ -99,7 +107,7 @@ async def test_ack_note_resolve_with_the_token(server: str) -> None:
 async def test_kill_switch_on_off_status(server: str) -> None:
     env = {"FANZWATCH_ALERTING_API_TOKEN": API_TOKEN}
     on = await cli("remediation", "kill-switch", "on", "--by", "ana", "--server", server, env=env)
-    status = await cli("remediation", "kill-switch", "--server", server)
+    status = await cli("remediation", "kill-switch", "--server", server, env=env)
     off = await cli("remediation", "kill-switch", "off", "--by", "ben", "--server", server, env=env)
     assert on.output == "kill switch ENGAGED: no remediation will run (set by ana 2026-03-02 10:03:00)\n"
     assert status.output == on.output
@@ -107,7 +115,7 @@ async def test_kill_switch_on_off_status(server: str) -> None:
 
 
 async def test_errors_are_messages_not_tracebacks(server: str) -> None:
-    missing = await cli("incidents", "show", "9", "--server", server)
+    missing = await cli("incidents", "show", "9", "--server", server, env={"FANZWATCH_ALERTING_API_TOKEN": API_TOKEN})
     no_token = await cli("incidents", "ack", "1", "--server", server)
     bad_token = await cli("incidents", "ack", "1", "--server", server, "--token", "nope")
     bad_state = await cli("remediation", "kill-switch", "maybe", "--server", server)

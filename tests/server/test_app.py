@@ -11,7 +11,12 @@ from prometheus_client import CollectorRegistry, Counter
 from fanzwatch.server import create_app
 from fanzwatch.settings import ServerSettings
 from fanzwatch.settings.anomaly import AnomalySettings
+from fanzwatch.settings.auth import AuthSettings
 
+from ._auth import TOKENS
+
+AUTH = AuthSettings(**{f"{role}_token": token for role, token in TOKENS.items()})
+BEARER = {"authorization": f"Bearer {TOKENS['viewer']}"}
 CHROME_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 
 
@@ -20,22 +25,26 @@ def metrics_text(client: TestClient) -> str:
 
 
 def test_create_app_has_no_side_effects_until_started(tmp_path: Path) -> None:
-    create_app(ServerSettings(data_dir=tmp_path / "data"))
+    create_app(ServerSettings(auth=AUTH, data_dir=tmp_path / "data"))
     assert not (tmp_path / "data").exists()
 
 
 def test_lifespan_migrates_store_and_serves_live_and_metrics(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     Counter("probe_hits", "a test counter", registry=registry).inc(3)
-    app = create_app(ServerSettings(data_dir=tmp_path), registry=registry)
-    with TestClient(app) as client:
+    app = create_app(ServerSettings(auth=AUTH, data_dir=tmp_path), registry=registry)
+    with TestClient(app, headers=BEARER) as client:
         assert (tmp_path / "fanzwatch.db").exists()
         live = client.get("/health/live")
         assert live.status_code == 200
         assert live.headers["content-type"] == "application/health+json"
         assert live.json() == {"status": "pass", "serviceId": "fanzwatch", "version": "0.1.0"}
-        assert client.get("/health").json()["status"] == "pass"  # no checks configured: nothing to fail
-        assert "fanz_health_check_status{" not in metrics_text(client)
+        health = client.get("/health").json()
+        # The server's own checks, with no configuration: its store (critical), disk and memory.
+        assert sorted(health["checks"]) == ["disk:utilization", "memory:utilization", "store:responseTime"]
+        assert health["checks"]["store:responseTime"][0]["status"] == "pass"
+        assert health["status"] in ("pass", "warn")  # disk and memory only warn
+        assert 'fanz_health_check_status{check="store"' in metrics_text(client)
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert "probe_hits_total 3.0" in metrics.text
@@ -43,8 +52,8 @@ def test_lifespan_migrates_store_and_serves_live_and_metrics(tmp_path: Path) -> 
 
 
 def test_server_instruments_its_own_requests_by_route_template(tmp_path: Path) -> None:
-    app = create_app(ServerSettings(data_dir=tmp_path))
-    with TestClient(app) as client:
+    app = create_app(ServerSettings(auth=AUTH, data_dir=tmp_path))
+    with TestClient(app, headers=BEARER) as client:
         assert client.get("/no-such-page/123").status_code == 404
         client.get("/health")
         text = metrics_text(client)
@@ -55,8 +64,8 @@ def test_server_instruments_its_own_requests_by_route_template(tmp_path: Path) -
 
 
 def test_rum_beacons_are_accepted_and_the_script_served(tmp_path: Path) -> None:
-    app = create_app(ServerSettings(data_dir=tmp_path))
-    with TestClient(app) as client:
+    app = create_app(ServerSettings(auth=AUTH, data_dir=tmp_path))
+    with TestClient(app, headers=BEARER) as client:
         script = client.get("/rum/fanz-rum.js")
         assert script.status_code == 200
         assert "javascript" in script.headers["content-type"]
@@ -74,8 +83,8 @@ def test_a_valid_beacon_moves_the_rum_metrics(tmp_path: Path) -> None:
         "url": "https://fanz-1.example/creator/42?email=a@b.c",
         "events": [{"type": "vital", "t": now_ms - 1000, "name": "LCP", "value": 1800.0}],
     }
-    app = create_app(ServerSettings(data_dir=tmp_path))
-    with TestClient(app) as client:
+    app = create_app(ServerSettings(auth=AUTH, data_dir=tmp_path))
+    with TestClient(app, headers=BEARER) as client:
         res = client.post(
             "/api/v1/analytics/batch",
             content=json.dumps(payload),
@@ -93,8 +102,8 @@ def test_anomaly_engine_runs_in_the_server_and_says_unknown_without_prometheus(t
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    settings = ServerSettings(data_dir=tmp_path, anomaly=AnomalySettings(prometheus_url=f"http://127.0.0.1:{dead}"))
-    with TestClient(create_app(settings)) as client:
+    settings = ServerSettings(auth=AUTH, data_dir=tmp_path, anomaly=AnomalySettings(prometheus_url=f"http://127.0.0.1:{dead}"))
+    with TestClient(create_app(settings), headers=BEARER) as client:
         assert client.get("/api/v1/anomalies").status_code == 200
         assert client.get("/api/v1/anomalies/insights").status_code in {400, 422}  # metric is required
         text = metrics_text(client)
@@ -102,15 +111,20 @@ def test_anomaly_engine_runs_in_the_server_and_says_unknown_without_prometheus(t
 
 
 def test_alertmanager_webhook_and_incident_api_are_served(tmp_path: Path) -> None:
-    with TestClient(create_app(ServerSettings(data_dir=tmp_path))) as client:
-        malformed = client.post("/api/v1/alerts/webhook", json={"version": "3", "alerts": []})
+    with TestClient(create_app(ServerSettings(auth=AUTH, data_dir=tmp_path)), headers=BEARER) as client:
+        anonymous = client.post("/api/v1/alerts/webhook", json={"version": "3", "alerts": []})
+        assert anonymous.status_code == 401  # no token configured: one was generated, and is required
+        token = (tmp_path / "secrets" / "webhook_token").read_text().strip()
+        malformed = client.post(
+            "/api/v1/alerts/webhook", json={"version": "3", "alerts": []}, headers={"authorization": f"Bearer {token}"}
+        )
         assert malformed.status_code == 400
         listing = client.get("/api/v1/incidents")
         assert listing.status_code == 200
 
 
 def test_fanzdash_and_bi_are_served_and_say_what_is_missing(tmp_path: Path) -> None:
-    with TestClient(create_app(ServerSettings(data_dir=tmp_path))) as client:
+    with TestClient(create_app(ServerSettings(auth=AUTH, data_dir=tmp_path)), headers=BEARER) as client:
         assert client.get("/", follow_redirects=False).headers["location"] == "/dash/"
         page = client.get("/dash/")
         assert page.status_code == 200
@@ -130,8 +144,8 @@ def test_bi_reports_from_the_platform_database(tmp_path: Path) -> None:
     engine = create_engine(url)
     schema.create_all(engine)
     engine.dispose()
-    settings = ServerSettings(data_dir=tmp_path / "data", bi=BiSettings(database_url=url, refresh_rollups=False))
-    with TestClient(create_app(settings)) as client:
+    settings = ServerSettings(auth=AUTH, data_dir=tmp_path / "data", bi=BiSettings(database_url=url, refresh_rollups=False))
+    with TestClient(create_app(settings), headers=BEARER) as client:
         report = client.get("/api/v1/bi/report", params={"window": "24h", "platform": "fanz-1"})
         assert report.status_code == 200, report.text
         assert client.get("/api/v1/bi/report", params={"window": "banana"}).status_code in {400, 422}

@@ -1,7 +1,10 @@
 """``fanzwatch incidents`` and ``fanzwatch remediation``: the incident API from a terminal.
 
 They talk to a running server over HTTP (``--server``, default from the server settings)
-with the API token from ``FANZWATCH_ALERTING_API_TOKEN`` (or ``--token``) for changes.
+with a role token: ``--token``, else the first configured of ``FANZWATCH_ALERTING_API_TOKEN``
+and ``FANZWATCH_AUTH_{ADMIN,RESPONDER,VIEWER}_TOKEN[_FILE]``, else the tokens a local
+server generated in ``<data-dir>/secrets/``. Reads need viewer, ack/resolve/note
+responder, the kill switch admin.
 ``--json`` prints the server's answer as is, for scripts.
 """
 
@@ -22,7 +25,9 @@ incidents_app = typer.Typer(help="Incidents: list, show, acknowledge, resolve, a
 remediation_app = typer.Typer(help="Automatic remediation: the kill switch and the audit log.", no_args_is_help=True)
 
 ServerOpt = Annotated[str | None, typer.Option("--server", help="Server base URL [default: from settings].")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="API token [default: FANZWATCH_ALERTING_API_TOKEN].")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="Role token [default: FANZWATCH_AUTH_*_TOKEN or the generated ones].")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does it [default: your user name].")]
 
@@ -43,12 +48,26 @@ def _base_url(server: str | None) -> str:
 def _token(token: str | None) -> str | None:
     if token:
         return token
-    settings = load_settings(AlertingSettings)
-    return settings.api_token.read("alerting.api_token") if settings.api_token else None
+    alerting = load_settings(AlertingSettings)
+    if alerting.api_token:
+        return alerting.api_token.read("alerting.api_token")
+    server = load_settings(ServerSettings)
+    for role in ("admin", "responder", "viewer"):
+        inline = getattr(server.auth, f"{role}_token")
+        if inline is not None:
+            return str(inline.get_secret_value())
+        path = getattr(server.auth, f"{role}_token_file") or server.secrets_dir / f"{role}_token"
+        if path.is_file():
+            try:
+                return str(path.read_text().strip()) or None
+            except OSError:
+                continue
+    return None
 
 
 def _call(method: str, server: str | None, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
     url = _base_url(server)
+    token = _token(token)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, connect=3.0)) as http:
@@ -56,7 +75,10 @@ def _call(method: str, server: str | None, path: str, *, token: str | None = Non
     except httpx.HTTPError as exc:
         raise _fail(f"cannot reach the fanzwatch server at {url} ({type(exc).__name__})") from None
     if response.status_code == 401:
-        raise _fail("the server wants an API token: set FANZWATCH_ALERTING_API_TOKEN or pass --token")
+        raise _fail(
+            "the server wants an API token of a role that may do this: pass --token or set "
+            "FANZWATCH_AUTH_RESPONDER_TOKEN (a server without configured tokens generated them in <data-dir>/secrets/)"
+        )
     if response.status_code == 404 and "detail" not in response.text:
         raise _fail(f"{url} does not serve the incident API (is alerting enabled?)")
     if response.is_error:
@@ -143,7 +165,7 @@ def show(
 
 
 def _change(path: str, body: dict[str, Any], server: str | None, token: str | None) -> Any:
-    return _call("POST", server, path, json=body, token=_token(token))
+    return _call("POST", server, path, json=body, token=token)
 
 
 @incidents_app.command("ack")
@@ -200,6 +222,6 @@ def kill_switch(
         data = _call("GET", server, "/api/v1/remediation/kill-switch")
     else:
         body = {"engaged": state == "on", "by": by or getpass.getuser()}
-        data = _call("PUT", server, "/api/v1/remediation/kill-switch", json=body, token=_token(token))
+        data = _call("PUT", server, "/api/v1/remediation/kill-switch", json=body, token=token)
     word = "ENGAGED: no remediation will run" if data["engaged"] else "released: remediation may run"
     typer.echo(f"kill switch {word} (set by {data['updated_by']} {_when(data['updated_at'])})")

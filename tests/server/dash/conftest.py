@@ -17,11 +17,11 @@ from fanzwatch.core.clock import FrozenClock
 from fanzwatch.server.dash import DashSources, ServiceBiSource, build_dash_router
 from fanzwatch.settings.dash import DashSettings
 
+from .._auth import authenticator, secure
 from .fakes import NOW, FakeAlertmanager, FakeAnomalies, FakeHealth, FakePrometheus, FakeRum, firing_alert
 from .platform_data import populate
 
 PLATFORMS = ("fanz-1", "fanz-2", "fanz-3")
-TOKEN = "correct-horse-battery"
 
 MakeClient = Callable[..., TestClient]
 
@@ -52,15 +52,18 @@ def full_sources(bi_service: BiService) -> DashSources:
 
 @pytest.fixture
 def make_client() -> Iterator[MakeClient]:
-    """``make_client(sources, token=None, host="127.0.0.1")``: FanzDash mounted on a fresh app."""
+    """``make_client(sources, secured=False, host="127.0.0.1")``: FanzDash mounted on a fresh app
+    behind the server's auth: open on loopback, or with the role tokens of ``tests.server._auth``."""
     clients: list[TestClient] = []
 
-    def make(sources: DashSources | None, *, token: str | None = None, host: str = "127.0.0.1") -> TestClient:
+    def make(sources: DashSources | None, *, secured: bool = False, host: str = "127.0.0.1") -> TestClient:
         app = FastAPI()
-        settings = DashSettings(token=token, scrape_interval_seconds=15)
+        settings = DashSettings(scrape_interval_seconds=15)
+        auth = authenticator(open_loopback=not secured, host=host)
         app.include_router(
-            build_dash_router(lambda: sources, settings, platforms=PLATFORMS, bind_host=host, clock=FrozenClock(NOW))
+            build_dash_router(lambda: sources, settings, platforms=PLATFORMS, auth=auth, clock=FrozenClock(NOW))
         )
+        secure(app, auth)
         client = TestClient(app, base_url="http://testserver", follow_redirects=False)
         clients.append(client)
         return client

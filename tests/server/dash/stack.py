@@ -48,6 +48,7 @@ from fanzwatch.settings.anomaly import AnomalySettings
 from fanzwatch.settings.dash import DashSettings
 from fanzwatch.store import create_store_engine, upgrade
 
+from .._auth import authenticator, secure
 from .platform_data import populate
 from .rum_events import rum_rows
 from .synthetic import PLATFORMS, STEP, write_openmetrics
@@ -263,12 +264,11 @@ def _server_app(work: Path, prom: str, am: str, platforms: tuple[str, ...]) -> F
                 await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)
+    auth = authenticator(open_loopback=True)  # screenshots of every page: no sign-in
     app.include_router(
-        build_dash_router(
-            lambda: getattr(app.state, "dash_sources", None), settings, platforms=platforms, bind_host="127.0.0.1"
-        )
+        build_dash_router(lambda: getattr(app.state, "dash_sources", None), settings, platforms=platforms, auth=auth)
     )
-    return app
+    return secure(app, auth)
 
 
 @contextmanager

@@ -1,16 +1,21 @@
-"""Who may view and who may change: tokens, sign-in, CSRF, origins, redirects."""
+"""FanzDash sign-in with role tokens, the role on pages, CSRF, origins, redirects.
+
+The route policy itself (which role each route needs) is tested over the whole app in
+``tests/server/test_auth_matrix.py``; here, what a person meets in FanzDash."""
 
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from fanzwatch.server.dash import DashSources, is_loopback
 from fanzwatch.server.dash.security import CSRF_COOKIE, SESSION_COOKIE
 
-from .conftest import TOKEN, MakeClient
+from .._auth import ADMIN, RESPONDER, VIEWER
+from .conftest import MakeClient
 from .fakes import FakeAlertmanager
 
 SILENCE = {
@@ -92,62 +97,79 @@ def test_cross_site_or_forged_posts_are_refused(
     assert am_of(full_sources).silences_ == []
 
 
-def test_exposed_without_token_is_read_only(make_client: MakeClient, full_sources: DashSources) -> None:
-    client = make_client(full_sources, host="0.0.0.0")
-    page = client.get("/dash/alerts")
-    assert page.status_code == 200
-    assert "Changes are disabled: this server is reachable from other machines and has no token." in page.text
-    response = client.post("/dash/alerts/silences", data={**SILENCE, "csrf": csrf_of(client)})
-    assert response.status_code == 403
-    assert "Set FANZWATCH_DASH_TOKEN" in response.text
-    assert am_of(full_sources).silences_ == []
+def sign_in(client: TestClient, token: str, next_page: str = "/dash/") -> httpx.Response:
+    return client.post("/dash/login", data={"token": token, "csrf": csrf_of(client, "/dash/login"), "next": next_page})
 
 
-def test_exposed_with_token_needs_sign_in_to_view_and_to_change(
-    make_client: MakeClient, full_sources: DashSources
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_pages_need_sign_in_and_the_session_carries_the_role(
+    make_client: MakeClient, full_sources: DashSources, host: str
 ) -> None:
-    client = make_client(full_sources, token=TOKEN, host="0.0.0.0")
+    client = make_client(full_sources, secured=True, host=host)
     redirect = client.get("/dash/bi?window=7d")
     assert redirect.status_code == 303
     assert redirect.headers["location"] == "/dash/login?next=/dash/bi%3Fwindow%3D7d"
     assert client.get("/dash/static/fanzdash.css").status_code == 200  # the login page needs its styles
 
-    csrf = csrf_of(client, "/dash/login")
-    wrong = client.post("/dash/login", data={"token": "not-the-token-at-all", "csrf": csrf, "next": "/dash/bi"})
+    wrong = sign_in(client, "not-the-token-at-all", "/dash/bi")
     assert wrong.status_code == 401
-    assert "That is not the FanzDash token" in wrong.text
-    signed = client.post("/dash/login", data={"token": TOKEN, "csrf": csrf, "next": "/dash/bi?window=7d"})
+    assert "That token is not a viewer, responder or admin token of this server." in wrong.text
+    signed = sign_in(client, VIEWER, "/dash/bi?window=7d")
     assert signed.status_code == 303
     assert signed.headers["location"] == "/dash/bi?window=7d"
     session = client.cookies.get(SESSION_COOKIE)
-    assert session and TOKEN not in session
-    assert (
-        "httponly" in signed.headers["set-cookie"].lower() and "samesite=strict" in signed.headers["set-cookie"].lower()
-    )
+    assert session and session.startswith("viewer.") and VIEWER not in session
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/dash" in cookie
 
-    assert client.get("/dash/bi?window=7d").status_code == 200
-    created = client.post("/dash/alerts/silences", data={**SILENCE, "csrf": csrf_of(client)})
-    assert created.status_code == 303
-    assert len(am_of(full_sources).silences_) == 1
+    page = client.get("/dash/bi?window=7d")
+    assert page.status_code == 200
+    assert '<span class="role" title="what you may do here">viewer</span>' in page.text
+    alerts = client.get("/dash/alerts").text
+    assert "Creating or expiring silences needs the responder role; you are signed in as viewer." in alerts
+    assert 'action="/dash/alerts/silences"' not in alerts  # no form a viewer cannot use
+    refused = client.post("/dash/alerts/silences", data={**SILENCE, "csrf": csrf_of(client)})
+    assert refused.status_code == 403
+    assert "This needs the responder role; you are signed in as viewer." in refused.text
+    assert am_of(full_sources).silences_ == []
 
     client.post("/dash/logout", data={"csrf": csrf_of(client)})
     assert client.get("/dash/alerts").status_code == 303
 
 
-def test_loopback_with_token_views_freely_but_changes_need_the_token(
-    make_client: MakeClient, full_sources: DashSources
+@pytest.mark.parametrize("token", [RESPONDER, ADMIN])
+def test_a_responder_or_admin_session_creates_and_expires_silences(
+    make_client: MakeClient, full_sources: DashSources, token: str
 ) -> None:
-    client = make_client(full_sources, token=TOKEN)
-    assert client.get("/dash/alerts").status_code == 200
-    refused = client.post("/dash/alerts/silences", data={**SILENCE, "csrf": csrf_of(client)})
-    assert refused.status_code == 401
-    assert "Sign in with the FanzDash token to change silences." in refused.text
-    # A script may use the token as a bearer token instead (no cookie, no CSRF token).
-    script = make_client(full_sources, token=TOKEN)
-    ok = script.post("/dash/alerts/silences", data=SILENCE, headers={"authorization": f"Bearer {TOKEN}"})
+    client = make_client(full_sources, secured=True, host="0.0.0.0")
+    assert sign_in(client, token).status_code == 303
+    created = client.post("/dash/alerts/silences", data={**SILENCE, "csrf": csrf_of(client)})
+    assert created.status_code == 303
+    (silence,) = am_of(full_sources).silences_
+    expired = client.post(f"/dash/alerts/silences/{silence.id}/expire", data={"csrf": csrf_of(client)})
+    assert expired.status_code == 303
+
+
+def test_a_forged_or_promoted_session_cookie_is_anonymous(make_client: MakeClient, full_sources: DashSources) -> None:
+    client = make_client(full_sources, secured=True)
+    assert sign_in(client, VIEWER).status_code == 303
+    viewer_cookie = client.cookies.get(SESSION_COOKIE)
+    assert viewer_cookie is not None
+    _role, expiry, signature = viewer_cookie.split(".")
+    for forged in (f"admin.{expiry}.{signature}", f"viewer.{int(expiry) + 10**6}.{signature}", "admin.9999999999.00"):
+        other = make_client(full_sources, secured=True)
+        other.cookies.set(SESSION_COOKIE, forged, path="/dash")
+        assert other.get("/dash/alerts").status_code == 303, forged
+
+
+def test_scripts_use_bearer_tokens_without_cookies_or_csrf(make_client: MakeClient, full_sources: DashSources) -> None:
+    script = make_client(full_sources, secured=True)
+    ok = script.post("/dash/alerts/silences", data=SILENCE, headers={"authorization": f"Bearer {RESPONDER}"})
     assert ok.status_code == 303
+    viewer = script.post("/dash/alerts/silences", data=SILENCE, headers={"authorization": f"Bearer {VIEWER}"})
+    assert viewer.status_code == 403
     bad = script.post("/dash/alerts/silences", data=SILENCE, headers={"authorization": "Bearer nope-nope-nope"})
-    assert bad.status_code == 403
+    assert bad.status_code == 401
     assert len(am_of(full_sources).silences_) == 1
 
 
@@ -155,8 +177,8 @@ def test_loopback_with_token_views_freely_but_changes_need_the_token(
 def test_sign_in_never_redirects_off_the_dashboard(
     make_client: MakeClient, full_sources: DashSources, target: str
 ) -> None:
-    client = make_client(full_sources, token=TOKEN, host="0.0.0.0")
-    response = client.post("/dash/login", data={"token": TOKEN, "csrf": csrf_of(client, "/dash/login"), "next": target})
+    client = make_client(full_sources, secured=True, host="0.0.0.0")
+    response = sign_in(client, ADMIN, target)
     assert response.status_code == 303
     assert response.headers["location"] == "/dash/"
 

@@ -102,7 +102,9 @@ def test_anomaly_engine_runs_in_the_server_and_says_unknown_without_prometheus(t
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    settings = ServerSettings(auth=AUTH, data_dir=tmp_path, anomaly=AnomalySettings(prometheus_url=f"http://127.0.0.1:{dead}"))
+    settings = ServerSettings(
+        auth=AUTH, data_dir=tmp_path, anomaly=AnomalySettings(prometheus_url=f"http://127.0.0.1:{dead}")
+    )
     with TestClient(create_app(settings), headers=BEARER) as client:
         assert client.get("/api/v1/anomalies").status_code == 200
         assert client.get("/api/v1/anomalies/insights").status_code in {400, 422}  # metric is required
@@ -144,7 +146,9 @@ def test_bi_reports_from_the_platform_database(tmp_path: Path) -> None:
     engine = create_engine(url)
     schema.create_all(engine)
     engine.dispose()
-    settings = ServerSettings(auth=AUTH, data_dir=tmp_path / "data", bi=BiSettings(database_url=url, refresh_rollups=False))
+    settings = ServerSettings(
+        auth=AUTH, data_dir=tmp_path / "data", bi=BiSettings(database_url=url, refresh_rollups=False)
+    )
     with TestClient(create_app(settings), headers=BEARER) as client:
         report = client.get("/api/v1/bi/report", params={"window": "24h", "platform": "fanz-1"})
         assert report.status_code == 200, report.text

@@ -274,6 +274,11 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": "http://127.0.0.1:19093",
         "FANZWATCH_DASH_PROMETHEUS_URL": "http://127.0.0.1:19090",
         "FANZWATCH_DASH_ALERTMANAGER_URL": "http://127.0.0.1:19093",
+        # The role tokens the runner generates (Prometheus scrapes with the viewer one).
+        **{
+            f"FANZWATCH_AUTH_{role.upper()}_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / f"{role}_token")
+            for role in ("viewer", "responder", "admin")
+        },
     }
     assert server_env(stack, None, paths) == core
     env = server_env(stack, DemoSettings(platform_port=8301, processor_port=8311), paths)

@@ -1,8 +1,9 @@
 """Settings of FanzDash, the web UI served by the fanzwatch server (``FANZWATCH_DASH_*``).
 
 FanzDash reads Prometheus and Alertmanager over their HTTP APIs and the server's own
-features in process. Viewing is open on a loopback bind; anything that changes state
-(creating or expiring a silence) needs ``token`` as soon as the server is exposed.
+features in process. Who may view or change what is the server's route policy
+(``FANZWATCH_AUTH_*``, docs/security.md); ``token`` is the older single token, still
+accepted as an admin token.
 
 >>> DashSettings(prometheus_url="http://127.0.0.1:9091", token="correct-horse-staple").token.get_secret_value()
 'correct-horse-staple'
@@ -39,8 +40,7 @@ class DashSettings(ComponentSettings):
     )
     token: SecretStr | None = Field(
         default=None,
-        description="token for state-changing actions (silences); required when the server binds a "
-        "non-loopback address, and then also needed to view pages",
+        description="older single FanzDash token, accepted as an admin token (prefer FANZWATCH_AUTH_*_TOKEN)",
     )
     scrape_interval_seconds: float = Field(
         default=15.0, gt=0, le=3600, description="Prometheus scrape interval, for $__rate_interval"

@@ -42,7 +42,9 @@ def create_sync_engine(url: str, *, echo: bool = False) -> Engine:
 
 def create_store_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
     """The asynchronous engine the server uses."""
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    # hide_parameters: a failed statement's error never carries the values (personal data,
+    # tokens) into a log line; ``echo`` is for debugging and shows them anyway.
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": not echo}
     if make_url(url).get_backend_name() == "postgresql":
         kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
     engine = create_async_engine(_driver_url(url, asynchronous=True), **kwargs)

@@ -62,8 +62,13 @@ _NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-
 _SIN = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{3})\2(\d{3})(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[0-9A-Za-z]+)?(?![\w:])")
-# Worth asking libphonenumber only when the text holds 7+ digits in a phone-like run.
-_PHONE_HINT = re.compile(r"(?:\+|\(|\b)\d[\d \-().\u00a0]{5,}\d")
+# Worth asking libphonenumber only for a phone-like run: a +country prefix, an (area code)
+# or a separator after the first 2-4 digits, then 5+ more digits and separators. A bare
+# run of digits (an order number, a timestamp) is not asked about.
+_PHONE_HINT = re.compile(r"(?<![\w.:/-])(?:\+\d|\(\d{2,4}\)|\d{2,4}[ .\-\u00a0])[\d \-().\u00a0]{5,}\d")
+# Cheap tests that skip a detector's expensive regex on text that cannot match it.
+_SECRET_WORDS = re.compile(r"(?i)pass|pwd|secret|key|token|session|auth|credential|cvv|cvc")
+_SCHEME_WORDS = re.compile(r"(?i)bearer|basic|digest")
 
 
 def _cards(text: str) -> str:
@@ -133,11 +138,20 @@ def _phones(text: str, region: str) -> str:
 
 
 def _secrets(text: str) -> str:
-    text = _PEM.sub("[private-key]", text)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{TOKEN}", text)
+    if "-----BEGIN" in text:
+        text = _PEM.sub("[private-key]", text)
+    if _SCHEME_WORDS.search(text):
+        text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{TOKEN}", text)
     text = _API_KEY.sub(TOKEN, text)
-    text = _JWT.sub(TOKEN, text)
-    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{SECRET}", text)
+    if "eyJ" in text:
+        text = _JWT.sub(TOKEN, text)
+    if _SECRET_WORDS.search(text):
+        text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{SECRET}", text)
+    return text
+
+
+def _emails(text: str) -> str:
+    return EMAIL.sub(EMAIL_TAG, text) if "@" in text or "%40" in text else text
 
 
 def scrub_text(text: str, *, rules: ScrubRules | None = None) -> str:
@@ -156,7 +170,7 @@ def scrub_text(text: str, *, rules: ScrubRules | None = None) -> str:
     if rules.secrets:
         steps.append(_secrets)
     if rules.emails:
-        steps.append(lambda t: EMAIL.sub(EMAIL_TAG, t))
+        steps.append(_emails)
     if rules.ibans:
         steps.append(_ibans)
     if rules.cards:

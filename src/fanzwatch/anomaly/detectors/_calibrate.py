@@ -12,7 +12,7 @@ cut at the threshold of its time, so it is a *censored* peak (at least that high
 tail's scale is the maximum-likelihood one with right-censoring, which rises, not
 sticks, when the threshold fires too often. It never goes below ``floor``
 (a clean series is not made hair-triggered) and never above ``ceiling`` (a noisy one is not
-silenced), and is the floor until ``min_seconds`` of history exist.
+silenced), and is the floor until ``min_seconds`` of history exist (the detector cannot alarm before that anyway).
 
 O(1) per point; the fit runs at most once per ``refit_seconds`` on at most a few hundred peaks.
 """
@@ -30,8 +30,8 @@ class CalibratedThreshold:
     """Excursion peaks of one CUSUM and the threshold they imply."""
 
     __slots__ = (
-        "_fitted_at",
         "_first",
+        "_fitted_at",
         "_peak",
         "_peaks",
         "ceiling",
@@ -51,7 +51,7 @@ class CalibratedThreshold:
         ceiling: float,
         rate_per_week: float,
         window: float = 4 * _WEEK,
-        min_seconds: float = 2 * 86400.0,
+        min_seconds: float = 86400.0,
         refit_seconds: float = 3600.0,
         tail: int = 20,
     ) -> None:

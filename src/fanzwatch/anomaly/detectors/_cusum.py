@@ -43,8 +43,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._calibrate import CalibratedThreshold
 from ._base import BatchScores, FloatArray, Progress, Score, severity_for
+from ._calibrate import CalibratedThreshold
+from ._seasonal import SeasonalDetector
 
 _NAN = math.nan
 _DAY = 86400.0
@@ -87,6 +88,16 @@ class SeasonalCusumParams:
     """Target rate of each CUSUM's threshold crossings on normal data (see ``_calibrate``)."""
     cusum_h_max: float = 200.0
     variance_h_max: float = 60.0
+    unprecedented_z: float = 20.0
+    unprecedented_factor: float = 3.0
+    """A single point fires when ``|z|`` is at least ``unprecedented_z`` and this many times
+    the largest ``|z|`` of recent history (which halves every ``zmax_half_life``)."""
+    zmax_half_life: float = 14 * _DAY
+    record_step: float = 1.25
+    """Below the threshold, a point scores only when its excursion's evidence grew this much."""
+    novelty: bool = False
+    """Take the ``seasonal`` detector's novelty score as a second opinion (an unprecedented
+    level or a broken daily/weekly pattern opens an episode too)."""
     resolve_points: int = 5
     max_episode_seconds: float = 12 * _HOUR
     threshold: float = 0.5
@@ -108,6 +119,11 @@ class SeasonalCusumDetector:
         p = self.params = params or SeasonalCusumParams()
         self.threshold = p.threshold
         self._buffer: list[tuple[float, float]] | None = []
+        self._warm: tuple[float, float] | None = None
+        self._novelty = SeasonalDetector() if p.novelty else None
+        self._novel = 0.0
+        self._record = 0.0
+        self._zmax = 0.0
         self._first_t = math.inf
         self._last_t = -math.inf
         self._points = 0
@@ -131,6 +147,7 @@ class SeasonalCusumDetector:
         self._cp = 0.0
         self._cm = 0.0
         self._cv = 0.0
+        self._zdecay = 1.0
         self._abs = 0.8
         self._active = False
         self._active_since = 0.0
@@ -200,6 +217,8 @@ class SeasonalCusumDetector:
         nothing = (0.0, _NAN, _NAN, 0.0, 0.0), (False, False)
         if not (t > self._last_t) or math.isnan(v) or math.isinf(v):
             return nothing
+        if self._novelty is not None:
+            self._novel = self._novelty._step(t, v)[0]
         dt = t - self._last_t
         self._last_t = t
         self._points += 1
@@ -213,11 +232,23 @@ class SeasonalCusumDetector:
                 len(buf) >= p.min_warmup_points and t - self._first_t >= p.warmup_seconds
             ):
                 self._start(buf)
-            return nothing
+                return nothing
+            return (0.0, *self._warm_band(buf), 0.0, 0.0), (False, False)
         if self._counter:
             prev, self._prev_raw = self._prev_raw, v
             return self._point(t, (v - prev if v >= prev else v) * self._step / dt, prev, self._step / dt)
         return self._point(t, v, 0.0, 1.0)
+
+    def _warm_band(self, buf: list[tuple[float, float]]) -> tuple[float, float]:
+        """A plain band while warming up: median ± 3 robust spreads of what was seen so far."""
+        if len(buf) < self.params.min_warmup_points:
+            return _NAN, _NAN
+        if len(buf) % 10 == 0 or self._warm is None:
+            xs = np.array([v for _, v in buf])
+            mid = float(np.median(xs))
+            mad = float(np.median(np.abs(xs - mid))) * 1.4826
+            self._warm = (mid - 3 * mad, mid + 3 * mad)
+        return self._warm
 
     def _y(self, x: float) -> float:
         power = self._power
@@ -258,6 +289,7 @@ class SeasonalCusumDetector:
             q = self._quantum if self._quantum < math.inf else typical
             self._c = max(0.25 * typical, q, 1e-12) if self._power == 0.0 else max(0.375 * q, 1e-12)
         self._alpha = 1.0 - 0.5 ** (step / p.level_half_life)
+        self._zdecay = 0.5 ** (step / p.zmax_half_life)
         self._nbins = max(1, min(96, round(_DAY / max(step, p.profile_bin_seconds))))
         self._bin_w = _DAY / self._nbins
         ys = np.array([self._y(x) for _, x in xs])
@@ -301,8 +333,10 @@ class SeasonalCusumDetector:
             s = max(s, floor)
         return max(s, 1e-9 * max(1.0, abs(yhat)), 1e-12)
 
-    def _learn(self, t: float, r: float, sigma: float) -> None:
+    def _learn(self, t: float, r: float, sigma: float, change: float = 0.0) -> None:
         p = self.params
+        if 0 < change < self._quantum:  # the resolution, learnt from normal points only
+            self._quantum = change
         lim = p.huber * sigma
         psi = lim if r > lim else -lim if r < -lim else r
         self._level += self._alpha * psi
@@ -328,8 +362,7 @@ class SeasonalCusumDetector:
         """Score the modelled quantity ``x``; the value's band is ``base + (x's band) / scale``."""
         p = self.params
         y = self._y(x)
-        if 0 < abs(x - self._prev_x) < self._quantum:
-            self._quantum = abs(x - self._prev_x)
+        change = abs(x - self._prev_x)
         self._prev_x = x
         yhat = self._forecast(t)
         sigma = self._sigma(t, yhat)
@@ -356,7 +389,6 @@ class SeasonalCusumDetector:
                 rebaseline = True
             active = self._active
             return (0.0, lower, upper, deviation, z), (active, rebaseline)
-        self._learn(t, r, sigma)
         # Each point adds at most half the threshold: two points can fire, one never can.
         k = p.cusum_k
         cap = self._hp.h / 2 + k
@@ -365,16 +397,36 @@ class SeasonalCusumDetector:
         self._cm = max(0.0, self._cm + min(-z, cap) - k)
         a = min(abs(z), p.variance_cap)
         self._abs += p.abs_rate * (a - self._abs)
-        self._cv = max(0.0, self._cv + a / self._abs - p.variance_k)
+        self._cv = max(0.0, self._cv + a / max(self._abs, 0.5) - p.variance_k)
         hp, hm, hv = self._hp, self._hm, self._hv
         hp.observe(t, self._cp)
         hm.observe(t, self._cm)
         hv.observe(t, self._cv)
         evidence = max(self._cp / hp.h, self._cm / hm.h, self._cv / hv.h)
+        # One point alone fires only when it is unprecedented: far beyond every |z| of the
+        # last weeks (a flat series that moves, a 30-sigma spike on a quiet one).
+        size = abs(z)
+        if size >= p.unprecedented_z and size >= p.unprecedented_factor * self._zmax:
+            evidence = max(evidence, size / p.unprecedented_z)
+        self._zmax = max(size, self._zmax * self._zdecay)
+        if self._novel > 0.0:  # the novelty detector's second opinion (1 = its threshold)
+            novel = self._novel / (1.0 - self._novel) if self._novel < 1.0 else math.inf
+            evidence = max(evidence, novel)
         if replay or t - self._first_t < p.learn_seconds:
+            self._learn(t, r, sigma, change)
             return (0.0, lower, upper, deviation, z), (False, False)
-        score = evidence / (1.0 + evidence)
-        if evidence >= 1.0:
+        # Sparse scores: a point scores only when the evidence of the current excursion
+        # reaches a new high (by ``record_step``), so a threshold below the default one still
+        # flags each excursion a few times, not at every point of it.
+        if evidence <= 0.0:
+            self._record = 0.0
+        elif evidence >= self._record * p.record_step or evidence >= 1.0:
+            self._record = max(evidence, self._record)
+            score = evidence / (1.0 + evidence)
+        if evidence < 1.0:
+            self._learn(t, r, sigma, change)  # the point that opens an episode is not learnt
+        else:
+            self._record = 0.0
             self._active = True
             self._active_since = t
             self._inside = 0

@@ -141,7 +141,7 @@ def _activity(p: _Platform, t: FloatArray, rng: np.random.Generator) -> FloatArr
     shape = p.depth * np.cos(theta) + p.second_harmonic * np.cos(2 * theta + 1.0)
     weekday = ((t - START) // DAY).astype(np.int64) % 7
     weekly = np.where(weekday >= 5, p.weekend, 1.0)
-    days = int(math.ceil((t[-1] - t[0]) / DAY)) + 2
+    days = math.ceil((t[-1] - t[0]) / DAY) + 2
     mood_days = _ar1(rng, days, 0.6, 0.06)
     day_pos = (t - t[0]) / DAY
     mood = np.interp(day_pos, np.arange(days) - 0.5, mood_days)

@@ -288,7 +288,10 @@ async def test_start_evaluates_in_the_background_until_stop(prometheus: tuple[Pr
         settings = _settings(proc.url).model_copy(update={"interval_seconds": 0.2})
         engine = AnomalyEngine(settings, http, CollectorRegistry(), SystemClock())
         status = engine.status()
-        assert (status.status, status.output) == (EngineState.UNKNOWN, "anomaly state unknown: no evaluation yet")
+        assert (status.status, status.output) == (
+            EngineState.UNKNOWN,
+            "blind: anomaly state unknown: no evaluation yet",
+        )
         await engine.start()
         assert engine.running
         deadline = time.monotonic() + 30

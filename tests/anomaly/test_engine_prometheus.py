@@ -279,7 +279,9 @@ async def test_prometheus_down_means_unknown_and_no_alerts(stack: Stack) -> None
     assert sorted(report.failed_signals) == sorted(s.key for s in engine.signals)
     status = engine.status()
     assert status.status is EngineState.UNKNOWN
-    assert status.output.startswith(f"anomaly state unknown: Prometheus at {stack.prometheus.url} is unavailable")
+    assert status.output.startswith(
+        f"blind: anomaly state unknown: Prometheus at {stack.prometheus.url} is unavailable"
+    )
     assert _sample(reg, "fanz_anomaly_engine_up") == 0.0
     assert _sample(reg, "fanz_anomaly_engine_state", state="unknown") == 1.0
     assert (_sample(reg, "fanz_anomaly_query_failures_total", metric="active_users") or 0) >= 1

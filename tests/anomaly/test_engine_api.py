@@ -156,7 +156,8 @@ async def test_insights_say_the_guides_sentences(api: httpx.AsyncClient) -> None
     assert report["seasonality"]["lags"][1]["reason"] == "needs at least 14 days of data, have 3.0"
     assert body["insights"] == [
         f"active_users on fanz-1 shows an increasing trend over the last 3 days "
-        f"({trend['pct_per_day']:+.1f}% per day, p < 0.001)",
+        f"({trend['pct_per_day']:+.1f}% per day, 95% CI {trend['pct_ci_per_day'][0]:+.1f}% to "
+        f"{trend['pct_ci_per_day'][1]:+.1f}%, p < 0.001)",
         f"active_users on fanz-1 exhibits a daily seasonal pattern "
         f"(autocorrelation {daily['autocorrelation']:.2f} at the 1-day lag)",
     ]

@@ -84,7 +84,7 @@ class SeasonalCusumParams:
     variance_h: float = 10.0
     variance_cap: float = 5.0
     abs_rate: float = 0.002
-    false_alarms_per_week: float = 0.05
+    false_alarms_per_week: float = 0.15
     """Target rate of each CUSUM's threshold crossings on normal data (see ``_calibrate``)."""
     cusum_h_max: float = 200.0
     variance_h_max: float = 60.0

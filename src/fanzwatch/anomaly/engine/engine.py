@@ -196,7 +196,8 @@ class AnomalyEngine:
         for signal in self.signals:
             cursor = self._cursor.get(signal.key)
             start = earliest if cursor is None else max(cursor + step, earliest)
-            if start > end:
+            if start > end:  # nothing new on the grid yet: nothing to read, nothing unknown
+                self._query_errors.pop(signal.key, None)
                 continue
             attempted += 1
             try:

@@ -12,12 +12,12 @@ test: setup lint typecheck pytest ## lint, type checks and the whole test suite
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml frontend/package-lock.json dash-ui/package-lock.json
+$(STAMP): pyproject.toml web/rum/package-lock.json web/fanzdash/package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
-	@if [ -f dash-ui/package.json ]; then cd dash-ui && npm ci --no-audit --no-fund && npm run build; fi
+	@if [ -f web/rum/package.json ]; then cd web/rum && npm ci --no-audit --no-fund && npm run build; fi
+	@if [ -f web/fanzdash/package.json ]; then cd web/fanzdash && npm ci --no-audit --no-fund && npm run build; fi
 	touch $(STAMP)
 
 system-deps: ## Debian packages: Prometheus, Alertmanager, node_exporter, Chromium, wrk

@@ -1,6 +1,6 @@
 """The committed fanz-rum.js is exactly what `npm run build` produces, and fits its budget.
 
-Choice: rebuild into a temporary file with the same build script (`frontend/build.mjs`,
+Choice: rebuild into a temporary file with the same build script (`web/rum/build.mjs`,
 esbuild, deterministic) and compare bytes with the committed file. `make setup` runs
 `npm ci`, which this needs.
 """
@@ -18,7 +18,7 @@ import pytest
 from fanzwatch.rum import load_script
 
 ROOT = Path(__file__).parents[2]
-FRONTEND = ROOT / "frontend"
+FRONTEND = ROOT / "web" / "rum"
 COMMITTED = ROOT / "src" / "fanzwatch" / "rum" / "static" / "fanz-rum.js"
 BUDGET_GZIPPED = 10 * 1024
 
@@ -26,14 +26,14 @@ BUDGET_GZIPPED = 10 * 1024
 def _node() -> str:
     node = shutil.which("node")
     assert node, "node is not installed (apt-get install nodejs npm)"
-    assert (FRONTEND / "node_modules" / "esbuild").is_dir(), "run `make setup` (npm ci in frontend/) first"
+    assert (FRONTEND / "node_modules" / "esbuild").is_dir(), "run `make setup` (npm ci in web/rum/) first"
     return node
 
 
 def test_committed_script_equals_a_fresh_build(tmp_path: Path) -> None:
     out = tmp_path / "fanz-rum.js"
     subprocess.run([_node(), "build.mjs", "--outfile", str(out)], cwd=FRONTEND, check=True, timeout=120)
-    assert out.read_bytes() == COMMITTED.read_bytes(), "fanz-rum.js is stale: run `cd frontend && npm run build`"
+    assert out.read_bytes() == COMMITTED.read_bytes(), "fanz-rum.js is stale: run `cd web/rum && npm run build`"
 
 
 def test_typescript_typechecks() -> None:

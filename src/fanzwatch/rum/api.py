@@ -79,7 +79,7 @@ def rating(name: str, value: float) -> Rating:
 
 
 def load_script() -> bytes:
-    """The built fanz-rum.js shipped in the package (see frontend/)."""
+    """The built fanz-rum.js shipped in the package (see web/rum/)."""
     return (files("fanzwatch.rum") / "static" / "fanz-rum.js").read_bytes()
 
 

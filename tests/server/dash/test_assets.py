@@ -1,7 +1,7 @@
-"""The committed fanzdash.js/css are exactly what `npm run build` in dash-ui/ produces.
+"""The committed fanzdash.js/css are exactly what `npm run build` in web/fanzdash/ produces.
 
 Rebuild into a temporary directory with the same deterministic build script and compare
-bytes. `make setup` runs `npm ci` in dash-ui/, which this needs.
+bytes. `make setup` runs `npm ci` in web/fanzdash/, which this needs.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).parents[3]
-UI = ROOT / "dash-ui"
+UI = ROOT / "web" / "fanzdash"
 STATIC = ROOT / "src" / "fanzwatch" / "server" / "dash" / "static"
 
 
 def _node() -> str:
     node = shutil.which("node")
     assert node, "node is not installed (apt-get install nodejs npm)"
-    assert (UI / "node_modules" / "uplot").is_dir(), "run `make setup` (npm ci in dash-ui/) first"
+    assert (UI / "node_modules" / "uplot").is_dir(), "run `make setup` (npm ci in web/fanzdash/) first"
     return node
 
 
@@ -26,7 +26,7 @@ def test_committed_assets_equal_a_fresh_build(tmp_path: Path) -> None:
     subprocess.run([_node(), "build.mjs", "--outdir", str(tmp_path)], cwd=UI, check=True, timeout=120)
     for name in ("fanzdash.js", "fanzdash.css"):
         assert (tmp_path / name).read_bytes() == (STATIC / name).read_bytes(), (
-            f"{name} is stale: run `cd dash-ui && npm run build`"
+            f"{name} is stale: run `cd web/fanzdash && npm run build`"
         )
 
 

@@ -1,6 +1,6 @@
 """Numbers as people read them: the Jinja filters of FanzDash's templates.
 
-The browser code formats chart axes with the same rules (``dash-ui/src/format.ts``).
+The browser code formats chart axes with the same rules (``web/fanzdash/src/format.ts``).
 
 >>> fmt(0.0123, "ratio"), fmt(0.25, "seconds"), fmt(1536, "bytes"), fmt(12345.5, "currency")
 ('1.23%', '250 ms', '1.5 KiB', '12,345.50')

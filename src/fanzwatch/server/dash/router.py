@@ -14,7 +14,7 @@ Wiring (in the server's ``create_app``)::
     # lifespan: app.state.dash_sources = DashSources(...)  (see docs/fanzdash.md)
 
 Pages are server-rendered HTML that work without JavaScript; ``static/fanzdash.js``
-(built from ``dash-ui/``) draws the charts with uPlot, applies pickers as they change
+(built from ``web/fanzdash/``) draws the charts with uPlot, applies pickers as they change
 and refreshes the page's data in place.
 """
 

@@ -1,5 +1,5 @@
 // Builds FanzDash's browser code into ONE script and ONE stylesheet that the server
-// serves and pip ships: ../src/fanzwatch/server/dash/static/fanzdash.{js,css}.
+// serves and pip ships: ../../src/fanzwatch/server/dash/static/fanzdash.{js,css}.
 // Deterministic (same inputs, same bytes): tests/server/dash/test_assets.py rebuilds
 // into a temporary directory and compares with the committed files.
 //
@@ -14,7 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--outdir');
 const outdir =
-  outIndex >= 0 ? resolve(args[outIndex + 1]) : resolve(here, '../src/fanzwatch/server/dash/static');
+  outIndex >= 0 ? resolve(args[outIndex + 1]) : resolve(here, '../../src/fanzwatch/server/dash/static');
 const uplot = JSON.parse(readFileSync(resolve(here, 'node_modules/uplot/package.json'), 'utf8')).version;
 const banner = `/*! FanzDash (fanzwatch, MIT) | bundles uPlot ${uplot} (MIT, Leon Sorokin) */`;
 

@@ -1,5 +1,5 @@
 // Builds src/index.ts into ONE minified file that the server serves and pip ships:
-// ../src/fanzwatch/rum/static/fanz-rum.js. The build is deterministic (same inputs,
+// ../../src/fanzwatch/rum/static/fanz-rum.js. The build is deterministic (same inputs,
 // same bytes): tests/rum/test_script_build.py rebuilds it and compares.
 //
 //   node build.mjs                      # write the committed file
@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--outfile');
 const outfile =
-  outIndex >= 0 ? resolve(args[outIndex + 1]) : resolve(here, '../src/fanzwatch/rum/static/fanz-rum.js');
+  outIndex >= 0 ? resolve(args[outIndex + 1]) : resolve(here, '../../src/fanzwatch/rum/static/fanz-rum.js');
 const vitals = JSON.parse(readFileSync(resolve(here, 'node_modules/web-vitals/package.json'), 'utf8')).version;
 
 await build({

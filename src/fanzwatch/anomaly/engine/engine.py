@@ -300,12 +300,11 @@ class AnomalyEngine:
                 self.metrics.forget_series(key)
 
     def _idle_platforms(self, now: float) -> frozenset[str]:
-        """Platforms whose traffic signal (the first signal) has been zero or absent a while."""
+        """Platforms whose traffic signal (the first signal) never had, or lost a while ago, any traffic."""
         traffic = self.signals[0].key
         idle_after = self.settings.idle_after_seconds
-        return frozenset(
-            st.platform for (key, _), st in self._series.items() if key == traffic and now - st.last_active > idle_after
-        )
+        busy = {p for (key, p), st in self._series.items() if key == traffic and now - st.last_active <= idle_after}
+        return frozenset(p for _, p in self._series if p not in busy)
 
     def _blind_conditions(self) -> list[BlindCondition]:
         """What the engine cannot see now: itself (state unknown) and each stale series."""

@@ -112,7 +112,7 @@ class SeriesState:
         self.window = Window.empty()
         self.last_timestamp = -math.inf
         self.last_active = -math.inf
-        """Newest point with a finite non-zero value (traffic: is the platform in use?)."""
+        """Newest point with a finite non-zero value (-inf: never; traffic: is the platform in use?)."""
         self.stale = False
 
     def progress(self) -> Progress:
@@ -135,8 +135,6 @@ class SeriesState:
         busy = np.flatnonzero(np.isfinite(vs) & (vs != 0))
         if busy.size:
             self.last_active = float(ts[busy[-1]])
-        elif not math.isfinite(self.last_active):
-            self.last_active = float(ts[0])  # known since its first point, idle so far
         self.stale = False
         return self.episodes.observe(batch)
 

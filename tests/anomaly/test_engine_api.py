@@ -172,7 +172,7 @@ async def test_forecast_says_when_the_disk_is_full(
         "metric": "node_filesystem_avail_bytes",
         "match": "mountpoint=/",
         "threshold": 0,
-        "hours": 36,  # at most half of the 3 days of history
+        "hours": 32,  # at most half of the (almost) 3 days of history
         "days": DAYS,
     }
     response = await api.get("/api/v1/anomalies/forecast", params=params)
@@ -249,7 +249,7 @@ def test_cli_insights_and_forecast(prometheus: tuple[Process, dict[str, float]])
             "--threshold",
             "0",
             "--hours",
-            "36",
+            "32",
             "--days",
             "3",
         ],
@@ -257,7 +257,7 @@ def test_cli_insights_and_forecast(prometheus: tuple[Process, dict[str, float]])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert (
-        lines[0] == 'node_filesystem_avail_bytes{device="sda1",fstype="ext4",mountpoint="/"}: next 36 h, 90% interval'
+        lines[0] == 'node_filesystem_avail_bytes{device="sda1",fstype="ext4",mountpoint="/"}: next 32 h, 90% interval'
     )
     assert len(lines) == 1 + 24 + 1
     disk = 'node_filesystem_avail_bytes{device="sda1",fstype="ext4",mountpoint="/"}'

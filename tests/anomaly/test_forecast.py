@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fanzwatch.anomaly.forecast import forecast, time_to_threshold
+from fanzwatch.anomaly.forecast import ForecastHorizonError, forecast, time_to_threshold
 from fanzwatch.anomaly.insights import DAY
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -81,23 +81,33 @@ def test_bad_arguments_say_what_is_wrong(kwargs: dict[str, float], message: str)
         forecast(t, y, horizon_seconds=kwargs["horizon_seconds"], level=kwargs.get("level", 0.9))
 
 
+def test_horizon_longer_than_half_the_history_is_refused_with_a_reason() -> None:
+    t = T0 + np.arange(12) * 60.0  # 12 points over 11 minutes (the demo's ramp-up)
+    with pytest.raises(ForecastHorizonError, match="11 minutes of data allow 6 minutes, asked for 24 hours"):
+        forecast(t, np.linspace(0, 6, 12), horizon_seconds=DAY)
+
+
 def test_too_few_points() -> None:
     with pytest.raises(ValueError, match="at least 10 points, have 3"):
         forecast(np.arange(4.0), np.array([1.0, np.nan, 2.0, 3.0]), horizon_seconds=60)
 
 
-def _ramp(seed: int, *, per_hour: float, start: float, noise: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _ramp(
+    seed: int, *, per_hour: float, start: float, noise: float, days: float = 3
+) -> tuple[np.ndarray, np.ndarray, float]:
     rng = np.random.default_rng(seed)
-    t = T0 + np.arange(0, 3 * DAY, 300.0)
+    t = T0 + np.arange(0, days * DAY, 300.0)
     line = start + per_hour * (t - t[0]) / HOUR
     return t, line + rng.normal(0, noise, t.size), float(line[-1])
 
 
 def test_time_to_threshold_on_a_linear_ramp() -> None:
-    # disk used: 40 % rising 0.5 %/h, full (95 %) at 110 h from the start = 38 h after the last point
-    t, y, last = _ramp(0, per_hour=0.5, start=40.0, noise=0.2)
+    # disk used: 40 % rising 0.5 %/h, full (95 %) at 110 h from the start = 38 h after the last point,
+    # beyond the 36 hours three days support: so the ramp starts higher (full 30 h after the end)
+    t, y, last = _ramp(0, per_hour=0.5, start=44.0, noise=0.2)
     truth = (95.0 - last) / 0.5 * HOUR
     crossing = time_to_threshold(t, y, 95.0, horizon_seconds=7 * DAY)
+    assert crossing.horizon_seconds < 1.5 * DAY + 1  # capped to half of the 3 days of history
     assert crossing.direction == "rising" and not crossing.already_crossed and crossing.within_horizon
     assert crossing.eta_seconds == pytest.approx(truth, rel=0.02)
     assert crossing.earliest_seconds is not None and crossing.latest_seconds is not None
@@ -112,9 +122,9 @@ def test_time_to_threshold_on_a_linear_ramp() -> None:
 
 
 def test_time_to_threshold_falling_free_space() -> None:
-    # free bytes falling 2 GB/h from 500 GB: empty 250 h after the start, 178 h after the last point
-    t, y, last = _ramp(1, per_hour=-2e9, start=500e9, noise=1e8)
-    truth = last / 2e9 * HOUR
+    # free bytes falling 2 GB/h from 900 GB: empty 450 h after the start, 66 h after the last point
+    t, y, last = _ramp(1, per_hour=-2e9, start=900e9, noise=1e8, days=16)
+    truth = last / 2e9 * HOUR  # within half of the 16 days of history
     crossing = time_to_threshold(t, y, 0.0, horizon_seconds=14 * DAY)
     assert crossing.direction == "falling"
     assert crossing.eta_seconds == pytest.approx(truth, rel=0.02)
@@ -124,7 +134,9 @@ def test_not_within_horizon_and_already_crossed() -> None:
     t, y, _ = _ramp(2, per_hour=0.01, start=40.0, noise=0.2)
     far = time_to_threshold(t, y, 95.0, horizon_seconds=2 * DAY)
     assert not far.within_horizon and far.eta_seconds is None and far.latest_seconds is None
-    assert far.describe("memory").startswith("memory is not forecast to rise above 95 within 2 days")
+    # three days of history support 36 hours ahead, not the 2 days asked for
+    assert far.horizon_seconds == pytest.approx(1.5 * DAY, abs=600)
+    assert far.describe("memory").startswith("memory is not forecast to rise above 95 within 36 hours")
     done = time_to_threshold(t, y, 30.0, horizon_seconds=DAY, direction="rising")
     assert done.already_crossed and done.eta_seconds == 0.0
     assert done.describe("pool") == f"pool has already crossed 30 (now {done.current:.4g})"

@@ -155,15 +155,26 @@ def test_gaps_and_nan_do_not_break_the_analysis() -> None:
     assert result.trend is not None and result.trend.significant
 
 
+def test_no_trend_from_less_than_two_days_of_ramp_up() -> None:
+    t = 1_700_000_000.0 + np.arange(0, 12 * 60.0, 60.0)  # 11 minutes of a service warming up
+    result = analyze(t, np.linspace(0.1, 6.0, t.size))
+    assert result.trend is None
+    assert result.reason == "no trend: needs at least 2 days of data, have 0.0"
+    assert insight_sentences("request_rate on fanz-1", result) == []
+
+
 def test_the_guides_sentences_are_said_only_when_true() -> None:
     t, y = _series(300.0, 7, daily=20.0, slope_pct=2.0, seed=10)
     result = analyze(t, y)
     assert result.trend is not None and result.trend.pct_per_day is not None
     assert result.seasonality is not None and result.seasonality.daily.acf is not None
     pct, acf = result.trend.pct_per_day, result.seasonality.daily.acf
+    low, high = result.trend.pct_low_per_day, result.trend.pct_high_per_day
     assert 1.5 < pct < 2.5 and acf > 0.9
+    assert low is not None and high is not None and low <= pct <= high
+    ci = f"95% CI {low:+.1f}% to {high:+.1f}%"
     assert insight_sentences("request_rate on fanz-1", result) == [
-        f"request_rate on fanz-1 shows an increasing trend over the last 7 days ({pct:+.1f}% per day, p < 0.001)",
+        f"request_rate on fanz-1 shows an increasing trend over the last 7 days ({pct:+.1f}% per day, {ci}, p < 0.001)",
         f"request_rate on fanz-1 exhibits a daily seasonal pattern (autocorrelation {acf:.2f} at the 1-day lag)",
     ]
     t, y = _series(300.0, 7, slope_pct=-1.0, seed=12)

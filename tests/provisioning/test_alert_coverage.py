@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fanzwatch.provisioning import build_provisioning
 
-from . import test_alerts_business, test_alerts_health, test_alerts_infra, test_alerts_service
+from . import test_alerts_anomaly, test_alerts_business, test_alerts_health, test_alerts_infra, test_alerts_service
 from .conftest import make_settings
 
-CASES = test_alerts_service.CASES + test_alerts_business.CASES + test_alerts_infra.CASES + test_alerts_health.CASES
+CASES = (
+    test_alerts_service.CASES
+    + test_alerts_business.CASES
+    + test_alerts_infra.CASES
+    + test_alerts_health.CASES
+    + test_alerts_anomaly.CASES
+)
 
 
 def _rule_keys() -> set[tuple[str, str, str]]:
@@ -57,4 +63,8 @@ def test_the_rule_set_is_the_corrected_guide_plus_target_and_health_alerts() -> 
         ("HealthCheckFailing", "critical", "*"),
         ("HealthCheckFailing", "warning", "*"),
         ("HealthCheckDegraded", "warning", "*"),
+        ("AnomalyEngineBlind", "warning", "fanzwatch-anomaly"),
+        ("AnomalySeriesStale", "warning", "fanzwatch-anomaly"),
+        ("AnomalyEngineStopped", "warning", "fanzwatch-anomaly"),
+        ("WatchedSeriesAbsent", "warning", "fanzwatch-anomaly"),
     }

@@ -114,13 +114,14 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     # Every rendered rule loads and evaluates without error against the real server.
     groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert sorted(g["name"] for g in groups) == [
+        "fanzwatch.anomaly",
         "fanzwatch.business",
         "fanzwatch.health",
         "fanzwatch.infrastructure",
         "fanzwatch.recording",
         "fanzwatch.service",
     ]
-    assert sum(len(g["rules"]) for g in groups) == 12 + 19
+    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4  # + the anomaly meta-alerts
 
     # Healthy traffic first; Prometheus must see the counters before they move, as a
     # counter's first scraped value is its baseline. (Prometheus's discovery hands the
@@ -160,5 +161,5 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     assert float(firing[0]["value"]) > 0.9  # nearly every attempt failed
 
     rules = [r for g in httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"] for r in g["rules"]]
-    assert len(rules) == 12 + 19
+    assert len(rules) == 12 + 19 + 4  # + the anomaly meta-alerts
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

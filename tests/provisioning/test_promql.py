@@ -24,7 +24,7 @@ def test_every_rendered_expression_is_sound() -> None:
     provisioning = build_provisioning(make_settings())
     expressions = provisioning.expressions()
     # rules, dashboard targets and the $platform variable's series: nothing skipped
-    assert len(expressions) == 12 + 19 + 16 + 2
+    assert len(expressions) == 12 + 19 + 4 + 16 + 2
     assert check_provisioning(provisioning) == []
 
 

@@ -24,6 +24,7 @@ EXPECTED_FILES = {
     "rules/business.yml",
     "rules/infrastructure.yml",
     "rules/health.yml",
+    "rules/anomaly.yml",
     "alertmanager.yml",
     "grafana/dashboards/fanz-core.json",
     "grafana/dashboards/fanz-business.json",
@@ -58,7 +59,7 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 def test_promtool_and_amtool_accept_the_output(rendered: Path) -> None:
     results = check_rendered(rendered)
     assert [r.returncode for r in results] == [0, 0]
-    assert "SUCCESS: 5 rule files found" in results[0].output
+    assert "SUCCESS: 6 rule files found" in results[0].output
     for file, count in {"recording": 12, "service": 7, "business": 2, "infrastructure": 7, "health": 3}.items():
         assert f"Checking rules/{file}.yml\n  SUCCESS: {count} rules found" in results[0].output
     assert "Checking 'alertmanager.yml'  SUCCESS" in results[1].output

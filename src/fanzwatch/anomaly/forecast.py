@@ -49,6 +49,23 @@ from .insights import (
 
 SeasonalityChoice = Literal["auto", "none", "daily", "weekly"]
 MIN_POINTS = 10
+HORIZON_SHARE = 0.5
+"""A forecast reaches at most this share of its history ahead (12 points do not make a day)."""
+
+
+class ForecastHorizonError(ValueError):
+    """The horizon asked for is longer than the history can support."""
+
+    def __init__(self, horizon: float, span: float) -> None:
+        super().__init__(
+            f"a forecast reaches at most half its history ahead: {human_duration(span)} of data allow "
+            f"{human_duration(HORIZON_SHARE * span)}, asked for {human_duration(horizon)}; "
+            "use a longer history or a shorter horizon"
+        )
+        self.horizon = horizon
+        self.span = span
+
+
 MIN_ERRORS = 20
 _PERIODS: dict[str, float] = {"daily": DAY, "weekly": 7 * DAY}
 
@@ -189,7 +206,8 @@ def forecast(
 ) -> Forecast:
     """Forecast the next ``horizon_seconds`` with a ``level`` prediction interval.
 
-    Raises ``ValueError`` with fewer than 10 finite points or a bad argument.
+    Raises ``ValueError`` with fewer than 10 finite points or a bad argument, and
+    ``ForecastHorizonError`` when the horizon exceeds half the history's span.
     """
     if not 0.5 <= level < 1:
         raise ValueError(f"level must be in [0.5, 1), got {level}")
@@ -198,6 +216,9 @@ def forecast(
     t, y = clean(timestamps, values)
     if t.size < MIN_POINTS:
         raise ValueError(f"a forecast needs at least {MIN_POINTS} points, have {t.size}")
+    span = float(t[-1] - t[0])
+    if horizon_seconds > HORIZON_SHARE * span:
+        raise ForecastHorizonError(horizon_seconds, span)
     step = step_of(t)
     period_name = _choose_period(t, y, seasonality)
     model = _fit(t, y, period_name, level)
@@ -290,8 +311,12 @@ def time_to_threshold(
 ) -> ThresholdCrossing:
     """When the series crosses ``threshold`` (disk full, pool exhausted, memory limit).
 
-    ``direction`` defaults to "rising" when the threshold is above the current level.
+    ``direction`` defaults to "rising" when the threshold is above the current level. The
+    horizon is cut to half the history's span (``horizon_seconds`` of the answer says so).
     """
+    t_clean, _ = clean(timestamps, values)
+    if t_clean.size >= 2:  # never further ahead than the history supports (half its span)
+        horizon_seconds = min(horizon_seconds, HORIZON_SHARE * float(t_clean[-1] - t_clean[0]))
     fc = forecast(
         timestamps, values, horizon_seconds=horizon_seconds, level=level, max_points=1000, seasonality=seasonality
     )

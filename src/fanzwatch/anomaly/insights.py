@@ -35,6 +35,8 @@ FloatArray = npt.NDArray[np.float64]
 DAY = 86400.0
 WEEK = 7 * DAY
 MIN_TREND_POINTS = 10
+MIN_TREND_SECONDS = 2 * 86400.0
+"""A trend is only estimated from at least two days: a ramp-up of minutes is not a trend."""
 MAX_TREND_POINTS = 500
 MAX_GRID_POINTS = 400_000
 # Phase bins of a seasonal profile: at most one per 15 minutes of a day (per hour of a
@@ -53,13 +55,16 @@ class Trend:
     """A robust trend estimate and whether it is statistically significant.
 
     ``pct_per_day`` is the slope relative to the series' level (median of absolute
-    values); None when the level is zero (a ratio sitting at 0, for instance).
+    values), with ``pct_low_per_day``/``pct_high_per_day`` its confidence interval; None
+    when the level is zero (a ratio sitting at 0, for instance).
     """
 
     slope_per_day: float
     slope_low_per_day: float
     slope_high_per_day: float
     pct_per_day: float | None
+    pct_low_per_day: float | None
+    pct_high_per_day: float | None
     level: float
     p_value: float
     significant: bool
@@ -255,14 +260,14 @@ def analyze_trend(
     alpha: float = 0.05,
     seasonality: Seasonality | None = None,
 ) -> Trend | None:
-    """Theil–Sen slope with a Mann–Kendall test; None with fewer than 10 points.
+    """Theil–Sen slope with a Mann–Kendall test; None with fewer than 10 points or 2 days.
 
     When ``seasonality`` says a daily or weekly pattern exists, the seasonal Kendall test
     and the seasonal Sen slope are used instead: a partial cycle at either end of the
     window would otherwise look like a trend.
     """
     t, y = clean(timestamps, values)
-    if t.size < MIN_TREND_POINTS or t[-1] <= t[0]:
+    if t.size < MIN_TREND_POINTS or t[-1] - t[0] < MIN_TREND_SECONDS:
         return None
     lag = _trend_season(seasonality)
     if lag is not None:
@@ -274,6 +279,8 @@ def analyze_trend(
         p = mann_kendall(yb, residuals=yb - (intercept + slope * tb), alpha=alpha)
     level = float(np.median(np.abs(y)))
     pct = slope * DAY / level * 100 if level > 0 else None
+    pct_low = low * DAY / level * 100 if level > 0 else None
+    pct_high = high * DAY / level * 100 if level > 0 else None
     significant = p < alpha and slope != 0
     direction: Direction = ("increasing" if slope > 0 else "decreasing") if significant else "none"
     return Trend(
@@ -281,6 +288,8 @@ def analyze_trend(
         slope_low_per_day=low * DAY,
         slope_high_per_day=high * DAY,
         pct_per_day=pct,
+        pct_low_per_day=pct_low,
+        pct_high_per_day=pct_high,
         level=level,
         p_value=p,
         significant=significant,
@@ -429,7 +438,11 @@ def analyze(timestamps: FloatArray, values: FloatArray, *, alpha: float = 0.05, 
         return Analysis(None, None, reason=f"needs at least {MIN_TREND_POINTS} points, have {t.size}")
     seasonality = analyze_seasonality(t, y, alpha=alpha, min_strength=min_strength)
     trend = analyze_trend(t, y, alpha=alpha, seasonality=seasonality)
-    return Analysis(trend, seasonality)
+    reason = None
+    if trend is None:
+        have = (t[-1] - t[0]) / DAY
+        reason = f"no trend: needs at least {MIN_TREND_SECONDS / DAY:g} days of data, have {have:.1f}"
+    return Analysis(trend, seasonality, reason=reason)
 
 
 # --- sentences ----------------------------------------------------------------------------
@@ -466,6 +479,8 @@ def insight_sentences(name: str, analysis: Analysis, *, min_pct_per_day: float =
     if trend is not None and trend.significant:
         if trend.pct_per_day is not None and abs(trend.pct_per_day) >= min_pct_per_day:
             rate = f"{trend.pct_per_day:+.1f}% per day"
+            if trend.pct_low_per_day is not None and trend.pct_high_per_day is not None:
+                rate += f", 95% CI {trend.pct_low_per_day:+.1f}% to {trend.pct_high_per_day:+.1f}%"
         elif trend.pct_per_day is None:
             rate = f"{trend.slope_per_day:+.3g} per day"
         else:

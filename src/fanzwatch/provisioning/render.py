@@ -25,6 +25,7 @@ from ..settings.provisioning import ProvisioningSettings, check_rate_window
 from ._output import GENERATED, prom_duration, to_json, to_yaml
 from .alertmanager import AlertmanagerConfig
 from .dashboard import Dashboard
+from .definitions.alerts_anomaly import ANOMALY
 from .definitions.alerts_business import BUSINESS, business_group
 from .definitions.alerts_health import HEALTH
 from .definitions.alerts_infra import INFRASTRUCTURE
@@ -38,7 +39,7 @@ from .promql import check_expression
 from .rules import AlertRule, RuleGroup
 from .scrape import PrometheusConfig
 
-RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH)
+RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY)
 """The rule groups with the default 5-minute rate window."""
 _OWNED_GLOBS = ("rules/*.yml", "grafana/dashboards/*.json")
 
@@ -73,7 +74,7 @@ class Provisioning:
 def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
     """The rule groups, their short-term rates over ``settings.rate_window``."""
     window = settings.rate_window
-    return (recording_group(window), service_group(window), business_group(window), INFRASTRUCTURE, HEALTH)
+    return (recording_group(window), service_group(window), business_group(window), INFRASTRUCTURE, HEALTH, ANOMALY)
 
 
 def build_provisioning(settings: ProvisioningSettings) -> Provisioning:

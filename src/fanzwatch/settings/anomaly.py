@@ -30,7 +30,7 @@ class AnomalySettings(ComponentSettings):
         default="http://127.0.0.1:9093",
         description="Alertmanager base URL anomalies are posted to (POST /api/v2/alerts); empty disables posting",
     )
-    detector: str = Field(default="seasonal", description="detector name (see `fanzwatch anomaly score --help`)")
+    detector: str = Field(default="seasonal-cusum", description="detector name (see `fanzwatch anomaly score --help`)")
     step_seconds: float = Field(default=60.0, ge=1.0, le=3600.0, description="resolution of evaluated points")
     interval_seconds: float = Field(default=60.0, gt=0.0, le=3600.0, description="time between two evaluations")
     query_delay_seconds: float = Field(
@@ -57,6 +57,16 @@ class AnomalySettings(ComponentSettings):
         default=900.0, gt=0.0, description="a series without data this long is stale: its alert is resolved"
     )
     forget_after_seconds: float = Field(default=86400.0, gt=0.0, description="a stale series is dropped after this")
+    blind_after_seconds: float = Field(
+        default=120.0,
+        ge=0.0,
+        description="state unknown (Prometheus unreachable or erroring) this long posts AnomalyEngineBlind",
+    )
+    idle_after_seconds: float = Field(
+        default=3600.0,
+        gt=0.0,
+        description="a platform whose request rate has been zero or absent this long is idle: shown apart, not alerted",
+    )
     window_points: int = Field(default=1440, ge=10, le=100_000, description="recent points kept per series for the API")
     recent_anomalies: int = Field(default=200, ge=1, le=10_000, description="ended anomalies kept in memory")
     max_series_per_signal: int = Field(default=64, ge=1, le=1000, description="platform series per signal (bound)")

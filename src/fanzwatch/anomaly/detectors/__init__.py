@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._base import BatchScores, Detector, Score, StreamingDetector, severity_for
+from ._base import BatchScores, Detector, Progress, Score, StreamingDetector, severity_for
+from ._cusum import SeasonalCusumDetector, SeasonalCusumParams
 from ._gaussian import WindowedGaussianDetector, WindowedGaussianDetectorParams
 from ._seasonal import SeasonalDetector, SeasonalDetectorParams
 from ._seed import SeedDetector, SeedDetectorParams
 
-DEFAULT_DETECTOR = "seasonal"
+DEFAULT_DETECTOR = "seasonal-cusum"
 
 _FACTORIES: dict[str, Callable[[], Detector]] = {
+    SeasonalCusumDetector.name: SeasonalCusumDetector,
     SeasonalDetector.name: SeasonalDetector,
     WindowedGaussianDetector.name: WindowedGaussianDetector,
     SeedDetector.name: SeedDetector,
@@ -52,7 +54,10 @@ __all__ = [
     "DETECTORS",
     "BatchScores",
     "Detector",
+    "Progress",
     "Score",
+    "SeasonalCusumDetector",
+    "SeasonalCusumParams",
     "SeasonalDetector",
     "SeasonalDetectorParams",
     "SeedDetector",

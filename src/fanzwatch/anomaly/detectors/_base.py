@@ -50,6 +50,22 @@ class BatchScores:
     upper: FloatArray
     is_anomaly: npt.NDArray[np.bool_]
     deviation: FloatArray
+    active: npt.NDArray[np.bool_] | None = None
+    """Detectors that follow an episode themselves: True while the anomaly goes on."""
+    rebaseline: npt.NDArray[np.bool_] | None = None
+    """True where the detector accepted a sustained shift as the new normal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How much history a detector has, and how much it needs before it can alarm."""
+
+    seen: int
+    needed: int
+
+    @property
+    def learning(self) -> bool:
+        return self.seen < self.needed
 
 
 class Detector(Protocol):
@@ -63,6 +79,10 @@ class Detector(Protocol):
 
     def score_batch(self, timestamps: FloatArray, values: FloatArray) -> BatchScores:
         """Score many points in order, continuing from the current state."""
+        ...
+
+    def progress(self) -> Progress:
+        """Points seen so far and points needed before the detector can alarm."""
         ...
 
 
@@ -96,12 +116,19 @@ class StreamingDetector(ABC):
     name: ClassVar[str]
     threshold: float
     """Score at or above which a point is an anomaly."""
+    learn_points: ClassVar[int] = 200
+    """Points before the detector can alarm (what ``progress`` reports)."""
+    _points_seen: int = 0
+
+    def progress(self) -> Progress:
+        return Progress(self._points_seen, self.learn_points)
 
     @abstractmethod
     def _step(self, timestamp: float, value: float) -> StepResult:
         """Score one point and learn from it."""
 
     def update(self, timestamp: float, value: float) -> Score:
+        self._points_seen += 1
         score, lower, upper, deviation = self._step(float(timestamp), float(value))
         is_anomaly = score >= self.threshold
         return Score(
@@ -122,6 +149,7 @@ class StreamingDetector(ABC):
             raise ValueError(f"timestamps and values must be 1-D arrays of one length, got {ts.shape} and {vs.shape}")
         step = self._step
         rows = [step(t, v) for t, v in zip(ts.tolist(), vs.tolist(), strict=True)]
+        self._points_seen += len(rows)
         out = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
         scores = np.ascontiguousarray(out[:, 0])
         return BatchScores(

@@ -10,8 +10,10 @@ ends it is sent once more with ``endsAt`` = now, which resolves it at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import httpx
 import orjson
@@ -79,15 +81,16 @@ class AnomalyAlert:
                 "anomaly_score": f"{self.score:.3f}",
                 "unit": self.unit,
             },
-            "startsAt": _iso(self.starts_at),
-            "endsAt": _iso(self.ends_at),
+            "startsAt": iso_time(self.starts_at),
+            "endsAt": iso_time(self.ends_at),
         }
         if generator_url:
             out["generatorURL"] = generator_url
         return out
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as Alertmanager's API writes it."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -108,6 +111,12 @@ def format_value(x: float, unit: str) -> str:
     return f"{x:,.0f} {unit}" if abs(x) >= 100 else f"{x:.3g} {unit}"
 
 
+class PostableAlert(Protocol):
+    """Anything the client can post: an anomaly or a meta-alert."""
+
+    def payload(self, generator_url: str | None = None) -> dict[str, object]: ...
+
+
 class AlertmanagerClient:
     """Posts alerts to one Alertmanager through the shared HTTP client."""
 
@@ -116,7 +125,7 @@ class AlertmanagerClient:
         self._http = http
         self._generator_url = generator_url
 
-    async def post(self, alerts: list[AnomalyAlert]) -> None:
+    async def post(self, alerts: Sequence[PostableAlert]) -> None:
         """Post a batch; raises ``AlertmanagerError`` when it was not accepted."""
         if not alerts:
             return

@@ -130,6 +130,7 @@ def insights_report(data: SeriesData, *, min_pct_per_day: float = 0.5) -> dict[s
             "slope_per_day": trend.slope_per_day,
             "slope_ci_per_day": [trend.slope_low_per_day, trend.slope_high_per_day],
             "pct_per_day": _num(trend.pct_per_day),
+            "pct_ci_per_day": [_num(trend.pct_low_per_day), _num(trend.pct_high_per_day)],
             "level": trend.level,
             "span_seconds": trend.span_seconds,
         },

@@ -22,7 +22,7 @@ import logging
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import anyio.to_thread
@@ -32,9 +32,10 @@ from prometheus_client import CollectorRegistry
 from ...core.clock import Clock
 from ...core.platforms import OTHER_PLATFORM
 from ...settings.anomaly import AnomalySettings
-from .alertmanager import AlertmanagerClient, AlertmanagerError
+from .alertmanager import AlertmanagerClient, AlertmanagerError, iso_time
 from .episodes import Episode
-from .metrics import EngineMetrics
+from .meta import ENGINE_BLIND, SERIES_STALE, BlindCondition, MetaOutbox
+from .metrics import SERIES_STATES, EngineMetrics
 from .outbox import AlertOutbox
 from .prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnavailableError, RangeSeries
 from .series import DetectorFactory, SeriesKey, SeriesState
@@ -128,6 +129,12 @@ class AnomalyEngine:
         self._post_error: str | None = None
         self._crash: str | None = None
         self._ticks = 0
+        self._meta = MetaOutbox(resend_seconds=settings.alert_resend_seconds, ttl_seconds=settings.alert_ttl_seconds)
+        self._blind_since: float | None = None
+        self._blind_reason: str | None = None
+        self._idle: frozenset[str] = frozenset()
+        self.data_offset = 0.0
+        """The engine's clock minus Prometheus's (seconds), as of the last evaluation."""
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -174,7 +181,14 @@ class AnomalyEngine:
         s = self.settings
         now = self.clock.now()
         step = s.step_seconds
-        end = math.floor((now.timestamp() - s.query_delay_seconds) / step) * step
+        try:
+            # The grid follows Prometheus's clock: a skewed local clock neither asks for
+            # points that do not exist yet nor moves past points it never read.
+            data_now = await self.prometheus.server_time()
+        except PrometheusUnavailableError as exc:
+            return await self._blind_tick(now, str(exc))
+        self.data_offset = now.timestamp() - data_now
+        end = math.floor((data_now - s.query_delay_seconds) / step) * step
         report = TickReport(end=end)
         earliest = end - math.floor(s.history_seconds / step) * step
         attempted = 0
@@ -182,7 +196,8 @@ class AnomalyEngine:
         for signal in self.signals:
             cursor = self._cursor.get(signal.key)
             start = earliest if cursor is None else max(cursor + step, earliest)
-            if start > end:
+            if start > end:  # nothing new on the grid yet: nothing to read, nothing unknown
+                self._query_errors.pop(signal.key, None)
                 continue
             attempted += 1
             try:
@@ -198,15 +213,36 @@ class AnomalyEngine:
                 continue
             self._query_errors.pop(signal.key, None)
             report.points += self._merge(await anyio.to_thread.run_sync(self._absorb, signal, answer))
-            self._cursor[signal.key] = end
+            # The cursor moves only over points Prometheus returned: to the oldest "newest
+            # point" of the series that answered (a lagging series is read again, its old
+            # points ignored), or to ``end`` when no series had any point in the range.
+            newest = [float(r.timestamps[-1]) for r in answer if r.timestamps.size]
+            self._cursor[signal.key] = min(newest) if newest else end
         self._unreachable = attempted > 0 and unavailable == attempted
         if attempted == 0 or len(report.failed_signals) < attempted:
             self._last_ok = self.clock.monotonic()
-        self._expire(now.timestamp(), data_known=not report.failed_signals)
+            self.metrics.last_evaluation.set(now.timestamp())
+        self._blind_reason = None if not self._unreachable else next(iter(self._query_errors.values()), None)
+        self._expire(data_now, data_known=not report.failed_signals)
+        self._idle = self._idle_platforms(data_now)
         # alert times are taken after the (possibly long) replay, so endsAt is truly ahead
         await self._post(report, now=self.clock.now(), unknown=frozenset(report.failed_signals))
         self._ticks += 1
-        self._publish(now.timestamp())
+        self._publish(data_now)
+        return report
+
+    async def _blind_tick(self, now: datetime, reason: str) -> TickReport:
+        """Prometheus cannot be read at all: move nothing, judge nothing, say so."""
+        report = TickReport(end=math.nan, failed_signals=[sig.key for sig in self.signals])
+        for signal in self.signals:
+            self.metrics.query_failures.labels(metric=signal.key).inc()
+            self._query_errors[signal.key] = reason
+        self._unreachable = True
+        self._blind_reason = reason
+        logger.warning("anomaly engine cannot read Prometheus", extra={"error": reason})
+        await self._post(report, now=self.clock.now(), unknown=frozenset(report.failed_signals))
+        self._ticks += 1
+        self._publish(now.timestamp() - self.data_offset)
         return report
 
     def _absorb(self, signal: WatchedSignal, answer: list[RangeSeries]) -> _Absorbed:
@@ -256,72 +292,152 @@ class AnomalyEngine:
                 if state.episodes.current is not None:
                     self._recent.append(state.episodes.end(now, "series disappeared"))
                 del self._series[key]
-                self.metrics.forget_series(key)
+                self.metrics.forget_series(key, gone=True)
             elif silent > self.settings.stale_after_seconds and not state.stale:
                 state.stale = True
                 if state.episodes.current is not None:
                     self._recent.append(state.episodes.end(now, "no data"))
                 self.metrics.forget_series(key)
 
+    def _idle_platforms(self, now: float) -> frozenset[str]:
+        """Platforms whose traffic signal (the first signal) never had, or lost a while ago, any traffic."""
+        traffic = self.signals[0].key
+        idle_after = self.settings.idle_after_seconds
+        busy = {p for (key, p), st in self._series.items() if key == traffic and now - st.last_active <= idle_after}
+        return frozenset(p for _, p in self._series if p not in busy)
+
+    def _blind_conditions(self) -> list[BlindCondition]:
+        """What the engine cannot see now: itself (state unknown) and each stale series."""
+        out: list[BlindCondition] = []
+        wall = self.clock.now().timestamp()
+        if self._unreachable or self._last_ok is None:
+            if self._blind_since is None:
+                self._blind_since = wall
+            if wall - self._blind_since >= self.settings.blind_after_seconds:
+                reason = self._blind_reason or "no evaluation yet"
+                out.append(
+                    BlindCondition(
+                        ENGINE_BLIND,
+                        (),
+                        self._blind_since,
+                        "Anomaly detection is blind: it cannot read Prometheus",
+                        f"The anomaly engine has not been able to read {self.settings.prometheus_url} since "
+                        f"{iso_time(datetime.fromtimestamp(self._blind_since, UTC))}: {reason}. No anomaly can be "
+                        "detected, raised or resolved until it can; firing anomaly alerts expire by themselves.",
+                    )
+                )
+        else:
+            self._blind_since = None
+        for st in self._series.values():
+            if st.stale and st.platform not in self._idle:
+                out.append(
+                    BlindCondition(
+                        SERIES_STALE,
+                        (("metric", st.signal.key), ("platform", st.platform)),
+                        st.last_timestamp + self.settings.stale_after_seconds,
+                        f"{st.signal.title} on {st.platform} has no data: anomaly detection cannot watch it",
+                        f"Prometheus has returned no point of {st.signal.key} for {st.platform} since "
+                        f"{iso_time(datetime.fromtimestamp(st.last_timestamp, UTC))}. Is the platform scraped? "
+                        f"(query: {st.signal.expr})",
+                    )
+                )
+        return out
+
     async def _post(self, report: TickReport, *, now: datetime, unknown: frozenset[str]) -> None:
         if self._alertmanager is None:
             return
-        plan = self._outbox.plan(self._series.values(), now=now, monotonic=self.clock.monotonic(), unknown=unknown)
-        if not plan.alerts:
+        watched = [st for st in self._series.values() if st.platform not in self._idle]
+        monotonic = self.clock.monotonic()
+        plan = self._outbox.plan(watched, now=now, monotonic=monotonic, unknown=unknown)
+        meta = self._meta.plan(self._blind_conditions(), now=now, monotonic=monotonic)
+        if not plan.alerts and not meta:
             self._post_error = None
             return
         try:
-            await self._alertmanager.post(plan.alerts)
+            await self._alertmanager.post([*plan.alerts, *meta])
         except AlertmanagerError as exc:
             self.metrics.post_failures.inc()
             self._post_error = report.post_error = str(exc)
             logger.warning("posting anomalies failed; retrying next evaluation", extra={"error": str(exc)})
             return
         self._outbox.accepted(plan)
+        self._meta.accepted()
         self._post_error = None
-        report.posted = len(plan.alerts)
+        report.posted = len(plan.alerts) + len(meta)
         if plan.firing:
             self.metrics.posted.labels(state="firing").inc(plan.firing)
         if plan.resolved:
             self.metrics.posted.labels(state="resolved").inc(plan.resolved)
 
     def _publish(self, now: float) -> None:
+        counts = dict.fromkeys(SERIES_STATES, 0)
         for state in self._series.values():
+            kind = self.series_state(state)
+            counts[kind] += 1
+            self.metrics.stale.labels(metric=state.signal.key, platform=state.platform).set(float(state.stale))
             if not state.stale:
                 self.metrics.observe_series(state, now)
+        self.metrics.set_series_counts(counts)
+        self.metrics.clock_offset.set(self.data_offset)
         self.metrics.set_state(self.status().status)
 
     # -- what the API reads -----------------------------------------------------------
 
+    def series_state(self, state: SeriesState) -> str:
+        """``stale``, ``idle`` (platform without traffic), ``learning`` or ``watching``."""
+        if state.stale:
+            return "stale"
+        if state.platform in self._idle:
+            return "idle"
+        return "learning" if state.progress().learning else "watching"
+
+    @property
+    def idle_platforms(self) -> frozenset[str]:
+        return self._idle
+
+    @property
+    def blind_alerts(self) -> list[str]:
+        """Meta-alerts Alertmanager currently holds from this engine (names)."""
+        return [a.name for a in self._meta.firing]
+
     def status(self) -> EngineStatus:
         """pass / warn / fail / unknown, with a sentence saying why (for health checks)."""
         now = self.clock.now()
+        counts = dict.fromkeys(SERIES_STATES, 0)
+        for st in self._series.values():
+            counts[self.series_state(st)] += 1
         details: dict[str, object] = {
             "prometheus": self.settings.prometheus_url,
-            "series": sum(1 for st in self._series.values() if not st.stale),
+            "series": counts["watching"] + counts["learning"],
+            **{f"series_{k}": v for k, v in counts.items()},
+            "idle_platforms": sorted(self._idle),
             "active_anomalies": self.active_count(),
             "evaluations": self._ticks,
+            "clock_offset_seconds": round(self.data_offset, 3),
         }
         if self._crash is not None:
-            return EngineStatus(EngineState.FAIL, f"evaluation failed: {self._crash}", now, details)
+            return EngineStatus(EngineState.FAIL, f"blind: evaluation failed: {self._crash}", now, details)
         if self._unreachable or self._last_ok is None:
             reason = next(iter(self._query_errors.values()), "no evaluation yet")
-            return EngineStatus(EngineState.UNKNOWN, f"anomaly state unknown: {reason}", now, details)
+            return EngineStatus(EngineState.UNKNOWN, f"blind: anomaly state unknown: {reason}", now, details)
         too_old = 3 * max(self.settings.interval_seconds, self.settings.step_seconds)
         if self.clock.monotonic() - self._last_ok > too_old:
             reason = next(iter(self._query_errors.values()), "no recent evaluation")
-            return EngineStatus(EngineState.UNKNOWN, f"anomaly state unknown: {reason}", now, details)
+            return EngineStatus(EngineState.UNKNOWN, f"blind: anomaly state unknown: {reason}", now, details)
         if self._query_errors:
             failed = ", ".join(sorted(self._query_errors))
-            return EngineStatus(EngineState.WARN, f"some signals could not be read: {failed}", now, details)
+            return EngineStatus(EngineState.WARN, f"partly blind: cannot read {failed}", now, details)
         if self._post_error:
             return EngineStatus(EngineState.WARN, self._post_error, now, details)
-        return EngineStatus(
-            EngineState.PASS,
-            f"watching {details['series']} series; {details['active_anomalies']} anomalies active",
-            now,
-            details,
-        )
+        parts = [f"watching {counts['watching']} series"]
+        if counts["learning"]:
+            parts.append(f"{counts['learning']} still learning")
+        if counts["stale"]:
+            parts.append(f"{counts['stale']} without data")
+        if self._idle:
+            parts.append(f"{len(self._idle)} platforms without traffic not watched")
+        parts.append(f"{details['active_anomalies']} anomalies active")
+        return EngineStatus(EngineState.PASS, "; ".join(parts), now, details)
 
     def active_count(self) -> int:
         return sum(1 for st in self._series.values() if st.episodes.current is not None)

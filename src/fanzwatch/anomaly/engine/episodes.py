@@ -11,13 +11,17 @@ inside it. NaN points (gaps) neither start nor end anything.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from ...core.models import Severity
 from ..detectors import BatchScores, severity_for
 from .watchlist import AlertSide
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+_WARNING_FLOOR = 3.0  # a detector that confirmed an anomaly itself: at least a warning
 
 
 @dataclass
@@ -35,6 +39,10 @@ class Episode:
     last_at: float
     peak_score: float
     peak_deviation: float
+    fired_at: float = math.nan
+    """Data time at which the episode was confirmed (its ``fire_after``-th point)."""
+    severity_at: dict[Severity, float] = field(default_factory=dict)
+    """Data time at which each severity was first reached (when it would be posted)."""
     ended_at: float | None = None
     end_reason: str | None = None
 
@@ -47,6 +55,11 @@ class Episode:
     def active(self) -> bool:
         return self.ended_at is None
 
+    def alerted_at(self, min_severity: Severity) -> float | None:
+        """Data time at which the episode first reached ``min_severity`` (None: never)."""
+        times = [t for sev, t in self.severity_at.items() if SEVERITY_RANK[sev] >= SEVERITY_RANK[min_severity]]
+        return min(times) if times else None
+
     def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -56,6 +69,7 @@ class Episode:
             "severity": self.severity.value,
             "priority": self.severity.priority.value,
             "started_at": self.started_at,
+            "fired_at": _num(self.fired_at),
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
             "last_at": self.last_at,
@@ -104,6 +118,8 @@ class EpisodeTracker:
 
     def observe(self, batch: BatchScores) -> list[Episode]:
         """Advance over a batch of scored points; return the episodes that ended in it."""
+        if batch.active is not None:
+            return self._follow(batch, batch.active, batch.rebaseline)
         ended: list[Episode] = []
         rows = zip(
             batch.timestamps.tolist(),
@@ -141,7 +157,9 @@ class EpisodeTracker:
                             last_at=ts,
                             peak_score=self._run_peak[0],
                             peak_deviation=self._run_peak[1],
+                            fired_at=ts,
                         )
+                        self.current.severity_at[self.current.severity] = ts
                         self._normal = 0
                 else:
                     self._run, self._run_flagged = 0, False
@@ -154,10 +172,73 @@ class EpisodeTracker:
                 severity = severity_for(deviation)
                 if SEVERITY_RANK[severity] > SEVERITY_RANK[episode.severity]:
                     episode.severity = severity
+                    episode.severity_at.setdefault(severity, ts)
             else:
                 self._normal += 1
                 if self._normal >= self.resolve_after:
                     ended.append(self.end(ts, "back in the expected range"))
+        return ended
+
+    def _follow(
+        self, batch: BatchScores, active: npt.NDArray[np.bool_], rebaseline: npt.NDArray[np.bool_] | None
+    ) -> list[Episode]:
+        """Episodes of a detector that follows anomalies itself (``active``): one per active run.
+
+        The episode opens at the first active point on the alerting side and ends when the
+        detector says the anomaly is over, or that it took the shifted level as the new normal.
+        """
+        ended: list[Episode] = []
+        rebased = rebaseline if rebaseline is not None else np.zeros(active.size, dtype=np.bool_)
+        rows = zip(
+            batch.timestamps.tolist(),
+            batch.values.tolist(),
+            batch.scores.tolist(),
+            batch.lower.tolist(),
+            batch.upper.tolist(),
+            batch.deviation.tolist(),
+            active.tolist(),
+            rebased.tolist(),
+            strict=True,
+        )
+        for ts, value, score, lower, upper, deviation, on, rebased_here in rows:
+            if math.isnan(value):
+                continue
+            episode = self.current
+            if episode is None:
+                if on and self._flag_counts(value, lower, upper):
+                    severity = severity_for(max(deviation, _WARNING_FLOOR))
+                    self.current = Episode(
+                        metric=self.metric,
+                        platform=self.platform,
+                        started_at=ts,
+                        severity=severity,
+                        value=value,
+                        lower=lower,
+                        upper=upper,
+                        score=score,
+                        last_at=ts,
+                        peak_score=score,
+                        peak_deviation=deviation,
+                        fired_at=ts,
+                    )
+                    self.current.severity_at[severity] = ts
+                continue
+            episode.value, episode.lower, episode.upper, episode.last_at = value, lower, upper, ts
+            episode.score, episode.peak_score = score, max(episode.peak_score, score)
+            if on:
+                episode.peak_deviation = max(episode.peak_deviation, deviation)
+                severity = severity_for(deviation)
+                if SEVERITY_RANK[severity] > SEVERITY_RANK[episode.severity]:
+                    episode.severity = severity
+                    episode.severity_at.setdefault(severity, ts)
+                continue
+            hours = (ts - episode.started_at) / 3600
+            reason = (
+                f"re-baselined after {hours:.1f} h: the shifted level is now taken as normal"
+                if rebased_here
+                else "back in the expected range"
+            )
+            ended.append(self.end(ts, reason))
         return ended
 
     def end(self, at: float, reason: str) -> Episode:

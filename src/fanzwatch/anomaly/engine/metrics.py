@@ -11,6 +11,8 @@ from ...core.catalog import anomaly as spec
 from ...core.catalog._spec import MetricSpec
 from .series import SeriesKey, SeriesState
 
+SERIES_STATES = spec.SERIES_STATES
+
 
 def _gauge(m: MetricSpec, registry: CollectorRegistry) -> Gauge:
     return Gauge(m.name, m.help, labelnames=m.label_names, registry=registry)
@@ -34,6 +36,10 @@ class EngineMetrics:
         self.query_failures = _counter(spec.QUERY_FAILURES, registry)
         self.post_failures = _counter(spec.ALERT_POST_FAILURES, registry)
         self.posted = _counter(spec.ALERTS_POSTED, registry)
+        self.stale = _gauge(spec.SERIES_STALE, registry)
+        self.series = _gauge(spec.SERIES_BY_STATE, registry)
+        self.last_evaluation = _gauge(spec.LAST_EVALUATION, registry)
+        self.clock_offset = _gauge(spec.CLOCK_OFFSET, registry)
         self._per_series = (self.score, self.lower, self.upper, self.active, self.lag)
         self.set_state("unknown")
 
@@ -52,7 +58,12 @@ class EngineMetrics:
         if math.isfinite(state.last_timestamp):
             self.lag.labels(**labels).set(max(0.0, now - state.last_timestamp))
 
-    def forget_series(self, key: SeriesKey) -> None:
-        for gauge in self._per_series:
+    def set_series_counts(self, counts: dict[str, int]) -> None:
+        for state in spec.SERIES_STATES:
+            self.series.labels(state=state).set(float(counts.get(state, 0)))
+
+    def forget_series(self, key: SeriesKey, *, gone: bool = False) -> None:
+        """Drop the per-series values of a stale series (``gone``: its staleness flag too)."""
+        for gauge in (*self._per_series, self.stale) if gone else self._per_series:
             with contextlib.suppress(KeyError):  # never set for this series
                 gauge.remove(*key)

@@ -92,6 +92,22 @@ class PrometheusClient:
             out.append(RangeSeries(labels=dict(item.get("metric", {})), timestamps=ts, values=vs))
         return out
 
+    async def server_time(self) -> float:
+        """Prometheus's own clock (unix seconds), from ``time()``: the engine's grid follows it,
+        so a skewed local clock neither asks for the future nor skips points."""
+        url = f"{self.base_url}/api/v1/query"
+        try:
+            response = await self._http.post(url, data={"query": "time()"})
+        except httpx.HTTPError as exc:
+            raise PrometheusUnavailableError(self.base_url, f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        if response.status_code != 200:
+            raise PrometheusUnavailableError(self.base_url, f"HTTP {response.status_code}: {_error_of(response)}")
+        try:
+            body = orjson.loads(response.content)
+            return float(body["data"]["result"][0])
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as exc:
+            raise PrometheusUnavailableError(self.base_url, "answer is not a Prometheus API response") from exc
+
     async def query_range_chunked(
         self, expr: str, start: float, end: float, step: float, *, max_points: int
     ) -> list[RangeSeries]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..detectors import BatchScores, Detector
+from ..detectors import BatchScores, Detector, Progress
 from ..insights import FloatArray
 from .episodes import Episode, EpisodeTracker
 from .watchlist import WatchedSignal
@@ -111,7 +111,13 @@ class SeriesState:
         self.capacity = capacity
         self.window = Window.empty()
         self.last_timestamp = -math.inf
+        self.last_active = -math.inf
+        """Newest point with a finite non-zero value (-inf: never; traffic: is the platform in use?)."""
         self.stale = False
+
+    def progress(self) -> Progress:
+        """The detector's history so far and what it needs before it can alarm."""
+        return self.detector.progress()
 
     @property
     def key(self) -> SeriesKey:
@@ -126,6 +132,9 @@ class SeriesState:
         batch = self.detector.score_batch(ts, vs)
         self.window = self.window.extended(batch, self.capacity)
         self.last_timestamp = float(ts[-1])
+        busy = np.flatnonzero(np.isfinite(vs) & (vs != 0))
+        if busy.size:
+            self.last_active = float(ts[busy[-1]])
         self.stale = False
         return self.episodes.observe(batch)
 

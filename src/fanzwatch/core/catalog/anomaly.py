@@ -22,6 +22,7 @@ WATCHED_SIGNALS = (
     "active_users",
 )
 ENGINE_STATES = ("pass", "warn", "fail", "unknown")
+SERIES_STATES = ("watching", "learning", "idle", "stale")
 
 SIGNAL = Label("metric", "the watched signal", WATCHED_SIGNALS)
 
@@ -110,6 +111,39 @@ ALERTS_POSTED = MetricSpec(
     source=Source.SERVER,
 )
 
+SERIES_STALE = MetricSpec(
+    name="fanz_anomaly_series_stale",
+    kind=MetricKind.GAUGE,
+    unit="boolean",
+    help="1 while a watched series has had no data for the stale period (the engine cannot watch it), else 0.",
+    labels=(SIGNAL, PLATFORM),
+    source=Source.SERVER,
+)
+SERIES_BY_STATE = MetricSpec(
+    name="fanz_anomaly_series",
+    kind=MetricKind.GAUGE,
+    unit="series",
+    help="Series the engine knows, by state: watching, learning (too little history), idle (no traffic), stale.",
+    labels=(Label("state", "series state", SERIES_STATES),),
+    source=Source.SERVER,
+)
+LAST_EVALUATION = MetricSpec(
+    name="fanz_anomaly_last_evaluation_timestamp_seconds",
+    kind=MetricKind.GAUGE,
+    unit="seconds",
+    help="Unix time of the engine's last evaluation that read Prometheus (stops moving when it is blind or stopped).",
+    labels=(),
+    source=Source.SERVER,
+)
+CLOCK_OFFSET = MetricSpec(
+    name="fanz_anomaly_clock_offset_seconds",
+    kind=MetricKind.GAUGE,
+    unit="seconds",
+    help="The server's clock minus Prometheus's, as of the last evaluation (the engine follows Prometheus's).",
+    labels=(),
+    source=Source.SERVER,
+)
+
 METRICS = (
     ANOMALY_SCORE,
     ANOMALY_EXPECTED_LOWER,
@@ -121,4 +155,8 @@ METRICS = (
     QUERY_FAILURES,
     ALERT_POST_FAILURES,
     ALERTS_POSTED,
+    SERIES_STALE,
+    SERIES_BY_STATE,
+    LAST_EVALUATION,
+    CLOCK_OFFSET,
 )

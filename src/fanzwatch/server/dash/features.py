@@ -29,6 +29,7 @@ from ...anomaly.engine import (
     forecast_report,
     insights_report,
 )
+from ...anomaly.engine.series import SeriesState
 from ...bi.models import BiReport
 from ...bi.service import BiService
 from ...core.errors import ConfigError
@@ -102,9 +103,23 @@ class EngineAnomalySource:
 
     def status(self) -> EngineView:
         status = self._engine().status()
-        return EngineView(status=status.status.value, output=status.output)
+        details = status.details
+        return EngineView(
+            status=status.status.value,
+            output=status.output,
+            blind=status.status.value in ("unknown", "fail"),
+            learning=int(details.get("series_learning", 0)),  # type: ignore[call-overload]
+            watching=int(details.get("series_watching", 0)),  # type: ignore[call-overload]
+            idle_platforms=tuple(details.get("idle_platforms", ())),  # type: ignore[arg-type]
+        )
 
     def series(self, *, metric: str | None, platform: str | None, points: int) -> list[AnomalySeries]:
+        engine = self._engine()
+
+        def learning(st: SeriesState) -> tuple[int, int] | None:
+            progress = st.progress()
+            return (progress.seen, progress.needed) if progress.learning else None
+
         return [
             AnomalySeries(
                 metric=st.signal.key,
@@ -115,8 +130,10 @@ class EngineAnomalySource:
                 stale=st.stale,
                 active=st.episodes.current is not None,
                 points=st.window.points(points),
+                state=engine.series_state(st),
+                learning=learning(st),
             )
-            for st in self._engine().series(metric=metric, platform=platform)
+            for st in engine.series(metric=metric, platform=platform)
         ]
 
     def episodes(self, *, platform: str | None) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

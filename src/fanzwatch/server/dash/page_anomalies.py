@@ -93,7 +93,9 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             "watched series", lambda: engine().series(metric=metric, platform=picks.platform, points=MAX_POINTS)
         )
         since = ctx.clock.now().timestamp() - RANGE_SECONDS[picks.range]
-        shown = sorted(series.data or [], key=lambda s: (not s.active, s.metric, s.platform))
+        every = series.data or []
+        shown = sorted((s for s in every if s.state != "idle"), key=lambda s: (not s.active, s.metric, s.platform))
+        idle = sorted({s.platform for s in every if s.state == "idle"})
         charts = [(s, series_chart(s, since)) for s in shown[:MAX_CHARTS]]
         return ctx.render(
             request,
@@ -110,6 +112,8 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             series=series,
             charts=charts,
             hidden=max(0, len(shown) - MAX_CHARTS),
+            idle=idle,
+            idle_count=sum(1 for s in every if s.state == "idle"),
             units=units,
         )
 

@@ -15,7 +15,7 @@ from .errors import not_configured, not_running
 from .panels import PanelView, dashboard_views
 from .pickers import read_picks
 from .pulse import PulseView, pulse_views
-from .sources import Alert, DashSources, Incident
+from .sources import Alert, DashSources, EngineView, Incident
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -70,13 +70,16 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             attempt("incidents", _incidents(sources)),
         )
         anomalies: Section[list[dict[str, object]]]
+        engine_view: Section[EngineView]
         if sources.anomalies is None:
             anomalies = Section(
                 error=str(not_configured("anomalies", "FANZWATCH_ANOMALY_ENABLED", "Anomaly detection"))
             )
+            engine_view = Section(error=anomalies.error)
         else:
             engine = sources.anomalies
             anomalies = attempt_sync("anomalies", lambda: engine.episodes(platform=picks.platform)[0])
+            engine_view = attempt_sync("the anomaly engine", engine.status)
         if alerts.data is not None and picks.platform:
             alerts = Section(data=[a for a in alerts.data if a.labels.get("platform") in (None, picks.platform)])
         return ctx.render(
@@ -90,6 +93,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             health=health,
             alerts=alerts,
             anomalies=anomalies,
+            anomaly_engine=engine_view,
             pulse=pulse_section,
             incidents=incidents,
             units={s.key: s.unit for s in build_watchlist(rate_window_seconds=300)},

@@ -169,12 +169,21 @@ class AnomalySeries:
     stale: bool
     active: bool
     points: list[list[float | bool | None]]
+    state: str = "watching"
+    """``watching``, ``learning`` (too little history to alarm), ``idle`` (no traffic) or ``stale``."""
+    learning: tuple[int, int] | None = None
+    """(points seen, points needed) while learning."""
 
 
 @dataclass(frozen=True, slots=True)
 class EngineView:
     status: str
     output: str
+    blind: bool = False
+    """The engine cannot see (Prometheus unreachable, erroring, or not evaluating): say so."""
+    learning: int = 0
+    watching: int = 0
+    idle_platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

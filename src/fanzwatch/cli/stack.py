@@ -15,6 +15,7 @@ from ._common import load_settings
 incident_app = typer.Typer(help="Inject and heal incidents in the running demo.", no_args_is_help=True)
 demo_app = typer.Typer(help="Run one demo service (`fanzwatch up --demo` runs them all).", no_args_is_help=True)
 
+_ALL_PLATFORMS = ",".join(f"fanz-{n}" for n in range(1, 14))
 INCIDENT_KINDS = ("payment_outage", "latency_regression", "error_burst", "registration_breakage", "traffic_spike")
 
 
@@ -35,7 +36,7 @@ def up(
     platform_port: Annotated[int | None, typer.Option(help="Demo platform port [8300].")] = None,
     processor_port: Annotated[int | None, typer.Option(help="Demo payment processor port [8310].")] = None,
     simulator_port: Annotated[int | None, typer.Option(help="Traffic simulator port [8320].")] = None,
-    platforms: Annotated[str | None, typer.Option(help="Demo tenants, comma-separated [fanz-1,fanz-2,fanz-3].")] = None,
+    platforms: Annotated[str | None, typer.Option(help="Demo tenants, comma-separated [fanz-1,...,fanz-13].")] = None,
     traffic: Annotated[bool, typer.Option(help="Run the traffic simulator with --demo.")] = True,
     peak_rps: Annotated[float | None, typer.Option(help="Simulated requests per second at the peak hour [6].")] = None,
     day_seconds: Annotated[float | None, typer.Option(help="Real seconds per simulated day [600].")] = None,
@@ -219,7 +220,7 @@ def demo_platform(
     processor_url: Annotated[str, typer.Option(help="Base URL of the payment processor.")],
     database_url: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql+psycopg://...")],
     storage_dir: Annotated[Path, typer.Option(help="Object storage directory for uploads.")],
-    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = "fanz-1,fanz-2,fanz-3",
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
     host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8300,
     rum_script_url: Annotated[str | None, typer.Option(help="fanz-rum.js URL to include in pages.")] = None,
@@ -257,7 +258,7 @@ def demo_platform(
 @demo_app.command("simulate")
 def demo_simulate(
     platform_url: Annotated[str, typer.Option(help="Base URL of the demo platform (loopback only).")],
-    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = "fanz-1,fanz-2,fanz-3",
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
     host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Admin API port.")] = 8320,
     peak_rps: Annotated[float, typer.Option(help="Requests per second at the peak hour.")] = 6.0,

@@ -17,6 +17,8 @@ demo_app = typer.Typer(
 )
 demo_app.add_typer(fault_app, name="fault", no_args_is_help=True)
 
+_ALL_PLATFORMS = ",".join(f"fanz-{n}" for n in range(1, 14))
+
 
 def _loopback(host: str) -> str:
     if host not in ("127.0.0.1", "::1", "localhost"):
@@ -43,7 +45,7 @@ def demo_platform(
     processor_url: Annotated[str, typer.Option(help="Base URL of the payment processor.")],
     database_url: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql+psycopg://...")],
     storage_dir: Annotated[Path, typer.Option(help="Object storage directory for uploads.")],
-    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = "fanz-1,fanz-2,fanz-3",
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
     host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8300,
     rum_script_url: Annotated[str | None, typer.Option(help="fanz-rum.js URL to include in pages.")] = None,
@@ -81,7 +83,7 @@ def demo_platform(
 @demo_app.command("simulate")
 def demo_simulate(
     platform_url: Annotated[str, typer.Option(help="Base URL of the demo platform (loopback only).")],
-    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = "fanz-1,fanz-2,fanz-3",
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
     host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Admin API port.")] = 8320,
     peak_rps: Annotated[float, typer.Option(help="Requests per second at the peak hour.")] = 6.0,

@@ -23,7 +23,7 @@ def _default(model: type[BaseModel], name: str) -> str:
     """A settings field's default as ``--help`` shows it (one source: the settings class)."""
     value = model.model_fields[name].default
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) if len(value) <= 4 else f"{value[0]},...,{value[-1]}"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -53,7 +53,7 @@ def test_help_shows_defaults_and_no_markup(path: tuple[str, ...], command: Any) 
     ("args", "default"),
     [
         (["up"], "[default: 9090]"),
-        (["up"], "[default: fanz-1,fanz-2,fanz-3]"),
+        (["up"], "[default: fanz-1,...,fanz-13]"),
         (["up"], "[default: .fanzwatch]"),
         (["demo", "processor"], "[default: 8310"),
         (["remediation", "audit"], "[default: 50"),

@@ -209,7 +209,19 @@ class Escalator:
     async def page(
         self, conn: AsyncConnection, incident: IncidentRecord, now: datetime, *, key: str, reason: str
     ) -> list[str]:
-        """A human is needed now: page the targets of the incident's current step."""
+        """A human is needed now: page the targets of the incident's current step.
+
+        Takes the incident's row lock first (so the page is ordered with a concurrent
+        acknowledgement or resolution) and pages nobody once the incident is resolved.
+        """
+        current = (
+            await conn.execute(sa.select(incidents.c.status).where(incidents.c.id == incident.id).with_for_update())
+        ).scalar_one_or_none()
+        if current is None:
+            return []
+        if current == IncidentStatus.RESOLVED.value:
+            await record(conn, incident.id, now, TimelineKind.PAGED, f"Not paging ({reason}): the incident is resolved")
+            return []
         steps = incident.escalation.steps
         if not steps:
             await record(conn, incident.id, now, TimelineKind.PAGED, f"Nobody to page ({reason}): no policy")

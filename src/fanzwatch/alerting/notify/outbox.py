@@ -131,7 +131,7 @@ async def stale_reason(conn: AsyncConnection, row: Any) -> str | None:
                     outbox.c.channel == row.channel,
                     outbox.c.id > row.id,
                     outbox.c.event.in_(FOLLOW_UP),
-                    outbox.c.status == OutboxStatus.PENDING.value,
+                    outbox.c.status.in_(LIVE),
                 )
                 .order_by(outbox.c.id.desc())
                 .limit(1)

@@ -159,7 +159,7 @@ outbox = sa.Table(
     sa.Index("ix_alerting_outbox_queue", "incident_id", "channel", "status", "id"),
 )
 
-# One remediation per (incident, playbook, alert): its state machine.
+# One remediation per (incident, playbook, alert): its state machine (see remediation/planner.py).
 remediations = sa.Table(
     "alerting_remediations",
     metadata,
@@ -175,6 +175,13 @@ remediations = sa.Table(
     sa.Column("verify_by", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The replica running the action and until when; renewed while it runs, retaken after.
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", UtcDateTime, nullable=True),
+    # Actions started (the idempotency key of each run), and whether the last one was cut
+    # short by a crash or a stop before its outcome was recorded (it is then resumed).
+    sa.Column("runs", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interrupted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("incident_id", "playbook", "fingerprint", name="uq_alerting_remediations_key"),
     sa.Index("ix_alerting_remediations_due", "status", "next_try_at"),
 )

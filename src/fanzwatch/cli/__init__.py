@@ -9,6 +9,7 @@ from .alerting import incidents_app, remediation_app
 from .anomaly import anomaly_app
 from .bi import bi_app
 from .demo import demo_app
+from .demo_generate import demo_generate
 from .faults import incident_app
 from .provisioning import render
 from .server import db_app, serve
@@ -31,6 +32,7 @@ app.add_typer(remediation_app, name="remediation")
 app.command()(up)
 app.add_typer(incident_app, name="incident")
 app.add_typer(demo_app, name="demo")
+demo_app.command("generate")(demo_generate)  # issue 17: platform-data history for BI
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(bi_app, name="bi")
 app.command()(render)

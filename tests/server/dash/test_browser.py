@@ -110,6 +110,14 @@ READY = """() =>
     && [...document.querySelectorAll('figure[data-chart]')].every(f => f.dataset.drawn === 'true')"""
 
 
+CLIPPED = """els => els.filter(f => f.fanzdash && f.fanzdash.plot.scales.x).map(f => {
+    const {plot, labels} = f.fanzdash;
+    const data = JSON.parse(f.querySelector('script[type="application/json"]').textContent);
+    return {title: data.title, range: data.range, min: plot.scales.x.min, max: plot.scales.x.max,
+            outside: labels().filter(b => b.left < 0 || b.right > plot.width)};
+})"""
+
+
 def open_page(tab: Tab, url: str) -> None:
     """Load ``url`` and wait until sections loaded on demand are in and every chart is drawn."""
     tab.page.goto(url, wait_until="load")
@@ -126,6 +134,11 @@ def test_page_loads_without_errors_and_draws_its_charts(
     with_data = [c for c in found if c["drawn"] and c["points"] > 0 and c["canvases"] >= 1]
     assert len(with_data) >= min_charts, [(c["data"]["title"], c["points"]) for c in found]
     assert all(c["drawn"] for c in found)
+    # No time label runs off its chart, and the axis is the range picked where there is one.
+    for drawn in tab.page.eval_on_selector_all("figure[data-chart]", CLIPPED):
+        assert drawn["outside"] == [], drawn
+        if drawn["range"] is not None:
+            assert (drawn["min"], drawn["max"]) == tuple(drawn["range"]), drawn
     # Landmarks and the skip link every page has.
     assert tab.page.locator("nav[aria-label=Main] a[aria-current=page]").count() == (0 if name == "login" else 1)
     assert tab.page.locator("main#content h1").count() == 1

@@ -7,6 +7,7 @@ export interface SeriesData {
   values: (number | null)[];
   breaks: number[];
   dashed: boolean;
+  isolated: number[];
 }
 
 export interface ChartData {
@@ -14,6 +15,7 @@ export interface ChartData {
   unit: string;
   kind: 'line' | 'spark';
   x: number[];
+  range: [number, number] | null;
   series: SeriesData[];
   thresholds: { value: number; color: string }[];
   min: number | null;
@@ -32,6 +34,64 @@ const THRESHOLD_COLORS: Record<string, string> = {
   blue: '#0969da',
 };
 const MARK_COLOR = '#cf222e';
+// Axis labels are drawn and measured in this font, so "does it fit" is exact.
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
+const LINE_HEIGHT = 14;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+let measurer: CanvasRenderingContext2D | null = null;
+function textWidth(text: string): number {
+  if (measurer === null) {
+    measurer = document.createElement('canvas').getContext('2d');
+    if (measurer) measurer.font = AXIS_FONT;
+  }
+  const lines = text.split('\n');
+  return Math.max(...lines.map((l) => (measurer ? measurer.measureText(l).width : l.length * 7)));
+}
+
+export interface LabelBox {
+  text: string;
+  left: number;
+  right: number;
+}
+
+// What each plot last drew on its time axis (CSS pixels from the canvas' left edge):
+// the browser tests check that no label runs off the chart.
+const drawnLabels = new WeakMap<uPlot, LabelBox[]>();
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+// Time labels in UTC (the tables say UTC too): "14:05", with the day under the first
+// label of each day; days only when the ticks are a day or more apart. A label that
+// would run off either edge of the chart is left out rather than cut.
+function timeLabels(u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): (string | null)[] {
+  let lastDay = '';
+  const boxes: LabelBox[] = [];
+  const out = splits.map((t) => {
+    const d = new Date(t * 1000);
+    const day = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
+    let label: string;
+    if (incr >= 86400) label = day;
+    else {
+      const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+      label = day !== lastDay ? `${hm}\n${day}` : hm;
+    }
+    const centre = u.valToPos(t, 'x') + u.bbox.left / uPlot.pxRatio;
+    const half = textWidth(label) / 2;
+    if (centre - half < 0 || centre + half > u.width) return null;
+    if (incr < 86400) lastDay = day;
+    boxes.push({ text: label, left: centre - half, right: centre + half });
+    return label;
+  });
+  drawnLabels.set(u, boxes);
+  return out;
+}
+
+function labelBoxes(plot: uPlot): LabelBox[] {
+  return drawnLabels.get(plot) ?? [];
+}
 
 const charts = new Map<HTMLElement, { plot: uPlot; observer: ResizeObserver }>();
 
@@ -58,9 +118,27 @@ function thresholdHook(data: ChartData) {
 // Room for the longest tick label (uPlot's default is a fixed 50 px).
 function axisSize(u: uPlot, values: string[] | null, axisIdx: number): number {
   const axis = u.axes[axisIdx];
-  const longest = (values ?? []).reduce((n, v) => Math.max(n, String(v).length), 0);
+  const widest = (values ?? []).reduce((n, v) => Math.max(n, v === null ? 0 : textWidth(String(v))), 0);
   const gap = (axis.ticks?.size ?? 10) + (axis.gap ?? 5);
-  return Math.ceil(gap + longest * 7.2 + 6);
+  return Math.ceil(gap + widest + 8);
+}
+
+// Room for two lines of time labels under the plot.
+function timeAxisSize(u: uPlot, values: string[] | null, axisIdx: number): number {
+  const axis = u.axes[axisIdx];
+  const lines = (values ?? []).reduce((n, v) => Math.max(n, v === null ? 0 : String(v).split('\n').length), 1);
+  return (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + lines * LINE_HEIGHT + 4;
+}
+
+// The x axis is the range the page chose; without one, the data's span (padded when
+// there is a single x, which uPlot would otherwise stretch over years).
+function xRange(data: ChartData): uPlot.Range.MinMax {
+  if (data.range) return [data.range[0], data.range[1]];
+  const xs = data.x;
+  if (xs.length === 0) return [0, 1];
+  const lo = xs[0];
+  const hi = xs[xs.length - 1];
+  return lo === hi ? [lo - 300, hi + 300] : [lo, hi];
 }
 
 function options(data: ChartData, width: number, height: number): uPlot.Options {
@@ -77,7 +155,16 @@ function options(data: ChartData, width: number, height: number): uPlot.Options 
       dash: s.dashed ? [5, 4] : undefined,
       spanGaps: false,
       value: (_u: uPlot, v: number | null) => fmt(v, data.unit),
-      points: isMarks ? { show: true, size: 8, fill: MARK_COLOR, stroke: MARK_COLOR } : { show: false },
+      // A point with no neighbour has no line to show it: drawn as a dot.
+      points: isMarks
+        ? { show: true, size: 8, fill: MARK_COLOR, stroke: MARK_COLOR }
+        : {
+            show: s.isolated.length > 0,
+            size: 7,
+            fill: color,
+            stroke: color,
+            filter: () => s.isolated,
+          },
       paths: isMarks ? () => null : undefined,
     });
   });
@@ -94,15 +181,24 @@ function options(data: ChartData, width: number, height: number): uPlot.Options 
     height,
     series,
     bands: data.band ? [{ series: [data.band[1] + 1, data.band[0] + 1], fill: 'rgba(9, 105, 218, 0.10)' }] : [],
-    scales: { x: { time: true }, y: { range: yRange } },
+    padding: [8, 12, 0, 0],
+    scales: { x: { time: true, range: () => xRange(data) }, y: { range: yRange } },
     legend: { show: !spark, live: true },
     cursor: { show: !spark, points: { show: false } },
     axes: spark
       ? [{ show: false }, { show: false }]
       : [
-          { stroke: '#57606a', grid: { stroke: '#eaeef2', width: 1 }, ticks: { stroke: '#d0d7de' } },
           {
             stroke: '#57606a',
+            font: AXIS_FONT,
+            grid: { stroke: '#eaeef2', width: 1 },
+            ticks: { stroke: '#d0d7de' },
+            size: timeAxisSize,
+            values: timeLabels,
+          },
+          {
+            stroke: '#57606a',
+            font: AXIS_FONT,
             grid: { stroke: '#eaeef2', width: 1 },
             ticks: { stroke: '#d0d7de' },
             size: axisSize,
@@ -138,6 +234,8 @@ function draw(figure: HTMLElement): void {
   });
   observer.observe(canvas);
   charts.set(figure, { plot, observer });
+  // Read by the browser tests: the plot (its scales) and where its time labels went.
+  (figure as HTMLElement & { fanzdash?: object }).fanzdash = { plot, labels: () => labelBoxes(plot) };
   figure.dataset.drawn = 'true';
   figure.dataset.points = String(data.points);
   figure.dataset.series = String(data.series.length);

@@ -24,7 +24,7 @@ ANALYSIS_DAYS = {"1": 1.0, "3": 3.0, "7": 7.0, "14": 14.0}
 FORECAST_HOURS = {"6": 6.0, "24": 24.0, "72": 72.0}
 
 
-def series_chart(s: AnomalySeries, since: float) -> dict[str, Any]:
+def series_chart(s: AnomalySeries, since: float, until: float) -> dict[str, Any]:
     rows = [r for r in s.points if isinstance(r[0], float | int) and float(r[0]) >= since]
     ts = [float(r[0]) for r in rows]  # type: ignore[arg-type]
 
@@ -44,6 +44,7 @@ def series_chart(s: AnomalySeries, since: float) -> dict[str, Any]:
         band=(1, 2),
         marks=3,
         dashed=(1, 2),
+        x_range=(since, until),
     )
 
 
@@ -92,11 +93,12 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         series = attempt_sync(
             "watched series", lambda: engine().series(metric=metric, platform=picks.platform, points=MAX_POINTS)
         )
-        since = ctx.clock.now().timestamp() - RANGE_SECONDS[picks.range]
+        until = ctx.clock.now().timestamp()
+        since = until - RANGE_SECONDS[picks.range]
         every = series.data or []
         shown = sorted((s for s in every if s.state != "idle"), key=lambda s: (not s.active, s.metric, s.platform))
         idle = sorted({s.platform for s in every if s.state == "idle"})
-        charts = [(s, series_chart(s, since)) for s in shown[:MAX_CHARTS]]
+        charts = [(s, series_chart(s, since, until)) for s in shown[:MAX_CHARTS]]
         return ctx.render(
             request,
             "anomalies.html",

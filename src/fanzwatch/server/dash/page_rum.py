@@ -62,6 +62,7 @@ async def trend_chart(
         [("p75", s.timestamps, s.values) for s in answer],
         thresholds=[{"value": good, "color": "yellow"}, {"value": poor, "color": "red"}],
         y_min=0,
+        x_range=(rng.start, rng.end),
     )
 
 

@@ -109,6 +109,7 @@ async def panel_view(
         thresholds=panel_thresholds(panel),
         y_min=panel.min,
         y_max=panel.max,
+        x_range=(rng.start, rng.end),
     )
     return view
 

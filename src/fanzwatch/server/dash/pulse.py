@@ -125,7 +125,7 @@ async def pulse_view(
         lines.append((f"{name} last week", old.timestamps, old.values))
     dashed = [i for i, line in enumerate(lines) if line[0].endswith("last week")]
     if lines:
-        view.chart = chart(signal.title, signal.unit, lines, dashed=dashed, y_min=0)
+        view.chart = chart(signal.title, signal.unit, lines, dashed=dashed, y_min=0, x_range=(rng.start, rng.end))
     return view
 
 

@@ -28,6 +28,8 @@ class TimelineKind(StrEnum):
     NOTE = "note"
     REMEDIATION = "remediation"
     PAGED = "paged"
+    RESOLVING = "resolving"
+    STILL_OPEN = "still_open"
     RESOLVED = "resolved"
     REOPENED = "reopened"
 

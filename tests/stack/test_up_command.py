@@ -1,12 +1,13 @@
 """``fanzwatch up`` as a user runs it: Ctrl-C leaves nothing behind, the next run reuses the data.
 
 Runs the real command in a subprocess (its own session, as from a terminal), drives the
-demo through ``fanzwatch incident``, sends SIGINT and checks every child PID and process
+demo through ``fanzwatch demo fault``, sends SIGINT and checks every child PID and process
 group is gone; then starts again on the same data dir and finds the first run's samples.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from _waiting import wait_until
 from fanzwatch.cli import app
 from fanzwatch.stack import group_alive, read_state
 
@@ -89,6 +91,19 @@ def _port_args(ports: dict[str, int], *, demo: bool) -> list[str]:
     return [arg for n in names for arg in (f"--{n.replace('_', '-')}-port", str(ports[n]))]
 
 
+def registration_samples(prom: str, *, at: float | None = None) -> dict[str, set[tuple[float, str]]]:
+    """The raw ``fanz_user_registrations_total`` samples of the 5 minutes up to ``at`` (default: now), per series."""
+    params = {"query": "fanz_user_registrations_total[5m]"}
+    if at is not None:
+        params["time"] = f"{at:.3f}"
+    r = httpx.get(f"{prom}/api/v1/query", params=params, timeout=10)
+    r.raise_for_status()
+    return {
+        json.dumps(series["metric"], sort_keys=True): {(float(ts), value) for ts, value in series["values"]}
+        for series in r.json()["data"]["result"]
+    }
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*FANZWATCH, *args], capture_output=True, text=True, timeout=60, check=False)
 
@@ -98,6 +113,7 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
     prom = f"http://127.0.0.1:{ports['prometheus']}"
     with fanzwatch_up("--demo", "--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
         up.wait_for_line("press Ctrl-C to stop", timeout=120)
+        assert f"FanzDash       http://127.0.0.1:{ports['server']}/dash/" in up.output()
         state = read_state(data)
         children = {name: info["pid"] for name, info in state["children"].items()}
         assert set(children) == {
@@ -114,25 +130,27 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
         for name in ("prometheus", "platform", "simulator"):
             assert name in up.output()
 
-        # The incident command finds the demo through the data dir.
-        injected = _cli("incident", "inject", "payment_outage", "--data-dir", str(data))
+        # The fault commands find the demo from any directory (here: through the registry).
+        injected = _cli("demo", "fault", "inject", "payment_outage")
         assert injected.returncode == 0, injected.stderr
         faults = httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()
         assert faults["primary"]["outage"] is True
-        healed = _cli("incident", "heal", "all", "--data-dir", str(data))
-        assert (healed.returncode, healed.stdout.strip()) == (0, "healed every incident")
+        healed = _cli("demo", "fault", "heal", "all", "--data-dir", str(data))
+        assert (healed.returncode, healed.stdout.strip()) == (0, "healed every fault")
         assert httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()["primary"]["outage"] is False
 
         # Wait for Prometheus to hold some of the platform's samples, to find them in the second run.
-        def payment_samples() -> float:
-            r = httpx.get(f"{prom}/api/v1/query", params={"query": "count(fanz_user_registrations_total)"})
-            result = r.json()["data"]["result"]
-            return float(result[0]["value"][1]) if result else 0.0
-
-        deadline = time.monotonic() + 30
-        while payment_samples() == 0 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        first_run_end = time.time()
+        # The instant to look at is the newest sample's own timestamp: a sample is known to exist then.
+        first = wait_until(
+            lambda: registration_samples(prom),
+            timeout=30,
+            message="no fanz_user_registrations_total sample within 30 s",
+            interval=0.5,
+            ignore=(httpx.TransportError,),
+        )
+        sampled_at = max(ts for series in first.values() for ts, _ in series)
+        before_restart = registration_samples(prom, at=sampled_at)
+        assert before_restart, f"no sample at its own timestamp {sampled_at}: {first}"
 
         os.kill(up.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert up.finish(timeout=60) == 0, up.output()
@@ -147,12 +165,10 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
     # Second run, same data dir (no demo: faster); the first run's samples are still there.
     with fanzwatch_up("--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=False)) as again:
         again.wait_for_line("press Ctrl-C to stop", timeout=90)
-        r = httpx.get(
-            f"{prom}/api/v1/query",
-            params={"query": "count(fanz_user_registrations_total)", "time": f"{first_run_end - 2:.3f}"},
-        )
-        result = r.json()["data"]["result"]
-        assert result and float(result[0]["value"][1]) > 0, f"first run's samples lost: {r.text}"
+        after_restart = registration_samples(prom, at=sampled_at)
+        for series, samples in before_restart.items():
+            lost = samples - after_restart.get(series, set())
+            assert not lost, f"first run's samples of {series} lost: {sorted(lost)}; after restart: {after_restart}"
         logs = (data / "logs" / "prometheus.log").read_text()
         assert logs.count("starting:") == 2  # one log per child, appended run after run
         os.kill(again.proc.pid, signal.SIGTERM)
@@ -171,11 +187,11 @@ def test_up_names_the_missing_binaries(tmp_path: Path, ports: dict[str, int]) ->
     assert not (tmp_path / "d" / "logs").exists()  # nothing was started
 
 
-def test_incident_without_a_stack_is_a_clear_error(tmp_path: Path) -> None:
+def test_fault_without_a_stack_is_a_clear_error(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["incident", "inject", "payment_outage", "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "fault", "inject", "payment_outage", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert "no stack is running" in result.stderr
-    unknown = runner.invoke(app, ["incident", "inject", "meteor_strike", "--data-dir", str(tmp_path)])
+    assert f"no stack is running with data dir {tmp_path}" in result.stderr
+    unknown = runner.invoke(app, ["demo", "fault", "inject", "meteor_strike", "--data-dir", str(tmp_path)])
     assert unknown.exit_code == 2
-    assert "unknown incident 'meteor_strike'" in unknown.stderr
+    assert "unknown fault 'meteor_strike'" in unknown.stderr

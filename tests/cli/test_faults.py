@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from _waiting import wait_until
 from fanzwatch.cli import app
 from fanzwatch.demo.platform import PlatformConfig, create_platform_app
 from fanzwatch.demo.processor import ProcessorConfig, create_processor_app
@@ -34,9 +34,7 @@ def _serve(app: Any) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: server.started, timeout=30, message="the payment processor did not start", interval=0.01)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True
     thread.join(timeout=10)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -179,19 +180,40 @@ class UserConfig(_Model):
 
 
 class ScheduleConfig(_Model):
-    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``."""
+    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``.
+
+    With ``timezone`` (an IANA name) hand-overs happen at ``start``'s local wall-clock time
+    in that zone, on both sides of a daylight-saving change (09:00 in Berlin is 08:00 UTC in
+    winter, 07:00 UTC in summer). ``start`` may then be naive (read in the zone). Without a
+    zone, ``start`` must carry an offset and hand-overs keep that fixed offset.
+    """
 
     name: Name
     users: tuple[Name, ...] = Field(min_length=1)
     rotation: Literal["daily", "weekly"] = "weekly"
-    start: datetime = Field(default=datetime(2024, 1, 1, 9, tzinfo=UTC), description="first hand-over (aware)")
+    start: datetime | None = Field(
+        default=None, description="first hand-over; default Monday 2024-01-01 09:00 in the zone (UTC without one)"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone of the hand-over times, e.g. Europe/Berlin")
 
-    @field_validator("start")
+    @field_validator("timezone")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("the rotation start needs a timezone, e.g. 2026-01-05T09:00:00+00:00")
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Berlin") from None
         return v
+
+    @model_validator(mode="after")
+    def _aware(self) -> ScheduleConfig:
+        if self.start is not None and self.start.tzinfo is None and self.timezone is None:
+            raise ValueError(
+                "the rotation start needs a time zone: add timezone (IANA, e.g. Europe/Berlin) "
+                "or an offset, e.g. 2026-01-05T09:00:00+01:00"
+            )
+        return self
 
 
 class EscalationStepConfig(_Model):

@@ -134,10 +134,26 @@ class _Channel(_Model):
 
 
 class SlackChannel(_Channel):
-    """A Slack incoming webhook; its URL is the secret."""
+    """Slack: an incoming webhook (``url``, the secret), or the Web API with a bot token.
+
+    With ``bot_token`` and ``channel`` messages go through ``chat.postMessage`` and every
+    later message about an incident (escalation, acknowledgement, resolution) is a reply in
+    the thread of its first one. An incoming webhook cannot thread: one message per change.
+    """
 
     kind: Literal["slack"] = "slack"
-    url: SecretSource
+    url: SecretSource | None = Field(default=None, description="incoming webhook URL")
+    bot_token: SecretSource | None = Field(default=None, description="xoxb-… token with chat:write")
+    channel: str | None = Field(default=None, min_length=1, max_length=80, description="channel ID, for bot_token")
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://", description="Slack Web API base")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackChannel:
+        if (self.url is None) == (self.bot_token is None):
+            raise ValueError(f"slack channel {self.name}: give either url (incoming webhook) or bot_token + channel")
+        if self.bot_token is not None and self.channel is None:
+            raise ValueError(f"slack channel {self.name}: bot_token needs channel (the channel ID, e.g. C0123ABCD)")
+        return self
 
 
 class PagerDutyChannel(_Channel):

@@ -31,7 +31,7 @@ def test_report_as_json(url: str) -> None:
     result = CliRunner().invoke(app, ["bi", "report", "--window", "24h", "--end", END, "--json", "--database-url", url])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["current"]["revenue"]["total"] == "63.0500"
+    assert body["current"]["revenue"]["total"] == "78.0500"
     assert body["source"] == "raw"  # no rollups built yet
 
 
@@ -47,7 +47,7 @@ def test_rollup_then_text_report_for_one_platform(url: str, monkeypatch: pytest.
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "fanz-2: 2026-03-09T12:30:00+00:00 .. 2026-03-10T12:30:00+00:00 (rollups)"
-    assert lines[2].split() == ["Revenue", "40.0000", "0.0000", "new"]
+    assert lines[2].split() == ["Gross", "revenue", "40.0000", "0.0000", "new"]
 
 
 @pytest.mark.parametrize(

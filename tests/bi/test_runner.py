@@ -31,7 +31,7 @@ def test_build_bi_wires_service_collector_refresher_and_runner(tmp_path: Path) -
         result = parts.runner.run_once()
         assert result is not None and result.covered_until == datetime(2026, 3, 10, 12, tzinfo=UTC)
         report = parts.service.report("24h")
-        assert (report.source, str(report.current.revenue.total)) == ("rollups", "63.0500")
+        assert (report.source, str(report.current.revenue.total)) == ("rollups", "78.0500")
     finally:
         parts.dispose()
         engine.dispose()

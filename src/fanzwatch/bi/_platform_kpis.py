@@ -75,7 +75,7 @@ def platform_kpis(
     out = {p: PlatformKpis() for p in platforms}
     for row in read_fact(rows.get(f"w0:{TX.name}", []), TX):
         if (k := out.get(row["platform"])) is not None:
-            k.revenue[row["currency"]] = k.revenue.get(row["currency"], Decimal(0)) + row["revenue"]
+            k.revenue[row["currency"]] = k.revenue.get(row["currency"], Decimal(0)) + row["gross"]
             k.attempts += row["attempts"]
             k.succeeded += row["succeeded"]
     for row in read_fact(rows.get(f"w0:{REVERSALS.name}", []), REVERSALS):

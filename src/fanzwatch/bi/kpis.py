@@ -243,16 +243,15 @@ class KpiEngine:
     ) -> RevenueMetrics:
         per_cur: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(lambda: Decimal(0)))
         by_type: dict[str, Decimal] = defaultdict(lambda: Decimal(0))
-        counts = {"attempts": 0, "succeeded": 0, "declined": 0, "failed": 0, "completed": 0}
+        counts = {"attempts": 0, "succeeded": 0, "declined": 0, "failed": 0}
         for row in tx:
             cur = per_cur[row["currency"]]
-            for m in ("revenue", "fee_recorded", "revenue_fee_missing"):
+            for m in ("gross", "fee_recorded", "gross_fee_missing", "succeeded"):
                 cur[m] += row[m]
-            cur["completed"] += row["completed"]
             for k in counts:
                 counts[k] += row[k]
-            if row["completed"]:
-                converted = convert(row["revenue"], row["currency"])
+            if row["succeeded"]:
+                converted = convert(row["gross"], row["currency"])
                 if converted is not None:
                     by_type[row["type"]] += converted
         reversals: dict[str, dict[str, list[Any]]] = {"refunded": {}, "chargeback": {}}
@@ -266,29 +265,36 @@ class KpiEngine:
         estimated: dict[str, Decimal] = {}
         for c in currencies:
             figures = per_cur.get(c, {})
-            revenue = money(figures.get("revenue", 0))
-            estimated[c] = _q(money(figures.get("revenue_fee_missing", 0)) * self._fee_rate)
+            gross = money(figures.get("gross", 0))
+            estimated[c] = _q(money(figures.get("gross_fee_missing", 0)) * self._fee_rate)
             fees[c] = money(figures.get("fee_recorded", 0)) + estimated[c]
-            completed = int(figures.get("completed", 0))
+            succeeded = int(figures.get("succeeded", 0))
+            refunded = money(reversals["refunded"].get(c, [0, 0])[1])
+            charged_back = money(reversals["chargeback"].get(c, [0, 0])[1])
             by_currency[c] = CurrencyRevenue(
-                revenue=revenue,
-                completed_transactions=completed,
-                average_transaction_value=_div(revenue, completed),
+                revenue=gross,
+                net=gross - refunded - charged_back,
+                completed_transactions=succeeded,
+                average_transaction_value=_div(gross, succeeded),
                 platform_fees=fees[c],
-                creator_payouts=revenue - fees[c],
-                refunds=money(reversals["refunded"].get(c, [0, 0])[1]),
-                chargebacks=money(reversals["chargeback"].get(c, [0, 0])[1]),
+                creator_payouts=gross - fees[c],
+                refunds=refunded,
+                chargebacks=charged_back,
                 mrr=money(subs_end.get(c, (0, 0))[1]),
             )
         total = _q(sum(by_type.values(), Decimal(0)))
         convertible = sum(v.completed_transactions for c, v in by_currency.items() if convert.can(c))
         platform_fees = convert.total(fees)
+        refund_amount = convert.total({c: v[1] for c, v in reversals["refunded"].items()})
+        chargeback_amount = convert.total({c: v[1] for c, v in reversals["chargeback"].items()})
         return RevenueMetrics(
             currency=convert.reporting,
+            gross=total,
+            net=total - refund_amount - chargeback_amount,
             total=total,
             by_type=dict(sorted((k, _q(v)) for k, v in by_type.items())),
             by_currency=by_currency,
-            completed_transactions=counts["completed"],
+            completed_transactions=counts["succeeded"],
             average_transaction_value=_div(total, convertible),
             mrr=convert.total({c: v[1] for c, v in subs_end.items()}),
             active_subscriptions=sum(v[0] for v in subs_end.values()),
@@ -296,9 +302,9 @@ class KpiEngine:
             platform_fees_at_default_rate=convert.total(estimated),
             creator_payouts=total - platform_fees,
             refunds=sum(v[0] for v in reversals["refunded"].values()),
-            refund_amount=convert.total({c: v[1] for c, v in reversals["refunded"].items()}),
+            refund_amount=refund_amount,
             chargebacks=sum(v[0] for v in reversals["chargeback"].values()),
-            chargeback_amount=convert.total({c: v[1] for c, v in reversals["chargeback"].items()}),
+            chargeback_amount=chargeback_amount,
             payment_attempts=counts["attempts"],
             payments_declined=counts["declined"],
             payments_failed=counts["failed"],

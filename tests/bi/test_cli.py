@@ -68,3 +68,28 @@ def test_no_database_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["bi", "report"])
     assert result.exit_code == 2
     assert "pass --database-url or set FANZWATCH_BI_DATABASE_URL" in result.output
+
+
+def test_database_errors_exit_2_without_traceback_and_create_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{empty}").connect().close()  # an SQLite file without platform tables
+    before = sorted(p.name for p in tmp_path.iterdir())
+    cases = [
+        (f"sqlite:///{tmp_path / 'missing.db'}", "no platform database at"),
+        (f"sqlite:///{tmp_path / 'no-dir' / 'p.db'}", "no platform database at"),
+        (f"sqlite:///{empty}", "has no platform tables (users, subscriptions"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "cannot open the platform database"),
+    ]
+    runner = CliRunner()
+    for url, message in cases:
+        for command in (["bi", "report"], ["bi", "rollup"], ["bi", "rollup", "--rebuild"]):
+            result = runner.invoke(app, [*command, "--database-url", url])
+            assert result.exit_code == 2, (command, url, result.output)
+            assert message in result.output, (command, url, result.output)
+            assert "Traceback" not in result.output
+            assert isinstance(result.exception, SystemExit), result.exception  # a clean exit, not a crash
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file appeared
+    engine = sa.create_engine(f"sqlite:///{empty}")
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []  # and no table
+    engine.dispose()

@@ -51,18 +51,18 @@ def fact_totals(rows: Sequence[dict[str, Any]], fact: Fact) -> dict[str, Any]:
     return totals
 
 
-def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Decimal]]:
-    """Currency → (recurring subscriptions, MRR) at the statement's instant ``tag`` (``i{k}``)."""
+def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Fraction]]:
+    """Currency → (recurring subscriptions, exact MRR) at the statement's instant ``tag`` (``i{k}``)."""
     return {c: v for (_, c), v in read_subscriptions_by_platform(rows, tag).items()}
 
 
 def read_subscriptions_by_platform(
     rows: dict[str, list[dict[str, Any]]], tag: str
-) -> dict[tuple[str | None, str], tuple[int, Decimal]]:
-    """(platform or None, currency) → (recurring subscriptions, MRR).
+) -> dict[tuple[str | None, str], tuple[int, Fraction]]:
+    """(platform or None, currency) → (recurring subscriptions, MRR as an exact fraction).
 
-    MRR is Σ period price / billing months over the exact per-period sums, rounded once to
-    the schema's four places (ROUND_HALF_EVEN): no per-subscription rounding.
+    MRR is Σ period price / billing months over the exact per-period sums: no rounding
+    per subscription; the figure is rounded once where it is shown (``round_money``).
     """
     count: dict[tuple[str | None, str], int] = {}
     prices: dict[tuple[str | None, str], dict[int, Decimal]] = {}
@@ -73,16 +73,17 @@ def read_subscriptions_by_platform(
             by_months = prices.setdefault(key, {})
             months = int(row["months"])
             by_months[months] = by_months.get(months, money(0)) + sign * money(row["price"])
-    out: dict[tuple[str | None, str], tuple[int, Decimal]] = {}
+    out: dict[tuple[str | None, str], tuple[int, Fraction]] = {}
     for key in sorted(count, key=str):
-        mrr = round_money(monthly_recurring(prices[key]))
+        mrr = monthly_recurring(prices[key])
         if count[key] or mrr:
             out[key] = (count[key], mrr)
     return out
 
 
-def round_money(value: Fraction) -> Decimal:
-    """An exact fraction rounded once to the schema's places (half to even)."""
+def round_money(value: Fraction | Decimal) -> Decimal:
+    """An exact value rounded once to the schema's four places (half to even): every shown money figure."""
+    value = Fraction(value)
     with localcontext() as ctx:
         ctx.prec = 60  # the one division is exact to far beyond the four places kept
         return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(_Q, rounding=ROUND_HALF_EVEN)

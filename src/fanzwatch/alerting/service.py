@@ -29,6 +29,7 @@ from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
 from .escalation.escalator import Escalator
+from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.correlation import Explains
 from .incidents.manager import IncidentManager
@@ -92,6 +93,7 @@ class AlertingService:
             clock,
             self.metrics,
             instance_id=self.instance_id,
+            on_failed=DeliveryFailover(settings).failed,
         )
         remediation = settings.remediation
         if process_control is None and remediation.process_control_url:

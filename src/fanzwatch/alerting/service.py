@@ -29,6 +29,7 @@ from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
 from .escalation.escalator import Escalator
+from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.manager import IncidentManager
 from .incidents.operations import IncidentOperations
@@ -88,6 +89,7 @@ class AlertingService:
             clock,
             self.metrics,
             instance_id=self.instance_id,
+            on_failed=DeliveryFailover(settings).failed,
         )
         remediation = settings.remediation
         if process_control is None and remediation.process_control_url:
@@ -177,7 +179,9 @@ class AlertingService:
     async def _escalate_and_measure(self) -> None:
         now = self.clock.now()
         async with self._escalation_lock:
-            if await self.escalator.run_due(self.engine, now):
+            # Hold-downs first: an incident whose resolve became final is not escalated.
+            settled = await self.manager.hold_down.settle_due(self.engine, now)
+            if await self.escalator.run_due(self.engine, now) or settled:
                 self.outbox.wake()
         await self.refresh_gauges()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:

@@ -359,11 +359,29 @@ class RemediationSettings(_Model):
 
 
 class DeliverySettings(_Model):
-    max_attempts: int = Field(default=8, ge=1, le=50, description="then the notification is marked failed")
+    """How the outbox retries: backoff with jitter for as long as the message may matter.
+
+    A message is retried (timeouts, connection errors, 429, 5xx) until it is delivered, no
+    longer applies (its incident was acknowledged or resolved), or is ``max_age`` old; then
+    it fails on the incident's timeline and its recipient is paged another way.
+    """
+
+    max_attempts: int | None = Field(
+        default=None, ge=1, le=10_000, description="optional cap on attempts; by default only max_age ends retrying"
+    )
+    max_age: Duration = Field(default=timedelta(hours=24), description="a message still undelivered this old fails")
     backoff_base: Duration = Field(default=timedelta(seconds=2), description="first retry delay, doubled each time")
-    backoff_max: Duration = Field(default=timedelta(minutes=5), description="longest delay (Retry-After may exceed)")
+    backoff_max: Duration = Field(default=timedelta(minutes=5), description="longest backoff (Retry-After may exceed)")
+    jitter: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="each delay is shortened by a random part up to this fraction"
+    )
     poll_interval: Duration = Field(default=timedelta(seconds=1), description="how often due retries are looked for")
     lease: Duration = Field(default=timedelta(minutes=2), description="a claimed delivery is retaken after this")
+    fallback_channels: tuple[Name, ...] = Field(
+        default=(),
+        description="a trigger or page that finally fails, its recipient reached nowhere else, goes here; "
+        "without one, the incident's next escalation step runs at once",
+    )
 
 
 class AlertingSettings(ComponentSettings):
@@ -385,6 +403,14 @@ class AlertingSettings(ComponentSettings):
     )
     reopen_window: Duration = Field(
         default=timedelta(minutes=5), description="a group firing again this soon after resolving reopens its incident"
+    )
+    hold_down: Duration = Field(
+        default=timedelta(minutes=2),
+        description=(
+            "flap damping: an incident whose alerts all resolved stays 'resolving' this long before it resolves and "
+            "anyone is told; an alert firing again meanwhile keeps it open silently (0 resolves at once). Keep it "
+            "above Alertmanager's group_interval, so a critical handing over to its warning twin is not a resolve"
+        ),
     )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)
@@ -416,6 +442,9 @@ class AlertingSettings(ComponentSettings):
                     raise ValueError(f"user {u.name}: unknown channel {c!r} (configured: {sorted(channels)})")
                 if channels[c].kind == "email" and not u.email:
                     raise ValueError(f"user {u.name}: notified by e-mail but has no email address")
+        for c in self.delivery.fallback_channels:
+            if c not in channels:
+                raise ValueError(f"delivery.fallback_channels: unknown channel {c!r} (configured: {sorted(channels)})")
         for s in self.schedules:
             if unknown := set(s.users) - users:
                 raise ValueError(f"schedule {s.name}: unknown users {sorted(unknown)}")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
 
 from fanzwatch.store import create_sync_engine, upgrade
 
-from ._fakes import FakePagerDuty, FakeReceiver, wait_until
+from ._fakes import FakePagerDuty, FakeReceiver, FakeSlack, wait_until
 from ._helpers import T0, TOKEN, am_alert, am_payload
+from .harness import checks
 from .harness.processes import fresh_database, replicas, waiting_on_locks
 from .test_remediation import http_call
 
@@ -90,3 +93,116 @@ def test_two_replicas_in_two_processes_past_one_cooldown_run_the_action_once(
     assert [r.path for r in receiver.requests] == ["/cache/fanz-1/flush"]
     decisions = sorted((d, reason.split(":")[0]) for _, d, reason in audit_log(url))
     assert decisions == [("executed", "POST http"), ("refused", "cooldown"), ("succeeded", "POST http")]
+
+
+def post_webhooks(targets: list[tuple[str, dict[str, Any]]]) -> None:
+    """POST each (replica URL, payload) at the same time, as Alertmanager's peers do; all must be 202."""
+
+    def post(target: tuple[str, dict[str, Any]]) -> int:
+        url, payload = target
+        response = httpx.post(
+            url + "/api/v1/alerts/webhook", json=payload, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        assert list(pool.map(post, targets)) == [202] * len(targets)
+
+
+def running_claims(url: str, owner: str) -> int:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM alerting_remediations WHERE status = 'running' AND claimed_by = :o"),
+                    {"o": owner},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_two_serving_replicas_with_a_kill_in_the_middle_keep_every_guarantee(
+    database: tuple[str, str], pagerduty: FakePagerDuty, slack: FakeSlack, receiver: FakeReceiver
+) -> None:
+    """Two replicas serving webhooks on one PostgreSQL store; one is killed -9 mid-delivery and mid-action.
+
+    Replica a alone gets the first alerts: two of its Slack deliveries and one remediation
+    action hang. Then b starts; both get the same alerts again (an HA Alertmanager pair) and new
+    ones concurrently; a is killed while it holds those claims, restarted as a2, and every alert
+    resolves through both. Afterwards every incident walked a valid path, every channel got every
+    incident's trigger and resolve exactly once, and every remediation ran once.
+    """
+    url = database[1]
+    target = FakeReceiver()  # the remediation action's endpoint
+    try:
+        playbook = http_call(target, cooldown="5m")
+        playbook["action"]["timeout_seconds"] = 60
+        settings = settings_dict(
+            pagerduty,
+            playbook,
+            channels=[
+                {"kind": "pagerduty", "name": "pd", "url": pagerduty.url, "routing_key": "R0UT1NGKEY"},
+                {"kind": "slack", "name": "ops-slack", "url": slack.url, "timeout_seconds": 2},
+                {"kind": "webhook", "name": "hook", "url": receiver.url, "timeout_seconds": 2},
+            ],
+            users=[{"name": "ana", "notify": ["pd", "ops-slack", "hook"]}],
+            tick_interval="200ms",
+            delivery={
+                "backoff_base": "100ms", "backoff_max": "1s", "poll_interval": "100ms", "max_attempts": 20,
+                "lease": "3s",
+            },
+        )  # fmt: skip
+        settings["remediation"]["lease"] = "3s"
+        first = [am_alert(platform=f"fanz-{n}", starts_at=T0) for n in (1, 2, 3)]
+        later = [am_alert(platform=f"fanz-{n}", starts_at=T0) for n in (4, 5)]
+        slack.hang(times=2)  # a's first two Slack deliveries never get an answer
+        target.hang(times=1)  # nor does the first remediation action
+        with replicas(url, settings, {"instance": "a", "serve": True}) as (a,):
+            post_webhooks([(a.base_url, am_payload(alert)) for alert in first])
+            wait_until("a to run an action", lambda: running_claims(url, "a") == 1 and target.requests, 60)
+            wait_until("a's Slack deliveries to hang", lambda: len(slack.requests) >= 2, 60)
+            with replicas(url, settings, {"instance": "b", "serve": True}) as (b,):
+                post_webhooks(
+                    [(r.base_url, am_payload(alert)) for alert in first + later for r in (a, b)]
+                )  # the same alerts to both replicas, at once
+                a.kill()
+                with replicas(url, settings, {"instance": "a2", "serve": True}) as (a2,):
+                    wait_until("every remediation to be verifying", lambda: _all_verifying(url, 5), 60)
+                    # main delivers in order only what is queued in order: the triggers go out first.
+                    # (issue 13a: resolve while triggers are still being retried, once it lands)
+                    wait_until("the triggers to go out", lambda: checks.pending_notifications(url) == 0, 60)
+                    resolved = [
+                        am_alert(
+                            platform=f"fanz-{n}", starts_at=T0, status="resolved", ends_at=T0 + timedelta(minutes=5)
+                        )
+                        for n in range(1, 6)
+                    ]
+                    post_webhooks([(r.base_url, am_payload(alert)) for alert in resolved for r in (a2, b)])
+                    wait_until("the replicas to finish", lambda: checks.quiet(url), 90)
+        ids = checks.incident_ids(url)
+        assert len(ids) == 5  # one incident per alert, however many replicas got it
+        problems = checks.incident_problems(url) + checks.remediation_problems(url, target)
+        for channel, events in (
+            ("pagerduty", checks.pagerduty_events(pagerduty)),
+            ("slack", checks.slack_events(slack)),
+            ("webhook", checks.webhook_events(receiver)),
+        ):
+            problems += checks.delivered_once(channel, events, ids) + checks.in_order(channel, events)
+        assert problems == []
+        resumed = [d for _, d, _ in audit_log(url) if d == "resumed"]
+        assert resumed == ["resumed"]  # the action a was running when it died, resumed once by another replica
+    finally:
+        target.close()
+
+
+def _all_verifying(url: str, count: int) -> bool:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            statuses = conn.execute(sa.text("SELECT status FROM alerting_remediations")).scalars().all()
+    finally:
+        engine.dispose()
+    return len(statuses) == count and set(statuses) == {"verifying"}

@@ -132,6 +132,8 @@ timeline = sa.Table(
 )
 
 # Notifications to deliver; ``dedup_key`` makes queueing the same message twice a no-op.
+# Per (incident_id, channel) rows are delivered in ``id`` order (see ``notify.outbox``);
+# status: pending, sent, failed, superseded.
 outbox = sa.Table(
     "alerting_outbox",
     metadata,
@@ -152,7 +154,9 @@ outbox = sa.Table(
     sa.Column("claimed_until", UtcDateTime, nullable=True),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("receipt", sa.String(512), nullable=True),  # the receiver's id of the message (Slack ts, Message-ID)
     sa.Index("ix_alerting_outbox_due", "status", "channel", "next_attempt_at"),
+    sa.Index("ix_alerting_outbox_queue", "incident_id", "channel", "status", "id"),
 )
 
 # One remediation per (incident, playbook, alert): its state machine (see remediation/planner.py).

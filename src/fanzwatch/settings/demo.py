@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..core.platforms import validate_platforms
+from ..core.platforms import DEFAULT_PLATFORMS, validate_platforms
 from ._base import ComponentSettings, component_config
 
 
@@ -20,7 +20,8 @@ class DemoSettings(ComponentSettings):
     processor_port: int = Field(default=8310, ge=1, le=65535, description="fake payment processor HTTP port")
     simulator_port: int = Field(default=8320, ge=1, le=65535, description="traffic simulator admin port")
     platforms: tuple[str, ...] = Field(
-        default=("fanz-1", "fanz-2", "fanz-3"), description="tenants served side by side (at most 13)"
+        default=DEFAULT_PLATFORMS,
+        description="tenants served side by side by one platform process (at most 13): all 13 FANZ platforms",
     )
     database_url: str | None = Field(
         default=None, description="platform database URL; default sqlite:///<data_dir>/demo/platform.db"

@@ -1,7 +1,9 @@
 """The traffic simulator: seasonal arrivals of fan and creator actions, bounded in time and count.
 
-Arrivals are a Poisson process whose rate follows the seasonal profile of the simulated
-clock, times a runtime multiplier (the traffic-spike incident). At most
+Arrivals are a Poisson process whose rate is the sum of every platform's rate (its size
+times its own seasonal profile at the simulated time, ``platform_rates``), times a runtime
+multiplier (the traffic-spike incident); each arrival goes to a platform in proportion
+to its current rate, so 13 platforms share one loop and one HTTP client. At most
 ``max_in_flight`` requests run at once; an arrival beyond that is counted as skipped, never
 queued, so a slow platform cannot make the simulator grow without bound.
 
@@ -25,7 +27,7 @@ import httpx
 from .actions import ACTION_WEIGHTS, ActionContext, pick, run_action
 from .config import SimulatorConfig
 from .population import Population
-from .seasonality import SimulatedClock, default_start, seasonal_factor
+from .seasonality import SimulatedClock, default_start, platform_rates
 
 logger = logging.getLogger(__name__)
 MAX_MULTIPLIER = 50.0
@@ -73,9 +75,20 @@ class Simulator:
     def elapsed(self) -> float:
         return 0.0 if self._started_at is None else self._monotonic() - self._started_at
 
+    def platform_rates(self) -> dict[str, float]:
+        """Requests per second of each platform right now (multiplier included)."""
+        moment = self.clock.at(self.elapsed())
+        rates = platform_rates(self.config.platforms, self.config.peak_rps, moment)
+        return {p: rate * self.multiplier for p, rate in rates.items()}
+
     def current_rate(self) -> float:
-        """Requests per second right now: peak × season × multiplier."""
-        return self.config.peak_rps * seasonal_factor(self.clock.at(self.elapsed())) * self.multiplier
+        """Requests per second right now: the platforms' seasonal rates × multiplier."""
+        return sum(self.platform_rates().values())
+
+    def pick_platform(self) -> str:
+        """The platform of the next arrival, in proportion to the platforms' current rates."""
+        rates = self.platform_rates()
+        return self.rng.choices(list(rates), weights=list(rates.values()))[0]
 
     def status(self) -> dict[str, Any]:
         return {
@@ -87,6 +100,7 @@ class Simulator:
             "elapsed_seconds": round(self.elapsed(), 3),
             "simulated_time": self.clock.at(self.elapsed()).isoformat(),
             "rate_per_second": round(self.current_rate(), 3),
+            "platform_rates": {p: round(r, 3) for p, r in self.platform_rates().items()},
             "multiplier": self.multiplier,
             "population": self.population.size(),
             "outcomes": dict(sorted(self.stats.items())),
@@ -151,8 +165,7 @@ class Simulator:
                     if self.in_flight >= self.config.max_in_flight:
                         self.skipped += 1
                         continue
-                    platform = self.rng.choice(self.config.platforms)
-                    tg.start_soon(self._do, platform, pick(self.rng, ACTION_WEIGHTS))
+                    tg.start_soon(self._do, self.pick_platform(), pick(self.rng, ACTION_WEIGHTS))
         finally:
             self.state = "finished"
             logger.info("simulator finished: %s after %d requests", self.stop_reason, self.sent)

@@ -1,7 +1,7 @@
 """alerting: remediation claims have an owner and a lease; an interrupted run is resumed.
 
-Revision ID: alerting_0002_13c
-Revises: alerting_0001
+Revision ID: alerting_0003
+Revises: alerting_0002
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "alerting_0002_13c"
-down_revision: str | None = "alerting_0001"
+revision: str = "alerting_0003"
+down_revision: str | None = "alerting_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -109,31 +109,36 @@ def post_webhooks(targets: list[tuple[str, dict[str, Any]]]) -> None:
         assert list(pool.map(post, targets)) == [202] * len(targets)
 
 
-def running_claims(url: str, owner: str) -> int:
-    engine = create_sync_engine(url)
+def wait_for(what: str, probe: Callable[[], object], url: str, timeout: float) -> None:
+    """``wait_until``, saying what the store was doing when it timed out."""
     try:
-        with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.text("SELECT count(*) FROM alerting_remediations WHERE status = 'running' AND claimed_by = :o"),
-                    {"o": owner},
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
+        wait_until(what, probe, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {checks.describe(url)}") from None
+
+
+def resolved(*platforms: int) -> list[dict[str, Any]]:
+    return [
+        am_alert(platform=f"fanz-{n}", starts_at=T0, status="resolved", ends_at=T0 + timedelta(minutes=5))
+        for n in platforms
+    ]
 
 
 @pytest.mark.slow
 def test_two_serving_replicas_with_a_kill_in_the_middle_keep_every_guarantee(
     database: tuple[str, str], pagerduty: FakePagerDuty, slack: FakeSlack, receiver: FakeReceiver
 ) -> None:
-    """Two replicas serving webhooks on one PostgreSQL store; one is killed -9 mid-delivery and mid-action.
+    """Two replicas serving webhooks on one PostgreSQL store; one is killed -9 mid-action.
 
-    Replica a alone gets the first alerts: two of its Slack deliveries and one remediation
-    action hang. Then b starts; both get the same alerts again (an HA Alertmanager pair) and new
-    ones concurrently; a is killed while it holds those claims, restarted as a2, and every alert
-    resolves through both. Afterwards every incident walked a valid path, every channel got every
-    incident's trigger and resolve exactly once, and every remediation ran once.
+    Both get webhooks at once: some to one replica, the same to both (an HA Alertmanager pair),
+    new ones too. The first two Slack deliveries and the first remediation action hang. When
+    everything else is done, the replica running that action is killed (and maybe with it the
+    hanging Slack deliveries) and restarted. Every alert but the one whose action was cut short
+    resolves at once, through both, while the dead replica's claims still hold; the last resolves
+    after its action was resumed by another replica. Afterwards every incident walked a valid path;
+    PagerDuty and the webhook receiver got every incident's trigger and resolve exactly once and in
+    order, Slack too or (a trigger that never got through before its incident resolved) nothing;
+    every remediation ran once.
     """
     url = database[1]
     target = FakeReceiver()  # the remediation action's endpoint
@@ -145,64 +150,56 @@ def test_two_serving_replicas_with_a_kill_in_the_middle_keep_every_guarantee(
             playbook,
             channels=[
                 {"kind": "pagerduty", "name": "pd", "url": pagerduty.url, "routing_key": "R0UT1NGKEY"},
-                {"kind": "slack", "name": "ops-slack", "url": slack.url, "timeout_seconds": 2},
+                {"kind": "slack", "name": "ops-slack", "url": slack.url, "timeout_seconds": 15},
                 {"kind": "webhook", "name": "hook", "url": receiver.url, "timeout_seconds": 2},
             ],
             users=[{"name": "ana", "notify": ["pd", "ops-slack", "hook"]}],
             tick_interval="200ms",
             delivery={
                 "backoff_base": "100ms", "backoff_max": "1s", "poll_interval": "100ms", "max_attempts": 20,
-                "lease": "3s",
+                "lease": "20s",  # longer than a delivery may take (Slack's 15 s): then retaken
             },
         )  # fmt: skip
-        settings["remediation"]["lease"] = "3s"
+        settings["remediation"]["lease"] = "3s"  # renewed while the action runs: retaken 3 s after a dies
         first = [am_alert(platform=f"fanz-{n}", starts_at=T0) for n in (1, 2, 3)]
         later = [am_alert(platform=f"fanz-{n}", starts_at=T0) for n in (4, 5)]
-        slack.hang(times=2)  # a's first two Slack deliveries never get an answer
-        target.hang(times=1)  # nor does the first remediation action
-        with replicas(url, settings, {"instance": "a", "serve": True}) as (a,):
-            post_webhooks([(a.base_url, am_payload(alert)) for alert in first])
-            wait_until("a to run an action", lambda: running_claims(url, "a") == 1 and target.requests, 60)
-            wait_until("a's Slack deliveries to hang", lambda: len(slack.requests) >= 2, 60)
-            with replicas(url, settings, {"instance": "b", "serve": True}) as (b,):
-                post_webhooks(
-                    [(r.base_url, am_payload(alert)) for alert in first + later for r in (a, b)]
-                )  # the same alerts to both replicas, at once
-                a.kill()
-                with replicas(url, settings, {"instance": "a2", "serve": True}) as (a2,):
-                    wait_until("every remediation to be verifying", lambda: _all_verifying(url, 5), 60)
-                    # main delivers in order only what is queued in order: the triggers go out first.
-                    # (issue 13a: resolve while triggers are still being retried, once it lands)
-                    wait_until("the triggers to go out", lambda: checks.pending_notifications(url) == 0, 60)
-                    resolved = [
-                        am_alert(
-                            platform=f"fanz-{n}", starts_at=T0, status="resolved", ends_at=T0 + timedelta(minutes=5)
-                        )
-                        for n in range(1, 6)
-                    ]
-                    post_webhooks([(r.base_url, am_payload(alert)) for alert in resolved for r in (a2, b)])
-                    wait_until("the replicas to finish", lambda: checks.quiet(url), 90)
+        slack.hang(times=2)  # the first two Slack deliveries get no answer (for 15 s)
+        target.hang(times=1)  # nor does the first remediation action (ever)
+        specs = ({"instance": "a", "serve": True}, {"instance": "b", "serve": True})
+        with replicas(url, settings, *specs) as pair:
+            a, b = pair
+            post_webhooks(  # some to one replica, the same to both (an HA Alertmanager pair), at once
+                [(a.base_url, am_payload(alert)) for alert in first]
+                + [(r.base_url, am_payload(alert)) for alert in first + later for r in (a, b)]
+            )
+            wait_for(
+                "all but the hanging work to be done",
+                lambda: checks.settled_but(url, deliveries=2, remediations=1),
+                url,
+                120,
+            )
+            hung = checks.running_remediation(url)
+            assert hung is not None
+            victim = {"a": a, "b": b}[hung[2]]
+            survivor = b if victim is a else a
+            victim.kill()  # kill -9 in the middle of its action, maybe of Slack deliveries too
+            with replicas(url, settings, {"instance": f"{victim.instance}2", "serve": True}) as (restarted,):
+                both = (survivor, restarted)
+                others = [n for n in range(1, 6) if f"fanz-{n}" != hung[1]]
+                post_webhooks([(r.base_url, am_payload(alert)) for alert in resolved(*others) for r in both])
+                wait_for("the action to be resumed", lambda: "resumed" in [d for _, d, _ in audit_log(url)], url, 120)
+                wait_for("it to succeed", lambda: checks.remediation_status(url, hung[0]) == "verifying", url, 120)
+                last = resolved(int(hung[1].split("-")[1]))
+                post_webhooks([(r.base_url, am_payload(alert)) for alert in last for r in both])
+                wait_for("the replicas to finish", lambda: checks.quiet(url), url, 180)
         ids = checks.incident_ids(url)
         assert len(ids) == 5  # one incident per alert, however many replicas got it
         problems = checks.incident_problems(url) + checks.remediation_problems(url, target)
-        for channel, events in (
-            ("pagerduty", checks.pagerduty_events(pagerduty)),
-            ("slack", checks.slack_events(slack)),
-            ("webhook", checks.webhook_events(receiver)),
-        ):
-            problems += checks.delivered_once(channel, events, ids) + checks.in_order(channel, events)
+        problems += checks.channel_problems("pagerduty", checks.pagerduty_events(pagerduty), ids, unhurt=set(ids))
+        problems += checks.channel_problems("webhook", checks.webhook_events(receiver), ids, unhurt=set(ids))
+        slack_hurt = checks.incidents_in(slack.requests[:2])
+        problems += checks.channel_problems("slack", checks.slack_events(slack), ids, unhurt=set(ids) - slack_hurt)
         assert problems == []
-        resumed = [d for _, d, _ in audit_log(url) if d == "resumed"]
-        assert resumed == ["resumed"]  # the action a was running when it died, resumed once by another replica
+        assert [d for _, d, _ in audit_log(url)].count("resumed") == 1  # a's action, by another replica
     finally:
         target.close()
-
-
-def _all_verifying(url: str, count: int) -> bool:
-    engine = create_sync_engine(url)
-    try:
-        with engine.connect() as conn:
-            statuses = conn.execute(sa.text("SELECT status FROM alerting_remediations")).scalars().all()
-    finally:
-        engine.dispose()
-    return len(statuses) == count and set(statuses) == {"verifying"}

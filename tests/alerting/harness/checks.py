@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from fanzwatch.store import create_sync_engine
 
-from .._fakes import FakeHttpService, FakePagerDuty, FakeSlack
+from .._fakes import FakeHttpService, FakePagerDuty, FakeSlack, Received
 
 Event = tuple[int, str]  # (incident id, event: trigger / acknowledge / resolve / ...)
 SLACK_VERBS = {"triggered": "trigger", "reopened": "reopen", "acknowledged": "acknowledge", "resolved": "resolve"}
@@ -43,27 +43,28 @@ def webhook_events(hook: FakeHttpService) -> list[Event]:
     return [(int(r.body["incident_id"]), r.body["event"]) for r in hook.accepted]
 
 
-def delivered_once(channel: str, events: list[Event], incidents: list[int]) -> list[str]:
-    """Every incident's trigger and resolve reached the channel exactly once."""
-    counts = Counter(events)
-    problems = [f"{channel}: incident {i} {e} delivered {n} times" for (i, e), n in sorted(counts.items()) if n != 1]
-    for incident in incidents:
-        for event in ("trigger", "resolve"):
-            if counts[(incident, event)] == 0:
-                problems.append(f"{channel}: incident {incident} {event} never delivered")
-    return problems
+def channel_problems(channel: str, events: list[Event], incidents: list[int], *, unhurt: set[int]) -> list[str]:
+    """Per incident, the channel accepted its trigger then its resolve, each exactly once, or nothing.
 
-
-def in_order(channel: str, events: list[Event]) -> list[str]:
-    """Per incident, nothing reaches the channel before its trigger, nor after its resolve."""
+    Nothing is right only where the trigger never got through before the incident resolved
+    (a stale trigger is superseded, and a resolve is not sent for a trigger nobody saw); for
+    the ``unhurt`` incidents, whose trigger was delivered, both must be there.
+    """
     problems = []
     per_incident: dict[int, list[str]] = defaultdict(list)
     for incident, event in events:
         per_incident[incident].append(event)
-    for incident, seq in sorted(per_incident.items()):
-        if seq[0] != "trigger" or seq[-1] != "resolve":
+    for incident in incidents:
+        seq = per_incident.pop(incident, [])
+        if seq != ["trigger", "resolve"] and (seq or incident in unhurt):
             problems.append(f"{channel}: incident {incident} received {seq}")
+    problems += [f"{channel}: unknown incident {i} received {seq}" for i, seq in per_incident.items()]
     return problems
+
+
+def incidents_in(requests: list[Received]) -> set[int]:
+    """The incidents named by Slack messages, answered or not."""
+    return {int(m.group(1)) for r in requests if (m := re.search(r"Incident #(\d+)", r.body["text"]))}
 
 
 def _rows(url: str, query: str) -> list[Any]:
@@ -102,28 +103,76 @@ def incident_problems(url: str) -> list[str]:
 
 
 def remediation_problems(url: str, target: FakeHttpService) -> list[str]:
-    """Every remediation ran once: one ``executed`` per run, each run's key answered once by the target."""
+    """Every remediation ran once: one ``executed``, its key accepted by the target at most once.
+
+    Exactly once, unless the alert resolved while a run cut short by a crash waited to be resumed
+    (then it is ``not_needed``, and resuming it would have been wrong).
+    """
     problems = []
-    executed = Counter(
-        r.remediation_id
-        for r in _rows(url, "SELECT remediation_id, decision FROM alerting_remediation_audit")
-        if r.decision == "executed"
-    )
+    decisions: dict[int, list[str]] = defaultdict(list)
+    for r in _rows(url, "SELECT remediation_id, decision FROM alerting_remediation_audit ORDER BY id"):
+        decisions[r.remediation_id].append(r.decision)
     accepted = Counter(r.headers.get("Idempotency-Key") for r in target.accepted)
+    known = set()
     for rem in _rows(url, "SELECT id, status, runs FROM alerting_remediations ORDER BY id"):
-        if executed[rem.id] != 1 or rem.runs != 1:
-            problems.append(f"remediation {rem.id}: executed {executed[rem.id]} times, runs={rem.runs}")
         key = f"fanzwatch-remediation-{rem.id}-1"
-        if accepted[key] != 1:
-            problems.append(f"remediation {rem.id}: the target accepted run {key} {accepted[key]} times")
-        if rem.status != "done":
-            problems.append(f"remediation {rem.id}: ended {rem.status}")
-    extra = set(accepted) - {
-        f"fanzwatch-remediation-{r.id}-1" for r in _rows(url, "SELECT id FROM alerting_remediations")
-    }
-    if extra:
-        problems.append(f"the target accepted unknown runs {sorted(map(str, extra))}")
+        known.add(key)
+        executed = decisions[rem.id].count("executed")
+        expected = 0 if decisions[rem.id][-1:] == ["not_needed"] else 1
+        if executed != 1 or rem.runs != 1 or accepted[key] != expected or rem.status != "done":
+            problems.append(
+                f"remediation {rem.id}: {rem.status}, runs={rem.runs}, target accepted {key} {accepted[key]} times,"
+                f" decisions {decisions[rem.id]}"
+            )
+    if set(accepted) - known:
+        problems.append(f"the target accepted unknown runs {sorted(map(str, set(accepted) - known))}")
     return problems
+
+
+def running_remediation(url: str) -> tuple[int, str, str] | None:
+    """(id, platform, owner) of the one remediation being run now, if exactly one is."""
+    rows = _rows(url, "SELECT id, platform, claimed_by FROM alerting_remediations WHERE status = 'running'")
+    return (int(rows[0].id), rows[0].platform, rows[0].claimed_by) if len(rows) == 1 else None
+
+
+def remediation_status(url: str, rid: int) -> str:
+    (row,) = _rows(url, f"SELECT status FROM alerting_remediations WHERE id = {int(rid)}")
+    return str(row.status)
+
+
+def settled_but(url: str, *, deliveries: int, remediations: int) -> bool:
+    """All is done except up to that many deliveries and that many remediation actions, in flight."""
+    (row,) = _rows(
+        url,
+        "SELECT (SELECT count(*) FROM alerting_inbox WHERE processed_at IS NULL) AS inbox,"
+        " (SELECT count(*) FROM alerting_outbox WHERE status = 'pending') AS pending,"
+        " (SELECT count(*) FROM alerting_outbox WHERE status = 'pending' AND claimed_by IS NOT NULL) AS held,"
+        " (SELECT count(*) FROM alerting_remediations WHERE status = 'verifying') AS verifying,"
+        " (SELECT count(*) FROM alerting_remediations WHERE status = 'running') AS running,"
+        " (SELECT count(*) FROM alerting_remediations) AS total",
+    )
+    return (
+        row.inbox == 0
+        and row.pending == row.held <= deliveries
+        and row.running == remediations
+        and row.verifying == row.total - remediations
+    )
+
+
+def describe(url: str) -> str:
+    """The store's work in progress, for a message when a wait times out."""
+    pending = _rows(
+        url,
+        "SELECT id, incident_id, channel, event, claimed_by, attempts FROM alerting_outbox WHERE status = 'pending'",
+    )
+    work = _rows(
+        url, "SELECT id, platform, status, claimed_by, runs, interrupted FROM alerting_remediations ORDER BY id"
+    )
+    inbox = _rows(url, "SELECT count(*) AS n FROM alerting_inbox WHERE processed_at IS NULL")[0].n
+    return (
+        f"inbox {inbox} unprocessed; pending notifications {[tuple(r) for r in pending]};"
+        f" remediations {[tuple(r) for r in work]}"
+    )
 
 
 def pending_notifications(url: str) -> int:

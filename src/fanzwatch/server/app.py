@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry
 from .. import __version__
 from ..alerting import AlertingService
 from ..alerting import build_router as build_alerting_router
-from ..alerting.incidents.queries import IncidentQueries
 from ..anomaly.engine import AnomalyEngine
 from ..anomaly.router import build_router as build_anomaly_router
 from ..bi import BiComponents, build_bi
@@ -28,6 +27,7 @@ from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .auth import AuthMiddleware, RoutePolicy, default_rules
+from .correlation import correlation_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
 from .security import (
     alerting_with_webhook_token,
@@ -96,7 +96,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 app.state.anomaly_engine = anomalies
             if settings.alerting.enabled:
                 alerting = AlertingService(
-                    alerting_with_webhook_token(settings), engine, http, registry, clock, platforms=settings.platforms
+                    alerting_with_webhook_token(settings),
+                    engine,
+                    http,
+                    registry,
+                    clock,
+                    platforms=settings.platforms,
+                    explains=correlation_rules(),  # what explains what, from provisioning
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)
@@ -119,7 +125,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                     rum_store=rum.store,  # started above, so bound to the store
                     get_anomaly_engine=lambda: getattr(app.state, "anomaly_engine", None),
                     bi_service=bi.service if bi is not None else None,
-                    incident_queries=IncidentQueries(engine) if settings.alerting.enabled else None,
+                    get_alerting=(lambda: getattr(app.state, "alerting", None)) if settings.alerting.enabled else None,
+                    scrub_rules=settings.scrub,
                 )
                 await history.start()
                 stack.push_async_callback(history.stop)

@@ -23,6 +23,8 @@ from ..priority import Assessment, PriorityPolicy, highest
 from ..remediation.planner import RemediationPlanner
 from ..tables import alerts, incidents
 from ..timeline import ALERTMANAGER, TimelineKind, record
+from .correlation import Correlator, member_labels
+from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
 from .transitions import NOT_RESOLVED, compare_and_set
 
@@ -34,12 +36,16 @@ class FiringHandler:
         escalator: Escalator,
         planner: RemediationPlanner,
         metrics: AlertingMetrics,
+        hold_down: HoldDown,
+        correlator: Correlator,
     ) -> None:
         self._settings = settings
         self._escalator = escalator
         self._planner = planner
         self._policy = PriorityPolicy(settings)
         self._metrics = metrics
+        self._hold_down = hold_down
+        self._correlator = correlator
 
     def _alert_values(self, alert: AlertmanagerAlert, assessment: Assessment) -> dict[str, Any]:
         return {
@@ -58,9 +64,9 @@ class FiringHandler:
     ) -> AlertApplied:
         assessment = self._policy.assess(alert.labels)
         current = await current_alert(conn, alert.fingerprint)
-        if current is not None:
-            if current.starts_at > alert.starts_at:
-                return AlertApplied("stale", None)
+        if current is not None and current.starts_at > alert.starts_at:
+            return AlertApplied("stale", None)
+        if current is not None and await self._still_open(conn, current.incident_id, alert, now):
             await conn.execute(
                 alerts.update()
                 .where(alerts.c.id == current.id)
@@ -77,8 +83,11 @@ class FiringHandler:
             )
             return await self._after_fire(conn, current.incident_id, alert, assessment, now)
         row = (await conn.execute(sa.select(incidents).where(incidents.c.open_group_key == group_key))).first()
-        if row is not None:
+        if row is not None and await self._still_open(conn, int(row.id), alert, now):
             return await self._join(conn, IncidentRecord.from_row(row), alert, assessment, now)
+        related = await self._correlator.find(conn, alert)
+        if related is not None and await self._still_open(conn, related, alert, now):
+            return await self._correlate(conn, related, alert, assessment, now)
         reopenable = (
             await conn.execute(
                 sa.select(incidents)
@@ -95,6 +104,17 @@ class FiringHandler:
         if reopenable is not None:
             return await self._reopen(conn, IncidentRecord.from_row(reopenable), alert, assessment, now)
         return await self._open(conn, alert, group_key, assessment, now)
+
+    async def _still_open(
+        self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, now: datetime
+    ) -> bool:
+        """Whether ``alert`` can join the unresolved incident: a resolving one is kept open (hold-down),
+        unless its hold-down just ended (then it is resolved now and the alert reopens it)."""
+        incident = await load_incident(conn, incident_id)
+        assert incident is not None
+        if incident.status is IncidentStatus.RESOLVING:
+            return await self._hold_down.resume(conn, incident, alert.alertname, now)
+        return incident.status is not IncidentStatus.RESOLVED
 
     async def _join(
         self,
@@ -115,6 +135,25 @@ class FiringHandler:
             data={"fingerprint": alert.fingerprint, "labels": dict(alert.labels)},
         )
         return await self._after_fire(conn, incident.id, alert, assessment, now)
+
+    async def _correlate(
+        self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment, now: datetime
+    ) -> AlertApplied:
+        """Join an incident of another group by probable cause; it is retitled to name all it covers."""
+        await self._upsert_alert(conn, incident_id, alert, assessment)
+        title = self._correlator.title(await member_labels(conn, incident_id))
+        await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(title=title))
+        where = f" on {alert.labels['platform']}" if alert.labels.get("platform") else ""
+        await record(
+            conn,
+            incident_id,
+            now,
+            TimelineKind.ALERT_FIRED,
+            f"{alert.alertname}{where} joined by correlation (same probable cause): now {title}",
+            actor=ALERTMANAGER,
+            data={"fingerprint": alert.fingerprint, "labels": dict(alert.labels), "correlated": True},
+        )
+        return await self._after_fire(conn, incident_id, alert, assessment, now)
 
     async def _upsert_alert(
         self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..tables import alerts, audit, incidents, outbox, timeline
 from .records import IncidentStatus
 
-ACTIVE = (IncidentStatus.TRIGGERED.value, IncidentStatus.ACKNOWLEDGED.value)
+ACTIVE = tuple(s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED)
 SUMMARY_COLUMNS = (
     incidents.c.id,
     incidents.c.title,
@@ -25,9 +26,14 @@ SUMMARY_COLUMNS = (
     incidents.c.resolved_at,
     incidents.c.resolved_by,
     incidents.c.reopen_count,
+    incidents.c.resolve_after,
     incidents.c.escalation_step,
     incidents.c.next_escalation_at,
 )
+
+
+def _distinct(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})
 
 
 class IncidentQueries:
@@ -43,7 +49,7 @@ class IncidentQueries:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Newest first; ``status="active"`` means triggered or acknowledged. (page, total)."""
+        """Newest first; ``status="active"`` means not resolved (triggered, acknowledged, resolving). (page, total)."""
         filters: list[sa.ColumnElement[bool]] = []
         if status == "active":
             filters.append(incidents.c.status.in_(ACTIVE))
@@ -51,8 +57,11 @@ class IncidentQueries:
             filters.append(incidents.c.status == status)
         if priority is not None:
             filters.append(incidents.c.priority == priority)
-        if platform is not None:
-            filters.append(incidents.c.platform == platform)
+        if platform is not None:  # the incident's first platform, or any of its alerts' (correlated incidents)
+            on_alert = sa.select(alerts.c.id).where(
+                alerts.c.incident_id == incidents.c.id, alerts.c.labels["platform"].as_string() == platform
+            )
+            filters.append(sa.or_(incidents.c.platform == platform, on_alert.exists()))
         async with self._engine.connect() as conn:
             total = (await conn.execute(sa.select(sa.func.count()).select_from(incidents).where(*filters))).scalar_one()
             rows = (
@@ -81,6 +90,9 @@ class IncidentQueries:
                     )
                 ).all()
             ]
+            # Every platform and service it touches (several when alerts were correlated).
+            out["platforms"] = _distinct(a["labels"].get("platform") for a in out["alerts"]) or [out["platform"]]
+            out["services"] = _distinct(a["labels"].get("service") for a in out["alerts"])
             out["timeline"] = [
                 dict(r._mapping)
                 for r in (

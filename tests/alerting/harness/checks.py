@@ -18,10 +18,13 @@ from .._fakes import FakeHttpService, FakePagerDuty, FakeSlack, Received
 Event = tuple[int, str]  # (incident id, event: trigger / acknowledge / resolve / ...)
 SLACK_VERBS = {"triggered": "trigger", "reopened": "reopen", "acknowledged": "acknowledge", "resolved": "resolve"}
 # The incident state machine as its timeline records it: kind -> (states it may follow, state after).
-TRANSITIONS = {
+# "still_open" (an alert fired again during the hold-down) returns to the state before "resolving".
+TRANSITIONS: dict[str, tuple[set[str | None], str | None]] = {
     "opened": ({None}, "triggered"),
-    "acknowledged": ({"triggered"}, "acknowledged"),
-    "resolved": ({"triggered", "acknowledged"}, "resolved"),
+    "acknowledged": ({"triggered", "resolving"}, "acknowledged"),
+    "resolving": ({"triggered", "acknowledged"}, "resolving"),
+    "still_open": ({"resolving"}, None),
+    "resolved": ({"triggered", "acknowledged", "resolving"}, "resolved"),
     "reopened": ({"resolved"}, "triggered"),
 }
 
@@ -89,16 +92,22 @@ def incident_problems(url: str) -> list[str]:
             timeline[row.incident_id].append(row.kind)
     for inc in _rows(url, "SELECT id, status, resolved_at, open_group_key FROM alerting_incidents ORDER BY id"):
         state: str | None = None
+        before_hold_down: str | None = None
         for kind in timeline[inc.id]:
             allowed, after = TRANSITIONS[kind]
             if state not in allowed:
                 problems.append(f"incident {inc.id}: {kind} after {state} ({timeline[inc.id]})")
-            state = after
+            if kind == "resolving":
+                before_hold_down = state
+            state = after if after is not None else before_hold_down
         if state != inc.status:
             problems.append(f"incident {inc.id}: timeline ends {state}, row says {inc.status}")
         resolved = inc.status == "resolved"
         if resolved != (inc.resolved_at is not None) or resolved != (inc.open_group_key is None):
             problems.append(f"incident {inc.id}: {inc.status} with resolved_at={inc.resolved_at}, open key set")
+    for row in _rows(url, "SELECT fingerprint, count(*) AS n FROM alerting_alerts GROUP BY fingerprint"):
+        if row.n != 1:
+            problems.append(f"alert {row.fingerprint} belongs to {row.n} incidents")
     return problems
 
 

@@ -27,8 +27,13 @@ def up(
     demo: Annotated[bool, typer.Option("--demo", help="Also run the demo platform, processor and traffic.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="State directory, reused by the next run [.fanzwatch].")] = None,
     short_intervals: Annotated[
-        bool, typer.Option("--short-intervals", help="1 s scrape/evaluation/grouping, short alert holds.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--short-intervals/--production-intervals",
+            help="Demo pacing (1 s scrape/evaluation/grouping, short alert holds, 60 s rate windows with --demo) "
+            "or production pacing (15 s scrape, 5 m windows). Default: demo pacing with --demo, else production.",
+        ),
+    ] = None,
     prometheus_port: Annotated[int | None, typer.Option(help="Prometheus port [9090].")] = None,
     alertmanager_port: Annotated[int | None, typer.Option(help="Alertmanager port [9093].")] = None,
     node_exporter_port: Annotated[int | None, typer.Option(help="node_exporter port [9100].")] = None,
@@ -38,8 +43,12 @@ def up(
     simulator_port: Annotated[int | None, typer.Option(help="Traffic simulator port [8320].")] = None,
     platforms: Annotated[str | None, typer.Option(help="Demo tenants, comma-separated [fanz-1,...,fanz-13].")] = None,
     traffic: Annotated[bool, typer.Option(help="Run the traffic simulator with --demo.")] = True,
-    peak_rps: Annotated[float | None, typer.Option(help="Simulated requests per second at the peak hour [6].")] = None,
-    day_seconds: Annotated[float | None, typer.Option(help="Real seconds per simulated day [600].")] = None,
+    peak_rps: Annotated[
+        float | None, typer.Option(help="Simulated requests per second of all platforms at their peaks [16].")
+    ] = None,
+    day_seconds: Annotated[
+        float | None, typer.Option(help="Real seconds per simulated day [86400: real time, continues the history].")
+    ] = None,
     startup_timeout: Annotated[
         float | None, typer.Option(help="Seconds each child may take to be healthy [60].")
     ] = None,
@@ -52,7 +61,7 @@ def up(
 
     stack_args = _given(
         data_dir=data_dir,
-        short_intervals=short_intervals or None,
+        short_intervals=short_intervals,
         prometheus_port=prometheus_port,
         alertmanager_port=alertmanager_port,
         node_exporter_port=node_exporter_port,
@@ -60,6 +69,8 @@ def up(
         startup_timeout_seconds=startup_timeout,
     )
     settings = load_settings(lambda: StackSettings(**stack_args))
+    if demo and "short_intervals" not in settings.model_fields_set:  # neither the option nor the environment
+        settings = settings.model_copy(update={"short_intervals": True})
     demo_settings = None
     if demo:
         demo_args = _given(

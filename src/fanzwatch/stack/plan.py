@@ -34,6 +34,10 @@ from .ports import check_port_plan
 from .supervisor import ChildSpec
 
 SHORT = timedelta(seconds=1)
+DEMO_RATE_WINDOW = timedelta(seconds=60)
+"""The rules' rate window of the demo at short intervals: long enough for the volume
+guards (10 payment attempts per window) on the larger platforms at any hour, short
+enough that an alert fires and resolves within about a minute of the fault."""
 # Channels whose secret file must exist before Alertmanager is told to use them.
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
 
@@ -110,8 +114,9 @@ def provisioning_settings(
     Slack and PagerDuty are used only when their secret file exists in the secrets dir
     (Alertmanager would otherwise fail every notification); e-mail only when configured
     explicitly (there is no SMTP server on a laptop). ``base``'s extra webhooks are kept.
-    Short intervals also shorten the rules' rate windows (30 s), so an alert resolves
-    within about that long after the cause is fixed, not 5 minutes.
+    Short intervals also shorten the rules' rate windows (30 s; 60 s with the demo, see
+    ``DEMO_RATE_WINDOW``), so an alert resolves within about that long after the cause is
+    fixed, not 5 minutes.
     """
     base = base or ProvisioningSettings()
     secrets = stack.resolved_secrets_dir
@@ -139,7 +144,9 @@ def provisioning_settings(
             "group_wait": SHORT,
             "group_interval": SHORT,
         }
-    if stack.resolved_rate_window is not None:
+    if stack.short_intervals and stack.rate_window is None and demo is not None:
+        update["rate_window"] = DEMO_RATE_WINDOW
+    elif stack.resolved_rate_window is not None:
         update["rate_window"] = stack.resolved_rate_window
     return base.model_copy(update=update)
 

@@ -32,3 +32,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands under test never find a stack someone else runs on this machine, and the
+    stacks a test starts are listed in a registry of its own (see ``stack.registry``)."""
+    monkeypatch.setenv("FANZWATCH_STACK_REGISTRY_DIR", str(tmp_path_factory.mktemp("stacks")))

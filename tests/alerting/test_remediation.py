@@ -247,7 +247,9 @@ async def test_dry_run_records_what_would_run_and_does_nothing(
         await svc.tick()
     assert admin.requests == []
     url = f"{admin.base_url}/admin/payment-processor"
-    assert await decisions(harness) == [("dry_run", f"would switch payments to the backup processor: PUT {url}")]
+    assert await decisions(harness) == [
+        ("dry_run", f"would have run: switch payments to the backup processor: PUT {url}")
+    ]
     assert await state(harness) == ("done", 0)
 
 

@@ -32,7 +32,7 @@ def _alerting_diffs(url: str) -> list[object]:
 def test_the_migration_creates_what_the_tables_declare(store_url: str) -> None:
     upgrade(store_url)
     applied, known = current_heads(store_url)
-    assert "alerting_0001" in applied and applied == known
+    assert any(head.startswith("alerting_") for head in applied) and applied == known
     assert _alerting_diffs(store_url) == []
 
 

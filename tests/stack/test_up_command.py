@@ -1,7 +1,7 @@
 """``fanzwatch up`` as a user runs it: Ctrl-C leaves nothing behind, the next run reuses the data.
 
 Runs the real command in a subprocess (its own session, as from a terminal), drives the
-demo through ``fanzwatch incident``, sends SIGINT and checks every child PID and process
+demo through ``fanzwatch demo fault``, sends SIGINT and checks every child PID and process
 group is gone; then starts again on the same data dir and finds the first run's samples.
 """
 
@@ -114,6 +114,7 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
     with fanzwatch_up("--demo", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
         up.wait_for_line("press Ctrl-C to stop", timeout=120)
         assert "scrape every 1 s" in up.output()  # the demo's pacing by default
+        assert f"FanzDash       http://127.0.0.1:{ports['server']}/dash/" in up.output()
         state = read_state(data)
         children = {name: info["pid"] for name, info in state["children"].items()}
         assert set(children) == {
@@ -130,13 +131,13 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
         for name in ("prometheus", "platform", "simulator"):
             assert name in up.output()
 
-        # The incident command finds the demo through the data dir.
-        injected = _cli("incident", "inject", "payment_outage", "--data-dir", str(data))
+        # The fault commands find the demo from any directory (here: through the registry).
+        injected = _cli("demo", "fault", "inject", "payment_outage")
         assert injected.returncode == 0, injected.stderr
         faults = httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()
         assert faults["primary"]["outage"] is True
-        healed = _cli("incident", "heal", "all", "--data-dir", str(data))
-        assert (healed.returncode, healed.stdout.strip()) == (0, "healed every incident")
+        healed = _cli("demo", "fault", "heal", "all", "--data-dir", str(data))
+        assert (healed.returncode, healed.stdout.strip()) == (0, "healed every fault")
         assert httpx.get(f"http://127.0.0.1:{ports['processor']}/admin/faults").json()["primary"]["outage"] is False
 
         # Wait for Prometheus to hold some of the platform's samples, to find them in the second run.
@@ -188,11 +189,11 @@ def test_up_names_the_missing_binaries(tmp_path: Path, ports: dict[str, int]) ->
     assert not (tmp_path / "d" / "logs").exists()  # nothing was started
 
 
-def test_incident_without_a_stack_is_a_clear_error(tmp_path: Path) -> None:
+def test_fault_without_a_stack_is_a_clear_error(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["incident", "inject", "payment_outage", "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "fault", "inject", "payment_outage", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert "no stack is running" in result.stderr
-    unknown = runner.invoke(app, ["incident", "inject", "meteor_strike", "--data-dir", str(tmp_path)])
+    assert f"no stack is running with data dir {tmp_path}" in result.stderr
+    unknown = runner.invoke(app, ["demo", "fault", "inject", "meteor_strike", "--data-dir", str(tmp_path)])
     assert unknown.exit_code == 2
-    assert "unknown incident 'meteor_strike'" in unknown.stderr
+    assert "unknown fault 'meteor_strike'" in unknown.stderr

@@ -10,8 +10,10 @@
 Who may call what is the server's route policy (``server.auth``: reads need the viewer
 role, ack/resolve/notes the responder role, the kill switch admin); the webhook checks
 Alertmanager's own token. Annotations and notes are scrubbed of personal data
-(``core.scrubbing``) where they enter. The router takes a provider of the service, so it
-can be mounted when the app is built and the service created in the lifespan:
+(``core.scrubbing``) where they enter, and every string of a webhook or request body is
+sanitised (``core.text.sanitize_text``: no NUL, controls or lone surrogates reach the
+store). The router takes a provider of the service, so it can be mounted when the app is
+built and the service created in the lifespan:
 
 >>> app.include_router(build_router(lambda: app.state.alerting))
 """
@@ -25,16 +27,28 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..core.models import Priority
 from ..core.scrubbing import ScrubRules, scrub_optional, scrub_text
+from ..core.text import sanitize_text
 from .incidents.operations import IncidentNotFoundError, IncidentStateError
-from .payload import AlertmanagerPayload
+from .payload import AlertmanagerPayload, decode_webhook_body
 from .service import AlertingService
 
 WEBHOOK_PATH = "/api/v1/alerts/webhook"
-Actor = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$", description="who does it")]
+
+
+def _sanitized(value: object) -> object:
+    # Before type validation: a lone surrogate would otherwise fail it, and the 422 that
+    # echoes the input could not even be encoded.
+    return sanitize_text(value) if isinstance(value, str) else value
+
+
+Clean = BeforeValidator(_sanitized)
+Actor = Annotated[
+    str, Clean, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$", description="who does it")
+]
 
 
 class _Body(BaseModel):
@@ -47,12 +61,12 @@ class AckRequest(_Body):
 
 class ResolveRequest(_Body):
     by: Actor
-    note: str | None = Field(default=None, max_length=10_000)
+    note: Annotated[str | None, Clean] = Field(default=None, max_length=10_000)
 
 
 class NoteRequest(_Body):
     by: Actor
-    text: str = Field(min_length=1, max_length=10_000)
+    text: Annotated[str, Clean] = Field(min_length=1, max_length=10_000)
 
 
 class KillSwitchRequest(_Body):
@@ -119,6 +133,7 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
         if body is None:
             svc.metrics.webhook_rejected("too_large")
             return _problem(413, f"payload larger than {svc.settings.max_body_bytes} bytes")
+        body = decode_webhook_body(body)
         try:
             payload = AlertmanagerPayload.model_validate_json(body, context=scrub)
         except ValidationError as exc:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core.clock import Clock
+from ..core.text import sanitize_text
 from .incidents.manager import IncidentManager
 from .metrics import AlertingMetrics
 from .payload import AlertmanagerPayload
@@ -117,7 +118,7 @@ class Inbox:
                     .where(inbox.c.id == row_id)
                     .values(
                         attempts=attempts,
-                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                        error=sanitize_text(f"{type(exc).__name__}: {exc}")[:2000],
                         processed_at=self._clock.now() if give_up else None,
                     )
                 )

@@ -109,6 +109,7 @@ class AlertingService:
             self.kill_switch,
             clock,
             self.metrics,
+            owner=self.instance_id,
             on_change=self._changed,
         )
         self._inbox_wake = asyncio.Event()
@@ -140,7 +141,7 @@ class AlertingService:
         """Let each worker finish its round (database writes are never cut), then stop.
 
         A worker still busy after ``grace`` seconds (a slow remediation action) is
-        cancelled; its remediation is retried after the next start.
+        cancelled; its claim is given back and the remediation resumed (by any replica).
         """
         self._stopping.set()
         for event in (self._inbox_wake, self._escalation_wake, self._remediation_wake):

@@ -132,6 +132,8 @@ timeline = sa.Table(
 )
 
 # Notifications to deliver; ``dedup_key`` makes queueing the same message twice a no-op.
+# Per (incident_id, channel) rows are delivered in ``id`` order (see ``notify.outbox``);
+# status: pending, sent, failed, superseded.
 outbox = sa.Table(
     "alerting_outbox",
     metadata,
@@ -152,10 +154,12 @@ outbox = sa.Table(
     sa.Column("claimed_until", UtcDateTime, nullable=True),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("receipt", sa.String(512), nullable=True),  # the receiver's id of the message (Slack ts, Message-ID)
     sa.Index("ix_alerting_outbox_due", "status", "channel", "next_attempt_at"),
+    sa.Index("ix_alerting_outbox_queue", "incident_id", "channel", "status", "id"),
 )
 
-# One remediation per (incident, playbook, alert): its state machine.
+# One remediation per (incident, playbook, alert): its state machine (see remediation/planner.py).
 remediations = sa.Table(
     "alerting_remediations",
     metadata,
@@ -171,6 +175,13 @@ remediations = sa.Table(
     sa.Column("verify_by", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The replica running the action and until when; renewed while it runs, retaken after.
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", UtcDateTime, nullable=True),
+    # Actions started (the idempotency key of each run), and whether the last one was cut
+    # short by a crash or a stop before its outcome was recorded (it is then resumed).
+    sa.Column("runs", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interrupted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("incident_id", "playbook", "fingerprint", name="uq_alerting_remediations_key"),
     sa.Index("ix_alerting_remediations_due", "status", "next_try_at"),
 )

@@ -22,6 +22,7 @@ class TimelineKind(StrEnum):
     NOTIFYING = "notifying"
     NOTIFIED = "notified"
     NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_SUPERSEDED = "notification_superseded"  # queued, then no longer applied: not sent
     ESCALATED = "escalated"
     ESCALATION_EXHAUSTED = "escalation_exhausted"
     ACKNOWLEDGED = "acknowledged"

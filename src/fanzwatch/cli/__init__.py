@@ -8,15 +8,21 @@ from .. import __version__
 from .alerting import incidents_app, remediation_app
 from .anomaly import anomaly_app
 from .bi import bi_app
+from .demo import demo_app
+from .demo_generate import demo_generate
+from .faults import incident_app
 from .provisioning import render
 from .server import db_app, serve
-from .stack import demo_app, incident_app, up
+from .stack import up
 
 app = typer.Typer(
     name="fanzwatch",
     help="Monitoring and observability for the FANZ creator-economy platforms.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help text: Rich markup would eat "[...]" (defaults, metavars) and RST-ish quoting.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 app.command()(serve)
 app.add_typer(db_app, name="db")
@@ -26,6 +32,7 @@ app.add_typer(remediation_app, name="remediation")
 app.command()(up)
 app.add_typer(incident_app, name="incident")
 app.add_typer(demo_app, name="demo")
+demo_app.command("generate")(demo_generate)  # issue 17: platform-data history for BI
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(bi_app, name="bi")
 app.command()(render)

@@ -1,10 +1,11 @@
 """``fanzwatch incidents`` and ``fanzwatch remediation``: the incident API from a terminal.
 
-They talk to a running server over HTTP (``--server``, default from the server settings)
-with a role token: ``--token``, else the first configured of ``FANZWATCH_ALERTING_API_TOKEN``
-and ``FANZWATCH_AUTH_{ADMIN,RESPONDER,VIEWER}_TOKEN[_FILE]``, else the tokens a local
-server generated in ``<data-dir>/secrets/``. Reads need viewer, ack/resolve/note
-responder, the kill switch admin.
+They talk to a running server over HTTP: ``--server``, else the running ``fanzwatch up``
+(found from any directory), else the server settings; with a role token: ``--token``,
+else the first configured of ``FANZWATCH_ALERTING_API_TOKEN`` and
+``FANZWATCH_AUTH_{ADMIN,RESPONDER,VIEWER}_TOKEN[_FILE]``, else the tokens the running
+stack (or a local server) generated in ``<data-dir>/secrets/``. Reads need viewer,
+ack/resolve/note responder, the kill switch admin.
 ``--json`` prints the server's answer as is, for scripts.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -19,12 +21,16 @@ import typer
 
 from ..settings import ServerSettings
 from ..settings.alerting import AlertingSettings
-from ._common import load_settings
+from ._common import load_settings, running_stack
 
 incidents_app = typer.Typer(help="Incidents: list, show, acknowledge, resolve, add notes.", no_args_is_help=True)
-remediation_app = typer.Typer(help="Automatic remediation: the kill switch and the audit log.", no_args_is_help=True)
+remediation_app = typer.Typer(
+    help="Automatic remediation: the kill switch and the audit log of its decisions.", no_args_is_help=True
+)
 
-ServerOpt = Annotated[str | None, typer.Option("--server", help="Server base URL [default: from settings].")]
+ServerOpt = Annotated[
+    str | None, typer.Option("--server", help="Server base URL  [default: the running stack's, else from settings].")
+]
 TokenOpt = Annotated[
     str | None, typer.Option("--token", help="Role token [default: FANZWATCH_AUTH_*_TOKEN or the generated ones].")
 ]
@@ -37,15 +43,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _base_url(server: str | None) -> str:
+def _target(server: str | None) -> tuple[str, Path | None]:
+    """The server's base URL and, when it is the running stack's, that stack's secrets dir."""
     if server:
-        return server.rstrip("/")
+        return server.rstrip("/"), None
+    stack = running_stack(hint="--server")
+    if stack is not None and stack.server_url:
+        return stack.server_url.rstrip("/"), stack.secrets_dir
     s = load_settings(ServerSettings)
     host = f"[{s.host}]" if ":" in s.host else s.host
-    return f"http://{host}:{s.port}"
+    return f"http://{host}:{s.port}", None
 
 
-def _token(token: str | None) -> str | None:
+def _token(token: str | None, secrets_dir: Path | None) -> str | None:
     if token:
         return token
     alerting = load_settings(AlertingSettings)
@@ -56,7 +66,7 @@ def _token(token: str | None) -> str | None:
         inline = getattr(server.auth, f"{role}_token")
         if inline is not None:
             return str(inline.get_secret_value())
-        path = getattr(server.auth, f"{role}_token_file") or server.secrets_dir / f"{role}_token"
+        path = getattr(server.auth, f"{role}_token_file") or (secrets_dir or server.secrets_dir) / f"{role}_token"
         if path.is_file():
             try:
                 return str(path.read_text().strip()) or None
@@ -66,8 +76,8 @@ def _token(token: str | None) -> str | None:
 
 
 def _call(method: str, server: str | None, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
-    url = _base_url(server)
-    token = _token(token)
+    url, secrets_dir = _target(server)
+    token = _token(token, secrets_dir)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, connect=3.0)) as http:
@@ -225,3 +235,26 @@ def kill_switch(
         data = _call("PUT", server, "/api/v1/remediation/kill-switch", json=body, token=token)
     word = "ENGAGED: no remediation will run" if data["engaged"] else "released: remediation may run"
     typer.echo(f"kill switch {word} (set by {data['updated_by']} {_when(data['updated_at'])})")
+
+
+@remediation_app.command("audit")
+def audit(
+    playbook: Annotated[str | None, typer.Option(help="Only this playbook.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Newest decisions to show.")] = 50,
+    server: ServerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What remediation decided, newest first: ran, dry-run, refused, verified, gave up, and why."""
+    params: dict[str, Any] = {"limit": limit} | ({"playbook": playbook} if playbook else {})
+    data = _call("GET", server, "/api/v1/remediation/audit", params=params)
+    if as_json:
+        _echo_json(data)
+        return
+    decisions = data["decisions"]
+    if not decisions:
+        typer.echo("no remediation decisions yet" + (f" for playbook {playbook}" if playbook else ""))
+        return
+    typer.echo(f"{'AT':19}  {'INCIDENT':>8}  {'PLAYBOOK':20}  {'DECISION':12}  REASON")
+    for d in decisions:
+        incident = f"#{d['incident_id']}" if d.get("incident_id") else "-"
+        typer.echo(f"{_when(d['at']):19}  {incident:>8}  {d['playbook']:20}  {d['decision']:12}  {d['reason']}")

@@ -305,7 +305,10 @@ class PlaybookConfig(_Model):
     label_rules: dict[str, str] = Field(
         default_factory=dict, description="label -> regex its value must fully match before it is used"
     )
-    cooldown: Duration = Field(default=timedelta(minutes=5), description="between two runs of this playbook")
+    cooldown: Duration = Field(
+        default=timedelta(minutes=5),
+        description="between two runs of this playbook (per platform when its action uses {platform})",
+    )
     max_runs_per_hour: int = Field(default=3, ge=1, le=100)
     max_attempts: int = Field(default=3, ge=1, le=10, description="failed tries before it stops and pages")
     verify_within: Duration = Field(default=timedelta(minutes=5), description="the alert must resolve by then")
@@ -335,12 +338,18 @@ class RemediationSettings(_Model):
     shell_allowlist: tuple[Path, ...] = Field(default=(), description="absolute paths shell actions may run")
     process_control_url: str | None = Field(default=None, pattern=r"^https?://", description="stack runner")
     process_control_token: SecretSource | None = None
+    lease: Duration = Field(
+        default=timedelta(minutes=2),
+        description="a running action's claim: renewed while it runs, taken over by another replica once expired",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RemediationSettings:
         names = [p.name for p in self.playbooks]
         if len(set(names)) != len(names):
             raise ValueError("playbook names must be unique")
+        if self.lease < timedelta(seconds=1):
+            raise ValueError("remediation.lease must be at least 1s")
         if any(not p.is_absolute() for p in self.shell_allowlist):
             raise ValueError("shell_allowlist entries must be absolute paths")
         for p in self.playbooks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,11 @@ class StackSettings(ComponentSettings):
     secrets_dir: Path | None = Field(
         default=None, description="files Alertmanager reads secrets from (default: <data_dir>/secrets)"
     )
+    registry_dir: Path | None = Field(
+        default=None,
+        description="where running stacks are listed, so commands find them from any directory "
+        "(default: $XDG_RUNTIME_DIR/fanzwatch/stacks, else ~/.local/state/fanzwatch/stacks)",
+    )
 
     @field_validator("host")
     @classmethod
@@ -86,3 +92,13 @@ class StackSettings(ComponentSettings):
     @property
     def resolved_secrets_dir(self) -> Path:
         return self.secrets_dir or self.data_dir / "secrets"
+
+    @property
+    def resolved_registry_dir(self) -> Path:
+        if self.registry_dir is not None:
+            return self.registry_dir
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        if runtime:
+            return Path(runtime) / "fanzwatch" / "stacks"
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "fanzwatch" / "stacks"

@@ -35,11 +35,13 @@ from .plan import (
     alerting_config,
     core_children,
     demo_children,
+    demo_database_url,
     port_plan,
     provisioning_settings,
     server_env,
 )
 from .ports import busy_ports
+from .registry import register, unregister
 from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Stack:
         self._emit = on_event or (lambda msg: logger.info("%s", msg))
         self.supervisor = Supervisor(self.paths.logs, grace_seconds=settings.stop_grace_seconds, on_event=self._emit)
         self._lock: IO[str] | None = None
+        self._registered: Path | None = None
         self._stop_requested = threading.Event()
         self.provisioning: ProvisioningSettings | None = None
 
@@ -157,9 +160,15 @@ class Stack:
             )
 
     def _write_state(self) -> None:
+        server = f"http://{self.settings.host}:{self.settings.server_port}"
         state: dict[str, Any] = {
             "pid": os.getpid(),
             "started_at": time.time(),
+            "data_dir": str(self.paths.root.resolve()),
+            "secrets_dir": str(self.settings.resolved_secrets_dir.resolve()),
+            "server_url": server,
+            "fanzdash_url": f"{server}/dash/" if self.settings.run_server else None,
+            "bi_database_url": demo_database_url(self.demo, self.paths) if self.demo is not None else None,
             "children": {
                 c.name: {"pid": c.pid, "url": c.spec.url, "log": str(c.log_path)} for c in self.supervisor.children
             },
@@ -173,8 +182,10 @@ class Stack:
                 "platforms": list(self.demo.platforms),
             }
         tmp = self.paths.state_file.with_suffix(".tmp")
+        tmp.touch(mode=0o600)  # it may hold the demo database's URL
         tmp.write_text(json.dumps(state, indent=2))
         os.replace(tmp, self.paths.state_file)
+        self._registered = register(self.settings.resolved_registry_dir, os.getpid(), self.paths.root)
 
     # -- running ---------------------------------------------------------------------------
     def urls(self) -> dict[str, str]:
@@ -208,6 +219,9 @@ class Stack:
     def stop(self) -> None:
         """Stop every child (SIGTERM, grace period, SIGKILL), remove the state file, release the lock."""
         self.supervisor.stop_all()
+        if self._registered is not None:
+            unregister(self.settings.resolved_registry_dir, os.getpid())
+            self._registered = None
         if self._lock is not None:
             self.paths.state_file.unlink(missing_ok=True)
             fcntl.flock(self._lock, fcntl.LOCK_UN)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...settings.alerting import AlertingSettings
 from ..incidents.records import IncidentRecord, IncidentStatus
 from ..notify.base import Notification, NotificationEvent
-from ..notify.outbox import enqueue
+from ..notify.outbox import FOLLOW_UP, LIVE, OPENING, OutboxStatus, channel_history, enqueue, supersede_queued
 from ..tables import incidents, outbox
 from ..timeline import TimelineKind, human, record
 from .policy import Recipient, resolve_targets
@@ -143,15 +143,32 @@ class Escalator:
     async def notify_involved(
         self, conn: AsyncConnection, incident: IncidentRecord, event: NotificationEvent, now: datetime, *, reason: str
     ) -> int:
-        """Tell everyone already notified about this incident (ack, resolve, reopen).
+        """Tell everyone already notified about this incident (ack, resolve, reopen); how many channels.
 
         Once per channel (and per address for e-mail): PagerDuty gets one acknowledge for
         its incident, a Slack channel one message, however many people were paged there.
+        An acknowledgement or resolution first supersedes the opening messages not yet
+        out, then goes only where an opening message was (or may still be) delivered, and
+        not twice in a row: a channel told "resolved" is not told "resolved" again.
+        Call it in the transaction of the incident's change, after that change won.
         """
+        follow_up = event.value in FOLLOW_UP
+        status = {
+            NotificationEvent.ACKNOWLEDGE: IncidentStatus.ACKNOWLEDGED,
+            NotificationEvent.RESOLVE: IncidentStatus.RESOLVED,
+        }.get(event, IncidentStatus.TRIGGERED)
+        if follow_up:
+            await supersede_queued(conn, incident.id, now, because=f"the incident was {status.value}")
+        # A reopen goes to everyone an opening message was meant for, even if it never went out.
+        statuses = LIVE if follow_up else (*LIVE, OutboxStatus.SUPERSEDED.value, OutboxStatus.FAILED.value)
         rows = (
             await conn.execute(
                 sa.select(outbox.c.recipient, outbox.c.channel, outbox.c.payload)
-                .where(outbox.c.incident_id == incident.id, outbox.c.event.in_(["trigger", "reopen", "page"]))
+                .where(
+                    outbox.c.incident_id == incident.id,
+                    outbox.c.event.in_(OPENING),
+                    outbox.c.status.in_(statuses),
+                )
                 .order_by(outbox.c.id)
             )
         ).all()
@@ -163,11 +180,12 @@ class Escalator:
             users = groups.setdefault((row.channel, address), [])
             if row.recipient not in users:
                 users.append(row.recipient)
-        status = {
-            NotificationEvent.ACKNOWLEDGE: IncidentStatus.ACKNOWLEDGED,
-            NotificationEvent.RESOLVE: IncidentStatus.RESOLVED,
-        }.get(event, IncidentStatus.TRIGGERED)
+        queued = 0
         for (channel, address), users in groups.items():
+            if follow_up:
+                history = await channel_history(conn, incident.id, channel, address=address)
+                if history and history[-1].event == event.value:
+                    continue  # this channel already has this news
             n = self._notification(
                 incident,
                 event,
@@ -178,7 +196,7 @@ class Escalator:
                 step=None,
                 status=status,
             )
-            await enqueue(
+            queued += await enqueue(
                 conn,
                 key=f"{incident.id}:r{incident.reopen_count}:{event.value}:{channel}:{address or '-'}",
                 channel=channel,
@@ -186,12 +204,24 @@ class Escalator:
                 notification=n,
                 now=now,
             )
-        return len(groups)
+        return queued
 
     async def page(
         self, conn: AsyncConnection, incident: IncidentRecord, now: datetime, *, key: str, reason: str
     ) -> list[str]:
-        """A human is needed now: page the targets of the incident's current step."""
+        """A human is needed now: page the targets of the incident's current step.
+
+        Takes the incident's row lock first (so the page is ordered with a concurrent
+        acknowledgement or resolution) and pages nobody once the incident is resolved.
+        """
+        current = (
+            await conn.execute(sa.select(incidents.c.status).where(incidents.c.id == incident.id).with_for_update())
+        ).scalar_one_or_none()
+        if current is None:
+            return []
+        if current == IncidentStatus.RESOLVED.value:
+            await record(conn, incident.id, now, TimelineKind.PAGED, f"Not paging ({reason}): the incident is resolved")
+            return []
         steps = incident.escalation.steps
         if not steps:
             await record(conn, incident.id, now, TimelineKind.PAGED, f"Nobody to page ({reason}): no policy")

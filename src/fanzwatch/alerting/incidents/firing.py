@@ -24,6 +24,7 @@ from ..remediation.planner import RemediationPlanner
 from ..tables import alerts, incidents
 from ..timeline import ALERTMANAGER, TimelineKind, record
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
+from .transitions import NOT_RESOLVED, compare_and_set
 
 
 class FiringHandler:
@@ -63,7 +64,7 @@ class FiringHandler:
             await conn.execute(
                 alerts.update()
                 .where(alerts.c.id == current.id)
-                .values(**self._alert_values(alert, assessment), fired_count=current.fired_count + 1)
+                .values(**self._alert_values(alert, assessment), fired_count=alerts.c.fired_count + 1)
             )
             await record(
                 conn,
@@ -119,13 +120,17 @@ class FiringHandler:
         self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment
     ) -> None:
         values = self._alert_values(alert, assessment)
-        updated = await conn.execute(
-            alerts.update()
-            .where(alerts.c.incident_id == incident_id, alerts.c.fingerprint == alert.fingerprint)
-            .values(**values, fired_count=alerts.c.fired_count + 1)
+        # Insert-or-update that two replicas may run at once: the unique (incident, fingerprint)
+        # key decides who inserts; the other increments.
+        inserted = await insert_ignore(
+            conn, alerts, {"incident_id": incident_id, "fired_count": 1, **values}, ("incident_id", "fingerprint")
         )
-        if updated.rowcount == 0:
-            await conn.execute(alerts.insert().values(incident_id=incident_id, fired_count=1, **values))
+        if inserted is None:
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.incident_id == incident_id, alerts.c.fingerprint == alert.fingerprint)
+                .values(**values, fired_count=alerts.c.fired_count + 1)
+            )
 
     async def _open(
         self, conn: AsyncConnection, alert: AlertmanagerAlert, group_key: str, assessment: Assessment, now: datetime
@@ -217,19 +222,21 @@ class FiringHandler:
         steps = incident.escalation.steps
         step = min(incident.escalation_step, len(steps) - 1) if steps else 0
         next_at = now + steps[step].wait if steps and status is IncidentStatus.TRIGGERED else None
-        await conn.execute(
-            incidents.update()
-            .where(incidents.c.id == incident.id)
-            .values(
-                status=status.value,
-                open_group_key=incident.group_key,
-                resolved_at=None,
-                resolved_by=None,
-                reopen_count=incident.reopen_count + 1,
-                escalation_step=step,
-                next_escalation_at=next_at,
-            )
+        won = await compare_and_set(
+            conn,
+            incident.id,
+            {IncidentStatus.RESOLVED},
+            where=(incidents.c.resolved_at == incident.resolved_at,),
+            status=status.value,
+            open_group_key=incident.group_key,
+            resolved_at=None,
+            resolved_by=None,
+            reopen_count=incidents.c.reopen_count + 1,
+            escalation_step=step,
+            next_escalation_at=next_at,
         )
+        if not won:  # another replica reopened it (or a human touched it) since we read it: start over
+            return await self.fire(conn, alert, incident.group_key, now)
         await self._upsert_alert(conn, incident.id, alert, assessment)
         gap = (now - incident.resolved_at).total_seconds() if incident.resolved_at else 0.0
         await record(
@@ -278,16 +285,25 @@ class FiringHandler:
         next_at = incident.next_escalation_at
         if next_at is not None and snapshot.steps:
             next_at = min(next_at, now + snapshot.steps[step].wait)
-        await conn.execute(
-            incidents.update()
-            .where(incidents.c.id == incident.id)
-            .values(
-                priority=assessment.priority.value,
-                escalation=snapshot.to_json(),
-                escalation_step=step,
-                next_escalation_at=next_at,
-            )
+        won = await compare_and_set(
+            conn,
+            incident.id,
+            NOT_RESOLVED,
+            where=(incidents.c.priority == incident.priority.value,),
+            priority=assessment.priority.value,
+            escalation=snapshot.to_json(),
+            escalation_step=step,
+            next_escalation_at=next_at,
         )
+        if not won:  # raised (or closed) by another replica meanwhile: judge again from the row as it is now
+            current = await load_incident(conn, incident.id)
+            assert current is not None
+            if (
+                current.status is IncidentStatus.RESOLVED
+                or highest(current.priority, assessment.priority) == current.priority
+            ):
+                return current
+            return await self._raise(conn, current, alert, assessment, now)
         why = f" ({'; '.join(assessment.reasons)})" if assessment.reasons else ""
         await record(
             conn,

@@ -28,10 +28,11 @@ from ..metrics import AlertingMetrics
 from ..notify.base import NotificationEvent
 from ..payload import AlertmanagerAlert, AlertmanagerPayload
 from ..remediation.planner import RemediationPlanner
-from ..tables import alert_events, alerts, incidents
+from ..tables import alert_events, alerts
 from ..timeline import ALERTMANAGER, TimelineKind, record
 from .firing import FiringHandler
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
+from .transitions import NOT_RESOLVED, compare_and_set
 
 _KEY_LIMIT = 480
 
@@ -108,9 +109,13 @@ class IncidentManager:
             return AlertApplied("stale", None)  # the end of an earlier firing, delivered late
         if current.status == "resolved":
             return AlertApplied("applied", current.incident_id)
-        await conn.execute(
-            alerts.update().where(alerts.c.id == current.id).values(status="resolved", ends_at=alert.ends_at)
+        ended = await conn.execute(
+            alerts.update()
+            .where(alerts.c.id == current.id, alerts.c.status == "firing")
+            .values(status="resolved", ends_at=alert.ends_at)
         )
+        if not ended.rowcount:  # another replica resolved this alert a moment ago
+            return AlertApplied("applied", current.incident_id)
         await record(
             conn,
             current.incident_id,
@@ -137,21 +142,36 @@ class IncidentManager:
         return AlertApplied("applied", current.incident_id)
 
     async def close(
-        self, conn: AsyncConnection, incident: IncidentRecord, now: datetime, *, by: str, message: str
-    ) -> None:
-        """Mark resolved, stop escalating, tell everyone notified so far."""
-        await conn.execute(
-            incidents.update()
-            .where(incidents.c.id == incident.id)
-            .values(
-                status=IncidentStatus.RESOLVED.value,
-                resolved_at=now,
-                resolved_by=by[:128],
-                open_group_key=None,
-                next_escalation_at=None,
-            )
+        self,
+        conn: AsyncConnection,
+        incident: IncidentRecord,
+        now: datetime,
+        *,
+        by: str,
+        message: str,
+        note: str | None = None,
+    ) -> IncidentRecord | None:
+        """Mark resolved, stop escalating, tell everyone notified so far; None if it was resolved meanwhile.
+
+        A guarded compare-and-set: of a human and Alertmanager (or two replicas) resolving
+        at once, exactly one records the resolution and queues its notifications.
+        """
+        won = await compare_and_set(
+            conn,
+            incident.id,
+            NOT_RESOLVED,
+            status=IncidentStatus.RESOLVED.value,
+            resolved_at=now,
+            resolved_by=by[:128],
+            open_group_key=None,
+            next_escalation_at=None,
         )
+        if not won:
+            return None
+        if note:
+            await record(conn, incident.id, now, TimelineKind.NOTE, note, actor=by)
         await record(conn, incident.id, now, TimelineKind.RESOLVED, message, actor=by)
         closed = await load_incident(conn, incident.id)
         assert closed is not None
         await self._escalator.notify_involved(conn, closed, NotificationEvent.RESOLVE, now, reason=message)
+        return closed

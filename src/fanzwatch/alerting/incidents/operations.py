@@ -1,15 +1,17 @@
 """What people do to incidents: acknowledge, resolve, add a note.
 
-Each is one transaction; a change that does not apply (acknowledging a resolved
-incident) raises ``IncidentStateError`` with a message saying why, and changes nothing.
-Acknowledging twice is not an error: the second changes nothing and says so.
+Each is one transaction whose change is a guarded compare-and-set (``transitions``): a
+change that does not apply (acknowledging a resolved incident), or that lost a race to
+another one (a resolve committed while this acknowledge ran), raises
+``IncidentStateError`` with a message saying why, and changes nothing. Acknowledging
+twice is not an error: the second changes nothing and says so.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...core.errors import FanzwatchError
 from ..escalation.escalator import Escalator
@@ -20,6 +22,7 @@ from ..tables import incidents
 from ..timeline import TimelineKind, record
 from .manager import IncidentManager
 from .records import IncidentRecord, IncidentStatus, load_incident
+from .transitions import compare_and_set
 
 
 class IncidentNotFoundError(FanzwatchError, LookupError):
@@ -50,23 +53,26 @@ class IncidentOperations:
     async def acknowledge(self, incident_id: int, *, by: str, now: datetime) -> tuple[IncidentRecord, bool]:
         """Stop the escalation; (the incident, whether this call changed it)."""
         async with self._engine.begin() as conn:
-            incident = await load_incident(conn, incident_id)
-            if incident is None:
-                raise IncidentNotFoundError(incident_id)
+            incident = await _existing(conn, incident_id)
             if incident.status is IncidentStatus.RESOLVED:
-                raise IncidentStateError(f"incident {incident_id} is already resolved; there is nothing to acknowledge")
-            if incident.status is IncidentStatus.ACKNOWLEDGED:
+                raise _already_resolved(incident_id)
+            if incident.acknowledged_at is not None:
                 return incident, False
-            await conn.execute(
-                incidents.update()
-                .where(incidents.c.id == incident_id)
-                .values(
-                    status=IncidentStatus.ACKNOWLEDGED.value,
-                    acknowledged_at=now,
-                    acknowledged_by=by[:128],
-                    next_escalation_at=None,
-                )
+            won = await compare_and_set(
+                conn,
+                incident_id,
+                {IncidentStatus.TRIGGERED},
+                where=(incidents.c.acknowledged_at.is_(None),),
+                status=IncidentStatus.ACKNOWLEDGED.value,
+                acknowledged_at=now,
+                acknowledged_by=by[:128],
+                next_escalation_at=None,
             )
+            if not won:  # someone acknowledged or resolved it since we read it
+                current = await _existing(conn, incident_id)
+                if current.status is IncidentStatus.RESOLVED:
+                    raise _already_resolved(incident_id)
+                return current, False
             waited = (now - incident.opened_at).total_seconds()
             await record(
                 conn,
@@ -76,8 +82,7 @@ class IncidentOperations:
                 f"Acknowledged by {by} after {waited:.0f} s; escalation stopped",
                 actor=by,
             )
-            acked = await load_incident(conn, incident_id)
-            assert acked is not None
+            acked = await _existing(conn, incident_id)
             await self._escalator.notify_involved(
                 conn, acked, NotificationEvent.ACKNOWLEDGE, now, reason=f"acknowledged by {by}"
             )
@@ -86,21 +91,28 @@ class IncidentOperations:
 
     async def resolve(self, incident_id: int, *, by: str, now: datetime, note: str | None = None) -> IncidentRecord:
         async with self._engine.begin() as conn:
-            incident = await load_incident(conn, incident_id)
-            if incident is None:
-                raise IncidentNotFoundError(incident_id)
+            incident = await _existing(conn, incident_id)
             if incident.status is IncidentStatus.RESOLVED:
                 raise IncidentStateError(f"incident {incident_id} is already resolved")
-            if note:
-                await record(conn, incident_id, now, TimelineKind.NOTE, note, actor=by)
+            closed = await self._manager.close(conn, incident, now, by=by, message=f"Resolved by {by}", note=note)
+            if closed is None:  # resolved by someone else since we read it
+                raise IncidentStateError(f"incident {incident_id} is already resolved")
             await self._planner.incident_closed(conn, incident_id=incident_id, by=by, now=now)
-            await self._manager.close(conn, incident, now, by=by, message=f"Resolved by {by}")
-            closed = await load_incident(conn, incident_id)
-            assert closed is not None
         return closed
 
     async def add_note(self, incident_id: int, *, by: str, text: str, now: datetime) -> None:
+        """A note on any incident, open or resolved (the foreign key keeps it attached)."""
         async with self._engine.begin() as conn:
-            if await load_incident(conn, incident_id) is None:
-                raise IncidentNotFoundError(incident_id)
+            await _existing(conn, incident_id)
             await record(conn, incident_id, now, TimelineKind.NOTE, text, actor=by)
+
+
+async def _existing(conn: AsyncConnection, incident_id: int) -> IncidentRecord:
+    incident = await load_incident(conn, incident_id)
+    if incident is None:
+        raise IncidentNotFoundError(incident_id)
+    return incident
+
+
+def _already_resolved(incident_id: int) -> IncidentStateError:
+    return IncidentStateError(f"incident {incident_id} is already resolved; there is nothing to acknowledge")

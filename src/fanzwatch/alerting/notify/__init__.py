@@ -9,8 +9,9 @@ import httpx
 from ...core.clock import Clock
 from ...settings.alerting import ChannelConfig, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from .base import DeliveryResult, Notification, NotificationEvent, Notifier, Outcome
+from .dispatcher import OutboxDispatcher
 from .email import EmailNotifier
-from .outbox import OutboxDispatcher, enqueue
+from .outbox import OutboxStatus, enqueue
 from .pagerduty import PagerDutyNotifier
 from .slack import SlackNotifier
 from .webhook import WebhookNotifier
@@ -55,6 +56,7 @@ __all__ = [
     "NotificationEvent",
     "Notifier",
     "OutboxDispatcher",
+    "OutboxStatus",
     "Outcome",
     "PagerDutyNotifier",
     "SlackNotifier",

@@ -45,6 +45,9 @@ class Notification:
     incident_url: str
     at: datetime
     labels: dict[str, str] = field(default_factory=dict)
+    # Set at delivery: the receiver's id of the first message delivered about this incident
+    # on this channel (a Slack ``ts``, an e-mail ``Message-ID``), for threading follow-ups.
+    thread: str | None = None
 
     @property
     def dedup_key(self) -> str:
@@ -84,10 +87,11 @@ class DeliveryResult:
     outcome: Outcome
     detail: str
     retry_after: float | None = None
+    receipt: str | None = None  # the receiver's id of the delivered message, if it gives one
 
     @classmethod
-    def delivered(cls, detail: str = "") -> DeliveryResult:
-        return cls(Outcome.DELIVERED, detail)
+    def delivered(cls, detail: str = "", *, receipt: str | None = None) -> DeliveryResult:
+        return cls(Outcome.DELIVERED, detail, receipt=receipt)
 
     @classmethod
     def retry(cls, detail: str, retry_after: float | None = None) -> DeliveryResult:

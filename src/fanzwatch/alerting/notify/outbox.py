@@ -1,39 +1,51 @@
-"""The persisted outbox: notifications are rows first, deliveries second.
+"""The persisted outbox's rules: what is queued, in which order it may go, what no longer applies.
 
-Queueing happens inside the transaction that decided to notify (so a notification is
-never lost, nor sent for a change that rolled back). Each channel has its own worker and
-concurrency limit, so a slow or dead receiver delays only its own channel. A delivery
-is claimed with a lease (``claimed_until``) so several server replicas share the work
-and a crashed one's claims are retaken; claims are released on a clean stop.
+Notifications are rows first (queued in the transaction that decided to notify, so none
+is lost nor sent for a change that rolled back), deliveries second (``dispatcher``).
 
-Retries: timeouts, connection errors, 429 and 5xx are retried with exponential backoff
-(``Retry-After`` wins when given) up to ``max_attempts``; any other 4xx fails at once.
-Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it
-(PagerDuty deduplicates by ``dedup_key``).
+Order: the messages of one incident on one channel go out in the order they were queued.
+A row may be claimed only while no earlier row of its (incident, channel) is ``pending``
+(:func:`head_of_queue`), so a resolve never overtakes its trigger, even when the trigger
+waits for a retry or is in flight on another replica.
+
+Superseding: an *opening* message (trigger, reopen, page) that has not gone out when its
+incident is acknowledged or resolved is ``superseded`` (not sent, said on the timeline);
+one in flight at that moment is superseded if its attempt fails. A *follow-up*
+(acknowledge, resolve) is sent only to a channel where an opening message was delivered:
+PagerDuty is never told to resolve an incident it never saw, and a Slack channel never
+reads "resolved" about something it was not told about.
+
+Status of a row: ``pending`` → ``sent`` | ``failed`` | ``superseded``, each change a guarded
+``UPDATE … WHERE status = 'pending'`` (and the claimer's lease where it applies).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...core.clock import Clock
-from ...settings.alerting import DeliverySettings
 from .._sql import insert_ignore
-from ..metrics import AlertingMetrics
 from ..tables import outbox
 from ..timeline import TimelineKind, record
-from .base import DeliveryResult, Notification, Notifier, Outcome
+from .base import Notification, NotificationEvent
 
-logger = logging.getLogger(__name__)
-BATCH = 50
-MAX_RETRY_AFTER = timedelta(hours=1)
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+OPENING = (NotificationEvent.TRIGGER.value, NotificationEvent.REOPEN.value, NotificationEvent.PAGE.value)
+FOLLOW_UP = (NotificationEvent.ACKNOWLEDGE.value, NotificationEvent.RESOLVE.value)
+LIVE = (OutboxStatus.PENDING.value, OutboxStatus.SENT.value)  # delivered, or may still be
+NOTHING_DELIVERED = "nothing about this incident was delivered there"
 
 
 async def enqueue(
@@ -52,7 +64,7 @@ async def enqueue(
             "recipient": notification.recipient,
             "event": notification.event.value,
             "payload": notification.to_json(),
-            "status": "pending",
+            "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "created_at": now,
             "next_attempt_at": now,
@@ -62,242 +74,129 @@ async def enqueue(
     return new_id is not None
 
 
-class OutboxDispatcher:
-    """Delivers queued notifications, one worker per channel."""
+def lease_free(now: datetime) -> sa.ColumnElement[bool]:
+    """Nobody holds a live claim on the row."""
+    return sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        notifiers: Mapping[str, Notifier],
-        delivery: DeliverySettings,
-        clock: Clock,
-        metrics: AlertingMetrics,
-        *,
-        instance_id: str,
-    ) -> None:
-        self._engine = engine
-        self._notifiers = dict(notifiers)
-        self._delivery = delivery
-        self._clock = clock
-        self._metrics = metrics
-        self._me = instance_id
-        self._wake = {name: asyncio.Event() for name in self._notifiers}
-        self._limits = {name: asyncio.Semaphore(n.concurrency) for name, n in self._notifiers.items()}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sends: set[asyncio.Task[DeliveryResult]] = set()
-        self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        for event in self._wake.values():
-            event.set()
+def head_of_queue() -> sa.ColumnElement[bool]:
+    """No earlier row of the same incident and channel is still pending."""
+    earlier = outbox.alias("earlier")
+    return ~sa.exists().where(
+        earlier.c.incident_id == outbox.c.incident_id,
+        earlier.c.channel == outbox.c.channel,
+        earlier.c.status == OutboxStatus.PENDING.value,
+        earlier.c.id < outbox.c.id,
+    )
 
-    async def start(self) -> None:
-        await self.fail_unconfigured()
-        self._stopping.clear()
-        for name in self._notifiers:
-            self._tasks.append(asyncio.create_task(self._loop(name), name=f"fanzwatch-outbox-{name}"))
 
-    async def stop(self, *, grace: float = 5.0) -> None:
-        """Stop the workers, cancelling only network calls in flight, never a database write.
+def _same_thread(row: Any, address: str | None) -> bool:
+    """E-mail threads are per address; other channels have one conversation per incident."""
+    return row.kind != "email" or dict(row.payload).get("address") == address
 
-        Deliveries cut short stay pending (their claims are released) and go out after the
-        next start. Workers that do not finish within ``grace`` seconds are cancelled.
-        """
-        self._stopping.set()
-        self.wake()
-        for send in list(self._sends):
-            send.cancel()
-        if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        self._tasks.clear()
-        async with self._engine.begin() as conn:
+
+async def channel_history(
+    conn: AsyncConnection,
+    incident_id: int,
+    channel: str,
+    *,
+    address: str | None = None,
+    statuses: Sequence[str] = LIVE,
+) -> list[Any]:
+    """The incident's rows on ``channel`` (one e-mail ``address``) with ``statuses``, in queue order."""
+    rows = (
+        await conn.execute(
+            sa.select(outbox)
+            .where(outbox.c.incident_id == incident_id, outbox.c.channel == channel, outbox.c.status.in_(statuses))
+            .order_by(outbox.c.id)
+        )
+    ).all()
+    return [r for r in rows if _same_thread(r, address)]
+
+
+async def stale_reason(conn: AsyncConnection, row: Any) -> str | None:
+    """Why the pending ``row`` should not be sent any more (None: send it).
+
+    An opening message with an acknowledgement or resolution queued after it is
+    superseded; a follow-up is pointless where no opening message was delivered.
+    """
+    if row.incident_id is None:
+        return None
+    if row.event in OPENING:
+        later = (
             await conn.execute(
-                outbox.update()
-                .where(outbox.c.claimed_by == self._me, outbox.c.status == "pending")
-                .values(claimed_by=None, claimed_until=None)
+                sa.select(outbox.c.event)
+                .where(
+                    outbox.c.incident_id == row.incident_id,
+                    outbox.c.channel == row.channel,
+                    outbox.c.id > row.id,
+                    outbox.c.event.in_(FOLLOW_UP),
+                    outbox.c.status.in_(LIVE),
+                )
+                .order_by(outbox.c.id.desc())
+                .limit(1)
             )
+        ).scalar_one_or_none()
+        return None if later is None else f"superseded, the incident was {_past(later)}"
+    if row.event in FOLLOW_UP:
+        address = dict(row.payload).get("address")
+        sent = await channel_history(conn, row.incident_id, row.channel, address=address, statuses=("sent",))
+        return None if any(r.event in OPENING for r in sent) else NOTHING_DELIVERED
+    return None
 
-    async def _loop(self, channel: str) -> None:
-        """Keep up to ``concurrency`` deliveries of this channel in flight; never wait for a batch.
 
-        A hung receiver holds one slot until its timeout; the other slots go on delivering.
-        """
-        poll = self._delivery.poll_interval.total_seconds()
-        limit = self._notifiers[channel].concurrency
-        in_flight: set[asyncio.Task[None]] = set()
-        while not self._stopping.is_set():
-            wait = poll
-            try:
-                free = limit - len(in_flight)
-                claimed = await self._claim(channel, free) if free > 0 else []
-                for row_id, payload in claimed:
-                    task = asyncio.create_task(self._deliver(channel, row_id, payload))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                    task.add_done_callback(lambda _t: self._wake[channel].set())  # a slot is free
-                if claimed:
-                    continue
-                wait = await self._seconds_until_due(channel, poll)
-            except Exception:  # a database hiccup must not end the worker
-                logger.exception("outbox worker for channel %s failed; retrying", channel)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake[channel].wait(), timeout=wait)
-            self._wake[channel].clear()
-        await asyncio.gather(*in_flight, return_exceptions=True)  # their sends were cancelled: quick
+def _past(event: str) -> str:
+    return {"acknowledge": "acknowledged", "resolve": "resolved"}.get(event, event)
 
-    async def _seconds_until_due(self, channel: str, poll: float) -> float:
-        async with self._engine.connect() as conn:
-            due = (
-                await conn.execute(
-                    sa.select(sa.func.min(outbox.c.next_attempt_at)).where(
-                        outbox.c.status == "pending", outbox.c.channel == channel
-                    )
-                )
-            ).scalar_one_or_none()
-        if not isinstance(due, datetime):
-            return poll
-        return min(poll, max(0.0, (due - self._clock.now()).total_seconds()))
 
-    async def dispatch_all_due(self) -> int:
-        """Deliver everything due on every channel, channels in parallel; how many were attempted."""
-        await self.fail_unconfigured()
-        counts = await asyncio.gather(*(self.dispatch_due(name) for name in self._notifiers))
-        return sum(counts)
+async def supersede(
+    conn: AsyncConnection, row: Any, now: datetime, reason: str, *, guard: sa.ColumnElement[bool]
+) -> bool:
+    """Mark one pending row superseded (guarded by ``guard``, e.g. the lease); True if it was."""
+    result = await conn.execute(
+        outbox.update()
+        .where(outbox.c.id == row.id, outbox.c.status == OutboxStatus.PENDING.value, guard)
+        .values(status=OutboxStatus.SUPERSEDED.value, last_error=reason, claimed_by=None, claimed_until=None)
+    )
+    if result.rowcount != 1:
+        return False
+    await _audit(conn, row, now, reason)
+    return True
 
-    async def dispatch_due(self, channel: str) -> int:
-        """Claim and attempt the due deliveries of one channel, waiting for them; how many."""
-        claimed = await self._claim(channel, BATCH)
-        if claimed:
-            await asyncio.gather(*(self._deliver(channel, row_id, payload) for row_id, payload in claimed))
-        return len(claimed)
 
-    async def _claim(self, channel: str, limit: int) -> list[tuple[int, dict[str, object]]]:
-        now = self._clock.now()
-        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(outbox.c.id, outbox.c.payload)
-                    .where(outbox.c.status == "pending", outbox.c.channel == channel, outbox.c.next_attempt_at <= now)
-                    .where(free)
-                    .order_by(outbox.c.next_attempt_at, outbox.c.id)
-                    .limit(limit)
-                )
-            ).all()
-            claimed = []
-            for row in rows:
-                result = await conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id == row.id, outbox.c.status == "pending", free)
-                    .values(claimed_by=self._me, claimed_until=now + self._delivery.lease)
-                )
-                if result.rowcount == 1:
-                    claimed.append((int(row.id), dict(row.payload)))
-        return claimed
+async def supersede_queued(conn: AsyncConnection, incident_id: int, now: datetime, *, because: str) -> int:
+    """The incident was acknowledged or resolved: its opening messages not yet out are not sent.
 
-    async def _send(self, notifier: Notifier, notification: Notification, row_id: int) -> DeliveryResult:
-        try:
-            async with asyncio.timeout(notifier.timeout + 1.0):  # a hard cap over the notifier's own timeouts
-                return await notifier.send(notification)
-        except TimeoutError:
-            return DeliveryResult.retry(f"no answer within {notifier.timeout:g} s")
-        except Exception as exc:  # a notifier bug must not lose the notification
-            logger.exception("notifier %s raised on outbox row %d", notifier.name, row_id)
-            return DeliveryResult.retry(f"notifier error: {type(exc).__name__}")
-
-    async def _deliver(self, channel: str, row_id: int, payload: dict[str, object]) -> None:
-        notifier = self._notifiers[channel]
-        notification = Notification.from_json(payload)
-        async with self._limits[channel]:
-            if self._stopping.is_set():
-                return
-            send = asyncio.create_task(self._send(notifier, notification, row_id))
-            self._sends.add(send)
-            send.add_done_callback(self._sends.discard)
-            try:
-                result = await send
-            except asyncio.CancelledError:
-                if self._stopping.is_set() and send.cancelled():
-                    return  # stopping: the row stays pending and its claim is released
-                raise
-        try:
-            await self._finish(notifier, row_id, notification, result)
-        except Exception:
-            logger.exception("could not record the delivery of outbox row %d; it will be retried", row_id)
-
-    def _retry_delay(self, attempts: int, result: DeliveryResult) -> timedelta:
-        if result.retry_after is not None:
-            return min(timedelta(seconds=result.retry_after), MAX_RETRY_AFTER)
-        backoff: timedelta = self._delivery.backoff_base * (2 ** max(0, attempts - 1))
-        return min(backoff, self._delivery.backoff_max)
-
-    async def _finish(self, notifier: Notifier, row_id: int, n: Notification, result: DeliveryResult) -> None:
-        now = self._clock.now()
-        async with self._engine.begin() as conn:
-            attempts = (
-                int((await conn.execute(sa.select(outbox.c.attempts).where(outbox.c.id == row_id))).scalar_one()) + 1
+    Rows in flight (a live lease) are left to their attempt: delivered, they are followed up;
+    failed, they are superseded then (:func:`stale_reason`). How many were superseded.
+    """
+    reason = f"superseded, {because}"
+    changed = (
+        await conn.execute(
+            outbox.update()
+            .where(
+                outbox.c.incident_id == incident_id,
+                outbox.c.status == OutboxStatus.PENDING.value,
+                outbox.c.event.in_(OPENING),
+                lease_free(now),
             )
-            values: dict[str, object] = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
-            who = f"{n.recipient} via {notifier.name} ({notifier.kind})"
-            if result.outcome is Outcome.DELIVERED:
-                values |= {"status": "sent", "sent_at": now, "last_error": None}
-                self._metrics.sent.labels(n.platform, notifier.name, notifier.kind).inc()
-                await self._timeline(conn, n, now, TimelineKind.NOTIFIED, f"Notified {who}: {n.event.value}")
-            elif result.outcome is Outcome.RETRY and attempts < self._delivery.max_attempts:
-                delay = self._retry_delay(attempts, result)
-                values |= {"next_attempt_at": now + delay, "last_error": result.detail}
-                self._metrics.retries.labels(n.platform, notifier.name, notifier.kind).inc()
-            else:
-                reason = "rejected" if result.outcome is Outcome.REJECTED else "exhausted"
-                values |= {"status": "failed", "last_error": result.detail}
-                self._metrics.failed.labels(n.platform, notifier.name, notifier.kind, reason).inc()
-                message = (
-                    f"Notification to {who} refused: {result.detail}"
-                    if reason == "rejected"
-                    else f"Notification to {who} failed after {attempts} attempts: {result.detail}"
-                )
-                await self._timeline(conn, n, now, TimelineKind.NOTIFICATION_FAILED, message)
-            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+            .values(status=OutboxStatus.SUPERSEDED.value, last_error=reason, claimed_by=None, claimed_until=None)
+            .returning(
+                outbox.c.id, outbox.c.incident_id, outbox.c.channel, outbox.c.kind, outbox.c.recipient, outbox.c.event
+            )
+        )
+    ).all()
+    for row in sorted(changed, key=lambda r: int(r.id)):
+        await _audit(conn, row, now, reason)
+    return len(changed)
 
-    async def _timeline(
-        self, conn: AsyncConnection, n: Notification, now: datetime, kind: TimelineKind, message: str
-    ) -> None:
-        await record(conn, n.incident_id, now, kind, message, data={"event": n.event.value, "recipient": n.recipient})
 
-    async def fail_unconfigured(self) -> int:
-        """Pending rows for channels no longer configured cannot be sent: fail them, visibly."""
-        now = self._clock.now()
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(outbox.c.id, outbox.c.payload, outbox.c.channel, outbox.c.kind).where(
-                        outbox.c.status == "pending", outbox.c.channel.not_in(list(self._notifiers) or [""])
-                    )
-                )
-            ).all()
-            for row in rows:
-                n = Notification.from_json(dict(row.payload))
-                await conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id == row.id)
-                    .values(status="failed", last_error=f"channel {row.channel!r} is not configured")
-                )
-                self._metrics.failed.labels(n.platform, row.channel, row.kind, "unconfigured").inc()
-                await self._timeline(
-                    conn, n, now, TimelineKind.NOTIFICATION_FAILED, f"Channel {row.channel!r} is no longer configured"
-                )
-        return len(rows)
-
-    async def refresh_gauges(self) -> None:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(outbox.c.platform, outbox.c.channel, sa.func.count())
-                    .where(outbox.c.status == "pending")
-                    .group_by(outbox.c.platform, outbox.c.channel)
-                )
-            ).all()
-        self._metrics.set_outbox_pending({(r[0], r[1]): int(r[2]) for r in rows}, self._notifiers)
+async def _audit(conn: AsyncConnection, row: Any, now: datetime, reason: str) -> None:
+    await record(
+        conn,
+        int(row.incident_id),
+        now,
+        TimelineKind.NOTIFICATION_SUPERSEDED,
+        f"Not sending {row.event} to {row.recipient} via {row.channel} ({row.kind}): {reason}",
+        data={"event": row.event, "recipient": row.recipient, "channel": row.channel, "outbox_id": int(row.id)},
+    )

@@ -4,6 +4,10 @@ Each action gets the allow-listed label values, renders its templates, and repor
 ``ActionResult`` (never raises for an action failure). ``describe`` says what it would
 do without doing it: it is what dry-run mode and the audit log record. Secrets (tokens)
 never appear in descriptions.
+
+Every run carries a ``key``, the same when an interrupted run is resumed: HTTP actions
+send it as ``Idempotency-Key``, shell commands get it as ``FANZWATCH_REMEDIATION_KEY``, so
+a target that keeps keys can tell a resumed run from a new one.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .process import ProcessControl, ProcessControlError
 
 OUTPUT_LIMIT = 2000
 SHELL_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,7 @@ class RemediationAction(Protocol):
 
     def describe(self, values: Mapping[str, str]) -> str: ...
 
-    async def run(self, values: Mapping[str, str]) -> ActionResult: ...
+    async def run(self, values: Mapping[str, str], *, key: str) -> ActionResult: ...
 
 
 class HttpCallAction:
@@ -58,14 +63,14 @@ class HttpCallAction:
     def describe(self, values: Mapping[str, str]) -> str:
         return f"{self._c.method} {render(self._c.url, values, url=True)}"
 
-    async def run(self, values: Mapping[str, str]) -> ActionResult:
+    async def run(self, values: Mapping[str, str], *, key: str) -> ActionResult:
         body = {k: render(v, values) for k, v in self._c.body.items()} if self._c.body is not None else None
         try:
             response = await self._http.request(
                 self._c.method,
                 render(self._c.url, values, url=True),
                 json=body,
-                headers=self._headers,
+                headers={**self._headers, IDEMPOTENCY_HEADER: key},
                 timeout=self._c.timeout_seconds,
             )
         except httpx.HTTPError as exc:
@@ -89,10 +94,12 @@ class PaymentFailoverRun:
     def describe(self, values: Mapping[str, str]) -> str:
         return f"switch payments to the {self._c.target} processor: PUT {self._url(values)}"
 
-    async def run(self, values: Mapping[str, str]) -> ActionResult:
+    async def run(self, values: Mapping[str, str], *, key: str) -> ActionResult:
         url = self._url(values)
         try:
-            response = await self._http.put(url, json={"active": self._c.target}, timeout=self._c.timeout_seconds)
+            response = await self._http.put(
+                url, json={"active": self._c.target}, headers={IDEMPOTENCY_HEADER: key}, timeout=self._c.timeout_seconds
+            )
             if not response.is_success:
                 return ActionResult(False, f"PUT {url}: HTTP {response.status_code}")
             check = await self._http.get(url, timeout=self._c.timeout_seconds)
@@ -117,7 +124,7 @@ class RestartProcessRun:
     def describe(self, values: Mapping[str, str]) -> str:
         return f"restart process {render(self._c.process, values)}"
 
-    async def run(self, values: Mapping[str, str]) -> ActionResult:
+    async def run(self, values: Mapping[str, str], *, key: str) -> ActionResult:
         name = render(self._c.process, values)
         try:
             async with asyncio.timeout(self._c.timeout_seconds):
@@ -142,7 +149,7 @@ class ShellCommandRun:
     def describe(self, values: Mapping[str, str]) -> str:
         return "run " + " ".join(self.argv(values))
 
-    async def run(self, values: Mapping[str, str]) -> ActionResult:
+    async def run(self, values: Mapping[str, str], *, key: str) -> ActionResult:
         argv = self.argv(values)
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -150,7 +157,7 @@ class ShellCommandRun:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                env=SHELL_ENV,
+                env={**SHELL_ENV, "FANZWATCH_REMEDIATION_KEY": key},
                 start_new_session=True,
             )
         except OSError as exc:

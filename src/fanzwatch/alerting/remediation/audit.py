@@ -6,7 +6,7 @@ what automation did (or declined to do) without looking elsewhere.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,17 +21,16 @@ KILL_SWITCH = "remediation_kill_switch"
 
 class Decision(StrEnum):
     EXECUTED = "executed"  # the action is being run (counts for cool-down and hourly limits)
+    RESUMED = "resumed"  # run again after its holder stopped mid-run (already counted, same key)
     SUCCEEDED = "succeeded"  # the action reported success
     FAILED = "failed"  # the action reported failure
-    DRY_RUN = "dry_run"  # would have run
+    DRY_RUN = "dry_run"  # would have run (counts only for later dry-run decisions)
+    DRY_RUN_LIMITED = "dry_run_limited"  # would have been limited (cool-down, hourly limit)
     REFUSED = "refused"  # a safety rule said no
     VERIFIED = "verified"  # the alert resolved in time
     VERIFICATION_FAILED = "verification_failed"
     GAVE_UP = "gave_up"  # stopped; a human was paged
     NOT_NEEDED = "not_needed"  # the alert resolved (or the incident closed) before it ran
-
-
-RUNS = (Decision.EXECUTED.value, Decision.DRY_RUN.value)
 
 
 async def log_decision(
@@ -68,27 +67,6 @@ async def log_decision(
     )
 
 
-async def last_run(conn: AsyncConnection, playbook: str) -> datetime | None:
-    value = (
-        await conn.execute(
-            sa.select(sa.func.max(audit.c.at)).where(audit.c.playbook == playbook, audit.c.decision.in_(RUNS))
-        )
-    ).scalar_one_or_none()
-    return value if isinstance(value, datetime) or value is None else None
-
-
-async def runs_since(conn: AsyncConnection, playbook: str, since: datetime) -> int:
-    return int(
-        (
-            await conn.execute(
-                sa.select(sa.func.count()).where(
-                    audit.c.playbook == playbook, audit.c.decision.in_(RUNS), audit.c.at > since
-                )
-            )
-        ).scalar_one()
-    )
-
-
 class KillSwitch:
     """The global remediation kill switch, persisted so every replica and restart sees it."""
 
@@ -111,6 +89,3 @@ class KillSwitch:
         )
         if updated.rowcount == 0:
             await conn.execute(flags.insert().values(name=KILL_SWITCH, value=engaged, updated_at=now, updated_by=by))
-
-
-HOUR = timedelta(hours=1)

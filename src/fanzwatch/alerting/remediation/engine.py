@@ -5,18 +5,25 @@ incident's timeline:
 
 1. not needed any more (alert resolved, incident closed) → done;
 2. remediation disabled, kill switch engaged, or a label value outside its allowlist → refused;
-3. within the playbook's cool-down → wait for its end (then check again);
-4. the playbook already ran ``max_runs_per_hour`` times in the last hour → refused for
+3. dry-run (global or the playbook's) → record what would have run, or which limit would
+   have stopped it; nothing runs, nothing is counted for real runs, nobody is paged;
+4. within the playbook's cool-down → wait for its end (then check again);
+5. the playbook already ran ``max_runs_per_hour`` times in the last hour → refused for
    good and a human is paged;
-5. dry-run (global or the playbook's) → record what would run, do nothing;
-6. run the action (outside any transaction, with its timeout); success → verify: the
-   alert must resolve within ``verify_within``; failure, or an alert still firing at the
-   deadline, is a failed try; after ``max_attempts`` failed tries it gives up and pages.
+6. run the action (outside any transaction, with its timeout, under a renewed lease);
+   success → verify: the alert must resolve within ``verify_within``; failure, or an alert
+   still firing at the deadline, is a failed try; after ``max_attempts`` failed tries it
+   gives up and pages.
+
+Limits (4, 5) are per playbook, or per playbook and platform (``limits.py``), checked under
+a lock so two replicas never both pass them. A run cut short by a crash or a stop is
+*resumed* (``lease.py``): run again with the same key, skipping the limits it already passed.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,14 +38,23 @@ from ..incidents.records import IncidentStatus, load_incident
 from ..metrics import AlertingMetrics
 from ..tables import alerts, remediations
 from ..timeline import human
-from .actions import RemediationAction
-from .audit import HOUR, Decision, KillSwitch, last_run, log_decision, runs_since
+from .actions import ActionResult, RemediationAction
+from .audit import Decision, KillSwitch, log_decision
 from .labels import LabelRejectedError, LabelRules
+from .lease import RemediationLease
+from .limits import Limited, check, serialise
 
 logger = logging.getLogger(__name__)
 
 
 class RemediationEngine:
+    """Runs due remediations; safe to run on every replica at once (claims are leases).
+
+    >>> engine = RemediationEngine(db, settings.remediation, actions, escalator, kill, clock, metrics)
+    >>> await engine.recover()  # at start: resume what a crashed replica left running
+    >>> await engine.run_due()  # each round
+    """
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -49,6 +65,7 @@ class RemediationEngine:
         clock: Clock,
         metrics: AlertingMetrics,
         *,
+        owner: str | None = None,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine = engine
@@ -61,18 +78,17 @@ class RemediationEngine:
         self._clock = clock
         self._metrics = metrics
         self._on_change = on_change
+        self._lease = RemediationLease(engine, owner or uuid.uuid4().hex[:16], settings.lease, clock)
 
-    async def recover(self) -> None:
-        """After a crash, a remediation left ``running`` is retried (its run was already counted)."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                remediations.update()
-                .where(remediations.c.status == "running")
-                .values(status="waiting", next_try_at=self._clock.now())
-            )
+    async def recover(self) -> int:
+        """Resume remediations whose holder's lease expired (it crashed); how many.
+
+        A remediation another replica is running now (its lease renewed) is left alone."""
+        return await self._lease.recover()
 
     async def run_due(self) -> int:
-        """Check verification deadlines, then attempt every due remediation; how many were handled."""
+        """Resume expired claims, check verification deadlines, then attempt every due remediation."""
+        resumed = await self.recover()
         now = self._clock.now()
         async with self._engine.connect() as conn:
             overdue = (
@@ -98,14 +114,13 @@ class RemediationEngine:
                 .all()
             )
         for rid in overdue:
-            async with self._engine.begin() as conn:
-                await self._verification_deadline(conn, int(rid), now)
+            await self._verification_deadline(int(rid))
         for rid in due:
             try:
                 await self._attempt(int(rid))
             except Exception:  # one broken remediation must not stop the others
                 logger.exception("remediation %d failed unexpectedly", rid)
-        if overdue or due:
+        if overdue or due or resumed:
             self._on_change()
         return len(overdue) + len(due)
 
@@ -123,7 +138,12 @@ class RemediationEngine:
         return status == "firing"
 
     async def _set(self, conn: AsyncConnection, rid: int, now: datetime, **values: Any) -> None:
+        """Change a row this transaction holds (claimed, or won by a guarded update)."""
         await conn.execute(remediations.update().where(remediations.c.id == rid).values(updated_at=now, **values))
+
+    async def _end(self, conn: AsyncConnection, row: Any, **values: Any) -> None:
+        """Leave ``running``: the claim this transaction took is given up with the new state."""
+        await self._lease.release(conn, row.id, interrupted=False, **values)
 
     async def _log(
         self, conn: AsyncConnection, row: Any, now: datetime, decision: Decision, reason: str, **detail: Any
@@ -144,7 +164,7 @@ class RemediationEngine:
     async def _refuse(self, conn: AsyncConnection, row: Any, now: datetime, reason: str, text: str) -> None:
         self._metrics.remediations_refused.labels(row.platform, row.playbook, reason).inc()
         await self._log(conn, row, now, Decision.REFUSED, f"{reason}: {text}", rule=reason)
-        await self._set(conn, row.id, now, status="refused", next_try_at=None)
+        await self._end(conn, row, status="refused", next_try_at=None)
 
     async def _give_up(self, conn: AsyncConnection, row: Any, now: datetime, why: str, *, key: str) -> None:
         self._metrics.gave_up.labels(row.platform, row.playbook).inc()
@@ -162,7 +182,7 @@ class RemediationEngine:
     async def _gate(
         self, conn: AsyncConnection, row: Any, playbook: PlaybookConfig | None, now: datetime
     ) -> dict[str, str] | None:
-        """The safety rules in order; the checked label values when the action may run."""
+        """The safety rules before the limits; the checked label values when the action may run."""
         incident = await load_incident(conn, row.incident_id)
         if (
             incident is None
@@ -170,7 +190,7 @@ class RemediationEngine:
             or not await self._alert_firing(conn, row.incident_id, row.fingerprint)
         ):
             await self._log(conn, row, now, Decision.NOT_NEEDED, "the alert is no longer firing")
-            await self._set(conn, row.id, now, status="done", next_try_at=None)
+            await self._end(conn, row, status="done", next_try_at=None)
             return None
         if playbook is None:
             await self._refuse(conn, row, now, "unknown_playbook", "the playbook is no longer configured")
@@ -182,51 +202,47 @@ class RemediationEngine:
             await self._refuse(conn, row, now, "kill_switch", "the remediation kill switch is engaged")
             return None
         try:
-            values = self._rules[playbook.name].check(row.labels)
+            return self._rules[playbook.name].check(row.labels)
         except LabelRejectedError as exc:
             await self._refuse(conn, row, now, "label_rejected", str(exc))
             return None
-        last = await last_run(conn, playbook.name)
-        if last is not None and now < last + playbook.cooldown:
-            until = last + playbook.cooldown
-            self._metrics.remediations_refused.labels(row.platform, row.playbook, "cooldown").inc()
+
+    async def _dry_run(self, conn: AsyncConnection, row: Any, description: str, limited: Limited | None) -> None:
+        """Audit what would have happened; never counted for real runs, never a page."""
+        now = self._clock.now()
+        if limited is None:
+            self._metrics.remediations_run.labels(row.platform, row.playbook, "dry_run").inc()
+            await self._log(conn, row, now, Decision.DRY_RUN, f"would have run: {description}")
+            await self._end(conn, row, status="done", next_try_at=None)
+        elif limited.rule == "cooldown":  # like a real run: look again when the cool-down ends
+            await self._log(conn, row, now, Decision.DRY_RUN_LIMITED, f"would have been limited: {limited.reason}")
+            await self._end(conn, row, status="waiting", next_try_at=limited.retry_at)
+        else:
             await self._log(
                 conn,
                 row,
                 now,
-                Decision.REFUSED,
-                f"cooldown: last run {last.isoformat()}, cool-down {human(playbook.cooldown)}; "
-                f"next try at {until.isoformat()}",
-                rule="cooldown",
+                Decision.DRY_RUN_LIMITED,
+                f"would have been limited: {limited.reason}; a human would have been paged",
             )
-            await self._set(conn, row.id, now, status="waiting", next_try_at=until)
-            return None
-        runs = await runs_since(conn, playbook.name, now - HOUR)
-        if runs >= playbook.max_runs_per_hour:
-            self._metrics.remediations_refused.labels(row.platform, row.playbook, "rate_limited").inc()
-            await self._log(
-                conn,
-                row,
-                now,
-                Decision.REFUSED,
-                f"rate_limited: {runs} runs in the last hour (max {playbook.max_runs_per_hour})",
-                rule="rate_limited",
-            )
-            await self._set(conn, row.id, now, status="refused", next_try_at=None)
-            await self._give_up(conn, row, now, f"{runs} runs in the last hour reached the limit", key="rate_limited")
-            return None
-        return values
+            await self._end(conn, row, status="refused", next_try_at=None)  # like a real run: for good
+
+    async def _limited(self, conn: AsyncConnection, row: Any, limited: Limited) -> None:
+        now = self._clock.now()
+        self._metrics.remediations_refused.labels(row.platform, row.playbook, limited.rule).inc()
+        await self._log(conn, row, now, Decision.REFUSED, limited.reason, rule=limited.rule)
+        if limited.rule == "cooldown":
+            await self._end(conn, row, status="waiting", next_try_at=limited.retry_at)
+            return
+        await self._end(conn, row, status="refused", next_try_at=None)
+        why = f"{limited.runs} runs in the last hour reached the limit"
+        await self._give_up(conn, row, now, why, key="rate_limited")
 
     async def _attempt(self, rid: int) -> None:
-        now = self._clock.now()
         async with self._engine.begin() as conn:
-            claimed = await conn.execute(
-                remediations.update()
-                .where(remediations.c.id == rid, remediations.c.status.in_(["pending", "waiting"]))
-                .values(status="running", updated_at=now)
-            )
-            if claimed.rowcount != 1:
-                return
+            if not await self._lease.claim(conn, rid):
+                return  # another replica claimed it, or its state changed
+            now = self._clock.now()
             row = await self._load(conn, rid)
             playbook = self._playbooks.get(row.playbook)
             values = await self._gate(conn, row, playbook, now)
@@ -234,37 +250,61 @@ class RemediationEngine:
                 return
             action = self._actions[playbook.name]
             description = action.describe(values)
-            if self._settings.dry_run or playbook.dry_run:
-                self._metrics.remediations_run.labels(row.platform, row.playbook, "dry_run").inc()
-                await self._log(conn, row, now, Decision.DRY_RUN, f"would {description}")
-                await self._set(conn, rid, now, status="done", next_try_at=None)
-                return
-            await self._log(conn, row, now, Decision.EXECUTED, description, attempt=row.failed_tries + 1)
-        result = await action.run(values)  # outside the transaction: it may take its whole timeout
-        now = self._clock.now()
-        async with self._engine.begin() as conn:
-            row = await self._load(conn, rid)
-            if result.ok and not await self._alert_firing(conn, row.incident_id, row.fingerprint):
-                # The alert resolved while the action ran.
-                self._metrics.remediations_run.labels(row.platform, row.playbook, "succeeded").inc()
-                self._metrics.verifications.labels(row.platform, row.playbook, "verified").inc()
-                await self._log(conn, row, now, Decision.SUCCEEDED, result.detail)
-                await self._log(conn, row, now, Decision.VERIFIED, "the alert resolved while the action ran")
-                await self._set(conn, rid, now, status="done", next_try_at=None)
-            elif result.ok:
-                self._metrics.remediations_run.labels(row.platform, row.playbook, "succeeded").inc()
-                verify_by = now + playbook.verify_within
+            dry = self._settings.dry_run or playbook.dry_run
+            run = int(row.runs)
+            if row.interrupted and not dry:
                 await self._log(
                     conn,
                     row,
                     now,
-                    Decision.SUCCEEDED,
-                    f"{result.detail}; verifying the alert resolves by {verify_by.isoformat()}",
+                    Decision.RESUMED,
+                    f"{description}: again, the replica running it stopped before recording its outcome",
+                    attempt=row.failed_tries + 1,
                 )
+            else:
+                await serialise(conn, playbook, row.platform)
+                limited = await check(conn, playbook, row.platform, now, simulated=dry)
+                if dry:
+                    await self._dry_run(conn, row, description, limited)
+                    return
+                if limited is not None:
+                    await self._limited(conn, row, limited)
+                    return
+                run += 1
+                await self._set(conn, rid, now, runs=run)
+                await self._log(conn, row, now, Decision.EXECUTED, description, attempt=row.failed_tries + 1)
+        async with self._lease.held(rid):  # outside the transaction: it may take its whole timeout
+            result = await action.run(values, key=f"fanzwatch-remediation-{rid}-{run}")
+        await self._outcome(rid, playbook, result)
+
+    async def _outcome(self, rid: int, playbook: PlaybookConfig, result: ActionResult) -> None:
+        now = self._clock.now()
+        outcome = Decision.SUCCEEDED if result.ok else Decision.FAILED
+        async with self._engine.begin() as conn:
+            mine = await self._lease.release(conn, rid, interrupted=False)
+            row = await self._load(conn, rid)
+            self._metrics.remediations_run.labels(row.platform, row.playbook, outcome.value).inc()
+            if not mine:  # our lease expired and another replica took the remediation over
+                await self._log(conn, row, now, outcome, f"{result.detail} (recorded only: the claim had expired)")
+                return
+            incident = await load_incident(conn, row.incident_id)
+            firing = await self._alert_firing(conn, row.incident_id, row.fingerprint)
+            if incident is None or incident.status is IncidentStatus.RESOLVED:
+                await self._log(conn, row, now, outcome, result.detail)
+                await self._log(conn, row, now, Decision.NOT_NEEDED, "the incident was resolved while it ran")
+                await self._set(conn, rid, now, status="done", next_try_at=None)
+            elif result.ok and not firing:
+                self._metrics.verifications.labels(row.platform, row.playbook, "verified").inc()
+                await self._log(conn, row, now, outcome, result.detail)
+                await self._log(conn, row, now, Decision.VERIFIED, "the alert resolved while the action ran")
+                await self._set(conn, rid, now, status="done", next_try_at=None)
+            elif result.ok:
+                verify_by = now + playbook.verify_within
+                text = f"{result.detail}; verifying the alert resolves by {verify_by.isoformat()}"
+                await self._log(conn, row, now, outcome, text)
                 await self._set(conn, rid, now, status="verifying", verify_by=verify_by, next_try_at=None)
             else:
-                self._metrics.remediations_run.labels(row.platform, row.playbook, "failed").inc()
-                await self._log(conn, row, now, Decision.FAILED, result.detail)
+                await self._log(conn, row, now, outcome, result.detail)
                 await self._failed_try(conn, row, playbook, now, f"the action failed: {result.detail}")
 
     async def _failed_try(
@@ -283,20 +323,27 @@ class RemediationEngine:
         else:
             await self._set(conn, row.id, now, status="waiting", failed_tries=tries, next_try_at=now, verify_by=None)
 
-    async def _verification_deadline(self, conn: AsyncConnection, rid: int, now: datetime) -> None:
-        row = await self._load(conn, rid)
-        if row is None or row.status != "verifying":
-            return
-        playbook = self._playbooks.get(row.playbook)
-        if not await self._alert_firing(conn, row.incident_id, row.fingerprint) or playbook is None:
-            await self._set(conn, rid, now, status="done", verify_by=None)
-            return
-        self._metrics.verifications.labels(row.platform, row.playbook, "failed").inc()
-        await self._log(
-            conn,
-            row,
-            now,
-            Decision.VERIFICATION_FAILED,
-            f"the alert is still firing {human(playbook.verify_within)} after the action",
-        )
-        await self._failed_try(conn, row, playbook, now, "the alert kept firing after the action")
+    async def _verification_deadline(self, rid: int) -> None:
+        now = self._clock.now()
+        async with self._engine.begin() as conn:
+            won = await conn.execute(  # two replicas at the deadline: exactly one judges it
+                remediations.update()
+                .where(remediations.c.id == rid, remediations.c.status == "verifying", remediations.c.verify_by <= now)
+                .values(verify_by=None, updated_at=now)
+            )
+            if won.rowcount != 1:
+                return
+            row = await self._load(conn, rid)
+            playbook = self._playbooks.get(row.playbook)
+            if not await self._alert_firing(conn, row.incident_id, row.fingerprint) or playbook is None:
+                await self._set(conn, rid, now, status="done")
+                return
+            self._metrics.verifications.labels(row.platform, row.playbook, "failed").inc()
+            await self._log(
+                conn,
+                row,
+                now,
+                Decision.VERIFICATION_FAILED,
+                f"the alert is still firing {human(playbook.verify_within)} after the action",
+            )
+            await self._failed_try(conn, row, playbook, now, "the alert kept firing after the action")

@@ -3,10 +3,12 @@
 Called inside the transaction that applies an alert, so a remediation request exists if
 and only if the alert event was recorded. The engine acts on requests after commit.
 
-States of a remediation: ``pending`` (to try now) → ``running`` → ``verifying`` (acted,
-waiting for the alert to resolve) → ``done``; or ``waiting`` (cool-down or a retry),
-``gave_up`` (failed its tries: a human was paged), ``refused`` (a safety rule stopped it
-for good). A remediation that finished ``done`` starts over when its alert fires again.
+States of a remediation: ``pending`` (to try now) → ``running`` (claimed by one replica,
+under a lease) → ``verifying`` (acted, waiting for the alert to resolve) → ``done``; or
+``waiting`` (cool-down, a retry, or resuming an interrupted run), ``gave_up`` (failed its
+tries: a human was paged), ``refused`` (a safety rule stopped it for good). Every change
+is a guarded update (``WHERE status = :expected``). A remediation that finished ``done``
+starts over when its alert fires again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..metrics import AlertingMetrics
 from ..tables import remediations
 from .audit import Decision, log_decision
 
-ACTIVE = ("pending", "running", "waiting", "verifying")
+WAITING = ("pending", "waiting", "verifying")  # active, and not being run by a replica now
 
 
 class RemediationPlanner:
@@ -82,6 +84,7 @@ class RemediationPlanner:
                 .values(
                     status="pending",
                     failed_tries=0,
+                    interrupted=False,
                     next_try_at=now,
                     verify_by=None,
                     labels=dict(labels),
@@ -104,13 +107,15 @@ class RemediationPlanner:
         ).all()
         for row in rows:
             verified = row.status == "verifying"
-            if verified:
-                self._metrics.verifications.labels(row.platform, row.playbook, "verified").inc()
-            await conn.execute(
+            won = await conn.execute(
                 remediations.update()
                 .where(remediations.c.id == row.id, remediations.c.status == row.status)
-                .values(status="done", next_try_at=None, verify_by=None, updated_at=now)
+                .values(status="done", next_try_at=None, verify_by=None, interrupted=False, updated_at=now)
             )
+            if won.rowcount != 1:  # changed meanwhile (claimed by a replica, judged at its deadline)
+                continue
+            if verified:
+                self._metrics.verifications.labels(row.platform, row.playbook, "verified").inc()
             await log_decision(
                 conn,
                 now,
@@ -123,18 +128,25 @@ class RemediationPlanner:
             )
 
     async def incident_closed(self, conn: AsyncConnection, *, incident_id: int, by: str, now: datetime) -> None:
-        """A human resolved the incident: nothing more is attempted for it."""
+        """A human resolved the incident: nothing more is attempted for it.
+
+        An action running now is left to its holder, which records its outcome and then
+        sees the incident resolved."""
         rows = (
             await conn.execute(
                 sa.select(remediations).where(
-                    remediations.c.incident_id == incident_id, remediations.c.status.in_(ACTIVE)
+                    remediations.c.incident_id == incident_id, remediations.c.status.in_(WAITING)
                 )
             )
         ).all()
         for row in rows:
-            await conn.execute(
-                remediations.update().where(remediations.c.id == row.id).values(status="done", updated_at=now)
+            won = await conn.execute(
+                remediations.update()
+                .where(remediations.c.id == row.id, remediations.c.status == row.status)
+                .values(status="done", next_try_at=None, verify_by=None, interrupted=False, updated_at=now)
             )
+            if won.rowcount != 1:
+                continue
             await log_decision(
                 conn,
                 now,

@@ -27,6 +27,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...core.catalog import http
+from ...core.platforms import OTHER_PLATFORM
 from .process import current_telemetry
 from .request_id import REQUEST_ID, new_request_id, sane_request_id, trace_id_from_traceparent
 from .telemetry import Telemetry
@@ -74,7 +75,10 @@ class TelemetryMiddleware:
     ``tracing`` / ``request_id`` default to the telemetry's settings (``tracing``) and
     True; ``user_id`` returns the authenticated user (never a label: it goes on the
     span as ``user.id`` and to the active-users tracker); ``platform`` picks the
-    platform label per request (default: the service's platform).
+    platform label per request (default: the service's platform). A request the hook
+    gives no tenant (an admin route, a health probe, a 404) is labelled ``other``: a
+    multi-tenant service's own platform is just its first tenant, and counting such
+    requests there would charge that tenant with everyone's traffic.
     """
 
     def __init__(
@@ -232,7 +236,7 @@ class TelemetryMiddleware:
                 template = prefix + "/{path}"
             else:
                 template = prefix + (_effective_path_format(scope) or _route_path_format(route))
-        platform = self._platform if self._platform_hook is None else self._platform_hook(scope) or self._platform
+        platform = self._platform if self._platform_hook is None else self._platform_hook(scope) or OTHER_PLATFORM
         key = (method, template, status, platform)
         cached = self._children.get(key)
         if cached is None:

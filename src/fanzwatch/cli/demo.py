@@ -1,0 +1,112 @@
+"""``fanzwatch demo ...``: the demo's services (``fanzwatch up --demo`` runs them all) and its faults."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import load_settings
+from .faults import fault_app
+
+demo_app = typer.Typer(
+    help="The demo: inject faults (fault), or run one demo service (`fanzwatch up --demo` runs them all).",
+    no_args_is_help=True,
+)
+demo_app.add_typer(fault_app, name="fault", no_args_is_help=True)
+
+_ALL_PLATFORMS = ",".join(f"fanz-{n}" for n in range(1, 14))
+
+
+def _loopback(host: str) -> str:
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise typer.BadParameter("the demo services listen on loopback only")
+    return host
+
+
+@demo_app.command("processor")
+def demo_processor(
+    host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8310,
+    seed: Annotated[int | None, typer.Option(help="Random seed of failure sampling.")] = None,
+) -> None:
+    """The fake payment processor (primary and backup endpoints, fault injection)."""
+    import uvicorn
+
+    from ..demo.processor import ProcessorConfig, create_processor_app
+
+    uvicorn.run(create_processor_app(ProcessorConfig(seed=seed)), host=host, port=port, log_level="warning")
+
+
+@demo_app.command("platform")
+def demo_platform(
+    processor_url: Annotated[str, typer.Option(help="Base URL of the payment processor.")],
+    database_url: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql+psycopg://...")],
+    storage_dir: Annotated[Path, typer.Option(help="Object storage directory for uploads.")],
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
+    host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8300,
+    rum_script_url: Annotated[str | None, typer.Option(help="fanz-rum.js URL to include in pages.")] = None,
+) -> None:
+    """The demo creator platform (several tenants), instrumented with fanzwatch.sdk."""
+    import uvicorn
+
+    from ..demo.platform import PlatformConfig, create_platform_app
+    from ..sdk import configure_logging, init_telemetry
+
+    tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    config = load_settings(
+        lambda: PlatformConfig(
+            database_url=database_url,
+            storage_dir=storage_dir,
+            processor_url=processor_url,
+            platforms=tenants,
+            rum_script_url=rum_script_url,
+        )
+    )
+    configure_logging(service=config.service_name)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per processor call is noise
+    # Only the explicit spans: auto-instrumented httpx would duplicate the processor client spans.
+    telemetry = load_settings(
+        lambda: init_telemetry(
+            service_name=config.service_name, platform=tenants[0], platforms=tenants, auto_instrument=()
+        )
+    )
+    try:
+        uvicorn.run(create_platform_app(config, telemetry=telemetry), host=host, port=port, log_level="warning")
+    finally:
+        telemetry.shutdown()
+
+
+@demo_app.command("simulate")
+def demo_simulate(
+    platform_url: Annotated[str, typer.Option(help="Base URL of the demo platform (loopback only).")],
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
+    host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Admin API port.")] = 8320,
+    peak_rps: Annotated[float, typer.Option(help="Requests per second at the peak hour.")] = 6.0,
+    day_seconds: Annotated[float, typer.Option(help="Real seconds per simulated day.")] = 600.0,
+    max_requests: Annotated[int, typer.Option(help="Stop after this many requests.")] = 100_000,
+    max_duration: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 3600.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+) -> None:
+    """Seasonal fan and creator traffic against the demo platform; exits when its budget is spent."""
+    import anyio
+
+    from ..demo.simulator import SimulatorConfig, serve_simulator
+
+    config = load_settings(
+        lambda: SimulatorConfig(
+            platform_url=platform_url,
+            platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+            peak_rps=peak_rps,
+            day_seconds=day_seconds,
+            max_requests=max_requests,
+            max_duration_seconds=max_duration,
+            seed=seed,
+        )
+    )
+    code = anyio.run(lambda: serve_simulator(config, host=host, port=port))
+    raise typer.Exit(code)

@@ -71,6 +71,14 @@ def up(
         str | None, typer.Option(help=_demo_help("Demo tenants, comma-separated.", "platforms"))
     ] = None,
     traffic: Annotated[bool, typer.Option(help="Run the traffic simulator with --demo.")] = True,
+    backfill: Annotated[
+        bool | None,
+        typer.Option(
+            "--backfill/--no-backfill",
+            help="With --demo, first backfill weeks of metrics and months of platform data (once per data dir; "
+            "about a minute).  [default: backfill]",
+        ),
+    ] = None,
     peak_rps: Annotated[
         float | None,
         typer.Option(help=_demo_help("Simulated requests per second of all platforms at their peaks.", "peak_rps")),
@@ -110,6 +118,7 @@ def up(
             simulator_port=simulator_port,
             platforms=tuple(p.strip() for p in platforms.split(",")) if platforms else None,
             traffic=traffic,
+            backfill=backfill,
             peak_rps=peak_rps,
             day_seconds=day_seconds,
         )

@@ -44,6 +44,16 @@ class DemoSettings(ComponentSettings):
     max_requests: int = Field(default=2_000_000, gt=0, description="the simulator stops after this many requests")
     max_duration_seconds: float = Field(default=12 * 3600.0, gt=0, description="the simulator stops after this long")
     seed: int | None = Field(default=None, description="random seed of the simulator and processor")
+    backfill: bool = Field(
+        default=True,
+        description="before the first start, backfill weeks of metrics into Prometheus and months of platform "
+        "data into the demo database (skipped once history exists)",
+    )
+    metrics_history_days: int = Field(default=28, ge=1, le=90, description="days of metrics history to backfill")
+    platform_history_days: int = Field(default=90, ge=1, le=730, description="days of platform data to backfill")
+    platform_history_scale: float = Field(
+        default=0.25, gt=0, le=100, description="volume of the backfilled platform data (1.0: ~1 M rows per platform)"
+    )
 
     @field_validator("platforms")
     @classmethod

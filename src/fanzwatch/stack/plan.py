@@ -235,9 +235,17 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
 
 
 def core_children(
-    stack: StackSettings, binaries: Binaries, paths: StackPaths, *, env: Mapping[str, str] | None = None
+    stack: StackSettings,
+    binaries: Binaries,
+    paths: StackPaths,
+    *,
+    env: Mapping[str, str] | None = None,
+    retention: str | None = None,
 ) -> list[ChildSpec]:
-    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``)."""
+    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``).
+
+    ``retention`` overrides the settings' TSDB retention (the demo keeps its history).
+    """
     prom, am = stack.prometheus_port, stack.alertmanager_port
     children = [
         ChildSpec(
@@ -265,7 +273,7 @@ def core_children(
                 str(binaries.prometheus),
                 f"--config.file={paths.config / 'prometheus.yml'}",
                 f"--storage.tsdb.path={paths.prometheus}",
-                f"--storage.tsdb.retention.time={stack.prometheus_retention}",
+                f"--storage.tsdb.retention.time={retention or stack.prometheus_retention}",
                 f"--web.listen-address={_addr(stack, prom)}",
                 f"--web.external-url={_url(stack, prom)}",
                 "--web.enable-lifecycle",  # POST /-/reload after a re-render

@@ -81,7 +81,7 @@ def test_one_platform_follows_its_rate_with_catalog_names() -> None:
         if s.name != "fanz_active_users":
             assert (np.diff(kept) >= 0).all(), f"{s.name} is a counter"
     aggregates = history.aggregates
-    assert np.nanmax(aggregates["latency_p95"]) < 0.1 < 1.0  # a healthy platform, far below the SLO
+    assert np.nanmax(aggregates["latency_p95"]) < 0.3 < 1.0  # a healthy platform, far below the SLO
     assert np.nanmean(aggregates["payment_completed_ratio"]) == pytest.approx(0.965, abs=0.01)
     assert np.nanmax(aggregates["error_ratio_5xx"]) == 0.0
     # The evening peak (local 21:00 is 02:00 UTC for fanz-2) beats its night.

@@ -213,6 +213,11 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         variable = f"FANZWATCH_AUTH_{role.upper()}_TOKEN"
         if variable not in os.environ:
             env[f"{variable}_FILE"] = str(secrets / filename)
+    if demo is not None and stack.short_intervals:
+        # Demo pacing of the anomaly engine: the same 1-minute points, read 10 s behind the
+        # 1 s scrape and judged every 15 s, so an anomaly shows within a few minutes.
+        env["FANZWATCH_ANOMALY_INTERVAL_SECONDS"] = "15"
+        env["FANZWATCH_ANOMALY_QUERY_DELAY_SECONDS"] = "10"
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
         env["FANZWATCH_BI_DATABASE_URL"] = demo_database_url(demo, paths)  # BI reads the demo's data

@@ -43,8 +43,8 @@ TIP_CURRENCIES = (("USD", 0.6), ("EUR", 0.2), ("GBP", 0.2))
 SUBSCRIPTION_PRICES = (4.99, 9.99, 14.99, 19.99)
 PPV_PRICES = (2.99, 4.99, 9.99)
 # Platform time per request: log-normal.
-LATENCY_MEDIAN = 0.012
-LATENCY_SIGMA = 0.6
+LATENCY_MEDIAN = 0.02
+LATENCY_SIGMA = 0.8
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ really misbehaves and the monitoring has to notice by itself:
 | ``latency_regression`` | every platform API request takes +1.5 s | ``HighResponseTime`` (p95 > 1 s) within 90 s |
 | ``error_burst`` | 30 % of platform API requests answer 500 | ``HighErrorRate`` (critical, > 5 %) within 90 s |
 | ``registration_breakage`` | sign-ups answer 500 | ``HighErrorRate`` (warning, > 1 %) within 90 s |
-| ``traffic_spike`` | the simulator sends 5x its traffic | a ``request_rate`` anomaly within 6 min |
+| ``traffic_spike`` | the simulator sends 5x its traffic | ``request_rate`` above its expected band within 6 min |
 
 Each is sized to cross its threshold with margin: the latency regression puts every
 request above the 1 s p95 boundary (a bucket boundary of the duration histogram, so the
@@ -19,7 +19,10 @@ per platform, on the platforms with enough traffic for the rule's volume guard (
 0.1 requests/s, 10 payment attempts per window): the larger ones at any hour. Over a
 longer outage ``LowUserRegistrations`` (sign-ups below half of the same hour last week,
 which the backfilled history provides) follows ``registration_breakage`` after about
-35 minutes. ``FAULTS`` holds this table for tests and the CLI.
+35 minutes. The traffic spike becomes an anomaly (an episode the engine alerts on) once
+the detector confirms it, about five minutes into a delivered 5x; a machine that cannot
+serve 5x (2x on a loaded 2-core box) shows the band breach only. ``FAULTS`` holds this
+table for tests and the CLI.
 
 >>> incidents = IncidentController(IncidentTargets(platform_url=..., processor_url=..., simulator_url=...))
 >>> await incidents.inject(IncidentKind.PAYMENT_OUTAGE)
@@ -60,7 +63,7 @@ FAULTS: dict[IncidentKind, FaultEffect] = {
         ("PaymentFailureRate",), (), 90, "the processor's primary endpoint answers 503"
     ),
     IncidentKind.LATENCY_REGRESSION: FaultEffect(
-        ("HighResponseTime",), ("latency_p95",), 90, "every platform API request takes +1.5 s"
+        ("HighResponseTime",), (), 90, "every platform API request takes +1.5 s"
     ),
     IncidentKind.ERROR_BURST: FaultEffect(("HighErrorRate",), (), 90, "30 % of platform API requests answer 500"),
     IncidentKind.REGISTRATION_BREAKAGE: FaultEffect(("HighErrorRate",), (), 90, "sign-ups answer 500"),

@@ -54,6 +54,19 @@ class DemoSettings(ComponentSettings):
     platform_history_scale: float = Field(
         default=0.25, gt=0, le=100, description="volume of the backfilled platform data (1.0: ~1 M rows per platform)"
     )
+    sinks_port: int = Field(
+        default=8330, ge=1, le=65535, description="local Slack/PagerDuty receivers and their page of delivered messages"
+    )
+    smtp_port: int = Field(default=8325, ge=1, le=65535, description="local SMTP receiver of the demo's e-mails")
+    browser_sessions: bool = Field(
+        default=True, description="drive headless Chromium through the platform's pages, so RUM gets real beacons"
+    )
+    browser_interval_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="seconds between two browser sessions, on average"
+    )
+    remediation_dry_run: bool = Field(
+        default=False, description="the payment-failover playbook decides and audits but never switches"
+    )
 
     @field_validator("platforms")
     @classmethod

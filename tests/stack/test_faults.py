@@ -70,7 +70,17 @@ class Running:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    names = ("prometheus", "alertmanager", "node_exporter", "server", "platform", "processor", "simulator")
+    names = (
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "server",
+        "platform",
+        "processor",
+        "simulator",
+        "sinks",
+        "smtp",
+    )
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     root = tmp_path_factory.mktemp("faults")
     settings = StackSettings(
@@ -86,9 +96,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         platform_port=ports["platform"],
         processor_port=ports["processor"],
         simulator_port=ports["simulator"],
+        sinks_port=ports["sinks"],
+        smtp_port=ports["smtp"],
+        browser_sessions=False,  # CPU for the platform: this module is about faults, not RUM
         platforms=(PLATFORM, "fanz-2"),
         peak_rps=24,
         seed=7,
+        backfill=True,
         metrics_history_days=2,
         platform_history_days=1,
         platform_history_scale=0.2,

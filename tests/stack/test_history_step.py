@@ -21,12 +21,12 @@ from fanzwatch.stack.steps import run_step
 @pytest.mark.parametrize(
     ("configured", "demo", "expected"),
     [
-        ("15d", DemoSettings(), "35d"),  # 28 days of history and a week of "last week"
-        ("60d", DemoSettings(), "60d"),
-        ("6w", DemoSettings(), "6w"),
-        ("15d", DemoSettings(backfill=False), "15d"),
+        ("15d", DemoSettings(backfill=True), "35d"),  # 28 days of history and a week of "last week"
+        ("60d", DemoSettings(backfill=True), "60d"),
+        ("6w", DemoSettings(backfill=True), "6w"),
+        ("15d", DemoSettings(), "15d"),  # a Stack built in code: no backfill unless asked
         ("15d", None, "15d"),
-        ("15d", DemoSettings(metrics_history_days=2), "15d"),
+        ("15d", DemoSettings(backfill=True, metrics_history_days=2), "15d"),
     ],
 )
 def test_retention_keeps_the_history(tmp_path: Path, configured: str, demo: DemoSettings | None, expected: str) -> None:
@@ -82,7 +82,7 @@ def test_a_second_run_skips_the_backfill(tmp_path: Path) -> None:
     assert read_history_marker(tmp_path) == marker
     events: list[str] = []
     settings = StackSettings(data_dir=tmp_path, short_intervals=True)
-    demo = DemoSettings()
+    demo = DemoSettings(backfill=True)
     stack = Stack(settings, demo=demo, on_event=events.append)
     stack.provisioning = provisioning_settings(settings, demo)
     stack._backfill()  # no command runs: nothing is on PATH to run, and none is needed

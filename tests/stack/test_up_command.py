@@ -111,7 +111,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Path, ports: dict[str, int]) -> None:
     data = tmp_path / "data"
     prom = f"http://127.0.0.1:{ports['prometheus']}"
-    with fanzwatch_up("--demo", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
+    # --no-backfill: this test is about stopping and reusing, the history is tests/stack/test_faults.py's.
+    with fanzwatch_up("--demo", "--no-backfill", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
         up.wait_for_line("press Ctrl-C to stop", timeout=120)
         assert "scrape every 1 s" in up.output()  # the demo's pacing by default
         assert f"FanzDash       http://127.0.0.1:{ports['server']}/dash/" in up.output()

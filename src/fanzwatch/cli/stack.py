@@ -137,6 +137,8 @@ def up(
             day_seconds=day_seconds,
         )
         demo_settings = load_settings(lambda: DemoSettings(**demo_args))
+        if "backfill" not in demo_settings.model_fields_set:  # neither the option nor the environment
+            demo_settings = demo_settings.model_copy(update={"backfill": True})
 
     stack = Stack(settings, demo=demo_settings, on_event=_say)
 

@@ -45,9 +45,10 @@ class DemoSettings(ComponentSettings):
     max_duration_seconds: float = Field(default=12 * 3600.0, gt=0, description="the simulator stops after this long")
     seed: int | None = Field(default=None, description="random seed of the simulator and processor")
     backfill: bool = Field(
-        default=True,
+        default=False,
         description="before the first start, backfill weeks of metrics into Prometheus and months of platform "
-        "data into the demo database (skipped once history exists)",
+        "data into the demo database (skipped once history exists); `fanzwatch up --demo` turns it on unless "
+        "--no-backfill (or this variable) says otherwise, a Stack built in code (tests) leaves it off",
     )
     metrics_history_days: int = Field(default=28, ge=1, le=90, description="days of metrics history to backfill")
     platform_history_days: int = Field(default=90, ge=1, le=730, description="days of platform data to backfill")

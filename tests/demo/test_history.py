@@ -155,3 +155,25 @@ def test_backfill_without_promtool_says_how_to_get_it(tmp_path: Path) -> None:
             recorded={},
             promtool=str(tmp_path / "no-promtool"),
         )
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
+def test_a_prometheus_that_holds_data_is_not_backfilled(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "prometheus" / "wal").mkdir(parents=True)  # a run with --no-backfill came first
+    plan = DemoHistoryPlan(
+        data_dir=data,
+        tsdb_dir=data / "prometheus",
+        database_url=f"sqlite:///{tmp_path / 'platform.db'}",
+        params=HistoryParams(platforms=("fanz-1",), peak_rps=4.0, buckets=HTTP_DURATION_BUCKETS),
+        recorded={},
+        metrics_days=1,
+        platform_days=1,
+        platform_scale=0.2,
+        end=END,
+    )
+    lines: list[str] = []
+    marker = backfill_demo(plan, progress=lines.append)
+    assert "already holds data" in marker["metrics"]["skipped"]
+    assert sorted(p.name for p in (data / "prometheus").iterdir()) == ["wal"]  # no block overlaps its samples
+    assert any("metrics history: skipped" in line for line in lines)

@@ -114,7 +114,10 @@ def backfill_demo(plan: DemoHistoryPlan, *, progress: Callable[[str], None] | No
         if "metrics" in marker:
             say(f"metrics history: already backfilled up to {marker['metrics']['end']}")
         elif _tsdb_has_data(plan.tsdb_dir):
-            say(f"metrics history: skipped, Prometheus already holds data in {plan.tsdb_dir} (use a new --data-dir)")
+            reason = f"Prometheus already holds data in {plan.tsdb_dir} (use a new --data-dir)"
+            say(f"metrics history: skipped, {reason}")
+            marker["metrics"] = {"skipped": reason, "end": end.isoformat()}
+            _write_marker(plan.data_dir, marker)
         else:
             say(f"metrics history: {plan.metrics_days} days for {len(p.platforms)} platforms")
             result = backfill_metrics(

@@ -39,7 +39,7 @@ from fanzwatch.demo.incidents import IncidentController, IncidentKind, IncidentT
 from fanzwatch.stack.registry import RunningStack
 
 if TYPE_CHECKING:
-    from playwright.sync_api import ViewportSize
+    from playwright.sync_api import FloatRect, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[1]
 FANZWATCH = (sys.executable, "-c", "import sys; sys.argv[0] = 'fanzwatch'; from fanzwatch.cli import main; main()")
@@ -143,7 +143,7 @@ def shoot(stack: RunningStack, out: Path, incident_id: int | None) -> list[Path]
     pages: list[tuple[str, str, bool]] = [
         ("fanzdash-overview.png", f"{dash}?range=7d", False),
         ("fanzdash-incident.png", f"{dash}incidents/{incident_id}" if incident_id else f"{dash}incidents", True),
-        ("fanzdash-anomalies.png", f"{dash}anomalies?range=7d", False),
+        ("fanzdash-anomalies.png", f"{dash}anomalies?range=24h", False),
         ("fanzdash-bi.png", f"{dash}bi?window=7d", False),
         ("fanzdash-rum.png", f"{dash}rum", False),
         # the rest of docs/fanzdash.md's pictures, so none is older than the features
@@ -173,7 +173,9 @@ def shoot(stack: RunningStack, out: Path, incident_id: int | None) -> list[Path]
                 response = page.goto(f"{dash}incidents", wait_until="networkidle")
             page.wait_for_timeout(1500)  # charts draw after the data arrives
             path = out / name
-            page.screenshot(path=str(path), full_page=full)
+            # A long page (an incident's timeline) is cut at 1,800 px: a README picture, not a print-out.
+            clip: FloatRect | None = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": 1800} if full else None
+            page.screenshot(path=str(path), full_page=full, clip=clip)
             written.append(path)
             say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({url})")
         browser.close()
@@ -186,6 +188,7 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".fanzwatch-screenshots")
     parser.add_argument("--no-story", action="store_true", help="do not inject the payment outage first")
     parser.add_argument("--incident", type=int, help="with --no-story: the incident page to show")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds a demo it started runs before the pictures")
     args = parser.parse_args()
 
     started: subprocess.Popen[str] | None = None
@@ -200,8 +203,8 @@ def main() -> int:
         with httpx.Client(timeout=10.0) as http:
             wait_for(lambda: http.get(f"{stack.server_url}/health/live").is_success, timeout=60, what="the server")
             if started is not None:
-                say("letting the fresh demo run a minute, so every panel has recent data")
-                time.sleep(60)
+                say(f"letting the fresh demo run {args.warmup:g} s, so every panel has recent data")
+                time.sleep(args.warmup)
             incident_id = args.incident if args.no_story else tell_the_story(stack, http, auth)
         shoot(stack, args.out, incident_id)
     finally:

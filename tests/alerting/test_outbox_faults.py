@@ -71,7 +71,7 @@ async def test_a_receiver_failing_for_a_while_gets_the_notification_exactly_once
     assert len(receiver.requests) == 4
     assert len(receiver.accepted) == 1
     gaps = [b.at - a.at for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
-    assert gaps[0] >= 0.045 and gaps[1] >= 0.095 and gaps[2] >= 0.195  # 50 ms doubling
+    assert gaps[0] >= 0.035 and gaps[1] >= 0.075 and gaps[2] >= 0.155  # 50 ms doubling, less up to 20 % jitter
     (row,) = await outbox_rows(h)
     assert (row.status, row.attempts, row.last_error) == ("sent", 4, None)
     assert h.metric("fanz_alerting_notification_retries_total", platform="fanz-1", channel="hook", kind="webhook") == 3

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 import httpx
@@ -25,16 +25,18 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core.clock import Clock
+from ..core.errors import ConfigError
 from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
 from .escalation.escalator import Escalator
+from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.manager import IncidentManager
 from .incidents.operations import IncidentOperations
 from .incidents.queries import IncidentQueries
 from .metrics import AlertingMetrics
-from .notify import OutboxDispatcher, build_notifiers
+from .notify import Notifier, OutboxDispatcher, build_notifiers
 from .remediation.actions import build_action
 from .remediation.audit import KillSwitch
 from .remediation.engine import RemediationEngine
@@ -63,6 +65,7 @@ class AlertingService:
         platforms: tuple[str, ...] = DEFAULT_PLATFORMS,
         process_control: ProcessControl | None = None,
         instance_id: str | None = None,
+        notifiers: Iterable[Notifier] = (),
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -81,13 +84,22 @@ class AlertingService:
         self.operations = IncidentOperations(engine, self.manager, self.escalator, self.planner, self.metrics)
         self.queries = IncidentQueries(engine)
         self.inbox = Inbox(engine, self.manager, self.metrics, clock, on_change=self._changed)
+        built = build_notifiers(settings.channels, http_client, clock)
+        for notifier in notifiers:  # stand-ins, e.g. fanzwatch.alerting.testing.InMemoryNotifier
+            if notifier.name not in built:
+                raise ConfigError(
+                    f"notifier {notifier.name!r} has no channel of that name in alerting.channels",
+                    setting="alerting.channels",
+                )
+            built[notifier.name] = notifier
         self.outbox = OutboxDispatcher(
             engine,
-            build_notifiers(settings.channels, http_client, clock),
+            built,
             settings.delivery,
             clock,
             self.metrics,
             instance_id=self.instance_id,
+            on_failed=DeliveryFailover(settings).failed,
         )
         remediation = settings.remediation
         if process_control is None and remediation.process_control_url:
@@ -177,7 +189,9 @@ class AlertingService:
     async def _escalate_and_measure(self) -> None:
         now = self.clock.now()
         async with self._escalation_lock:
-            if await self.escalator.run_due(self.engine, now):
+            # Hold-downs first: an incident whose resolve became final is not escalated.
+            settled = await self.manager.hold_down.settle_due(self.engine, now)
+            if await self.escalator.run_due(self.engine, now) or settled:
                 self.outbox.wake()
         await self.refresh_gauges()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -133,10 +134,26 @@ class _Channel(_Model):
 
 
 class SlackChannel(_Channel):
-    """A Slack incoming webhook; its URL is the secret."""
+    """Slack: an incoming webhook (``url``, the secret), or the Web API with a bot token.
+
+    With ``bot_token`` and ``channel`` messages go through ``chat.postMessage`` and every
+    later message about an incident (escalation, acknowledgement, resolution) is a reply in
+    the thread of its first one. An incoming webhook cannot thread: one message per change.
+    """
 
     kind: Literal["slack"] = "slack"
-    url: SecretSource
+    url: SecretSource | None = Field(default=None, description="incoming webhook URL")
+    bot_token: SecretSource | None = Field(default=None, description="xoxb-… token with chat:write")
+    channel: str | None = Field(default=None, min_length=1, max_length=80, description="channel ID, for bot_token")
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://", description="Slack Web API base")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackChannel:
+        if (self.url is None) == (self.bot_token is None):
+            raise ValueError(f"slack channel {self.name}: give either url (incoming webhook) or bot_token + channel")
+        if self.bot_token is not None and self.channel is None:
+            raise ValueError(f"slack channel {self.name}: bot_token needs channel (the channel ID, e.g. C0123ABCD)")
+        return self
 
 
 class PagerDutyChannel(_Channel):
@@ -179,19 +196,40 @@ class UserConfig(_Model):
 
 
 class ScheduleConfig(_Model):
-    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``."""
+    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``.
+
+    With ``timezone`` (an IANA name) hand-overs happen at ``start``'s local wall-clock time
+    in that zone, on both sides of a daylight-saving change (09:00 in Berlin is 08:00 UTC in
+    winter, 07:00 UTC in summer). ``start`` may then be naive (read in the zone). Without a
+    zone, ``start`` must carry an offset and hand-overs keep that fixed offset.
+    """
 
     name: Name
     users: tuple[Name, ...] = Field(min_length=1)
     rotation: Literal["daily", "weekly"] = "weekly"
-    start: datetime = Field(default=datetime(2024, 1, 1, 9, tzinfo=UTC), description="first hand-over (aware)")
+    start: datetime | None = Field(
+        default=None, description="first hand-over; default Monday 2024-01-01 09:00 in the zone (UTC without one)"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone of the hand-over times, e.g. Europe/Berlin")
 
-    @field_validator("start")
+    @field_validator("timezone")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("the rotation start needs a timezone, e.g. 2026-01-05T09:00:00+00:00")
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Berlin") from None
         return v
+
+    @model_validator(mode="after")
+    def _aware(self) -> ScheduleConfig:
+        if self.start is not None and self.start.tzinfo is None and self.timezone is None:
+            raise ValueError(
+                "the rotation start needs a time zone: add timezone (IANA, e.g. Europe/Berlin) "
+                "or an offset, e.g. 2026-01-05T09:00:00+01:00"
+            )
+        return self
 
 
 class EscalationStepConfig(_Model):
@@ -359,11 +397,29 @@ class RemediationSettings(_Model):
 
 
 class DeliverySettings(_Model):
-    max_attempts: int = Field(default=8, ge=1, le=50, description="then the notification is marked failed")
+    """How the outbox retries: backoff with jitter for as long as the message may matter.
+
+    A message is retried (timeouts, connection errors, 429, 5xx) until it is delivered, no
+    longer applies (its incident was acknowledged or resolved), or is ``max_age`` old; then
+    it fails on the incident's timeline and its recipient is paged another way.
+    """
+
+    max_attempts: int | None = Field(
+        default=None, ge=1, le=10_000, description="optional cap on attempts; by default only max_age ends retrying"
+    )
+    max_age: Duration = Field(default=timedelta(hours=24), description="a message still undelivered this old fails")
     backoff_base: Duration = Field(default=timedelta(seconds=2), description="first retry delay, doubled each time")
-    backoff_max: Duration = Field(default=timedelta(minutes=5), description="longest delay (Retry-After may exceed)")
+    backoff_max: Duration = Field(default=timedelta(minutes=5), description="longest backoff (Retry-After may exceed)")
+    jitter: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="each delay is shortened by a random part up to this fraction"
+    )
     poll_interval: Duration = Field(default=timedelta(seconds=1), description="how often due retries are looked for")
     lease: Duration = Field(default=timedelta(minutes=2), description="a claimed delivery is retaken after this")
+    fallback_channels: tuple[Name, ...] = Field(
+        default=(),
+        description="a trigger or page that finally fails, its recipient reached nowhere else, goes here; "
+        "without one, the incident's next escalation step runs at once",
+    )
 
 
 class AlertingSettings(ComponentSettings):
@@ -385,6 +441,14 @@ class AlertingSettings(ComponentSettings):
     )
     reopen_window: Duration = Field(
         default=timedelta(minutes=5), description="a group firing again this soon after resolving reopens its incident"
+    )
+    hold_down: Duration = Field(
+        default=timedelta(minutes=2),
+        description=(
+            "flap damping: an incident whose alerts all resolved stays 'resolving' this long before it resolves and "
+            "anyone is told; an alert firing again meanwhile keeps it open silently (0 resolves at once). Keep it "
+            "above Alertmanager's group_interval, so a critical handing over to its warning twin is not a resolve"
+        ),
     )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)
@@ -416,6 +480,9 @@ class AlertingSettings(ComponentSettings):
                     raise ValueError(f"user {u.name}: unknown channel {c!r} (configured: {sorted(channels)})")
                 if channels[c].kind == "email" and not u.email:
                     raise ValueError(f"user {u.name}: notified by e-mail but has no email address")
+        for c in self.delivery.fallback_channels:
+            if c not in channels:
+                raise ValueError(f"delivery.fallback_channels: unknown channel {c!r} (configured: {sorted(channels)})")
         for s in self.schedules:
             if unknown := set(s.users) - users:
                 raise ValueError(f"schedule {s.name}: unknown users {sorted(unknown)}")

@@ -10,8 +10,10 @@ Every change of a row is guarded: a claim by ``status = 'pending'`` and a free l
 result of an attempt by ``status = 'pending'`` and ``claimed_by = me`` (a replica whose
 lease ran out records nothing; the row is someone else's now).
 
-Retries: timeouts, connection errors, 429 and 5xx are retried with exponential backoff
-(``Retry-After`` wins when given) up to ``max_attempts``; any other 4xx fails at once.
+Retries (``retry.RetryPolicy``): timeouts, connection errors, 429 and 5xx are retried with
+backoff and jitter, ``Retry-After`` as a minimum, until the message is ``max_age`` old; any
+other 4xx fails at once. A message that finally fails is on the incident's timeline and is
+handed to ``on_failed`` (the escalation's failover: a fallback channel or the next step).
 Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it
 (PagerDuty deduplicates by ``dedup_key``).
 
@@ -25,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,12 +41,16 @@ from ..tables import outbox
 from ..timeline import TimelineKind, record
 from .base import DeliveryResult, Notification, Notifier, Outcome
 from .outbox import OPENING, OutboxStatus, channel_history, head_of_queue, lease_free, stale_reason, supersede
+from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 BATCH = 50
-MAX_RETRY_AFTER = timedelta(hours=1)
 TICK_ROUNDS = 20  # dispatch_due: rounds of claims per call (a row behind a delivered one goes next round)
 PENDING = OutboxStatus.PENDING.value
+
+
+FailureHook = Callable[[AsyncConnection, Any, Notification, datetime, str], Awaitable[None]]
+"""``(conn, outbox row, notification, now, why)``: called in the transaction that failed the row."""
 
 
 class _LostLease(Exception):
@@ -63,8 +69,12 @@ class OutboxDispatcher:
         metrics: AlertingMetrics,
         *,
         instance_id: str,
+        on_failed: FailureHook | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._engine = engine
+        self._on_failed = on_failed
+        self._retry = retry or RetryPolicy(delivery)
         self._notifiers = dict(notifiers)
         self._delivery = delivery
         self._clock = clock
@@ -257,12 +267,6 @@ class OutboxDispatcher:
         except Exception:
             logger.exception("could not record the delivery of outbox row %d; it will be retried", row_id)
 
-    def _retry_delay(self, attempts: int, result: DeliveryResult) -> timedelta:
-        if result.retry_after is not None:
-            return min(timedelta(seconds=result.retry_after), MAX_RETRY_AFTER)
-        backoff: timedelta = self._delivery.backoff_base * (2 ** max(0, attempts - 1))
-        return min(backoff, self._delivery.backoff_max)
-
     async def _finish(self, notifier: Notifier, row_id: int, n: Notification, result: DeliveryResult) -> None:
         now = self._clock.now()
         mine = sa.and_(outbox.c.status == PENDING, outbox.c.claimed_by == self._me)
@@ -280,27 +284,36 @@ class OutboxDispatcher:
                 await self._update(conn, row_id, mine, values)
                 self._metrics.sent.labels(*labels).inc()
                 await self._timeline(conn, n, now, TimelineKind.NOTIFIED, f"Notified {who}: {n.event.value}")
-            elif result.outcome is Outcome.RETRY and attempts < self._delivery.max_attempts:
-                if row.event in OPENING and (reason := await stale_reason(conn, row)) is not None:
-                    await self._update(conn, row_id, mine, {"attempts": attempts, "last_error": result.detail})
-                    if not await supersede(conn, row, now, reason, guard=mine):
-                        raise _LostLease
-                    return
-                delay = self._retry_delay(attempts, result)
-                values |= {"next_attempt_at": now + delay, "last_error": result.detail}
+                return
+            if row.event in OPENING and (stale := await stale_reason(conn, row)) is not None:
+                await self._update(conn, row_id, mine, {"attempts": attempts, "last_error": result.detail})
+                if not await supersede(conn, row, now, stale, guard=mine):
+                    raise _LostLease
+                return
+            created_at: datetime = row.created_at
+            next_at = (
+                self._retry.next_attempt(attempts, created_at=created_at, now=now, retry_after=result.retry_after)
+                if result.outcome is Outcome.RETRY
+                else None
+            )
+            if next_at is not None:
+                values |= {"next_attempt_at": next_at, "last_error": result.detail}
                 await self._update(conn, row_id, mine, values)
                 self._metrics.retries.labels(*labels).inc()
-            else:
-                reason = "rejected" if result.outcome is Outcome.REJECTED else "exhausted"
-                values |= {"status": OutboxStatus.FAILED.value, "last_error": result.detail}
-                await self._update(conn, row_id, mine, values)
-                self._metrics.failed.labels(*labels, reason).inc()
-                message = (
-                    f"Notification to {who} refused: {result.detail}"
-                    if reason == "rejected"
-                    else f"Notification to {who} failed after {attempts} attempts: {result.detail}"
-                )
-                await self._timeline(conn, n, now, TimelineKind.NOTIFICATION_FAILED, message)
+                return
+            rejected = result.outcome is Outcome.REJECTED
+            values |= {"status": OutboxStatus.FAILED.value, "last_error": result.detail}
+            await self._update(conn, row_id, mine, values)
+            self._metrics.failed.labels(*labels, "rejected" if rejected else "exhausted").inc()
+            why = (
+                "refused"
+                if rejected
+                else "failed " + self._retry.why_given_up(attempts, created_at=created_at, now=now)
+            )
+            message = f"Notification to {who} {why}: {result.detail}"
+            await self._timeline(conn, n, now, TimelineKind.NOTIFICATION_FAILED, message)
+            if self._on_failed is not None:
+                await self._on_failed(conn, row, n, now, f"{notifier.name} {why}: {result.detail}")
 
     async def _update(
         self, conn: AsyncConnection, row_id: int, guard: sa.ColumnElement[bool], values: dict[str, object]
@@ -336,9 +349,11 @@ class OutboxDispatcher:
             for row in sorted(rows, key=lambda r: int(r.id)):
                 n = Notification.from_json(dict(row.payload))
                 self._metrics.failed.labels(n.platform, row.channel, row.kind, "unconfigured").inc()
-                await self._timeline(
-                    conn, n, now, TimelineKind.NOTIFICATION_FAILED, f"Channel {row.channel!r} is no longer configured"
-                )
+                why = f"Channel {row.channel!r} is no longer configured"
+                await self._timeline(conn, n, now, TimelineKind.NOTIFICATION_FAILED, why)
+                if self._on_failed is not None:
+                    full = (await conn.execute(sa.select(outbox).where(outbox.c.id == row.id))).one()
+                    await self._on_failed(conn, full, n, now, why.lower())
         return len(rows)
 
     async def refresh_gauges(self) -> None:

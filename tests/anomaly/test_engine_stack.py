@@ -264,11 +264,13 @@ def prometheus_process(
 ) -> Process:
     """Prometheus on ``port`` over ``tsdb``; it scrapes ``scrape_target`` as job ``fanz``."""
     config = workdir / "prometheus.yml"
+    # A failed scrape marks every series of the target stale: a gauge then has a hole at the next
+    # grid point. The timeout is generous (most of the interval) so a busy machine does not fail it.
     scrape = (
         "scrape_configs:\n"
         "  - job_name: fanz\n"
         f"    scrape_interval: {scrape_interval:g}s\n"
-        "    scrape_timeout: 1s\n"
+        f"    scrape_timeout: {scrape_interval * 0.8:g}s\n"
         f"    static_configs: [{{targets: ['{scrape_target}']}}]\n"
         if scrape_target
         else ""

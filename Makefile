@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps lint typecheck pytest bench docs clean
+.PHONY: demo test setup system-deps lint typecheck pytest bench docs screenshots clean
 
 demo: setup system-deps ## install what is missing, then run fanzwatch up --demo
 	$(VENV)/bin/fanzwatch up --demo
@@ -36,5 +36,8 @@ pytest:
 docs: setup ## regenerate docs/metrics.md from the catalog
 	$(PY) -m fanzwatch.core.catalog.docs > docs/metrics.md
 
+screenshots: setup system-deps ## the README's pictures, from the (running or a fresh) demo
+	$(PY) scripts/screenshots.py
+
 clean:
-	rm -rf $(VENV) .fanzwatch .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .fanzwatch .fanzwatch-screenshots .fanzwatch-screenshots.log .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ for pair in prometheus:prometheus promtool:prometheus prometheus-alertmanager:pr
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
 done
+# Fonts Chromium draws FanzDash, the notifications page and the screenshots with (emoji, not boxes).
+for pkg in fonts-noto-color-emoji fonts-dejavu-core; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 echo "installing Debian packages: ${need[*]}"

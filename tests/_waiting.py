@@ -8,7 +8,10 @@ and the last value seen::
     value = wait_until(lambda: count_samples(), timeout=30, message="no sample within 30 s")
 
 ``wait_until`` returns the first truthy value the condition produced, so the caller can use
-what it waited for (a sample, a row, a response) instead of computing it again later.
+what it waited for (a sample, a row, a response) instead of computing it again later. With
+``until=`` a value is accepted when ``until(value)`` holds, and the last one rejected is shown::
+
+    seen = wait_until(stale_alerts, until=lambda seen: wanted <= seen, timeout=180, message="...")
 Import them as ``from _waiting import wait_until`` (``tests/`` is on ``sys.path``).
 """
 
@@ -39,8 +42,9 @@ def wait_until(
     message: str,
     interval: float = 0.05,
     ignore: tuple[type[BaseException], ...] = (),
+    until: Callable[[T], object] = bool,
 ) -> T:
-    """Call ``condition`` until it returns a truthy value, and return that value.
+    """Call ``condition`` until it returns a truthy value (or one ``until`` accepts), and return it.
 
     Raises ``AssertionError`` with ``message``, the timeout and the last value (and the last
     ignored exception) when ``timeout`` seconds pass first. Exceptions of the types in
@@ -58,7 +62,7 @@ def wait_until(
         except ignore as exc:
             error = exc
         else:
-            if value:
+            if until(value):
                 return value
             last = value
         if expired:
@@ -73,6 +77,7 @@ async def async_wait_until(
     message: str,
     interval: float = 0.02,
     ignore: tuple[type[BaseException], ...] = (),
+    until: Callable[[T], object] = bool,
 ) -> T:
     """``wait_until`` for async tests: ``condition`` may be a plain or an async callable.
 
@@ -89,7 +94,7 @@ async def async_wait_until(
         except ignore as exc:
             error = exc
         else:
-            if value:
+            if until(value):
                 return value
             last = value
         if expired:

@@ -37,5 +37,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands under test never find a stack someone else runs on this machine, and the
-    stacks a test starts are listed in a registry of its own (see ``stack.registry``)."""
+    stacks a test starts are listed in a registry of its own (see ``stack.registry``).
+    Demo stacks drive no headless Chromium unless a test asks (``browser_sessions=True``):
+    two cores are shared by every test."""
     monkeypatch.setenv("FANZWATCH_STACK_REGISTRY_DIR", str(tmp_path_factory.mktemp("stacks")))
+    monkeypatch.setenv("FANZWATCH_DEMO_BROWSER_SESSIONS", "false")

@@ -87,6 +87,7 @@ def base_settings(**overrides: Any) -> AlertingSettings:
         "external_url": "http://fanzwatch.test",
         "delivery": {"backoff_base": "50ms", "backoff_max": "1s", "poll_interval": "50ms", "max_attempts": 5},
         "tick_interval": "1h",  # background rounds idle; tests call tick() or rely on wake-ups
+        "hold_down": "0s",  # flap damping off: a resolve is final at once, unless a test is about damping
     }
     values.update(overrides)
     return AlertingSettings(**values)

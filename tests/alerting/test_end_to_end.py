@@ -139,7 +139,17 @@ async def test_payment_outage_is_failed_over_and_the_incident_resolves(
     tmp_path: Path, fakes: tuple[FakePagerDuty, FakeSlack]
 ) -> None:
     pagerduty, slack = fakes
-    names = ("prometheus", "alertmanager", "node_exporter", "server", "platform", "processor", "simulator")
+    names = (
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "server",
+        "platform",
+        "processor",
+        "simulator",
+        "sinks",
+        "smtp",
+    )
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     secrets = tmp_path / "secrets"
     secrets.mkdir()
@@ -186,6 +196,8 @@ async def test_payment_outage_is_failed_over_and_the_incident_resolves(
         platform_port=ports["platform"],
         processor_port=ports["processor"],
         simulator_port=ports["simulator"],
+        sinks_port=ports["sinks"],
+        smtp_port=ports["smtp"],
         platforms=(PLATFORM, "fanz-2"),
         traffic=False,
         seed=5,

@@ -7,7 +7,6 @@ HTTP servers; deliveries are observed from the receivers' side.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -162,29 +161,27 @@ async def test_a_hanging_slack_times_out_and_never_delays_the_other_channels(
 ) -> None:
     h = harness
     slack.hang(times=1)  # the first message is read and never answered
+    timeout = 10  # generous: everything else must arrive while the hung attempt is still waiting
     settings = one_user(
-        {"kind": "slack", "name": "ops-slack", "url": slack.url, "timeout_seconds": 3},
+        {"kind": "slack", "name": "ops-slack", "url": slack.url, "timeout_seconds": timeout},
         pd(pagerduty.url),
         hook(receiver.url),
     )
     svc = h.service(settings)
     await svc.start()
     async with api_client(svc) as c:
-        posted = time.monotonic()
         await post_alerts(c, am_payload(am_alert()))
-        await eventually("PagerDuty and the webhook", lambda: pagerduty.accepted and receiver.accepted)
-        others_done = time.monotonic() - posted
+        hung = await eventually("the first Slack message", lambda: slack.requests and slack.requests[0], within=30)
+        await eventually("PagerDuty and the webhook", lambda: pagerduty.accepted and receiver.accepted, within=30)
         # A second incident meanwhile: its PagerDuty trigger is not queued behind Slack either.
         await post_alerts(c, am_payload(am_alert("HighErrorRate")))
-        await eventually("the second trigger", lambda: len(pagerduty.accepted) == 2)
-        second_done = time.monotonic() - posted
-    await eventually("Slack, after its timeout", lambda: len(slack.accepted) == 2, within=15)
-    by_incident = {r.body["text"].split("#")[1].split(" ")[0]: r.at - posted for r in slack.accepted}
-    # Everything else arrives well within Slack's 3 s timeout (generous margins: CI is slow).
-    assert others_done < 2.0, others_done
-    assert second_done < 2.0, second_done
-    assert by_incident["2"] < 2.0  # not queued behind the hung message on its own channel either
-    assert by_incident["1"] >= 3.0  # the hung attempt ran into its timeout first
+        await eventually("the second trigger", lambda: len(pagerduty.accepted) == 2, within=30)
+    await eventually("Slack, after its timeout", lambda: len(slack.accepted) == 2, within=60)
+    by_incident = {r.body["text"].split("#")[1].split(" ")[0]: r for r in slack.accepted}
+    # Everything else arrived before the hung attempt's timeout could have ended it ...
+    others = [*pagerduty.accepted, *receiver.accepted, by_incident["2"]]  # ... Slack's own queue included
+    assert [round(r.at - hung.at, 2) for r in others if r.at - hung.at >= timeout] == []
+    assert by_incident["1"].at - hung.at >= timeout  # the hung attempt ran into its timeout first
     await eventually("all sent", lambda: _status(h, "sent"))
     assert (
         h.metric("fanz_alerting_notification_retries_total", platform="fanz-1", channel="ops-slack", kind="slack") == 1

@@ -25,6 +25,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
+from _waiting import async_wait_until
 from fanzwatch.anomaly.engine import AnomalyEngine, EngineState, Episode
 from fanzwatch.core import Severity, SystemClock
 from fanzwatch.settings.anomaly import AnomalySettings
@@ -329,14 +330,18 @@ async def test_prometheus_down_means_unknown_and_no_alerts(stack: Stack) -> None
     assert (_sample(reg, "fanz_anomaly_query_failures_total", metric="active_users") or 0) >= 1
     # no data is not a drop to zero: nothing was scored, nothing fired, nothing posted
     assert {s.key: s.last_timestamp for s in engine.series()} == before
-    assert _alertable(engine) == [] and report.posted == 0 and stack.alerts() == []
+    assert _alertable(engine) == []
+    assert report.posted == 0
+    assert stack.alerts() == []
     # back: the missed range is read, the state is known again, still no false alarm
     stack.prometheus.start()
     report = await engine.tick()
-    assert report.failed_signals == [] and report.points > 0
-    assert engine.status().status is EngineState.PASS
-    assert _alertable(engine) == [] and stack.alerts() == []
-    assert [n for n in stack.webhook.received if n["status"] == "firing"] == []
+    assert report.failed_signals == []
+    assert report.points > 0, report
+    assert engine.status().status is EngineState.PASS, engine.status()
+    assert _alertable(engine) == []
+    assert stack.alerts() == []
+    assert [n["alerts"] for n in stack.webhook.received if n["status"] == "firing"] == []
 
 
 async def test_prometheus_unreachable_posts_the_blind_meta_alert_and_resolves_it(
@@ -379,31 +384,41 @@ async def test_silent_series_raises_the_stale_meta_alert(stack: Stack, http: htt
     registry = CollectorRegistry()
     engine = AnomalyEngine(settings, http, registry, SystemClock())
     await engine.tick()
+    # Prometheus marks a vanished series stale only when the scrape before knew it; a restarted
+    # Prometheus (the test before) knows nothing until its first scrape. Without that scrape
+    # the gauge would keep answering for the 5 minute lookback.
+    await _wait_for_a_scrape_after(stack, http, time.time())
     gone = stack.platforms.pop(0)  # fanz-1 stops exporting (the exporter serves this very list)
     try:
 
-        async def stale() -> list[dict[str, Any]]:
+        async def stale() -> set[tuple[str, str]]:
             await engine.tick()
-            return [a for a in _all_alerts(stack) if a["labels"]["alertname"] == "AnomalySeriesStale"]
+            alerts = [a for a in _all_alerts(stack) if a["labels"]["alertname"] == "AnomalySeriesStale"]
+            return {(a["labels"]["metric"], a["labels"]["platform"]) for a in alerts}
 
-        # rate() keeps a vanished series for its window (60 s), then it is stale after 15 s
-        deadline = time.monotonic() + 180
-        counters = {("request_rate", "fanz-1"), ("error_ratio", "fanz-1"), ("registrations", "fanz-1")}
-        counters.add(("payment_success_ratio", "fanz-1"))
-        seen: set[tuple[str, str]] = set()
-        while time.monotonic() < deadline and not counters <= seen:
-            await asyncio.sleep(1.0)
-            seen = {(a["labels"]["metric"], a["labels"]["platform"]) for a in await stale()}
-        assert counters <= seen, f"stale alerts for {sorted(seen)}"
-        assert all(platform == "fanz-1" for _, platform in seen)
-        # (the gauge fanz_active_users is not asserted: whether Prometheus still answers it for a
-        # while after the target drops it varied between runs here)
+        # the gauge is stale after 15 s; rate() keeps a vanished counter for its window (60 s), then 15 s
+        signals = {(m, "fanz-1") for m in ("request_rate", "error_ratio", "registrations", "payment_success_ratio")}
+        signals.add(("active_users", "fanz-1"))
+        seen = await async_wait_until(
+            stale, until=signals.issubset, timeout=180, message=f"no stale alert for each of {sorted(signals)}"
+        )
+        assert seen == signals
+        assert _sample(registry, "fanz_anomaly_series_stale", metric="active_users", platform="fanz-1") == 1.0
         assert _sample(registry, "fanz_anomaly_series_stale", metric="request_rate", platform="fanz-1") == 1.0
         assert _sample(registry, "fanz_anomaly_series_stale", metric="active_users", platform="fanz-2") == 0.0
-        assert "without data" in engine.status().output
-        assert {st.key for st in engine.series() if st.stale} >= {(m, "fanz-1") for m, _ in counters}
+        assert "5 without data" in engine.status().output
+        assert {st.key for st in engine.series() if st.stale} == signals
     finally:
         stack.platforms.insert(0, gone)
+
+
+async def _wait_for_a_scrape_after(stack: Stack, http: httpx.AsyncClient, instant: float) -> None:
+    async def scraped() -> bool:
+        response = await http.get(f"{stack.prometheus.url}/api/v1/query", params={"query": 'timestamp(up{job="fanz"})'})
+        result = response.json()["data"]["result"]
+        return bool(result) and float(result[0]["value"][1]) > instant
+
+    await async_wait_until(scraped, timeout=60, message="Prometheus did not scrape the exporter", interval=0.5)
 
 
 def _all_alerts(stack: Stack) -> list[dict[str, Any]]:

@@ -230,7 +230,7 @@ class Process:
     ready_path: str
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:  # generous: a restart replays the WAL, on a busy machine too
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         proc = self.proc
 

@@ -1,7 +1,8 @@
 """``fanzwatch demo fault ...`` finds the running stack from any directory and speaks plainly.
 
-A real payment processor serves over HTTP; the "running stack" is its ``stack.json`` and
-registry entry as ``fanzwatch up`` writes them (the PID is this test's, so it is alive).
+The real payment processor and demo platform serve over HTTP; the "running stack" is the
+``stack.json`` and registry entry ``fanzwatch up`` writes (the PID is this test's, so it
+is alive).
 """
 
 from __future__ import annotations
@@ -11,33 +12,51 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from _waiting import wait_until
 from fanzwatch.cli import app
+from fanzwatch.demo.platform import PlatformConfig, create_platform_app
 from fanzwatch.demo.processor import ProcessorConfig, create_processor_app
+from fanzwatch.sdk.testing import capture_telemetry
 from fanzwatch.stack.registry import register
 
 
-@pytest.fixture
-def processor_url() -> Iterator[str]:
+def _serve(app: Any) -> Iterator[str]:
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_processor_app(ProcessorConfig(seed=1)), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: server.started, timeout=30, message="the payment processor did not start", interval=0.01)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture
+def processor_url() -> Iterator[str]:
+    yield from _serve(create_processor_app(ProcessorConfig(seed=1)))
+
+
+@pytest.fixture
+def platform_url(tmp_path: Path, processor_url: str) -> Iterator[str]:
+    config = PlatformConfig(
+        database_url=f"sqlite:///{tmp_path / 'platform.db'}",
+        storage_dir=tmp_path / "objects",
+        processor_url=processor_url,
+        platforms=("fanz-1",),
+        password_hash_cost=2**4,
+    )
+    with capture_telemetry(service_name="fanz-demo-platform", platforms=("fanz-1",), platform="fanz-1") as cap:
+        yield from _serve(create_platform_app(config, telemetry=cap.telemetry))
 
 
 def _unused_port() -> int:
@@ -47,7 +66,9 @@ def _unused_port() -> int:
         return port
 
 
-def fake_stack(data_dir: Path, *, pid: int, processor_url: str | None, demo: bool = True) -> Path:
+def fake_stack(
+    data_dir: Path, *, pid: int, processor_url: str | None, platform_url: str | None = None, demo: bool = True
+) -> Path:
     """A data dir with the state ``fanzwatch up`` writes, listed in the test's registry."""
     data_dir.mkdir(parents=True)
     state: dict[str, object] = {
@@ -59,7 +80,8 @@ def fake_stack(data_dir: Path, *, pid: int, processor_url: str | None, demo: boo
     }
     if demo:
         state["demo"] = {
-            "platform_url": f"http://127.0.0.1:{_unused_port()}",  # nothing listens: a platform that is down
+            # nothing listening: a platform that is down
+            "platform_url": platform_url or f"http://127.0.0.1:{_unused_port()}",
             "processor_url": processor_url,
             "simulator_url": None,
         }
@@ -81,8 +103,10 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_inject_and_heal_from_any_directory_in_plain_words(tmp_path: Path, elsewhere: Path, processor_url: str) -> None:
-    fake_stack(tmp_path / "data", pid=os.getpid(), processor_url=processor_url)
+def test_inject_and_heal_from_any_directory_in_plain_words(
+    tmp_path: Path, elsewhere: Path, processor_url: str, platform_url: str
+) -> None:
+    fake_stack(tmp_path / "data", pid=os.getpid(), processor_url=processor_url, platform_url=platform_url)
 
     code, out, err = run("demo", "fault", "inject", "payment_outage")
     assert (code, err) == (0, "")
@@ -94,8 +118,11 @@ def test_inject_and_heal_from_any_directory_in_plain_words(tmp_path: Path, elsew
     ]
     assert httpx.get(f"{processor_url}/admin/faults").json()["primary"]["outage"] is True
 
+    # Remediation switched the platform to the backup; healing fails back to the primary.
+    httpx.put(f"{platform_url}/admin/payment-processor", json={"active": "backup"}).raise_for_status()
     assert run("demo", "fault", "heal", "payment_outage") == (0, "healed payment_outage\n", "")
     assert httpx.get(f"{processor_url}/admin/faults").json()["primary"]["outage"] is False
+    assert httpx.get(f"{platform_url}/admin/payment-processor").json()["active"] == "primary"
 
 
 def test_the_old_name_still_works_and_says_where_it_moved(tmp_path: Path, elsewhere: Path, processor_url: str) -> None:

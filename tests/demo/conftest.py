@@ -40,10 +40,10 @@ def serve_in_thread(app: FastAPI) -> Iterator[ServedApp]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
+            raise RuntimeError("test server did not start within 30 s")
         time.sleep(0.01)
     try:
         yield ServedApp(f"http://127.0.0.1:{port}", server)

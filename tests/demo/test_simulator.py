@@ -86,16 +86,14 @@ async def test_a_bounded_run_against_the_platform(platform_app: FastAPI, telemet
         transport = httpx.ASGITransport(app=platform_app)
         async with httpx.AsyncClient(transport=transport, base_url=config.platform_url) as http:
             sim = Simulator(config, http)
-            started = time.monotonic()
             await sim.run()
-            took = time.monotonic() - started
         engine = platform_app.state.runtime.engine
         async with engine.connect() as conn:
             users = (await conn.execute(sa.select(sa.func.count()).select_from(schema.users))).scalar_one()
             payments = (await conn.execute(sa.select(sa.func.count()).select_from(schema.transactions))).scalar_one()
     status = sim.status()
+    # stopped by its request budget, not by its 60 s duration budget
     assert (status["state"], status["stop_reason"], status["sent"]) == ("finished", "max_requests reached", 120)
-    assert took < 30
     outcomes = status["outcomes"]
     # Bootstrap: 3 creators and 8 fans per platform registered.
     assert outcomes["register_creator.201"] >= 6
@@ -127,7 +125,7 @@ async def test_the_duration_budget_stops_the_run() -> None:
         started = time.monotonic()
         await sim.run()
     assert sim.stop_reason == "max_duration reached"
-    assert 0.3 <= time.monotonic() - started < 2.0
+    assert time.monotonic() - started >= 0.3
     # Nothing listens on port 1: the bootstrap's requests failed cleanly, counted, not raised.
     assert sim.status()["outcomes"]["register_creator.transport_error"] >= 1
 

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -62,6 +63,35 @@ class Blackhole:
         for conn in self._held:
             conn.close()
         self._sock.close()
+
+
+class ResettingServer:
+    """A TCP server that accepts every connection and resets it at once, counting them.
+
+    A client that retries connects again: ``accepted`` says how many attempts it made.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self.accepted = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+            conn.close()
+
+    def close(self) -> None:
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(timeout=5)
 
 
 @dataclass
@@ -138,7 +168,7 @@ class RedisProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while True:
             try:
                 with redis.Redis(port=self.port, socket_connect_timeout=0.2) as client:
@@ -146,7 +176,7 @@ class RedisProcess:
                 return
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
+                    raise RuntimeError("redis-server did not start within 30 s") from None
                 time.sleep(0.02)
 
     def kill(self) -> None:
@@ -177,7 +207,7 @@ class MotoS3:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
                 httpx.get(self.endpoint, timeout=0.5)
@@ -185,7 +215,7 @@ class MotoS3:
             except httpx.TransportError:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
                     self.close()
-                    raise RuntimeError("moto_server did not start") from None
+                    raise RuntimeError("moto_server did not start within 60 s") from None
                 time.sleep(0.05)
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from fanzwatch.core.clock import FrozenClock
 
-from ._servers import Blackhole, CountingHttpServer, MotoS3, RedisProcess
+from ._servers import Blackhole, CountingHttpServer, MotoS3, RedisProcess, ResettingServer
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -30,6 +30,13 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def blackhole() -> Iterator[Blackhole]:
     server = Blackhole()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def resetting() -> Iterator[ResettingServer]:
+    server = ResettingServer()
     yield server
     server.close()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
@@ -82,19 +80,16 @@ async def test_shared_client_is_used_and_left_open(http_dependency: CountingHttp
 
 async def test_connection_refused_fails_at_once() -> None:
     with refused_port() as port:
-        started = time.perf_counter()
-        result = await run_one(HttpCheck("dep", f"http://127.0.0.1:{port}/health"))
-    assert time.perf_counter() - started < 1.0
-    assert result == CheckResult(
+        result = await run_one(HttpCheck("dep", f"http://127.0.0.1:{port}/health", timeout=10))
+    assert result == CheckResult(  # the refusal, not "timed out after 10 s"
         HealthStatus.FAIL, output="ConnectError: All connection attempts failed (Connection refused)"
     )
 
 
 async def test_a_server_that_accepts_and_never_answers_times_out(blackhole: Blackhole) -> None:
-    started = time.perf_counter()
     result = await run_one(HttpCheck("dep", f"http://127.0.0.1:{blackhole.port}/health", timeout=0.25))
-    assert time.perf_counter() - started < 1.0
-    assert result == CheckResult(HealthStatus.FAIL, output="timed out after 0.25 s")
+    assert result == CheckResult(HealthStatus.FAIL, output="timed out after 0.25 s")  # cut off by its own timeout
+    assert blackhole.accepted == 1  # and not tried again
 
 
 async def test_credentials_and_query_never_reach_the_output(http_dependency: CountingHttpServer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -61,9 +61,7 @@ async def test_killed_redis_fails_and_recovers_when_restarted(redis_process: Red
     try:
         assert (await runner.check("redis")).status is HealthStatus.PASS
         redis_process.kill()
-        started = time.perf_counter()
-        down = await runner.check("redis")
-        assert time.perf_counter() - started < 1.0
+        down = await runner.check("redis")  # the refusal within the check's timeout, not "timed out after 2 s"
         assert down.status is HealthStatus.FAIL
         assert down.result.output.startswith("ConnectionError: Error 111 connecting to 127.0.0.1:")
         assert "Connection refused" in down.result.output
@@ -89,10 +87,8 @@ async def test_connection_refused() -> None:
 async def test_a_server_that_never_answers_times_out(blackhole: Blackhole) -> None:
     check = RedisCheck("redis", url=f"redis://127.0.0.1:{blackhole.port}/0", timeout=0.3)
     runner = HealthCheckRunner([check], registry=CollectorRegistry())
-    started = time.perf_counter()
-    report = await runner.check("redis")
-    assert time.perf_counter() - started < 1.0
-    assert report.result.output == "timed out after 0.3 s"
+    report = await asyncio.wait_for(runner.check("redis"), timeout=30)
+    assert report.result.output == "timed out after 0.3 s"  # cut off by its own timeout
     await runner.stop()
 
 

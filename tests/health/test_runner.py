@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from _waiting import async_wait_until
 from fanzwatch.core import ConfigError, FrozenClock, HealthStatus
 from fanzwatch.health import CheckResult, HealthCheckRegistry, HealthCheckRunner, UnknownCheckError
 from fanzwatch.health.testing import InMemoryCheck
@@ -20,50 +20,79 @@ def make_runner(registry: CollectorRegistry, *checks: InMemoryCheck, **kwargs: o
     return HealthCheckRunner(list(checks), registry=registry, **kwargs)  # type: ignore[arg-type]
 
 
+class GatedCheck(InMemoryCheck):
+    """A check whose runs hold until the test opens ``gate`` (or all ``barrier`` parties arrive).
+
+    With ``ignore_cancellation`` it keeps waiting when cancelled, like a client library that
+    swallows cancellation; ``finished`` counts the runs that have ended.
+    """
+
+    def __init__(self, name: str, *, barrier: asyncio.Barrier | None = None, **kwargs: object) -> None:
+        super().__init__(name, **kwargs)  # type: ignore[arg-type]
+        self.gate, self.barrier, self.finished = asyncio.Event(), barrier, 0
+
+    async def check(self) -> CheckResult:
+        self.calls += 1
+        try:
+            while True:
+                try:
+                    await (self.barrier.wait() if self.barrier is not None else self.gate.wait())
+                    break
+                except asyncio.CancelledError:
+                    if not self.ignore_cancellation:
+                        raise
+        finally:
+            self.finished += 1
+        return CheckResult(self.status, output=self.output)
+
+
 async def test_checks_run_concurrently(registry: CollectorRegistry) -> None:
-    checks = [InMemoryCheck(f"c{i}", delay=0.2) for i in range(4)]
+    # Each check passes only once all four are running at the same time; run one after the
+    # other, the first would wait for the others until its timeout and fail.
+    barrier = asyncio.Barrier(4)
+    checks = [GatedCheck(f"c{i}", barrier=barrier, timeout=10) for i in range(4)]
     runner = make_runner(registry, *checks)
-    started = time.perf_counter()
-    report = await runner.health()
-    elapsed = time.perf_counter() - started
-    assert report.status is HealthStatus.PASS
-    assert [c.name for c in report.checks] == ["c0", "c1", "c2", "c3"]
-    assert 0.2 <= elapsed < 0.6  # one check's time, not four (0.8)
+    report = await asyncio.wait_for(runner.health(), timeout=30)
+    assert [(c.name, c.status, c.result.output) for c in report.checks] == [
+        (f"c{i}", HealthStatus.PASS, "") for i in range(4)
+    ]
+    assert [c.calls for c in checks] == [1, 1, 1, 1]
 
 
 async def test_each_check_has_its_own_timeout(registry: CollectorRegistry) -> None:
-    slow = InMemoryCheck("slow", delay=5, timeout=0.1)
-    fine = InMemoryCheck("fine", delay=0.15)  # under the default 2 s
+    slow = GatedCheck("slow", timeout=0.1)  # never answers: its gate stays shut
+    fine = InMemoryCheck("fine", delay=0.15)  # longer than the slow one's timeout, under the default 2 s
     runner = make_runner(registry, slow, fine)
-    started = time.perf_counter()
-    report = await runner.health()
-    assert time.perf_counter() - started < 0.6
+    report = await asyncio.wait_for(runner.health(), timeout=30)  # the slow check does not hold the report
     by_name = {c.name: c for c in report.checks}
     assert by_name["slow"].result == CheckResult(HealthStatus.FAIL, output="timed out after 0.1 s")
-    assert 0.1 <= by_name["slow"].duration < 0.5
+    assert by_name["slow"].duration >= 0.1
+    assert (slow.calls, slow.finished) == (1, 1)  # cancelled at its timeout, not left running
     assert by_name["fine"].status is HealthStatus.PASS
     assert report.status is HealthStatus.FAIL
 
 
 async def test_a_check_that_ignores_cancellation_is_abandoned_and_never_doubled(registry: CollectorRegistry) -> None:
-    hung = InMemoryCheck("hung", delay=0.3, timeout=0.05)
+    hung = GatedCheck("hung", timeout=0.05)
     hung.ignore_cancellation = True
     runner = make_runner(registry, hung, max_age=0)
 
-    started = time.perf_counter()
-    first = await runner.check("hung")
-    assert time.perf_counter() - started < 0.4
+    first = await asyncio.wait_for(runner.check("hung"), timeout=30)  # answers while the check hangs
     assert first.result.output == "timed out after 0.05 s"
+    assert hung.finished == 0
 
     second = await runner.check("hung")  # the first run is still stuck: do not start another
     assert second.status is HealthStatus.FAIL
     assert second.result.output.startswith("timed out: the previous run has still not finished")
     assert hung.calls == 1
 
-    await asyncio.sleep(0.35)  # the stuck run (0.3 s from the start) ends by itself
+    hung.gate.set()  # the stuck run ends by itself
+    await async_wait_until(lambda: hung.finished == 1, timeout=30, message="the released run did not end")
+    hung.gate.clear()
     third = await runner.check("hung")
     assert hung.calls == 2
     assert third.result.output == "timed out after 0.05 s"
+    hung.gate.set()
     await runner.stop()
 
 
@@ -94,15 +123,18 @@ async def test_concurrent_callers_share_one_run(registry: CollectorRegistry) -> 
 
 
 async def test_a_caller_that_gives_up_does_not_cancel_the_shared_run(registry: CollectorRegistry) -> None:
-    check = InMemoryCheck("db", delay=0.1)
+    check = GatedCheck("db")
     runner = make_runner(registry, check)
     impatient = asyncio.create_task(runner.health())
-    await asyncio.sleep(0.02)
+    await async_wait_until(lambda: check.calls == 1, timeout=30, message="the run did not start")
     patient = asyncio.create_task(runner.health())
+    await asyncio.sleep(0)  # the patient caller joins the run in flight
     impatient.cancel()
-    report = await patient
+    await asyncio.wait({impatient})
+    check.gate.set()  # the run ends only now, after the impatient caller left
+    report = await asyncio.wait_for(patient, timeout=30)
     assert report.status is HealthStatus.PASS
-    assert check.calls == 1
+    assert (check.calls, check.finished) == (1, 1)
     assert impatient.cancelled()
 
 
@@ -153,27 +185,31 @@ async def test_unknown_check_names_the_known_ones(registry: CollectorRegistry) -
 async def test_background_runs_every_period_until_stopped(registry: CollectorRegistry) -> None:
     check = InMemoryCheck("db")
     runner = make_runner(registry, check, period=0.05, default_timeout=0.02)
+    loop = asyncio.get_running_loop()
     async with runner:
+        started = loop.time()
         assert runner.running
-        await asyncio.sleep(0.27)
+        await async_wait_until(lambda: check.calls >= 3, timeout=30, message="fewer than 3 background runs")
+        elapsed = loop.time() - started
     assert not runner.running
-    assert 3 <= check.calls <= 7  # at 0, 0.05, 0.10, ... (fewer when the machine is busy)
+    assert check.calls <= elapsed / 0.05 + 2  # one run per period (at 0, 0.05, 0.10, ...), never more often
     assert check.closed
     calls = check.calls
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)  # four periods: a run would have been due
     assert check.calls == calls
 
 
 async def test_stop_does_not_wait_for_a_hung_check(registry: CollectorRegistry) -> None:
-    hung = InMemoryCheck("hung", delay=1.3, timeout=1.0)
+    hung = GatedCheck("hung", timeout=1.0)  # hangs, ignoring cancellation, until the test opens its gate
     hung.ignore_cancellation = True
     runner = make_runner(registry, hung)
     await runner.start()
-    await asyncio.sleep(0.05)
-    started = time.perf_counter()
-    await runner.stop()
-    assert time.perf_counter() - started < 1.5
+    await async_wait_until(lambda: hung.calls == 1, timeout=30, message="the background run did not start")
+    await asyncio.wait_for(runner.stop(), timeout=30)
+    assert hung.finished == 0  # stop returned while the check was still hung
     assert hung.closed
+    hung.gate.set()
+    await async_wait_until(lambda: hung.finished == 1, timeout=30, message="the released check did not end")
 
 
 async def test_metrics_follow_the_catalog(registry: CollectorRegistry, clock: FrozenClock) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from _waiting import wait_until
 from fanzwatch.provisioning import render_all
 from fanzwatch.provisioning.tools import ALERTMANAGER, find_binary
 
@@ -38,7 +39,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
@@ -46,7 +47,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "alertmanager exited"
-            assert time.monotonic() < deadline, "alertmanager did not become ready in 15 s"
+            assert time.monotonic() < deadline, "alertmanager did not become ready in 60 s"
             time.sleep(0.1)
         yield url
     finally:
@@ -66,7 +67,7 @@ def _alert(severity: str, **labels: str) -> dict[str, Any]:
 
 
 def _states(url: str) -> dict[tuple[str, str], dict[str, Any]]:
-    alerts = httpx.get(f"{url}/api/v2/alerts", timeout=5).json()
+    alerts = httpx.get(f"{url}/api/v2/alerts", timeout=30).json()
     return {(a["labels"]["severity"], a["labels"].get("platform", "")): a["status"] for a in alerts}
 
 
@@ -77,13 +78,18 @@ def test_a_critical_alert_inhibits_the_matching_warning_only(alertmanager: str) 
         _alert("warning", platform="fanz-2"),  # another platform: not muted
     ]
     assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
-    deadline = time.monotonic() + 10
-    while True:
-        states = _states(alertmanager)
-        if len(states) == 3 and states[("warning", "fanz-1")]["state"] == "suppressed":
-            break
-        assert time.monotonic() < deadline, f"warning never inhibited: {states}"
-        time.sleep(0.1)
+    # until Alertmanager has processed all three (each starts "unprocessed"), not only the muted one
+    states = wait_until(
+        lambda: _states(alertmanager),
+        until=lambda states: (
+            len(states) == 3
+            and all(st["state"] != "unprocessed" for st in states.values())
+            and states[("warning", "fanz-1")]["state"] == "suppressed"
+        ),
+        timeout=30,
+        message="the warning on fanz-1 was never inhibited, or not all three alerts were processed",
+        interval=0.1,
+    )
     assert states[("critical", "fanz-1")]["state"] == "active"
     assert states[("critical", "fanz-1")]["inhibitedBy"] == []
     assert len(states[("warning", "fanz-1")]["inhibitedBy"]) == 1

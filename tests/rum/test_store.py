@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from _waiting import async_wait_until
 from fanzwatch.core.clock import FrozenClock
 from fanzwatch.rum.records import Row
 from fanzwatch.rum.store import RumEventStore, epoch_ms, from_epoch_ms
@@ -122,11 +122,12 @@ async def test_retention_deletes_expired_events_at_start(rum_factory: RumFactory
         await engine.dispose()
     clock = FrozenClock(NOW)
     h = await rum_factory(make_settings(retention_days=30), url=store_url, clock=clock)
-    for _ in range(250):  # the retention job purges once right at start
-        if await h.ingestor.store.count() == 1:
-            break
-        await asyncio.sleep(0.02)
-    assert await h.ingestor.store.count() == 1
+
+    async def purged() -> bool:
+        return await h.ingestor.store.count() == 1
+
+    # the retention job purges once right at start
+    await async_wait_until(purged, timeout=30, message="the retention job did not purge at start")
     clock.advance(timedelta(days=31))
     assert await h.ingestor.purge_expired() == 1
 

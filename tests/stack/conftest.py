@@ -29,5 +29,7 @@ def ports() -> dict[str, int]:
         "simulator",
         "slack",
         "webhook",
+        "sinks",
+        "smtp",
     )
     return dict(zip(names, free_ports(len(names)), strict=True))

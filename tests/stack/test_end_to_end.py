@@ -113,6 +113,8 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
         platform_port=ports["platform"],
         processor_port=ports["processor"],
         simulator_port=ports["simulator"],
+        sinks_port=ports["sinks"],
+        smtp_port=ports["smtp"],
         platforms=(PLATFORM, "fanz-2"),
         seed=11,
     )
@@ -136,6 +138,7 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             "processor",
             "platform",
             "simulator",
+            "notifications",
         }
         load = PaymentLoad(platform_url, PLATFORM, rate=4).start()
         try:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from fanzwatch.core import ConfigError, DependencyMissingError
+from fanzwatch.core.models import Priority
 from fanzwatch.provisioning import ProvisioningSettings, render_files
 from fanzwatch.settings.alerting import AlertingSettings
 from fanzwatch.settings.demo import DemoSettings
@@ -95,6 +96,8 @@ def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
         "server": 8900,
         "platform": 8300,
         "processor": 8310,
+        "sinks": 8330,
+        "smtp": 8325,
     }
 
 
@@ -292,14 +295,31 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
     assert "FANZWATCH_RUM_ALLOWED_ORIGINS" not in server_env(stack, DemoSettings(), paths)  # the user's choice wins
 
 
-def test_alerting_config_checks_the_webhook_token_and_dry_runs_the_demo_failover(tmp_path: Path) -> None:
+def test_alerting_config_notifies_people_and_fails_over_for_real_in_the_demo(tmp_path: Path) -> None:
     stack = StackSettings(data_dir=tmp_path)
     token = stack.resolved_secrets_dir / WEBHOOK_TOKEN_FILE
     token.parent.mkdir(parents=True)
     token.write_text("s3cret")
-    settings = AlertingSettings(**alerting_config(stack, DemoSettings(platform_port=8301)))
+    demo = DemoSettings(platform_port=8301, sinks_port=8331, smtp_port=8326)
+    settings = AlertingSettings(**alerting_config(stack, demo))
     assert settings.webhook_token is not None
-    assert settings.remediation.dry_run is True
+    assert settings.remediation.dry_run is False
     (playbook,) = settings.remediation.playbooks
-    assert playbook.name == "payment-failover"
-    assert AlertingSettings(**alerting_config(stack, None)).remediation.playbooks == ()
+    assert (playbook.name, playbook.dry_run) == ("payment-failover", False)
+    assert playbook.action.kind == "payment_failover"
+    assert playbook.action.platform_url == "http://127.0.0.1:8301"
+    # Somebody is on call for every priority, reached through the demo's sinks.
+    channels = {c.name: c for c in settings.channels}
+    assert {c.kind for c in channels.values()} == {"slack", "pagerduty", "email"}
+    assert channels["demo-slack"].url.read("slack").startswith("http://127.0.0.1:8331/slack/services/")
+    assert channels["demo-pagerduty"].url == "http://127.0.0.1:8331/pagerduty/v2/enqueue"
+    assert (channels["demo-email"].host, channels["demo-email"].port) == ("127.0.0.1", 8326)
+    for priority in Priority:
+        steps = settings.steps_for(priority)
+        assert [s.name for s in steps] == ["primary", "secondary", "engineering-lead", "stakeholders"]
+    assert settings.external_url == "http://127.0.0.1:8900"
+
+    dry = AlertingSettings(**alerting_config(stack, DemoSettings(remediation_dry_run=True)))
+    assert dry.remediation.dry_run is True
+    bare = AlertingSettings(**alerting_config(stack, None))
+    assert (bare.remediation.playbooks, bare.channels, bare.users) == ((), (), ())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from _waiting import wait_until
 from fanzwatch.stack import ChildFailedError, ChildSpec, StartInterruptedError, Supervisor, group_alive
 
 from .conftest import free_ports
@@ -42,10 +43,8 @@ def test_a_ready_child_runs_in_its_own_group_and_stops_on_sigterm(tmp_path: Path
     assert os.getpgid(child.pid) == child.pid != os.getpgid(0)
     assert any(e.startswith("web is ready") for e in events)
     assert f"listening {port}" in child.log_tail()
-    started = time.monotonic()
     sup.stop_all()
-    assert time.monotonic() - started < 5  # SIGTERM was enough
-    assert child.returncode() == -signal.SIGTERM
+    assert child.returncode() == -signal.SIGTERM  # SIGTERM was enough: no SIGKILL after the 5 s grace
     assert not group_alive(child.pid)
 
 
@@ -99,17 +98,17 @@ def test_sigterm_is_followed_by_sigkill_and_grandchildren_go_too(tmp_path: Path)
     """  # noqa: E501
     sup = Supervisor(tmp_path / "logs", grace_seconds=1.0)
     child = sup.start(ChildSpec("stubborn", py(stubborn)))
-    deadline = time.monotonic() + 10
-    while not (found := re.search(r"HELPER_PID:(\d+):", child.log_tail())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert found is not None
+    found = wait_until(
+        lambda: re.search(r"HELPER_PID:(\d+):", child.log_tail()),
+        timeout=30,
+        message="the stubborn child did not print its helper's pid",
+    )
     helper_pid = int(found.group(1))
     assert os.getpgid(helper_pid) == child.pid
     started = time.monotonic()
     sup.stop_all()
-    took = time.monotonic() - started
-    assert 1.0 <= took < 5
-    assert child.returncode() == -signal.SIGKILL
+    assert time.monotonic() - started >= 1.0  # the grace first ...
+    assert child.returncode() == -signal.SIGKILL  # ... then SIGKILL
     assert not group_alive(child.pid)
     with pytest.raises(ProcessLookupError):
         os.kill(helper_pid, 0)

@@ -87,7 +87,7 @@ def fanzwatch_up(*args: str) -> Iterator[Running]:
 def _port_args(ports: dict[str, int], *, demo: bool) -> list[str]:
     names = ["prometheus", "alertmanager", "node_exporter", "server"]
     if demo:
-        names += ["platform", "processor", "simulator"]
+        names += ["platform", "processor", "simulator", "sinks", "smtp"]
     return [arg for n in names for arg in (f"--{n.replace('_', '-')}-port", str(ports[n]))]
 
 
@@ -124,6 +124,7 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
             "processor",
             "platform",
             "simulator",
+            "notifications",
         }
         assert state["pid"] == up.proc.pid
         assert all(group_alive(pid) for pid in children.values())

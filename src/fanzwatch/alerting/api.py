@@ -157,7 +157,9 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
     @router.get("/api/v1/incidents", summary="List incidents, newest first")
     async def list_incidents(
         svc: Service,
-        status: Annotated[Literal["active", "triggered", "acknowledged", "resolved"] | None, Query()] = None,
+        status: Annotated[
+            Literal["active", "triggered", "acknowledged", "resolving", "resolved"] | None, Query()
+        ] = None,
         priority: Annotated[Priority | None, Query()] = None,
         platform: Annotated[str | None, Query(max_length=32)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -189,7 +189,9 @@ class AlertingService:
     async def _escalate_and_measure(self) -> None:
         now = self.clock.now()
         async with self._escalation_lock:
-            if await self.escalator.run_due(self.engine, now):
+            # Hold-downs first: an incident whose resolve became final is not escalated.
+            settled = await self.manager.hold_down.settle_due(self.engine, now)
+            if await self.escalator.run_due(self.engine, now) or settled:
                 self.outbox.wake()
         await self.refresh_gauges()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:

@@ -91,6 +91,8 @@ incidents = sa.Table(
     sa.Column("resolved_at", UtcDateTime, nullable=True),
     sa.Column("resolved_by", sa.String(128), nullable=True),
     sa.Column("reopen_count", sa.Integer, nullable=False, server_default="0"),
+    # Set exactly while the status is "resolving" (flap damping): when the resolve becomes final.
+    sa.Column("resolve_after", UtcDateTime, nullable=True),
     sa.Column("escalation", sa.JSON, nullable=False),
     sa.Column("escalation_step", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_escalation_at", UtcDateTime, nullable=True),

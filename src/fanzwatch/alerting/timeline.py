@@ -29,6 +29,8 @@ class TimelineKind(StrEnum):
     NOTE = "note"
     REMEDIATION = "remediation"
     PAGED = "paged"
+    RESOLVING = "resolving"
+    STILL_OPEN = "still_open"
     RESOLVED = "resolved"
     REOPENED = "reopened"
 

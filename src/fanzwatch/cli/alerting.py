@@ -112,7 +112,9 @@ def _when(value: str | None) -> str:
 
 @incidents_app.command("list")
 def list_incidents(
-    status: Annotated[str, typer.Option(help="active, triggered, acknowledged, resolved or all.")] = "active",
+    status: Annotated[
+        str, typer.Option(help="active (not resolved), triggered, acknowledged, resolving, resolved, all.")
+    ] = "active",
     priority: Annotated[str | None, typer.Option(help="P0, P1 or P2.")] = None,
     platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,

@@ -110,3 +110,54 @@ def demo_simulate(
     )
     code = anyio.run(lambda: serve_simulator(config, host=host, port=port))
     raise typer.Exit(code)
+
+
+@demo_app.command("sinks")
+def demo_sinks(
+    host: Annotated[str, typer.Option(callback=_loopback)] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port: Slack, PagerDuty and the page.")] = 8330,
+    smtp_port: Annotated[int, typer.Option(min=1, max=65535, help="SMTP port.")] = 8325,
+    log_file: Annotated[Path | None, typer.Option(help="JSON-lines file of every delivered message.")] = None,
+) -> None:
+    """Local Slack, PagerDuty and SMTP receivers, and a page where every delivered message can be read."""
+    from ..demo.sinks import run_sinks
+
+    run_sinks(host=host, http_port=port, smtp_port=smtp_port, log_path=log_file)
+
+
+@demo_app.command("browse")
+def demo_browse(
+    platform_url: Annotated[str, typer.Option(help="Base URL of the demo platform.")],
+    synthetic_key_file: Annotated[Path, typer.Option(help="The RUM synthetic-session key (FANZWATCH_RUM_*).")],
+    platforms: Annotated[str, typer.Option(help="Tenants, comma-separated.")] = _ALL_PLATFORMS,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between sessions (on average).")] = 15.0,
+    max_sessions: Annotated[int, typer.Option(min=1, help="Stop after this many sessions.")] = 10_000,
+    max_duration: Annotated[float, typer.Option(min=1, help="Stop after this many seconds.")] = 12 * 3600.0,
+    chromium: Annotated[Path | None, typer.Option(help="Chromium executable.  [default: chromium on PATH]")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+) -> None:
+    """Real headless-Chromium sessions on the demo platform, so RUM gets real beacons."""
+    from ..demo.browser import BrowserConfig, BrowserUnavailableError, run_sessions
+
+    try:
+        key = synthetic_key_file.read_text().strip()
+    except OSError as exc:
+        typer.secho(f"cannot read {synthetic_key_file}: {exc.strerror}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    config = BrowserConfig(
+        platform_url=platform_url,
+        platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+        synthetic_key=key,
+        chromium=chromium,
+        interval_seconds=interval,
+        max_sessions=max_sessions,
+        max_duration_seconds=max_duration,
+        seed=seed,
+    )
+    try:
+        done = run_sessions(config)
+    except BrowserUnavailableError as exc:
+        typer.echo(f"no browser sessions: {exc}; RUM stays empty unless real browsers visit the platform")
+        return
+    typer.echo(f"{done} browser sessions done")

@@ -65,6 +65,17 @@ def up(
     platforms: Annotated[
         str | None, typer.Option(help=_demo_help("Demo tenants, comma-separated.", "platforms"))
     ] = None,
+    sinks_port: Annotated[
+        int | None, typer.Option(help=_demo_help("Demo Slack/PagerDuty receivers and their page.", "sinks_port"))
+    ] = None,
+    smtp_port: Annotated[int | None, typer.Option(help=_demo_help("Demo SMTP receiver port.", "smtp_port"))] = None,
+    remediation_dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--remediation-dry-run",
+            help="With --demo: the payment-failover playbook decides and audits but never switches processors.",
+        ),
+    ] = False,
     traffic: Annotated[bool, typer.Option(help="Run the traffic simulator with --demo.")] = True,
     peak_rps: Annotated[
         float | None,
@@ -98,6 +109,9 @@ def up(
             platform_port=platform_port,
             processor_port=processor_port,
             simulator_port=simulator_port,
+            sinks_port=sinks_port,
+            smtp_port=smtp_port,
+            remediation_dry_run=remediation_dry_run or None,
             platforms=tuple(p.strip() for p in platforms.split(",")) if platforms else None,
             traffic=traffic,
             peak_rps=peak_rps,

@@ -107,10 +107,15 @@ class IncidentController:
         return await self._call("PUT", f"{self._simulator()}/admin/traffic", {"multiplier": sev.spike_multiplier})
 
     async def heal(self, kind: IncidentKind) -> dict[str, Any]:
-        """End ``kind`` (healing one that is not active is a no-op)."""
+        """End ``kind`` (healing one that is not active is a no-op; a healed payment outage
+        also switches the platform back to the primary processor)."""
         t = self.targets
         if kind is IncidentKind.PAYMENT_OUTAGE:
-            return await self._call("PUT", f"{t.processor_url}/admin/faults/primary", {})
+            healed = await self._call("PUT", f"{t.processor_url}/admin/faults/primary", {})
+            # Fail back: remediation may have switched the platform to the backup processor,
+            # and the next outage of the primary must hurt again.
+            await self._call("PUT", f"{t.platform_url}/admin/payment-processor", {"active": "primary"})
+            return healed
         if kind is IncidentKind.LATENCY_REGRESSION:
             return await self._call("PATCH", f"{t.platform_url}/admin/faults", {"latency_seconds": 0.0})
         if kind is IncidentKind.ERROR_BURST:

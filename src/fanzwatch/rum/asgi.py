@@ -29,6 +29,7 @@ when served on its own.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 from typing import Any
@@ -54,7 +55,7 @@ _JSON = (b"content-type", b"application/json")
 _MEDIA_TYPES = frozenset({b"application/json", b"text/plain"})
 _PREFLIGHT = [
     (b"access-control-allow-methods", b"POST, OPTIONS"),
-    (b"access-control-allow-headers", b"content-type, content-encoding, x-fanz-rum-key"),
+    (b"access-control-allow-headers", b"content-type, content-encoding, x-fanz-rum-key, x-fanzwatch-synthetic"),
     (b"access-control-max-age", b"86400"),
 ]
 _MAX_ERRORS = 10
@@ -90,6 +91,8 @@ class RumBeaconApp:
             rate=s.rate_limit_per_second, burst=s.rate_limit_burst, max_clients=s.rate_limit_clients
         )
         self.user_agents = UserAgentClassifier(s.bot_user_agent_pattern)
+        synthetic = s.read_synthetic_key()
+        self._synthetic = synthetic.encode() if synthetic else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # served on its own: nothing to start here
@@ -121,6 +124,8 @@ class RumBeaconApp:
                 raise _Reject(429, "rate_limited", "too many beacons", [(b"retry-after", b"%d" % math.ceil(wait))])
             gzipped = self._check_entity(h)
             device = self.user_agents.classify(h.user_agent)
+            if device == BOT and self._is_synthetic(h):
+                device = self.user_agents.device_class(h.user_agent)
             if device == BOT:
                 self.ingestor.metrics.count_beacon(OTHER, endpoint, "bot")
                 await _send(send, 204, b"", cors)
@@ -181,6 +186,14 @@ class RumBeaconApp:
         if key not in self._keys:
             raise _Reject(401, "unauthorized", "unknown public key")
 
+    def _is_synthetic(self, h: _Headers) -> bool:
+        """A browser session run on purpose (it carries the configured synthetic key)."""
+        return (
+            self._synthetic is not None
+            and h.synthetic is not None
+            and hmac.compare_digest(h.synthetic, self._synthetic)
+        )
+
     def _client(self, scope: Scope, h: _Headers) -> str:
         hops = self.settings.trusted_proxy_hops
         if hops and h.forwarded_for:
@@ -236,6 +249,7 @@ class _Headers:
         "host",
         "key",
         "origin",
+        "synthetic",
         "user_agent",
     )
 
@@ -247,6 +261,7 @@ class _Headers:
         self.content_length: bytes | None = None
         self.key: bytes | None = None
         self.forwarded_for: bytes | None = None
+        self.synthetic: bytes | None = None
         self.user_agent = ""
         for name, value in raw:
             if name == b"content-type":
@@ -265,6 +280,8 @@ class _Headers:
                 self.key = value
             elif name == b"x-forwarded-for":
                 self.forwarded_for = value
+            elif name == b"x-fanzwatch-synthetic":
+                self.synthetic = value
 
 
 def _parse(endpoint: str, body: bytes) -> tuple[Batch | SingleBeacon, list[Event]]:

@@ -35,15 +35,18 @@ class UserAgentClassifier:
         hit = self._cache.get(user_agent)
         if hit is not None:
             return hit
-        if not user_agent or self._bot.search(user_agent):
-            result = BOT  # browsers always send a user agent
-        elif _TABLET.search(user_agent):
-            result = "tablet"
-        elif _MOBILE.search(user_agent):
-            result = "mobile"
-        else:
-            result = "desktop"
+        # Browsers always send a user agent: none at all is a bot too.
+        result = BOT if not user_agent or self._bot.search(user_agent) else self.device_class(user_agent)
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
         self._cache[user_agent] = result
         return result
+
+    @staticmethod
+    def device_class(user_agent: str) -> str:
+        """``mobile``, ``tablet`` or ``desktop``, whatever the bot pattern says."""
+        if _TABLET.search(user_agent):
+            return "tablet"
+        if _MOBILE.search(user_agent):
+            return "mobile"
+        return "desktop"

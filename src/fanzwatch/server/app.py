@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry
 from .. import __version__
 from ..alerting import AlertingService
 from ..alerting import build_router as build_alerting_router
-from ..alerting.incidents.queries import IncidentQueries
 from ..anomaly.engine import AnomalyEngine
 from ..anomaly.router import build_router as build_anomaly_router
 from ..bi import BiComponents, build_bi
@@ -119,7 +118,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                     rum_store=rum.store,  # started above, so bound to the store
                     get_anomaly_engine=lambda: getattr(app.state, "anomaly_engine", None),
                     bi_service=bi.service if bi is not None else None,
-                    incident_queries=IncidentQueries(engine) if settings.alerting.enabled else None,
+                    get_alerting=(lambda: getattr(app.state, "alerting", None)) if settings.alerting.enabled else None,
+                    scrub_rules=settings.scrub,
                 )
                 await history.start()
                 stack.push_async_callback(history.stop)

@@ -442,6 +442,14 @@ class AlertingSettings(ComponentSettings):
     reopen_window: Duration = Field(
         default=timedelta(minutes=5), description="a group firing again this soon after resolving reopens its incident"
     )
+    hold_down: Duration = Field(
+        default=timedelta(minutes=2),
+        description=(
+            "flap damping: an incident whose alerts all resolved stays 'resolving' this long before it resolves and "
+            "anyone is told; an alert firing again meanwhile keeps it open silently (0 resolves at once). Keep it "
+            "above Alertmanager's group_interval, so a critical handing over to its warning twin is not a resolve"
+        ),
+    )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)
     channels: tuple[ChannelConfig, ...] = ()

@@ -32,6 +32,19 @@ class DemoSettings(ComponentSettings):
     max_requests: int = Field(default=2_000_000, gt=0, description="the simulator stops after this many requests")
     max_duration_seconds: float = Field(default=12 * 3600.0, gt=0, description="the simulator stops after this long")
     seed: int | None = Field(default=None, description="random seed of the simulator and processor")
+    sinks_port: int = Field(
+        default=8330, ge=1, le=65535, description="local Slack/PagerDuty receivers and their page of delivered messages"
+    )
+    smtp_port: int = Field(default=8325, ge=1, le=65535, description="local SMTP receiver of the demo's e-mails")
+    browser_sessions: bool = Field(
+        default=True, description="drive headless Chromium through the platform's pages, so RUM gets real beacons"
+    )
+    browser_interval_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="seconds between two browser sessions, on average"
+    )
+    remediation_dry_run: bool = Field(
+        default=False, description="the payment-failover playbook decides and audits but never switches"
+    )
 
     @field_validator("platforms")
     @classmethod

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
+from ..core.errors import ConfigError
 from ._base import ComponentSettings, component_config
 
 DEFAULT_BOT_PATTERN = (
@@ -112,6 +114,12 @@ class RumSettings(ComponentSettings):
     bot_user_agent_pattern: str = Field(
         default=DEFAULT_BOT_PATTERN, description="case-insensitive regex; matching user agents are ignored"
     )
+    synthetic_key: SecretStr | None = Field(
+        default=None,
+        description="beacons carrying it in X-Fanzwatch-Synthetic are accepted even from a bot user agent "
+        "(browser sessions you run yourself, e.g. the demo's headless Chromium); unset: none are",
+    )
+    synthetic_key_file: Path | None = Field(default=None, description="or read the synthetic key from this file")
     max_event_age_seconds: int = Field(
         default=86_400, ge=60, le=7 * 86_400, description="events older than this when sent are rejected"
     )
@@ -160,3 +168,17 @@ class RumSettings(ComponentSettings):
         except re.error as exc:
             raise ValueError(f"bot_user_agent_pattern is not a valid regex: {exc}") from None
         return v
+
+    def read_synthetic_key(self) -> str | None:
+        """The synthetic-session key (inline or from its file), or None when not configured."""
+        if self.synthetic_key is not None:
+            return self.synthetic_key.get_secret_value() or None
+        if self.synthetic_key_file is None:
+            return None
+        try:
+            return self.synthetic_key_file.read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the RUM synthetic key file {self.synthetic_key_file}: {exc.strerror}",
+                setting="rum.synthetic_key_file",
+            ) from None

@@ -30,12 +30,15 @@ from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries
+from .demo_alerting import demo_alerting_config
 from .ports import check_port_plan
 from .supervisor import ChildSpec
 
 SHORT = timedelta(seconds=1)
 # Channels whose secret file must exist before Alertmanager is told to use them.
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
+RUM_SYNTHETIC_KEY_FILE = "rum_synthetic_key"
+"""The demo's browser sessions send it; the server's RUM ingestion lets them past bot detection."""
 
 
 def fanzwatch_argv(*args: str) -> tuple[str, ...]:
@@ -91,6 +94,7 @@ def port_plan(stack: StackSettings, demo: DemoSettings | None) -> dict[str, int]
     }
     if demo is not None:
         ports |= {"platform": demo.platform_port, "processor": demo.processor_port}
+        ports |= {"sinks": demo.sinks_port, "smtp": demo.smtp_port}
         if demo.traffic:
             ports["simulator"] = demo.simulator_port
     check_port_plan(ports)
@@ -156,33 +160,23 @@ def demo_database_url(demo: DemoSettings, paths: StackPaths) -> str:
 def alerting_config(stack: StackSettings, demo: DemoSettings | None) -> dict[str, object]:
     """The server's alerting configuration (written to ``config/alerting.yml``).
 
-    The webhook token is the file Alertmanager sends from. With the demo, the
-    payment-failover playbook is configured in dry-run: every decision is audited and on
-    the incident timeline, nothing is switched until ``dry_run: false`` is set there.
+    The webhook token is the file Alertmanager sends from. With the demo: the on-call
+    people, rotations and channels delivering to the demo's sinks, and the
+    payment-failover playbook, run for real unless ``demo.remediation_dry_run``
+    (see ``demo_alerting``).
     """
     config: dict[str, object] = {
         "webhook_token": {"file": str(stack.resolved_secrets_dir.resolve() / WEBHOOK_TOKEN_FILE)},
     }
     if demo is not None:
-        config["remediation"] = {
-            "dry_run": True,
-            "playbooks": [
-                {
-                    "name": "payment-failover",
-                    "matchers": ['alertname="PaymentFailureRate"', 'service="payments"'],
-                    "action": {
-                        "kind": "payment_failover",
-                        "platform_url": _url(stack, demo.platform_port),
-                        "target": "backup",
-                    },
-                    "label_rules": {"platform": "[a-z0-9][a-z0-9-]{0,31}"},
-                    "cooldown": "5m",
-                    "max_runs_per_hour": 3,
-                    "max_attempts": 3,
-                    "verify_within": "5m",
-                }
-            ],
-        }
+        config |= demo_alerting_config(
+            server_url=_url(stack, stack.server_port),
+            platform_url=_url(stack, demo.platform_port),
+            sinks_url=_url(stack, demo.sinks_port),
+            smtp_host=stack.host,
+            smtp_port=demo.smtp_port,
+            dry_run=demo.remediation_dry_run,
+        )
     return config
 
 
@@ -208,6 +202,7 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
             env[f"{variable}_FILE"] = str(secrets / filename)
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
+        env["FANZWATCH_RUM_SYNTHETIC_KEY_FILE"] = str(secrets / RUM_SYNTHETIC_KEY_FILE)
         env["FANZWATCH_BI_DATABASE_URL"] = demo_database_url(demo, paths)  # BI reads the demo's data
         objects = str(paths.demo / "objects")
         env["FANZWATCH_HEALTH_CHECKS"] = json.dumps(
@@ -318,6 +313,25 @@ def demo_children(
             url=f"{platform_url}/p/{demo.platforms[0]}/",
         ),
     ]
+    services.append(
+        ChildSpec(
+            "notifications",  # the demo's Slack, PagerDuty and SMTP sinks, and their page
+            fanzwatch_argv(
+                "demo",
+                "sinks",
+                "--host",
+                stack.host,
+                "--port",
+                str(demo.sinks_port),
+                "--smtp-port",
+                str(demo.smtp_port),
+                "--log-file",
+                str(paths.demo / "notifications.jsonl"),
+            ),
+            ready_url=_url(stack, demo.sinks_port, "/health"),
+            url=_url(stack, demo.sinks_port, "/"),
+        )
+    )
     traffic: list[ChildSpec] = []
     if demo.traffic:
         traffic.append(
@@ -346,6 +360,28 @@ def demo_children(
                 ),
                 ready_url=_url(stack, demo.simulator_port, "/health"),
                 url=_url(stack, demo.simulator_port, "/status"),
+                finite=True,
+            )
+        )
+    if demo.browser_sessions:
+        traffic.append(
+            ChildSpec(
+                "browser",  # headless Chromium sessions: RUM's real beacons
+                fanzwatch_argv(
+                    "demo",
+                    "browse",
+                    "--platform-url",
+                    platform_url,
+                    "--synthetic-key-file",
+                    str(stack.resolved_secrets_dir.resolve() / RUM_SYNTHETIC_KEY_FILE),
+                    "--platforms",
+                    ",".join(demo.platforms),
+                    "--interval",
+                    str(demo.browser_interval_seconds),
+                    "--max-duration",
+                    str(demo.max_duration_seconds),
+                    *seed,
+                ),
                 finite=True,
             )
         )

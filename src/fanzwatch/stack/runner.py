@@ -31,6 +31,7 @@ from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries, find_binaries
 from .plan import (
+    RUM_SYNTHETIC_KEY_FILE,
     StackPaths,
     alerting_config,
     core_children,
@@ -129,6 +130,8 @@ class Stack:
         # and the server accepts both (the same files `fanzwatch serve` generates by itself).
         for filename in (WEBHOOK_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
             ensure_token_file(secrets_dir / filename)
+        if self.demo is not None:
+            ensure_token_file(secrets_dir / RUM_SYNTHETIC_KEY_FILE)
         self.provisioning = provisioning_settings(self.settings, self.demo, self._provisioning_base)
         render_all(self.provisioning, self.paths.config)
         (self.paths.config / "alerting.yml").write_text(

@@ -199,9 +199,10 @@ class DashStack:
     alertmanager_url: str
     platforms: tuple[str, ...]
     end: float
+    dash_requests: list[str]  # every request FanzDash's own HTTP client sent (its sources), as URLs
 
 
-def _server_app(work: Path, prom: str, am: str, platforms: tuple[str, ...]) -> FastAPI:
+def _server_app(work: Path, prom: str, am: str, platforms: tuple[str, ...], dash_requests: list[str]) -> FastAPI:
     settings = DashSettings(prometheus_url=prom, alertmanager_url=am, scrape_interval_seconds=STEP)
     store_url = f"sqlite:///{work / 'store.db'}"
     upgrade(store_url)
@@ -218,7 +219,15 @@ def _server_app(work: Path, prom: str, am: str, platforms: tuple[str, ...]) -> F
         engine = create_store_engine(store_url)
         store = RumEventStore(engine)
         await store.write(rum_rows(datetime.now(UTC)))
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)) as http:
+
+        async def record(request: httpx.Request) -> None:
+            dash_requests.append(str(request.url))
+
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)) as http,
+            # FanzDash's sources get a client of their own: what a page costs Prometheus is counted
+            httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0), event_hooks={"request": [record]}) as dash_http,
+        ):
             checks = [
                 HttpCheck("prometheus", f"{prom}/-/ready", client=http),
                 HttpCheck("alertmanager", f"{am}/-/ready", client=http),
@@ -244,7 +253,7 @@ def _server_app(work: Path, prom: str, am: str, platforms: tuple[str, ...]) -> F
                 SystemClock(),
             )
             app.state.dash_sources = build_dash_sources(
-                http,
+                dash_http,
                 settings,
                 health_runner=runner,
                 health_history=history,
@@ -327,8 +336,9 @@ def running_stack(work: Path) -> Iterator[DashStack]:
     try:
         post_alerts(am.url, datetime.now(UTC))
         platforms = tuple(PLATFORMS)
-        with serving(_server_app(work, prom.url, am.url, platforms)) as url:
-            yield DashStack(url, prom.url, am.url, platforms, end)
+        dash_requests: list[str] = []
+        with serving(_server_app(work, prom.url, am.url, platforms, dash_requests)) as url:
+            yield DashStack(url, prom.url, am.url, platforms, end, dash_requests)
     finally:
         prom.stop()
         am.stop()

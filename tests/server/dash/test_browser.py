@@ -9,7 +9,6 @@ Alertmanager and expiring it there works too. Screenshots of each page are saved
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Per page load (measured: 3 and at most 10): the document, its script and style; FanzDash's
+# queries to Prometheus and Alertmanager. A query per platform or per series would exceed it.
+MAX_BROWSER_REQUESTS = 6
+MAX_SERVER_REQUESTS = 25
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "fanzdash"
 
 # (screenshot name, path, charts that must draw with data at least)
@@ -144,26 +147,35 @@ def test_page_loads_without_errors_and_draws_its_charts(
     assert tab.errors == []
 
 
-def test_pages_are_interactive_within_a_second(stack: DashStack, tab: Tab) -> None:
-    """Navigation start to every chart drawn, best of five loads, on each main page.
+def test_each_page_load_costs_a_bounded_number_of_requests(stack: DashStack, tab: Tab) -> None:
+    """What a page costs, counted: the browser's requests and the server's queries per load.
 
-    Best, not median: the machine is shared, and the question is what the page costs,
-    not how busy the neighbours are. Every load is written to timings.json.
+    Five loads of each main page, each within a fixed budget, fetching nothing twice. The load
+    times are written to ``timings.json`` for reading, not asserted: the machine is shared, and
+    a test never asserts wall-clock time.
     """
+    browser: list[str] = []
+    tab.page.on("request", lambda request: browser.append(request.url))
     timings: dict[str, list[float]] = {}
+    costs: dict[str, list[tuple[int, int]]] = {}
     for name, path, _ in PAGES:
         if "analysis" in path:
             continue  # on demand: reads days of history by design
         if name == "anomalies":
             path = "/dash/anomalies"  # without a signal: no on-demand analysis section
         for _ in range(5):
+            browser.clear()
+            server_before = len(stack.dash_requests)
             open_page(tab, stack.url + path)
+            server = stack.dash_requests[server_before:]
             timings.setdefault(name, []).append(round(float(tab.page.evaluate("performance.now()")), 1))
+            costs.setdefault(name, []).append((len(browser), len(server)))
+            repeated = sorted({url for url in browser if browser.count(url) > 1})
+            assert repeated == [], f"{name}: the browser fetched these more than once in one load: {repeated}"
+            assert len(browser) <= MAX_BROWSER_REQUESTS, f"{name}: {browser}"
+            assert len(server) <= MAX_SERVER_REQUESTS, f"{name}: {len(server)} queries: {server}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=1))
-    slow = {name: times for name, times in timings.items() if min(times) >= 1000}
-    assert not slow, slow
-    assert statistics.median(t for times in timings.values() for t in times) < 1000, timings
+    (ARTIFACTS / "timings.json").write_text(json.dumps({"load_ms": timings, "requests": costs}, indent=1))
     assert tab.errors == []
 
 

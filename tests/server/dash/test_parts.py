@@ -3,12 +3,12 @@ the health history ring."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from _waiting import async_wait_until
 from fanzwatch.core.clock import FrozenClock
 from fanzwatch.core.models import HealthStatus
 from fanzwatch.health import HealthCheckRunner
@@ -174,10 +174,11 @@ async def test_health_history_keeps_new_results_only_and_is_bounded() -> None:
     await runner.run_now()
     await history.start()
     try:
-        for _ in range(100):
-            if history.history("db")[-1].output == "down":
-                break
-            await asyncio.sleep(0.01)
+        await async_wait_until(
+            lambda: history.history("db")[-1].output == "down",
+            timeout=30,
+            message="the history's first background run did not record the failure",
+        )
     finally:
         await history.stop()
     assert [p.status for p in history.history("db")] == ["pass", "warn", "fail"]

@@ -23,6 +23,7 @@ from ..priority import Assessment, PriorityPolicy, highest
 from ..remediation.planner import RemediationPlanner
 from ..tables import alerts, incidents
 from ..timeline import ALERTMANAGER, TimelineKind, record
+from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
 from .transitions import NOT_RESOLVED, compare_and_set
 
@@ -34,12 +35,14 @@ class FiringHandler:
         escalator: Escalator,
         planner: RemediationPlanner,
         metrics: AlertingMetrics,
+        hold_down: HoldDown,
     ) -> None:
         self._settings = settings
         self._escalator = escalator
         self._planner = planner
         self._policy = PriorityPolicy(settings)
         self._metrics = metrics
+        self._hold_down = hold_down
 
     def _alert_values(self, alert: AlertmanagerAlert, assessment: Assessment) -> dict[str, Any]:
         return {
@@ -58,9 +61,9 @@ class FiringHandler:
     ) -> AlertApplied:
         assessment = self._policy.assess(alert.labels)
         current = await current_alert(conn, alert.fingerprint)
-        if current is not None:
-            if current.starts_at > alert.starts_at:
-                return AlertApplied("stale", None)
+        if current is not None and current.starts_at > alert.starts_at:
+            return AlertApplied("stale", None)
+        if current is not None and await self._still_open(conn, current.incident_id, alert, now):
             await conn.execute(
                 alerts.update()
                 .where(alerts.c.id == current.id)
@@ -77,7 +80,7 @@ class FiringHandler:
             )
             return await self._after_fire(conn, current.incident_id, alert, assessment, now)
         row = (await conn.execute(sa.select(incidents).where(incidents.c.open_group_key == group_key))).first()
-        if row is not None:
+        if row is not None and await self._still_open(conn, int(row.id), alert, now):
             return await self._join(conn, IncidentRecord.from_row(row), alert, assessment, now)
         reopenable = (
             await conn.execute(
@@ -95,6 +98,17 @@ class FiringHandler:
         if reopenable is not None:
             return await self._reopen(conn, IncidentRecord.from_row(reopenable), alert, assessment, now)
         return await self._open(conn, alert, group_key, assessment, now)
+
+    async def _still_open(
+        self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, now: datetime
+    ) -> bool:
+        """Whether ``alert`` can join the unresolved incident: a resolving one is kept open (hold-down),
+        unless its hold-down just ended (then it is resolved now and the alert reopens it)."""
+        incident = await load_incident(conn, incident_id)
+        assert incident is not None
+        if incident.status is IncidentStatus.RESOLVING:
+            return await self._hold_down.resume(conn, incident, alert.alertname, now)
+        return incident.status is not IncidentStatus.RESOLVED
 
     async def _join(
         self,

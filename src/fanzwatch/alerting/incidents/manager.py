@@ -9,13 +9,16 @@ even with several server replicas. A firing event whose resolution was already s
 Grouping: alerts join the open incident of their group (Alertmanager's ``groupKey``, or
 the configured ``group_by`` labels when the route sent them ungrouped). A group that
 fires again within ``reopen_window`` of its incident resolving by itself reopens it, so
-a flapping alert stays one incident instead of paging anew every time.
+a flapping alert stays one incident instead of paging anew every time. Before that, the
+last alert resolving starts the hold-down (``holddown.py``): within it, firing again is
+not even a reopen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -31,6 +34,7 @@ from ..remediation.planner import RemediationPlanner
 from ..tables import alert_events, alerts
 from ..timeline import ALERTMANAGER, TimelineKind, record
 from .firing import FiringHandler
+from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
 from .transitions import NOT_RESOLVED, compare_and_set
 
@@ -54,7 +58,8 @@ class IncidentManager:
         self._settings = settings
         self._escalator = escalator
         self._planner = planner
-        self._firing = FiringHandler(settings, escalator, planner, metrics)
+        self.hold_down = HoldDown(settings.hold_down, self.close)
+        self._firing = FiringHandler(settings, escalator, planner, metrics, self.hold_down)
 
     def group_key(self, payload: AlertmanagerPayload, alert: AlertmanagerAlert) -> str:
         """Which incident group ``alert`` belongs to."""
@@ -138,7 +143,10 @@ class IncidentManager:
         if firing == 0:
             incident = await load_incident(conn, current.incident_id)
             assert incident is not None
-            await self.close(conn, incident, now, by=ALERTMANAGER, message="Resolved: all of its alerts resolved")
+            if self.hold_down.enabled:
+                await self.hold_down.begin(conn, incident, now)
+            else:
+                await self.close(conn, incident, now, by=ALERTMANAGER, message="Resolved: all of its alerts resolved")
         return AlertApplied("applied", current.incident_id)
 
     async def close(
@@ -150,6 +158,8 @@ class IncidentManager:
         by: str,
         message: str,
         note: str | None = None,
+        expected: Collection[IncidentStatus] = NOT_RESOLVED,
+        where: Iterable[sa.ColumnElement[bool]] = (),
     ) -> IncidentRecord | None:
         """Mark resolved, stop escalating, tell everyone notified so far; None if it was resolved meanwhile.
 
@@ -159,12 +169,14 @@ class IncidentManager:
         won = await compare_and_set(
             conn,
             incident.id,
-            NOT_RESOLVED,
+            expected,
+            where=where,
             status=IncidentStatus.RESOLVED.value,
             resolved_at=now,
             resolved_by=by[:128],
             open_group_key=None,
             next_escalation_at=None,
+            resolve_after=None,
         )
         if not won:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...core.errors import FanzwatchError
@@ -61,9 +62,13 @@ class IncidentOperations:
             won = await compare_and_set(
                 conn,
                 incident_id,
-                {IncidentStatus.TRIGGERED},
+                {IncidentStatus.TRIGGERED, IncidentStatus.RESOLVING},
                 where=(incidents.c.acknowledged_at.is_(None),),
-                status=IncidentStatus.ACKNOWLEDGED.value,
+                # a resolving incident stays resolving (and comes back acknowledged if it fires again)
+                status=sa.case(
+                    (incidents.c.status == IncidentStatus.RESOLVING.value, IncidentStatus.RESOLVING.value),
+                    else_=IncidentStatus.ACKNOWLEDGED.value,
+                ),
                 acknowledged_at=now,
                 acknowledged_by=by[:128],
                 next_escalation_at=None,

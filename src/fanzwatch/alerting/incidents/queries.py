@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..tables import alerts, audit, incidents, outbox, timeline
 from .records import IncidentStatus
 
-ACTIVE = (IncidentStatus.TRIGGERED.value, IncidentStatus.ACKNOWLEDGED.value)
+ACTIVE = tuple(s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED)
 SUMMARY_COLUMNS = (
     incidents.c.id,
     incidents.c.title,
@@ -25,6 +25,7 @@ SUMMARY_COLUMNS = (
     incidents.c.resolved_at,
     incidents.c.resolved_by,
     incidents.c.reopen_count,
+    incidents.c.resolve_after,
     incidents.c.escalation_step,
     incidents.c.next_escalation_at,
 )
@@ -43,7 +44,7 @@ class IncidentQueries:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Newest first; ``status="active"`` means triggered or acknowledged. (page, total)."""
+        """Newest first; ``status="active"`` means not resolved (triggered, acknowledged, resolving). (page, total)."""
         filters: list[sa.ColumnElement[bool]] = []
         if status == "active":
             filters.append(incidents.c.status.in_(ACTIVE))

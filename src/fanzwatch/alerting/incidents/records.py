@@ -16,8 +16,18 @@ from ..tables import alerts, incidents
 
 
 class IncidentStatus(StrEnum):
+    """``triggered`` ⇄ ``acknowledged`` → ``resolving`` → ``resolved``.
+
+    ``resolving``: every alert resolved, the hold-down (``AlertingSettings.hold_down``)
+    runs; an alert firing again returns the incident to ``triggered`` or ``acknowledged``
+    (whichever it was, by ``acknowledged_at``) without telling anyone; otherwise it becomes
+    ``resolved`` at ``resolve_after``. A resolved incident firing again within
+    ``reopen_window`` reopens.
+    """
+
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
+    RESOLVING = "resolving"
     RESOLVED = "resolved"
 
 
@@ -39,6 +49,7 @@ class IncidentRecord:
     resolved_at: datetime | None
     resolved_by: str | None
     reopen_count: int
+    resolve_after: datetime | None
     escalation: EscalationSnapshot
     escalation_step: int
     next_escalation_at: datetime | None
@@ -63,6 +74,7 @@ class IncidentRecord:
             resolved_at=m["resolved_at"],
             resolved_by=m["resolved_by"],
             reopen_count=int(m["reopen_count"]),
+            resolve_after=m["resolve_after"],
             escalation=EscalationSnapshot.from_json(m["escalation"]),
             escalation_step=int(m["escalation_step"]),
             next_escalation_at=m["next_escalation_at"],

@@ -1,5 +1,5 @@
 """FanzDash: the web UI of the fanzwatch server (Overview, Dashboards, Alerts, Anomalies,
-RUM, BI, Health, Incidents), server-rendered, with uPlot charts drawn by ``static/fanzdash.js``.
+RUM, BI, Health, Incidents and one incident's page), server-rendered, with uPlot charts drawn by ``static/fanzdash.js``.
 
 It reads everything through ``DashSources``: Prometheus and Alertmanager over HTTP, the
 server's features in process. See docs/fanzdash.md for wiring and configuration.
@@ -9,12 +9,12 @@ from .alertmanager import HttpAlertmanager
 from .errors import SourceError, SourceRejectedError, SourceUnavailableError
 from .features import (
     EngineAnomalySource,
-    QueriesIncidentSource,
     RunnerHealthSource,
     ServiceBiSource,
     StoreRumSource,
 )
 from .history import HealthHistory
+from .incidents import AlertingIncidentSource, IncidentMissingError
 from .prometheus import HttpPrometheus
 from .router import DEFAULT_PREFIX, build_dash_router
 from .security import is_loopback
@@ -30,6 +30,8 @@ from .sources import (
     HealthPoint,
     HealthSource,
     Incident,
+    IncidentDetail,
+    IncidentFilter,
     IncidentSource,
     Matcher,
     PrometheusSource,
@@ -43,6 +45,7 @@ from .wiring import build_dash_sources
 __all__ = [
     "DEFAULT_PREFIX",
     "Alert",
+    "AlertingIncidentSource",
     "AlertmanagerSource",
     "Analysis",
     "AnomalySeries",
@@ -57,10 +60,12 @@ __all__ = [
     "HttpAlertmanager",
     "HttpPrometheus",
     "Incident",
+    "IncidentDetail",
+    "IncidentFilter",
+    "IncidentMissingError",
     "IncidentSource",
     "Matcher",
     "PrometheusSource",
-    "QueriesIncidentSource",
     "RumSource",
     "RunnerHealthSource",
     "Series",

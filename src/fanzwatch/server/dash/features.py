@@ -18,7 +18,6 @@ from datetime import datetime
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...alerting.incidents.queries import IncidentQueries
 from ...anomaly.engine import (
     AnalysisError,
     AnomalyEngine,
@@ -37,7 +36,7 @@ from ...health import HealthCheckRunner, HealthReport
 from ...rum.store import ErrorSummary, RumEventStore, VitalP75
 from .errors import SourceRejectedError, SourceUnavailableError
 from .history import HealthHistory
-from .sources import Analysis, AnomalySeries, EngineView, HealthPoint, Incident, Series
+from .sources import Analysis, AnomalySeries, EngineView, HealthPoint, Series
 
 HISTORY_SHOWN = 86400.0  # seconds of history drawn before a forecast
 
@@ -201,32 +200,3 @@ class ServiceBiSource:
                 f"the platform database could not be read ({type(exc).__name__}) — check FANZWATCH_BI_DATABASE_URL "
                 "and that the database is up",
             ) from None
-
-
-class QueriesIncidentSource:
-    """Open incidents (triggered or acknowledged) from the alerting feature's store."""
-
-    def __init__(self, queries: IncidentQueries, *, limit: int = 50) -> None:
-        self.queries = queries
-        self.limit = limit
-
-    async def incidents(self) -> list[Incident]:
-        try:
-            rows, _total = await self.queries.page(status="active", limit=self.limit)
-        except (SQLAlchemyError, OSError) as exc:
-            raise SourceUnavailableError(
-                "incidents",
-                f"the incident store could not be read ({type(exc).__name__}) — check the server's store "
-                "(FANZWATCH_STORE_URL) and the server log",
-            ) from None
-        return [
-            Incident(
-                id=str(row["id"]),
-                title=str(row["title"]),
-                priority=str(row["priority"]),
-                status=str(row["status"]),
-                opened_at=row["opened_at"],
-                platform=row.get("platform"),
-            )
-            for row in rows
-        ]

@@ -1,4 +1,4 @@
-"""Health page (every check, its observed value and history) and the Incidents page."""
+"""Health page (every check, its observed value and history)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse
 from ...health import HealthReport
 from .charts import chart
 from .context import DashContext, attempt
-from .errors import not_configured, not_running
-from .sources import HealthPoint, Incident
+from .errors import not_configured
+from .sources import HealthPoint
 
 
 def history_chart(name: str, unit: str | None, points: list[HealthPoint]) -> dict[str, Any] | None:
@@ -58,19 +58,3 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                     (check, points, summary(points), history_chart(check.name, check.result.observed_unit, points))
                 )
         return ctx.render(request, "health.html", page="health", title="Health", result=result, rows=rows)
-
-    @router.get("/incidents", response_class=HTMLResponse, summary="Incidents")
-    async def incidents(request: Request) -> HTMLResponse:
-        sources = ctx.sources()
-
-        async def read() -> list[Incident]:
-            if sources.incidents is None:
-                raise not_running(
-                    "incidents",
-                    "Incident tracking is not running in this server: it comes with the alerting feature "
-                    "(Alertmanager's webhook to fanzwatch).",
-                )
-            return await sources.incidents.incidents()
-
-        result = await attempt("incidents", read())
-        return ctx.render(request, "incidents.html", page="incidents", title="Incidents", result=result)

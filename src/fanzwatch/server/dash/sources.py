@@ -223,10 +223,65 @@ class Incident:
     opened_at: datetime
     platform: str | None = None
     url: str | None = None
+    resolved_at: datetime | None = None
+    acknowledged_by: str | None = None
+    alert_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """What the Incidents list shows: empty ``statuses`` is every status."""
+
+    statuses: tuple[str, ...] = ()
+    priority: str | None = None
+    platform: str | None = None
+    opened_after: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    """One incident with everything its page shows (rows as the incident API returns them)."""
+
+    incident: Incident
+    summary: str
+    runbook_url: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    reopen_count: int
+    labels: Mapping[str, str]
+    platforms: tuple[str, ...]
+    alerts: Sequence[Mapping[str, object]]
+    timeline: Sequence[Mapping[str, object]]
+    notifications: Sequence[Mapping[str, object]]
+    remediation: Sequence[Mapping[str, object]]
 
 
 class IncidentSource(Protocol):
-    async def incidents(self) -> list[Incident]: ...
+    """Incidents of the alerting feature: read, and worked (acknowledge, resolve, note).
+
+    The actions raise ``SourceRejectedError`` when they do not apply (no such incident,
+    already resolved), with the sentence to show.
+    """
+
+    statuses: tuple[str, ...]
+
+    async def incidents(self) -> list[Incident]:
+        """The open ones (triggered or acknowledged), newest first."""
+        ...
+
+    async def search(self, wanted: IncidentFilter) -> tuple[list[Incident], int]: ...
+
+    async def detail(self, incident_id: int) -> IncidentDetail | None: ...
+
+    async def acknowledge(self, incident_id: int, *, by: str) -> bool:
+        """Whether this call changed it (acknowledging twice is not an error)."""
+        ...
+
+    async def resolve(self, incident_id: int, *, by: str, note: str | None) -> None: ...
+
+    async def add_note(self, incident_id: int, *, by: str, text: str) -> None: ...
 
 
 # -- the bundle --------------------------------------------------------------------------
@@ -258,6 +313,8 @@ __all__ = [
     "HealthPoint",
     "HealthSource",
     "Incident",
+    "IncidentDetail",
+    "IncidentFilter",
     "IncidentSource",
     "Matcher",
     "PrometheusSource",

@@ -6,7 +6,7 @@ any feature the server runs without is passed as ``None`` and its pages say so.
 >>> app.state.dash_sources = build_dash_sources(                # doctest: +SKIP
 ...     http, dash_settings, health_runner=runner, health_history=history,
 ...     rum_store=RumEventStore(engine), get_anomaly_engine=lambda: app.state.anomaly_engine,
-...     bi_service=bi, incident_queries=IncidentQueries(engine))
+...     bi_service=bi, get_alerting=lambda: app.state.alerting, scrub_rules=settings.scrub)
 """
 
 from __future__ import annotations
@@ -15,21 +15,22 @@ from collections.abc import Callable
 
 import httpx
 
-from ...alerting.incidents.queries import IncidentQueries
+from ...alerting import AlertingService
 from ...anomaly.engine import AnomalyEngine
 from ...bi.service import BiService
+from ...core.scrubbing import ScrubRules
 from ...health import HealthCheckRunner
 from ...rum.store import RumEventStore
 from ...settings.dash import DashSettings
 from .alertmanager import HttpAlertmanager
 from .features import (
     EngineAnomalySource,
-    QueriesIncidentSource,
     RunnerHealthSource,
     ServiceBiSource,
     StoreRumSource,
 )
 from .history import HealthHistory
+from .incidents import AlertingIncidentSource
 from .prometheus import HttpPrometheus
 from .sources import DashSources, IncidentSource
 
@@ -43,10 +44,15 @@ def build_dash_sources(
     rum_store: RumEventStore | None = None,
     get_anomaly_engine: Callable[[], AnomalyEngine | None] | None = None,
     bi_service: BiService | None = None,
-    incident_queries: IncidentQueries | None = None,
+    get_alerting: Callable[[], AlertingService | None] | None = None,
+    scrub_rules: ScrubRules | None = None,
     incidents: IncidentSource | None = None,
 ) -> DashSources:
-    """Every source FanzDash can read, over the server's shared ``http`` client."""
+    """Every source FanzDash can read, over the server's shared ``http`` client.
+
+    ``get_alerting`` finds the running ``AlertingService`` (incidents are read and worked
+    through it); ``scrub_rules`` clean the notes people write on incidents.
+    """
     timeout = settings.query_timeout_seconds
     health = None
     if health_runner is not None:
@@ -63,5 +69,6 @@ def build_dash_sources(
         rum=StoreRumSource(rum_store) if rum_store is not None else None,
         anomalies=EngineAnomalySource(get_anomaly_engine) if get_anomaly_engine is not None else None,
         bi=ServiceBiSource(bi_service) if bi_service is not None else None,
-        incidents=incidents or (QueriesIncidentSource(incident_queries) if incident_queries is not None else None),
+        incidents=incidents
+        or (AlertingIncidentSource(get_alerting, scrub_rules=scrub_rules) if get_alerting is not None else None),
     )

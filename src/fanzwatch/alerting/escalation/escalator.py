@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...settings.alerting import AlertingSettings
 from ..incidents.records import IncidentRecord, IncidentStatus
 from ..notify.base import Notification, NotificationEvent
-from ..notify.outbox import FOLLOW_UP, LIVE, OPENING, OutboxStatus, channel_history, enqueue, supersede_queued
+from ..notify.outbox import (
+    FOLLOW_UP,
+    LIVE,
+    OPENING,
+    OutboxStatus,
+    channel_history,
+    enqueue,
+    plan_reopen,
+    supersede_queued,
+)
 from ..tables import incidents, outbox
 from ..timeline import TimelineKind, human, record
 from .policy import Recipient, resolve_targets
@@ -181,11 +190,20 @@ class Escalator:
             if row.recipient not in users:
                 users.append(row.recipient)
         queued = 0
+        held: list[str] = []
         for (channel, address), users in groups.items():
+            not_before = None
             if follow_up:
                 history = await channel_history(conn, incident.id, channel, address=address)
                 if history and history[-1].event == event.value:
                     continue  # this channel already has this news
+            elif event is NotificationEvent.REOPEN:
+                hold = self._settings.hold_down
+                not_before = await plan_reopen(conn, incident.id, channel, address=address, now=now, hold_down=hold)
+                if not_before is None:
+                    continue  # its resolve never went out: for this channel the incident never ended
+                if not_before > now:
+                    held.append(f"{channel} until {not_before.strftime('%H:%M:%S')} UTC")
             n = self._notification(
                 incident,
                 event,
@@ -203,6 +221,15 @@ class Escalator:
                 kind=self._kinds[channel],
                 notification=n,
                 now=now,
+                not_before=not_before,
+            )
+        if held:
+            await record(
+                conn,
+                incident.id,
+                now,
+                TimelineKind.NOTIFYING,
+                f"Reopen held for {', '.join(held)}: one trigger per channel per {human(self._settings.hold_down)}",
             )
         return queued
 

@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ...core.errors import FanzwatchError
 from ...settings.alerting import AlertingSettings
 from ..incidents.records import IncidentRecord, IncidentStatus
 from ..notify.base import Notification, NotificationEvent
@@ -137,17 +138,27 @@ class Escalator:
         )
 
     async def start(self, conn: AsyncConnection, incident: IncidentRecord, now: datetime) -> None:
-        """Run step 0 of a new incident and set its first deadline."""
+        """Run step 0 of a new incident and set its first deadline (in the transaction that opened it).
+
+        Guarded: only a still-triggered incident whose escalation has not started gets it;
+        otherwise the step's notifications roll back with the caller's transaction.
+        """
         steps = incident.escalation.steps
         if not steps:
             await record(conn, incident.id, now, TimelineKind.NOTIFYING, "No escalation policy: nobody to notify")
             return
         await self.run_step(conn, incident, 0, now)
-        await conn.execute(
+        started = await conn.execute(
             incidents.update()
-            .where(incidents.c.id == incident.id)
+            .where(
+                incidents.c.id == incident.id,
+                incidents.c.status == IncidentStatus.TRIGGERED.value,
+                incidents.c.next_escalation_at.is_(None),
+            )
             .values(escalation_step=0, next_escalation_at=now + steps[0].wait)
         )
+        if started.rowcount != 1:
+            raise EscalationConflictError(f"incident {incident.id} changed while its escalation was starting")
 
     async def notify_involved(
         self, conn: AsyncConnection, incident: IncidentRecord, event: NotificationEvent, now: datetime, *, reason: str
@@ -344,3 +355,7 @@ class Escalator:
 
 class _LostRace(Exception):
     """The incident changed under us; roll the transaction back."""
+
+
+class EscalationConflictError(FanzwatchError, RuntimeError):
+    """The incident changed under a transaction starting its escalation; that transaction must roll back."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -208,3 +209,79 @@ def test_built_in_policy_skips_schedules_that_are_not_configured(slack: FakeSlac
     snap = EscalationSnapshot.take(settings, Priority.P2, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert [(s.name, s.wait) for s in snap.steps] == [("primary", timedelta(hours=4))]
     assert EscalationSnapshot.from_json(snap.to_json()) == snap
+
+
+BERLIN_DAILY = ScheduleConfig(
+    name="p", users=("ana", "ben"), rotation="daily", start="2026-03-23T09:00:00", timezone="Europe/Berlin"
+)
+
+
+@pytest.mark.parametrize(
+    ("at", "expected", "handover"),
+    [
+        # Winter time (CET, UTC+1): 09:00 in Berlin is 08:00 UTC.
+        (datetime(2026, 3, 28, 7, 59, tzinfo=UTC), "ana", datetime(2026, 3, 28, 8, tzinfo=UTC)),
+        (datetime(2026, 3, 28, 8, 0, tzinfo=UTC), "ben", datetime(2026, 3, 29, 7, tzinfo=UTC)),
+        # Summer time from 29 March 02:00 (CEST, UTC+2): 09:00 in Berlin is 07:00 UTC.
+        (datetime(2026, 3, 29, 6, 59, tzinfo=UTC), "ben", datetime(2026, 3, 29, 7, tzinfo=UTC)),
+        (datetime(2026, 3, 29, 7, 0, tzinfo=UTC), "ana", datetime(2026, 3, 30, 7, tzinfo=UTC)),
+        (datetime(2026, 3, 30, 7, 0, tzinfo=UTC), "ben", datetime(2026, 3, 31, 7, tzinfo=UTC)),
+        # Back to winter time on 25 October 03:00: 08:00 UTC again.
+        (datetime(2026, 10, 24, 7, 0, tzinfo=UTC), "ben", datetime(2026, 10, 25, 8, tzinfo=UTC)),
+        (datetime(2026, 10, 25, 7, 59, tzinfo=UTC), "ben", datetime(2026, 10, 25, 8, tzinfo=UTC)),
+        (datetime(2026, 10, 25, 8, 0, tzinfo=UTC), "ana", datetime(2026, 10, 26, 8, tzinfo=UTC)),
+    ],
+)
+def test_a_berlin_rotation_hands_over_at_0900_local_on_both_sides_of_the_dst_changes(
+    at: datetime, expected: str, handover: datetime
+) -> None:
+    assert on_call(BERLIN_DAILY, at) == expected
+    assert next_handover(BERLIN_DAILY, at) == handover
+    assert handover.astimezone(ZoneInfo("Europe/Berlin")).hour == 9
+
+
+def test_a_weekly_berlin_rotation_spans_the_change_at_local_time() -> None:
+    s = ScheduleConfig(name="p", users=("ana", "ben"), start="2026-03-23T09:00:00+01:00", timezone="Europe/Berlin")
+    assert next_handover(s, datetime(2026, 3, 24, tzinfo=UTC)) == datetime(2026, 3, 30, 7, tzinfo=UTC)  # 167 h later
+    assert on_call(s, datetime(2026, 3, 30, 6, 59, tzinfo=UTC)) == "ana"
+    assert on_call(s, datetime(2026, 3, 30, 7, 0, tzinfo=UTC)) == "ben"
+
+
+def test_without_a_zone_the_start_offset_is_kept() -> None:
+    s = ScheduleConfig(name="p", users=("ana", "ben"), rotation="daily", start="2026-03-23T09:00:00+01:00")
+    assert next_handover(s, datetime(2026, 3, 30, 6, tzinfo=UTC)) == datetime(2026, 3, 30, 8, tzinfo=UTC)
+
+
+async def test_the_step_after_the_dst_change_pages_whoever_is_on_call_at_local_0900(
+    harness: Harness, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    schedules = [
+        {
+            "name": "primary",
+            "users": ["ana", "ben"],
+            "rotation": "daily",
+            "start": "2026-03-23T09:00:00",
+            "timezone": "Europe/Berlin",
+        },
+    ]
+    harness.clock.advance(datetime(2026, 3, 30, 7, 5, tzinfo=UTC) - harness.clock.now())  # 09:05 in Berlin (CEST)
+    svc = harness.service(on_call_settings(slack, pagerduty, schedules=schedules))
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()
+        inc = (await c.get("/api/v1/incidents/1")).json()
+    # 30 March 09:00 in Berlin is the 7th hand-over after 23 March: ben's turn. A hand-over at
+    # a fixed UTC instant (08:00 UTC, right in winter) would still have ana on call at 07:05 UTC.
+    assert [m for _, m in timeline(inc, "notifying")] == ["Step 1 (primary): notifying ben (schedule:primary) via pd"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "error"),
+    [
+        ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+        ({"start": "2026-01-05T09:00:00"}, "the rotation start needs a time zone"),
+    ],
+)
+def test_bad_schedule_zones_are_refused(schedule: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        ScheduleConfig(name="p", users=("ana",), **schedule)

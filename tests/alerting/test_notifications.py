@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.policy import default
 from typing import Any
 
@@ -17,6 +17,7 @@ from fanzwatch.alerting.notify.slack import slack_message
 from fanzwatch.alerting.tables import outbox
 
 from ._fakes import FakePagerDuty, FakeReceiver, FakeSlack, SmtpSink
+from ._fakes_delivery import FakeSlackApi
 from ._helpers import T0, Harness, advance, am_alert, am_payload, api_client, base_settings, post_alerts
 
 NOTE = Notification(
@@ -260,3 +261,122 @@ async def test_generic_webhook_carries_the_incident_and_a_bearer_token(
         "dedup_key": "fanzwatch-incident-1",
     }
     assert len(slack.accepted) == 1
+
+
+def one_user(channel: dict[str, Any], **user: Any) -> Any:
+    return base_settings(
+        channels=[channel],
+        users=[{"name": "ana", "notify": [channel["name"]], **user}],
+        schedules=[{"name": "primary", "users": ["ana"]}],
+    )
+
+
+def slack_api_channel(api: FakeSlackApi, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "slack",
+        "name": "ops-slack",
+        "bot_token": api.token,
+        "channel": "C0OPS",
+        "api_url": api.url,
+        **extra,
+    }
+
+
+async def test_slack_with_a_bot_token_threads_an_incidents_follow_ups(harness: Harness) -> None:
+    api = FakeSlackApi()
+    try:
+        svc = harness.service(one_user(slack_api_channel(api)))
+        async with api_client(svc) as c:
+            await post_alerts(c, am_payload(am_alert()))
+            await svc.tick()
+            advance(harness.clock, minutes=2)
+            await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})
+            await svc.tick()
+            advance(harness.clock, minutes=3)
+            await c.post("/api/v1/incidents/1/resolve", json={"by": "ana"})
+            await svc.tick()
+    finally:
+        api.close()
+    root, ack, resolve = api.posted
+    assert root["channel"] == "C0OPS" and "thread_ts" not in root
+    assert root["text"] == ":rotating_light: [P0] Incident #1 triggered: PaymentFailureRate on fanz-1"
+    assert (ack["thread_ts"], resolve["thread_ts"]) == (root["ts"], root["ts"])
+    assert "reply_broadcast" not in ack
+    assert resolve["text"] == ":white_check_mark: [P0] Incident #1 resolved: PaymentFailureRate on fanz-1"
+    assert all(r.headers["Authorization"] == f"Bearer {api.token}" for r in api.requests)
+    async with harness.engine.connect() as conn:
+        receipts = (await conn.execute(sa.select(outbox.c.receipt).order_by(outbox.c.id))).scalars().all()
+    assert receipts == [root["ts"]] * 3
+
+
+@pytest.mark.parametrize(
+    ("channel", "answer", "status", "error"),
+    [
+        ("C0OPS", None, "sent", None),
+        ("C0GONE", None, "failed", "channel_not_found"),
+        (
+            "C0OPS",
+            (429, {"ok": False, "error": "ratelimited"}),
+            "pending",
+            'HTTP 429: {"ok": false, "error": "ratelimited"}',
+        ),
+        ("C0OPS", (200, {"ok": False, "error": "internal_error"}), "pending", "internal_error"),
+        ("C0OPS", (200, {"ok": False, "error": "invalid_auth"}), "failed", "invalid_auth"),
+    ],
+)
+async def test_slack_web_api_answers_are_judged_by_their_error(
+    harness: Harness, channel: str, answer: tuple[int, Any] | None, status: str, error: str | None
+) -> None:
+    api = FakeSlackApi()
+    if answer is not None:
+        api.fail(answer[0], body=answer[1], headers={"Retry-After": "3"} if answer[0] == 429 else None)
+    try:
+        svc = harness.service(one_user(slack_api_channel(api, channel=channel)))
+        async with api_client(svc) as c:
+            await post_alerts(c, am_payload(am_alert()))
+            await svc.tick()
+    finally:
+        api.close()
+    async with harness.engine.connect() as conn:
+        row = (await conn.execute(sa.select(outbox.c.status, outbox.c.last_error, outbox.c.next_attempt_at))).one()
+    assert (row.status, row.last_error) == (status, error)
+    if answer is not None and answer[0] == 429:
+        assert row.next_attempt_at >= T0 + timedelta(seconds=3)  # Slack's Retry-After, at least
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"url": "https://hooks.slack.test/x", "bot_token": "xoxb-1", "channel": "C1"}, "give either url"),
+        ({}, "give either url"),
+        ({"bot_token": "xoxb-1"}, "bot_token needs channel"),
+    ],
+)
+def test_a_slack_channel_is_a_webhook_or_a_bot(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        base_settings(channels=[{"kind": "slack", "name": "s", **fields}])
+
+
+async def test_email_follow_ups_reply_to_the_first_message(harness: Harness, smtp: SmtpSink) -> None:
+    settings = one_user(
+        {
+            "kind": "email",
+            "name": "mail",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "sender": "alerts@fanz.test",
+        },
+        email="ana@fanz.test",
+    )
+    svc = harness.service(settings)
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()
+        await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})
+        await svc.tick()
+    first, ack = (email.message_from_string(raw, policy=default) for _, _, raw in smtp.messages)
+    assert first["Message-ID"].endswith("@fanz.test>") and "In-Reply-To" not in first
+    assert ack["Subject"] == "[P0] Incident #1 acknowledged: PaymentFailureRate on fanz-1"
+    assert (ack["In-Reply-To"], ack["References"]) == (first["Message-ID"], first["Message-ID"])
+    assert ack["Message-ID"] != first["Message-ID"]

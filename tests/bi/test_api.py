@@ -37,10 +37,10 @@ def test_report_as_json(client: TestClient) -> None:
     assert body["window"] == {"start": "2026-03-09T12:30:00Z", "end": "2026-03-10T12:30:00Z", "seconds": 86400}
     assert body["source"] == "rollups"
     assert body["rollups_cover_until"] == "2026-03-10T12:00:00Z"
-    assert body["current"]["revenue"]["total"] == "63.0500"  # money as exact decimal strings
+    assert body["current"]["revenue"]["total"] == "78.0500"  # money as exact decimal strings
     assert body["current"]["revenue"]["payment_success_ratio"] == 0.75
-    assert body["changes"]["revenue.total"]["growth"] == "+152.2%"
-    assert body["insights"][0] == "📈 Revenue increased by 152.2% compared to the previous 24 hours"
+    assert body["changes"]["revenue.total"]["growth"] == "+41.9%"
+    assert body["insights"][0] == "📈 Gross revenue increased by 41.9% compared to the previous 24 hours"
 
 
 def test_platform_end_and_raw_source(client: TestClient) -> None:

@@ -31,7 +31,7 @@ def test_report_as_json(url: str) -> None:
     result = CliRunner().invoke(app, ["bi", "report", "--window", "24h", "--end", END, "--json", "--database-url", url])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["current"]["revenue"]["total"] == "63.0500"
+    assert body["current"]["revenue"]["total"] == "78.0500"
     assert body["source"] == "raw"  # no rollups built yet
 
 
@@ -47,7 +47,7 @@ def test_rollup_then_text_report_for_one_platform(url: str, monkeypatch: pytest.
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "fanz-2: 2026-03-09T12:30:00+00:00 .. 2026-03-10T12:30:00+00:00 (rollups)"
-    assert lines[2].split() == ["Revenue", "40.0000", "0.0000", "new"]
+    assert lines[2].split() == ["Gross", "revenue", "40.0000", "0.0000", "new"]
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,28 @@ def test_no_database_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["bi", "report"])
     assert result.exit_code == 2
     assert "pass --database-url or set FANZWATCH_BI_DATABASE_URL" in result.output
+
+
+def test_database_errors_exit_2_without_traceback_and_create_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{empty}").connect().close()  # an SQLite file without platform tables
+    before = sorted(p.name for p in tmp_path.iterdir())
+    cases = [
+        (f"sqlite:///{tmp_path / 'missing.db'}", "no platform database at"),
+        (f"sqlite:///{tmp_path / 'no-dir' / 'p.db'}", "no platform database at"),
+        (f"sqlite:///{empty}", "has no platform tables (users, subscriptions"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "cannot open the platform database"),
+    ]
+    runner = CliRunner()
+    for url, message in cases:
+        for command in (["bi", "report"], ["bi", "rollup"], ["bi", "rollup", "--rebuild"]):
+            result = runner.invoke(app, [*command, "--database-url", url])
+            assert result.exit_code == 2, (command, url, result.output)
+            assert message in result.output, (command, url, result.output)
+            assert "Traceback" not in result.output
+            assert isinstance(result.exception, SystemExit), result.exception  # a clean exit, not a crash
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file appeared
+    engine = sa.create_engine(f"sqlite:///{empty}")
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []  # and no table
+    engine.dispose()

@@ -41,7 +41,8 @@ def test_describe_length(seconds: int, text: str) -> None:
 def _metrics(*, revenue: str, new_users: int, uploads: dict[str, int], score: float | None) -> BiMetrics:
     zero_money = Decimal("0.0000")
     rev: dict[str, Any] = {
-        "currency": "USD", "total": Decimal(revenue), "by_type": {}, "by_currency": {}, "completed_transactions": 0,
+        "currency": "USD", "gross": Decimal(revenue), "net": Decimal(revenue), "total": Decimal(revenue),
+        "by_type": {}, "by_currency": {}, "completed_transactions": 0,
         "average_transaction_value": None, "mrr": zero_money, "active_subscriptions": 0, "platform_fees": zero_money,
         "platform_fees_at_default_rate": zero_money, "creator_payouts": zero_money, "refunds": 0,
         "refund_amount": zero_money, "chargebacks": 0, "chargeback_amount": zero_money, "payment_attempts": 0,
@@ -64,7 +65,7 @@ def test_falling_revenue_and_engagement() -> None:
     now = _metrics(revenue="80", new_users=10, uploads={"video": 3, "audio": 3}, score=1.5)
     before = _metrics(revenue="100", new_users=9, uploads={}, score=2.0)
     assert insights(now, compare(now, before), window_seconds=7 * 86400) == [
-        "📉 Revenue decreased by 20.0% compared to the previous 7 days",
+        "📉 Gross revenue decreased by 20.0% compared to the previous 7 days",
         "🎨 Audio content is trending with 3 uploads in the last 7 days",  # ties: alphabetical
         "💡 Engagement per active user is down 25.0% - consider creator incentive programs",
     ]

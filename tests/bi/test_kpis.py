@@ -3,10 +3,13 @@
 Current window [03-09 12:30, 03-10 12:30), previous [03-08 12:30, 03-09 12:30). Rates:
 EUR 1.10 (a 2.00 rate starts exactly at the end: not used), JPY 0.0070, no GBP. Default fee 20 %.
 
-Revenue (completed, by created_at): t1 10 USD (at the start, inside), t2 5.50 EUR, t3 1000 JPY,
-t7 7 GBP, t9 40 USD (fanz-2); t8 12 USD sits exactly at the end (outside); t4 failed, t5 declined.
-In USD: 50 + 5.50 x 1.10 + 1000 x 0.007 = 63.05 (GBP left out, listed as unconverted).
-Fees: USD 2 + 8, EUR 1.10 (default rate), JPY 200, GBP 1.40 → 10 + 1.21 + 1.40 = 12.61.
+Gross revenue (payments that went through, by created_at): t1 10 USD (at the start, inside),
+t2 5.50 EUR, t3 1000 JPY, t7 7 GBP, t9 40 USD (fanz-2), t10 15 USD (charged back later, still
+gross); t8 12 USD sits exactly at the end (outside); t4 failed, t5 declined; t6 (refunded)
+was paid in the previous window. In USD: 65 + 5.50 x 1.10 + 1000 x 0.007 = 78.05 (GBP left
+out, listed as unconverted). Refunds by refunded_at: t6 30 USD; chargebacks: t10 15 USD;
+net = 78.05 - 30 - 15 = 33.05. Fees: USD 2 + 8 + 3, EUR 1.10 (default rate), JPY 200, GBP 1.40
+→ 13 + 1.21 + 1.40 = 15.61. Previous window: t11 25 + t6 30 = 55 gross.
 """
 
 from __future__ import annotations
@@ -67,26 +70,27 @@ def report_of(request: pytest.FixtureRequest, all_reports: dict[tuple[str, str],
 def test_revenue_of_the_current_window(report_of: Callable[..., BiReport]) -> None:
     r = report_of().current.revenue
     assert r.currency == "USD"
-    assert r.total == D("63.0500")
-    assert r.by_type == {"ppv": D("6.0500"), "subscription": D("7.0000"), "tip": D("50.0000")}
-    assert r.completed_transactions == 5
-    assert r.average_transaction_value == D("15.7625")  # 63.05 over the 4 convertible payments
-    assert r.platform_fees == D("12.6100")
+    assert r.gross == r.total == D("78.0500")
+    assert r.net == D("33.0500")
+    assert r.by_type == {"ppv": D("21.0500"), "subscription": D("7.0000"), "tip": D("50.0000")}
+    assert r.completed_transactions == 6
+    assert r.average_transaction_value == D("15.6100")  # 78.05 over the 5 convertible payments
+    assert r.platform_fees == D("15.6100")
     assert r.platform_fees_at_default_rate == D("1.2100")
-    assert r.creator_payouts == D("50.4400")
+    assert r.creator_payouts == D("62.4400")
     assert (r.refunds, r.refund_amount) == (1, D("30.0000"))  # t6: created before, refunded inside
     assert (r.chargebacks, r.chargeback_amount) == (1, D("15.0000"))
     assert (r.payment_attempts, r.payments_declined, r.payments_failed) == (8, 1, 1)
     assert r.payment_success_ratio == 0.75  # completed + charged back, over every attempt
     assert r.paying_users == 3
-    assert r.arpu == D("21.0167")
-    assert r.arppu == D("21.0167")
+    assert r.arpu == D("26.0167")
+    assert r.arppu == D("26.0167")
     assert r.mrr == D("20.9900")  # 9.99 USD + 120 EUR / 12 months x 1.10
     assert r.active_subscriptions == 2
     assert r.unconverted_currencies == ["GBP"]
     usd, eur, gbp = r.by_currency["USD"], r.by_currency["EUR"], r.by_currency["GBP"]
-    assert (usd.revenue, usd.completed_transactions, usd.average_transaction_value) == (D("50.0000"), 2, D("25.0000"))
-    assert (usd.platform_fees, usd.creator_payouts) == (D("10.0000"), D("40.0000"))
+    assert (usd.revenue, usd.completed_transactions, usd.average_transaction_value) == (D("65.0000"), 3, D("21.6667"))
+    assert (usd.platform_fees, usd.creator_payouts, usd.net) == (D("13.0000"), D("52.0000"), D("20.0000"))
     assert (usd.refunds, usd.chargebacks, usd.mrr) == (D("30.0000"), D("15.0000"), D("9.9900"))
     assert (eur.revenue, eur.platform_fees, eur.creator_payouts, eur.mrr) == (
         D("5.5000"),
@@ -130,10 +134,11 @@ def test_previous_window_changes_and_insights(report_of: Callable[..., BiReport]
     assert report.previous_window.end == report.window.start == datetime(2026, 3, 9, 12, 30, tzinfo=UTC)
     p = report.previous
     assert (p.revenue.total, p.revenue.by_type, p.revenue.completed_transactions) == (
-        D("25.0000"),
-        {"tip": D("25.0000")},
-        1,
+        D("55.0000"),
+        {"tip": D("55.0000")},
+        2,
     )
+    assert p.revenue.net == D("55.0000")  # t6's refund lands in the current window, not here
     assert (p.revenue.payment_attempts, p.revenue.payment_success_ratio) == (2, 1.0)  # a refunded payment succeeded
     assert (p.revenue.mrr, p.revenue.refunds) == (D("14.9900"), 0)
     assert (p.users.new_users, p.users.active_users, p.users.dau, p.users.wau, p.users.mau) == (1, 1, 1, 1, 2)
@@ -141,11 +146,11 @@ def test_previous_window_changes_and_insights(report_of: Callable[..., BiReport]
     assert (p.content.total_views, p.engagement.average_session_seconds) == (2, 300.0)
     ch = report.changes
     assert ch["revenue.total"].model_dump() == {
-        "current": D("63.0500"),
-        "previous": D("25.0000"),
-        "delta": D("38.0500"),
-        "growth_percent": 152.2,
-        "growth": "+152.2%",
+        "current": D("78.0500"),
+        "previous": D("55.0000"),
+        "delta": D("23.0500"),
+        "growth_percent": 41.9,
+        "growth": "+41.9%",
     }
     assert (ch["users.new_users"].growth, ch["users.new_users"].delta) == ("+200.0%", 2)
     assert ch["revenue.refunds"].growth == "new"
@@ -154,7 +159,7 @@ def test_previous_window_changes_and_insights(report_of: Callable[..., BiReport]
     assert ch["users.retention.day_1.rate"].growth == "n/a"
     assert ch["engagement.engagement_score_per_active_user"].growth == "+233.3%"
     assert report.insights == [
-        "📈 Revenue increased by 152.2% compared to the previous 24 hours",
+        "📈 Gross revenue increased by 41.9% compared to the previous 24 hours",
         "🚀 User registrations up 200.0% - consider scaling infrastructure",
         "🎨 Image content is trending with 2 uploads in the last 24 hours",
     ]
@@ -174,11 +179,11 @@ def test_one_platform(report_of: Callable[..., BiReport]) -> None:
 
 def test_zero_previous_period_says_new(report_of: Callable[..., BiReport]) -> None:
     report = report_of("day-before")
-    assert report.current.revenue.total == D("25.0000")
+    assert report.current.revenue.total == D("55.0000")
     assert report.previous.revenue.total == D("0.0000")
     assert report.changes["revenue.total"].growth == "new"
     assert report.changes["revenue.total"].growth_percent is None
-    assert report.insights[0] == "📈 Revenue of 25.0000 USD, up from none in the previous 24 hours"
+    assert report.insights[0] == "📈 Gross revenue of 55.0000 USD, up from none in the previous 24 hours"
 
 
 def test_an_empty_window_has_zeros_and_undefined_ratios(report_of: Callable[..., BiReport]) -> None:
@@ -200,14 +205,14 @@ def test_a_window_given_in_another_time_zone_is_the_same_utc_window(module_url: 
     report = service.report("24h", end=datetime(2026, 3, 10, 14, 30, tzinfo=plus_two))
     assert report.window.start == datetime(2026, 3, 9, 12, 30, tzinfo=UTC)
     assert report.window.end == NOW
-    assert report.current.revenue.total == D("63.0500")
+    assert report.current.revenue.total == D("78.0500")
     market.dispose()
 
 
 def test_the_window_edges_are_half_open(report_of: Callable[..., BiReport]) -> None:
     # One microsecond later: t1 (at the old start) leaves, t8 (at the old end) enters, and the EUR
-    # rate that starts exactly at the old end now applies: 50 - 10 + 12 + 5.50 x 2.00 + 7 (JPY) = 70.
+    # rate that starts exactly at the old end now applies: 65 - 10 + 12 + 5.50 x 2.00 + 7 (JPY) = 85.
     shifted = report_of("shifted").current.revenue
-    assert shifted.total == D("70.0000")
-    assert shifted.completed_transactions == 5
-    assert shifted.by_type["ppv"] == D("11.0000")
+    assert shifted.total == D("85.0000")
+    assert shifted.completed_transactions == 6
+    assert shifted.by_type["ppv"] == D("26.0000")

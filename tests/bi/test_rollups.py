@@ -145,13 +145,14 @@ def test_incremental_refreshes_equal_a_rebuild_and_raw_sql(engine: sa.Engine) ->
     assert _rollup_tables(engine) == incremental
 
 
-def test_a_refund_of_an_old_payment_reaches_the_rollups(engine: sa.Engine) -> None:
+def test_a_late_refund_leaves_its_payment_window_unchanged_and_lands_in_its_own(engine: sa.Engine) -> None:
     populate(engine, start=START, days=10, seed=3)
     clock = FrozenClock(START + timedelta(days=12))
     refresher = RollupRefresher(engine, clock=clock)
     refresher.refresh()
     window = Window(START, START + timedelta(days=10))
-    before, _ = _both_ways(engine, clock.now(), [window], None)
+    refund_hour = Window(clock.now() - timedelta(minutes=20), clock.now() + timedelta(minutes=40))
+    before, _ = _both_ways(engine, clock.now(), [window, refund_hour], None)
     t = schema.transactions
     with engine.begin() as conn:
         tx_id, amount = conn.execute(
@@ -164,6 +165,11 @@ def test_a_refund_of_an_old_payment_reaches_the_rollups(engine: sa.Engine) -> No
             .values(status="refunded", refunded_at=clock.now(), updated_at=clock.now())
         )
     refresher.refresh()
-    after_raw, after_rolled = _both_ways(engine, clock.now(), [window], None)
+    after_raw, after_rolled = _both_ways(engine, clock.now(), [window, refund_hour], None)
     assert after_rolled == after_raw
-    assert after_rolled[0].revenue.by_currency["USD"].revenue == before[0].revenue.by_currency["USD"].revenue - amount
+    # the payment's window keeps its gross (and paying users); the refund is counted when it happened
+    assert after_rolled[0].revenue == before[0].revenue
+    assert after_rolled[0].revenue.by_currency["USD"].revenue > 0
+    was, now = before[1].revenue, after_rolled[1].revenue
+    assert (now.refunds - was.refunds, now.refund_amount - was.refund_amount) == (1, amount)
+    assert now.net - was.net == -amount

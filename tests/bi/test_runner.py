@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
 
 from fanzwatch import schema
 from fanzwatch.bi import BiRunner, RollupRefresher, build_bi
@@ -15,7 +17,7 @@ from fanzwatch.bi import rollup_tables as rt
 from fanzwatch.core import ConfigError, FrozenClock
 from fanzwatch.settings.bi import BiSettings
 
-from .conftest import NOW, PLATFORMS, load_market
+from .conftest import NOW, PLATFORMS, insert, load_market, tx
 
 
 def test_build_bi_wires_service_collector_refresher_and_runner(tmp_path: Path) -> None:
@@ -31,7 +33,7 @@ def test_build_bi_wires_service_collector_refresher_and_runner(tmp_path: Path) -
         result = parts.runner.run_once()
         assert result is not None and result.covered_until == datetime(2026, 3, 10, 12, tzinfo=UTC)
         report = parts.service.report("24h")
-        assert (report.source, str(report.current.revenue.total)) == ("rollups", "63.0500")
+        assert (report.source, str(report.current.revenue.total)) == ("rollups", "78.0500")
     finally:
         parts.dispose()
         engine.dispose()
@@ -67,4 +69,36 @@ def test_the_runner_refreshes_periodically_and_survives_failures(tmp_path: Path)
             )  # 12:00 of NOW's day
     finally:
         runner.stop()
+        engine.dispose()
+
+
+def test_every_refresh_invalidates_the_report_cache_and_the_gauges(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = sa.create_engine(url)
+    schema.create_all(engine)
+    load_market(engine)
+    clock = FrozenClock(NOW)
+    parts = build_bi(BiSettings(database_url=url, metrics_window="24h"), platforms=PLATFORMS, clock=clock)
+    registry = CollectorRegistry()
+    registry.register(parts.collector)
+    gauge = "fanz_bi_revenue_per_minute"
+    try:
+        assert parts.runner is not None
+        parts.runner.run_once()
+        first = parts.service.report("24h", end=NOW)
+        assert parts.service.report("24h", end=NOW) is first  # cached (TTL 300 s of a frozen clock)
+        assert registry.get_sample_value(gauge, {"platform": "fanz-2", "currency": "USD"}) == 40 / 1440
+        with engine.begin() as conn:  # a late payment inside the window, as a writer would add it
+            late = tx(200, "03-10 10:30", "14.40", "USD", "completed", platform="fanz-2") | {"updated_at": NOW}
+            insert(conn, schema.transactions, late)
+        assert parts.service.report("24h", end=NOW) is first  # nothing told the cache yet
+        assert registry.get_sample_value(gauge, {"platform": "fanz-2", "currency": "USD"}) == 40 / 1440
+        parts.runner.run_once()
+        fresh = parts.service.report("24h", end=NOW)
+        assert fresh is not first and fresh.current.revenue.gross == first.current.revenue.gross + Decimal("14.40")
+        assert registry.get_sample_value(gauge, {"platform": "fanz-2", "currency": "USD"}) == 54.4 / 1440
+        parts.runner.run_once(rebuild=True)
+        assert parts.service.report("24h", end=NOW) is not fresh
+    finally:
+        parts.dispose()
         engine.dispose()

@@ -20,7 +20,7 @@ def test_reports_are_cached_until_the_ttl_then_recomputed(engine: sa.Engine) -> 
     clock = FrozenClock(NOW)
     service = make_service(engine, clock, cache_ttl=300.0)
     first = service.report("24h")
-    assert first.current.revenue.total == Decimal("63.0500")
+    assert first.current.revenue.total == Decimal("78.0500")
     with engine.begin() as conn:
         insert(conn, schema.transactions, tx(100, "03-10 11:00", "1.00", "USD", "completed", fee="0.20"))
     clock.advance(timedelta(seconds=299))
@@ -31,9 +31,9 @@ def test_reports_are_cached_until_the_ttl_then_recomputed(engine: sa.Engine) -> 
     fresh = service.report("24h")
     assert fresh is not first
     # the window moved with the clock (300 s): t1 (10 USD) left; t8 (12 USD) and the new 1 USD came in;
-    # the EUR rate of 2.00 valid from 12:30 now applies: 63.05 - 10 + 12 + 1 + 5.50 x (2.00 - 1.10) = 71
+    # the EUR rate of 2.00 valid from 12:30 now applies: 78.05 - 10 + 12 + 1 + 5.50 x (2.00 - 1.10) = 86
     assert fresh.window.end == NOW + timedelta(seconds=300)
-    assert fresh.current.revenue.total == Decimal("71.0000")
+    assert fresh.current.revenue.total == Decimal("86.0000")
     service.invalidate()
     assert service.report("24h") is not fresh
 
@@ -51,4 +51,4 @@ def test_without_rollups_the_service_reads_raw_sql(engine: sa.Engine) -> None:
     load_market(engine)
     report = make_service(engine, FrozenClock(NOW)).report("24h")
     assert (report.source, report.rollups_cover_until) == ("raw", None)
-    assert report.current.revenue.total == Decimal("63.0500")
+    assert report.current.revenue.total == Decimal("78.0500")

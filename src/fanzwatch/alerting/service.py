@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import httpx
@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core.clock import Clock
+from ..core.errors import ConfigError
 from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
@@ -36,7 +37,7 @@ from .incidents.manager import IncidentManager
 from .incidents.operations import IncidentOperations
 from .incidents.queries import IncidentQueries
 from .metrics import AlertingMetrics
-from .notify import OutboxDispatcher, build_notifiers
+from .notify import Notifier, OutboxDispatcher, build_notifiers
 from .remediation.actions import build_action
 from .remediation.audit import KillSwitch
 from .remediation.engine import RemediationEngine
@@ -65,6 +66,7 @@ class AlertingService:
         platforms: tuple[str, ...] = DEFAULT_PLATFORMS,
         process_control: ProcessControl | None = None,
         instance_id: str | None = None,
+        notifiers: Iterable[Notifier] = (),
         explains: Sequence[Explains] = (),
     ) -> None:
         self.settings = settings
@@ -86,9 +88,17 @@ class AlertingService:
         self.operations = IncidentOperations(engine, self.manager, self.escalator, self.planner, self.metrics)
         self.queries = IncidentQueries(engine)
         self.inbox = Inbox(engine, self.manager, self.metrics, clock, on_change=self._changed)
+        built = build_notifiers(settings.channels, http_client, clock)
+        for notifier in notifiers:  # stand-ins, e.g. fanzwatch.alerting.testing.InMemoryNotifier
+            if notifier.name not in built:
+                raise ConfigError(
+                    f"notifier {notifier.name!r} has no channel of that name in alerting.channels",
+                    setting="alerting.channels",
+                )
+            built[notifier.name] = notifier
         self.outbox = OutboxDispatcher(
             engine,
-            build_notifiers(settings.channels, http_client, clock),
+            built,
             settings.delivery,
             clock,
             self.metrics,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from ._layout import Plan
-from ._query_facts import read_fact, read_subscriptions_by_platform
+from ._query_facts import read_fact, read_subscriptions_by_platform, round_money
 from ._sql import day_number
 from ._statement import StatementCache, execute
 from .facts import ACTIVE, REVERSALS, SIGNUPS, TX
@@ -75,7 +75,7 @@ def platform_kpis(
     out = {p: PlatformKpis() for p in platforms}
     for row in read_fact(rows.get(f"w0:{TX.name}", []), TX):
         if (k := out.get(row["platform"])) is not None:
-            k.revenue[row["currency"]] = k.revenue.get(row["currency"], Decimal(0)) + row["revenue"]
+            k.revenue[row["currency"]] = k.revenue.get(row["currency"], Decimal(0)) + row["gross"]
             k.attempts += row["attempts"]
             k.succeeded += row["succeeded"]
     for row in read_fact(rows.get(f"w0:{REVERSALS.name}", []), REVERSALS):
@@ -86,7 +86,7 @@ def platform_kpis(
             k.signups[row["role"]] = k.signups.get(row["role"], 0) + row["count"]
     for (platform, currency), (count, mrr) in read_subscriptions_by_platform(rows, instant).items():
         if platform in out:
-            out[platform].mrr[currency] = mrr
+            out[platform].mrr[currency] = round_money(mrr)
             out[platform].active_subscriptions += count
     day_end = utc_day_floor(window.end)
     for attr, days in (("dau", 1), ("mau", 30)):

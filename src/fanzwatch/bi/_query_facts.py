@@ -8,13 +8,14 @@ from (``facts``), so both paths sum the same values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
 
 from .. import schema
-from .facts import Fact
+from .facts import Fact, monthly_recurring
 
 _Q = Decimal(1).scaleb(-schema.MONEY_SCALE)
 
@@ -50,19 +51,39 @@ def fact_totals(rows: Sequence[dict[str, Any]], fact: Fact) -> dict[str, Any]:
     return totals
 
 
-def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Decimal]]:
-    """Currency → (recurring subscriptions, MRR) at the statement's instant ``tag`` (``i{k}``)."""
+def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Fraction]]:
+    """Currency → (recurring subscriptions, exact MRR) at the statement's instant ``tag`` (``i{k}``)."""
     return {c: v for (_, c), v in read_subscriptions_by_platform(rows, tag).items()}
 
 
 def read_subscriptions_by_platform(
     rows: dict[str, list[dict[str, Any]]], tag: str
-) -> dict[tuple[str | None, str], tuple[int, Decimal]]:
-    """(platform or None, currency) → (recurring subscriptions, MRR)."""
-    state: dict[tuple[str | None, str], list[Any]] = {}
+) -> dict[tuple[str | None, str], tuple[int, Fraction]]:
+    """(platform or None, currency) → (recurring subscriptions, MRR as an exact fraction).
+
+    MRR is Σ period price / billing months over the exact per-period sums: no rounding
+    per subscription; the figure is rounded once where it is shown (``round_money``).
+    """
+    count: dict[tuple[str | None, str], int] = {}
+    prices: dict[tuple[str | None, str], dict[int, Decimal]] = {}
     for suffix, sign in ((":subs:raw", 1), (":subs:balance", 1), (":subs:start", 1), (":subs:stop", -1)):
         for row in rows.get(tag + suffix, ()):
-            entry = state.setdefault((row.get("platform"), row["currency"]), [0, money(0)])
-            entry[0] += sign * int(row["count"] or 0)
-            entry[1] += sign * money(row["mrr"])
-    return {k: (v[0], v[1]) for k, v in sorted(state.items(), key=lambda kv: str(kv[0])) if v[0] or v[1]}
+            key = (row.get("platform"), row["currency"])
+            count[key] = count.get(key, 0) + sign * int(row["count"] or 0)
+            by_months = prices.setdefault(key, {})
+            months = int(row["months"])
+            by_months[months] = by_months.get(months, money(0)) + sign * money(row["price"])
+    out: dict[tuple[str | None, str], tuple[int, Fraction]] = {}
+    for key in sorted(count, key=str):
+        mrr = monthly_recurring(prices[key])
+        if count[key] or mrr:
+            out[key] = (count[key], mrr)
+    return out
+
+
+def round_money(value: Fraction | Decimal) -> Decimal:
+    """An exact value rounded once to the schema's four places (half to even): every shown money figure."""
+    value = Fraction(value)
+    with localcontext() as ctx:
+        ctx.prec = 60  # the one division is exact to far beyond the four places kept
+        return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(_Q, rounding=ROUND_HALF_EVEN)

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from ._plan import RefreshPlan, in_int_ranges, merge_ranges
+from ._query_facts import money
 from ._ranges import chunks, to_ranges
 from ._sql import epoch_hour, hour_start
 from .facts import SUB_STARTS, SUB_STOPS, Fact
 from .rollup_tables import DAILY, HOURLY, subscription_balance
 
-_Q = Decimal("0.0001")
+_Key = tuple[str, str, int]  # platform, currency, billing months
 
 
 def _aggregate_select(fact: Fact, cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -76,7 +77,9 @@ def refresh_fact(conn: Connection, fact: Fact, plan: RefreshPlan) -> set[int]:
 
 
 def refresh_subscription_balance(conn: Connection, plan: RefreshPlan, touched_days: set[int]) -> None:
-    """Subscriptions and MRR per (platform, currency) at each midnight up to the last complete day.
+    """Subscriptions and their period prices per (platform, currency, months) at each midnight.
+
+    Up to the last complete day. Prices are exact sums (no per-subscription rounding).
 
     The state at midnight D is the sum of start minus stop deltas of all days before D.
     """
@@ -95,32 +98,32 @@ def refresh_subscription_balance(conn: Connection, plan: RefreshPlan, touched_da
             return
         lo = min(touched_days)
     conn.execute(sa.delete(bal).where(bal.c.day > lo))
-    state: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
-    deltas: dict[int, list[tuple[str, str, int, Decimal]]] = defaultdict(list)
+    state: dict[_Key, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    deltas: dict[int, list[tuple[_Key, int, Decimal]]] = defaultdict(list)
     for table, sign in ((starts, 1), (stops, -1)):
+        dims = (table.c.platform, table.c.currency, table.c.months)
         base = conn.execute(
-            sa.select(table.c.platform, table.c.currency, sa.func.sum(table.c.count), sa.func.sum(table.c.mrr))
+            sa.select(*dims, sa.func.sum(table.c.count), sa.func.sum(table.c.price))
             .where(table.c.day <= lo)
-            .group_by(table.c.platform, table.c.currency)
+            .group_by(*dims)
         )
-        for platform, currency, count, mrr in base:
-            state[(platform, currency)][0] += sign * int(count)
-            state[(platform, currency)][1] += sign * Decimal(mrr)
+        for platform, currency, months, count, price in base:
+            state[(platform, currency, int(months))][0] += sign * int(count)
+            state[(platform, currency, int(months))][1] += sign * money(price)
         later = conn.execute(
-            sa.select(table.c.day, table.c.platform, table.c.currency, table.c.count, table.c.mrr).where(
-                table.c.day > lo, table.c.day < top
-            )
+            sa.select(table.c.day, *dims, table.c.count, table.c.price).where(table.c.day > lo, table.c.day < top)
         )
-        for day, platform, currency, count, mrr in later:
-            deltas[int(day)].append((platform, currency, sign * int(count), sign * Decimal(mrr)))
+        for day, platform, currency, months, count, price in later:
+            deltas[int(day)].append(((platform, currency, int(months)), sign * int(count), sign * money(price)))
     rows: list[dict[str, Any]] = []
     for day in range(lo + 1, top + 1):
-        for (platform, currency), (active, mrr) in state.items():
+        for (platform, currency, months), (active, price) in state.items():
             rows.append(
-                {"day": day, "platform": platform, "currency": currency, "active": active, "mrr": mrr.quantize(_Q)}
-            )
-        for platform, currency, count, mrr in deltas.get(day, ()):
-            state[(platform, currency)][0] += count
-            state[(platform, currency)][1] += mrr
+                {"day": day, "platform": platform, "currency": currency, "months": months, "active": active,
+                 "price": price}
+            )  # fmt: skip
+        for key, count, price in deltas.get(day, ()):
+            state[key][0] += count
+            state[key][1] += price
     for i in range(0, len(rows), 5000):
         conn.execute(sa.insert(bal), rows[i : i + 5000])

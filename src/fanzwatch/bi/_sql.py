@@ -5,6 +5,12 @@ Rollups key rows by *epoch hour* and *epoch day* (integers: whole hours/days sin
 function here compiles to native SQL per dialect, so queries stay one SQLAlchemy Core
 expression. Timestamps are those written by ``fanzwatch.schema.UtcDateTime``: UTC,
 ``timestamptz`` on PostgreSQL, fixed-format text ``YYYY-MM-DD HH:MM:SS.ffffff`` on SQLite.
+
+Nothing here rounds. SQLite's date functions parse a timestamp into milliseconds, so
+``strftime('%s', '... 23:59:59.9997')`` is the *next* second (and hour, and day): every
+SQLite expression therefore reads the whole seconds from the first 19 characters
+(``YYYY-MM-DD HH:MM:SS``, no fraction) and the microseconds from the fixed-position
+fraction. PostgreSQL's ``extract(epoch ...)`` is an exact ``numeric`` (version 14 on).
 """
 
 from __future__ import annotations
@@ -56,10 +62,15 @@ def _eh_pg(element: epoch_hour, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(floor(extract(epoch FROM {col}) / 3600) AS BIGINT)"
 
 
+def _sqlite_seconds(col: str) -> str:
+    """Whole epoch seconds of a stored SQLite timestamp, truncated (never rounded up)."""
+    return f"CAST(strftime('%s', substr({col}, 1, 19)) AS INTEGER)"
+
+
 @compiles(epoch_hour, "sqlite")
 def _eh_sqlite(element: epoch_hour, compiler: SQLCompiler, **kw: Any) -> str:
     (col,) = _args(element, compiler, **kw)
-    return f"(CAST(strftime('%s', {col}) AS INTEGER) / 3600)"
+    return f"({_sqlite_seconds(col)} / 3600)"
 
 
 @compiles(epoch_day, "postgresql")
@@ -71,7 +82,7 @@ def _ed_pg(element: epoch_day, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(epoch_day, "sqlite")
 def _ed_sqlite(element: epoch_day, compiler: SQLCompiler, **kw: Any) -> str:
     (col,) = _args(element, compiler, **kw)
-    return f"(CAST(strftime('%s', {col}) AS INTEGER) / 86400)"
+    return f"({_sqlite_seconds(col)} / 86400)"
 
 
 @compiles(duration_us, "postgresql")
@@ -82,10 +93,10 @@ def _du_pg(element: duration_us, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(duration_us, "sqlite")
 def _du_sqlite(element: duration_us, compiler: SQLCompiler, **kw: Any) -> str:
-    # Whole seconds from strftime('%s'), microseconds from the fixed-position fraction.
+    # Whole seconds from the text without its fraction, microseconds from the fraction.
     start, end = _args(element, compiler, **kw)
     return (
-        f"((CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER)) * 1000000"
+        f"(({_sqlite_seconds(end)} - {_sqlite_seconds(start)}) * 1000000"
         f" + CAST(substr({end}, 21, 6) AS INTEGER) - CAST(substr({start}, 21, 6) AS INTEGER))"
     )
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from .. import schema
 from ._layout import DistinctShape, ReportShape
 from ._sql import epoch_day
-from .facts import ACTIVE, FACTS, MONTHLY_VALUE, PAYING, SUB_STARTS, SUB_STOPS, Activity, Fact
+from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS, Activity, Fact
 from .rollup_tables import DAILY, HOURLY, RETENTION_DAYS, cohort_hourly, first_active, subscription_balance, user_days
 
 MAX_DIMS, MAX_MEASURES = 4, 8
@@ -106,7 +106,9 @@ class ReportStatement:
         shape = Part(tuple(n for n, _ in dims), tuple(n for n, _ in measures))
         if self.parts.setdefault(part, shape) != shape:
             raise ValueError(f"part {part!r} defined with two shapes")
-        cols = [e for _, e in dims] + [sa.null()] * (MAX_DIMS - len(dims))
+        # the union's dimension columns are strings: an integer dimension (months) is cast
+        cols = [e if isinstance(e.type, sa.String) else sa.cast(e, _S) for _, e in dims]
+        cols += [sa.null()] * (MAX_DIMS - len(dims))
         sums = [e for _, e in measures] + [sa.null()] * (MAX_MEASURES - len(measures))
         key_col = sa.literal_column(f"'{key}'") if isinstance(key, str) else key
         select = sa.select(sa.literal_column(f"'{part}'"), key_col, *cols, *sums).select_from(from_).where(*where)
@@ -173,8 +175,8 @@ class ReportStatement:
             return [
                 self._branch(
                     "subs:raw", key,
-                    self._dims(sub.c.platform, [("currency", sub.c.currency)]),
-                    [("count", sa.func.count()), ("mrr", sa.func.sum(MONTHLY_VALUE))],
+                    self._dims(sub.c.platform, [("currency", sub.c.currency), ("months", sub.c.billing_period_months)]),
+                    [("count", sa.func.count()), ("price", sa.func.sum(sub.c.price))],
                     sub,
                     [
                         sub.c.started_at < t,
@@ -188,8 +190,8 @@ class ReportStatement:
         out = [
             self._branch(
                 "subs:balance", key,
-                self._dims(bal.c.platform, [("currency", bal.c.currency)]),
-                [("count", sa.func.sum(bal.c.active)), ("mrr", sa.func.sum(bal.c.mrr))],
+                self._dims(bal.c.platform, [("currency", bal.c.currency), ("months", bal.c.months)]),
+                [("count", sa.func.sum(bal.c.active)), ("price", sa.func.sum(bal.c.price))],
                 bal,
                 [bal.c.day == self._bind(f"{key}_day", _I), *self._on_platform(bal.c.platform)],
             )

@@ -68,7 +68,13 @@ def build_bi(settings: BiSettings, *, platforms: tuple[str, ...], clock: Clock) 
             write_engine, clock=clock, change_margin=timedelta(seconds=settings.change_margin_seconds)
         )
         if settings.refresh_rollups:
-            runner = BiRunner(refresher, interval=settings.rollup_interval_seconds)
+            # Every refresh (and rebuild) makes cached reports and gauges stale: both recompute
+            # on their next use instead of serving figures up to their TTL old.
+            runner = BiRunner(
+                refresher,
+                interval=settings.rollup_interval_seconds,
+                after_refresh=[service.invalidate, collector.invalidate],
+            )
     return BiComponents(
         service=service, collector=collector, refresher=refresher, runner=runner, engines=tuple(engines)
     )

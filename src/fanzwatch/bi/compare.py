@@ -71,17 +71,23 @@ def describe_length(seconds: int) -> str:
 
 
 def insights(current: BiMetrics, changes: dict[str, Change], *, window_seconds: int) -> list[str]:
-    """The guide's four insight rules, computed on non-overlapping windows of equal length."""
+    """The guide's four insight rules, computed on non-overlapping windows of equal length.
+
+    Each sentence names the figure it compares (gross revenue, registrations, uploads,
+    engagement per active user).
+    """
     span = describe_length(window_seconds)
     out: list[str] = []
-    revenue = changes["revenue.total"]
+    # Gross against gross: both windows by payment time, so a refund arriving later cannot
+    # shrink the previous window and make growth look better than it was.
+    revenue = changes["revenue.gross"]
     currency = current.revenue.currency
     if revenue.growth == "new":
-        out.append(f"📈 Revenue of {current.revenue.total} {currency}, up from none in the previous {span}")
+        out.append(f"📈 Gross revenue of {current.revenue.gross} {currency}, up from none in the previous {span}")
     elif revenue.growth_percent is not None and revenue.growth_percent > REVENUE_MOVE_PERCENT:
-        out.append(f"📈 Revenue increased by {revenue.growth_percent:.1f}% compared to the previous {span}")
+        out.append(f"📈 Gross revenue increased by {revenue.growth_percent:.1f}% compared to the previous {span}")
     elif revenue.growth_percent is not None and revenue.growth_percent < -REVENUE_MOVE_PERCENT:
-        out.append(f"📉 Revenue decreased by {abs(revenue.growth_percent):.1f}% compared to the previous {span}")
+        out.append(f"📉 Gross revenue decreased by {abs(revenue.growth_percent):.1f}% compared to the previous {span}")
     users = changes["users.new_users"]
     if users.growth == "new":
         out.append(f"🚀 {current.users.new_users} user registrations, up from none in the previous {span}")

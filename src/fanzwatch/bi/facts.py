@@ -8,7 +8,12 @@ declaration, rollups cannot drift from raw SQL.
 
 Every measure is ``SUM(expression)`` over source rows, so sums of hourly sums equal the
 sum over raw rows exactly (integers and PostgreSQL ``numeric``; on SQLite money is
-quantised to 4 places after summing, see docs/schema.md).
+quantised to 4 places after summing, see docs/schema.md). No measure divides or rounds:
+MRR is summed as period prices per billing period and divided once, in Python.
+
+Payments count where they happened: ``gross`` is every payment that went through (completed,
+refunded or charged back later) by ``created_at``; reversals are their own fact by
+``refunded_at``. A later refund therefore never changes a past window's gross.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +52,11 @@ class Dim:
     name: str
     expr: Expr
     length: int = 16
+    integer: bool = False  # an integer dimension (billing months) instead of a string
+
+    @property
+    def type(self) -> sa.types.TypeEngine[Any]:
+        return sa.Integer() if self.integer else sa.String(self.length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +92,8 @@ def _if(cond: Expr, then: Expr | int = 1) -> Expr:
     return sa.case((cond, then), else_=0)
 
 
-def _completed() -> Expr:
-    return T.c.status == "completed"
+def _succeeded() -> Expr:
+    return T.c.status.in_(SUCCEEDED)
 
 
 TX = Fact(
@@ -92,13 +103,12 @@ TX = Fact(
     dims=(Dim("type", T.c.type), Dim("currency", T.c.currency, 3)),
     measures=(
         Measure("attempts", sa.literal(1, sa.BigInteger())),
-        Measure("succeeded", _if(T.c.status.in_(SUCCEEDED))),
+        Measure("succeeded", _if(_succeeded())),
         Measure("declined", _if(T.c.status == "declined")),
         Measure("failed", _if(T.c.status == "failed")),
-        Measure("completed", _if(_completed())),
-        Measure("revenue", _if(_completed(), T.c.amount), money=True),
-        Measure("fee_recorded", _if(sa.and_(_completed(), T.c.fee_amount.is_not(None)), T.c.fee_amount), money=True),
-        Measure("revenue_fee_missing", _if(sa.and_(_completed(), T.c.fee_amount.is_(None)), T.c.amount), money=True),
+        Measure("gross", _if(_succeeded(), T.c.amount), money=True),
+        Measure("fee_recorded", _if(sa.and_(_succeeded(), T.c.fee_amount.is_not(None)), T.c.fee_amount), money=True),
+        Measure("gross_fee_missing", _if(sa.and_(_succeeded(), T.c.fee_amount.is_(None)), T.c.amount), money=True),
     ),
 )
 
@@ -159,8 +169,9 @@ SESSIONS = Fact(
 )
 
 SUB = schema.subscriptions
-#: Monthly value of one subscription: the period price spread over its months (4 places).
-MONTHLY_VALUE: Expr = sa.func.round(SUB.c.price / SUB.c.billing_period_months, 4)
+#: Subscriptions are summed per currency and billing period; MRR = Σ period prices / months,
+#: divided once over the sums (``monthly_recurring``), never rounded per subscription.
+SUB_DIMS = (Dim("currency", SUB.c.currency, 3), Dim("months", SUB.c.billing_period_months, integer=True))
 #: When a subscription stopped recurring: the earlier of cancellation and end (NULL: still active).
 STOPPED_AT: Expr = sa.case(
     (SUB.c.cancelled_at.is_(None), SUB.c.ended_at),
@@ -189,15 +200,15 @@ SUB_STARTS = Fact(
     name="sub_start",
     source=SUB,
     time=SUB.c.started_at,
-    dims=(Dim("currency", SUB.c.currency, 3),),
-    measures=(Measure("count", sa.literal(1, sa.BigInteger())), Measure("mrr", MONTHLY_VALUE, money=True)),
+    dims=SUB_DIMS,
+    measures=(Measure("count", sa.literal(1, sa.BigInteger())), Measure("price", SUB.c.price, money=True)),
 )
 SUB_STOPS = Fact(
     name="sub_stop",
     source=SUB,
     time=STOPPED_AT,
-    dims=(Dim("currency", SUB.c.currency, 3),),
-    measures=(Measure("count", sa.literal(1, sa.BigInteger())), Measure("mrr", MONTHLY_VALUE, money=True)),
+    dims=SUB_DIMS,
+    measures=(Measure("count", sa.literal(1, sa.BigInteger())), Measure("price", SUB.c.price, money=True)),
     where=sa.or_(SUB.c.cancelled_at.is_not(None), SUB.c.ended_at.is_not(None)),
     range_filter=_stopped_between,
 )
@@ -228,7 +239,7 @@ class Activity:
     source: sa.Table
     user_column: str
     time_column: str
-    status: str | None = None  # only rows with this status count
+    statuses: tuple[str, ...] = ()  # only rows with one of these statuses count (empty: all)
 
     def user_of(self, table: sa.FromClause) -> sa.ColumnElement[Any]:
         return table.c[self.user_column]
@@ -245,11 +256,24 @@ class Activity:
         return self.time_of(self.source)
 
     def filtered(self, cond: Expr, table: sa.FromClause | None = None) -> Expr:
-        if self.status is None:
+        if not self.statuses:
             return cond
-        return sa.and_(cond, (table if table is not None else self.source).c.status == self.status)
+        return sa.and_(cond, (table if table is not None else self.source).c.status.in_(self.statuses))
 
 
 ACTIVE = Activity("active", S, "user_id", "started_at")
-PAYING = Activity("paying", T, "fan_id", "created_at", status="completed")
+#: Paying users: fans with a payment that went through in the window (a later refund does not undo it).
+PAYING = Activity("paying", T, "fan_id", "created_at", statuses=SUCCEEDED)
 ACTIVITIES: tuple[Activity, ...] = (ACTIVE, PAYING)
+
+
+def monthly_recurring(prices: dict[int, Any]) -> Fraction:
+    """MRR of period-price sums by billing months: Σ price / months, divided once and exactly.
+
+    ``{1: Decimal("9.99"), 12: Decimal("95.90")}`` → 9.99 + 95.90 / 12 = 17.9816666… as a
+    ``Fraction``; the caller rounds it once (``Decimal`` places of the figure).
+    """
+    total = Fraction(0)
+    for months, price in prices.items():
+        total += Fraction(price) / months
+    return total

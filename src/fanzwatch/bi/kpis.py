@@ -13,8 +13,10 @@ windows shows business change, not exchange-rate movement ("constant currency").
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from sqlalchemy import Connection
 
 from .. import schema
 from ._layout import Plan
-from ._query_facts import fact_totals, money, read_fact, read_subscriptions
+from ._query_facts import fact_totals, money, read_fact, read_subscriptions, round_money
 from ._query_users import read_cohort
 from ._statement import StatementCache, execute
 from .facts import (
@@ -53,17 +55,13 @@ from .models import (
 )
 from .window import Window, utc_day_floor
 
-_Q = Decimal("0.0001")
 #: The guide's weights: a share is worth three likes, a comment two.
 ENGAGEMENT_WEIGHTS = {"likes": 1, "comments": 2, "shares": 3}
 
 
-def _q(value: Decimal) -> Decimal:
-    return value.quantize(_Q, rounding=ROUND_HALF_EVEN)
-
-
-def _div(num: Decimal, den: int) -> Decimal | None:
-    return None if den == 0 else _q(num / den)
+def _div(num: Decimal | Fraction, den: int) -> Decimal | None:
+    """An average of an exact sum, rounded once."""
+    return None if den == 0 else round_money(Fraction(num) / den)
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -88,28 +86,32 @@ def exchange_rates(conn: Connection, at: datetime) -> dict[str, Decimal]:
 
 
 class Converter:
-    """Converts amounts to the reporting currency; remembers currencies it could not convert."""
+    """Converts amounts to the reporting currency exactly; remembers currencies it could not convert.
+
+    ``exact`` is the unrounded value (a ``Fraction``); ``total`` adds exact values and rounds
+    once to four places (half to even), so a total never carries one rounding per currency.
+    """
 
     def __init__(self, rates: dict[str, Decimal], reporting: str) -> None:
         self._rates = {"USD": Decimal(1), **rates}
         self.reporting = reporting
         self.missing: set[str] = set()
 
-    def __call__(self, amount: Decimal, currency: str) -> Decimal | None:
+    def exact(self, amount: Decimal | Fraction, currency: str) -> Fraction | None:
         if currency == self.reporting:
-            return _q(amount)
+            return Fraction(amount)
         src, dst = self._rates.get(currency), self._rates.get(self.reporting)
         if src is None or dst is None:
             self.missing.add(currency if src is None else self.reporting)
             return None
-        return _q(amount * src / dst)
+        return Fraction(amount) * Fraction(src) / Fraction(dst)
 
     def can(self, currency: str) -> bool:
         return currency == self.reporting or (currency in self._rates and self.reporting in self._rates)
 
-    def total(self, amounts: dict[str, Decimal]) -> Decimal:
-        converted = (self(a, c) for c, a in amounts.items())
-        return _q(sum((v for v in converted if v is not None), Decimal(0)))
+    def total(self, amounts: Mapping[str, Decimal | Fraction]) -> Decimal:
+        converted = (self.exact(a, c) for c, a in amounts.items())
+        return round_money(sum((v for v in converted if v is not None), Fraction(0)))
 
 
 class KpiEngine:
@@ -235,24 +237,23 @@ class KpiEngine:
         self,
         tx: list[dict[str, Any]],
         reversal_rows: list[dict[str, Any]],
-        subs_end: dict[str, tuple[int, Decimal]],
+        subs_end: dict[str, tuple[int, Fraction]],
         convert: Converter,
         *,
         active: int,
         paying: int,
     ) -> RevenueMetrics:
         per_cur: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(lambda: Decimal(0)))
-        by_type: dict[str, Decimal] = defaultdict(lambda: Decimal(0))
-        counts = {"attempts": 0, "succeeded": 0, "declined": 0, "failed": 0, "completed": 0}
+        by_type: dict[str, Fraction] = defaultdict(Fraction)
+        counts = {"attempts": 0, "succeeded": 0, "declined": 0, "failed": 0}
         for row in tx:
             cur = per_cur[row["currency"]]
-            for m in ("revenue", "fee_recorded", "revenue_fee_missing"):
+            for m in ("gross", "fee_recorded", "gross_fee_missing", "succeeded"):
                 cur[m] += row[m]
-            cur["completed"] += row["completed"]
             for k in counts:
                 counts[k] += row[k]
-            if row["completed"]:
-                converted = convert(row["revenue"], row["currency"])
+            if row["succeeded"]:
+                converted = convert.exact(row["gross"], row["currency"])
                 if converted is not None:
                     by_type[row["type"]] += converted
         reversals: dict[str, dict[str, list[Any]]] = {"refunded": {}, "chargeback": {}}
@@ -262,49 +263,58 @@ class KpiEngine:
             entry[1] += row["amount"]
         currencies = sorted(set(per_cur) | set(subs_end) | set(reversals["refunded"]) | set(reversals["chargeback"]))
         by_currency: dict[str, CurrencyRevenue] = {}
-        fees: dict[str, Decimal] = {}
-        estimated: dict[str, Decimal] = {}
+        fees: dict[str, Fraction] = {}
+        estimated: dict[str, Fraction] = {}
         for c in currencies:
             figures = per_cur.get(c, {})
-            revenue = money(figures.get("revenue", 0))
-            estimated[c] = _q(money(figures.get("revenue_fee_missing", 0)) * self._fee_rate)
-            fees[c] = money(figures.get("fee_recorded", 0)) + estimated[c]
-            completed = int(figures.get("completed", 0))
+            gross = money(figures.get("gross", 0))
+            estimated[c] = Fraction(money(figures.get("gross_fee_missing", 0))) * Fraction(self._fee_rate)
+            fees[c] = Fraction(money(figures.get("fee_recorded", 0))) + estimated[c]
+            fee = round_money(fees[c])
+            succeeded = int(figures.get("succeeded", 0))
+            refunded = money(reversals["refunded"].get(c, [0, 0])[1])
+            charged_back = money(reversals["chargeback"].get(c, [0, 0])[1])
             by_currency[c] = CurrencyRevenue(
-                revenue=revenue,
-                completed_transactions=completed,
-                average_transaction_value=_div(revenue, completed),
-                platform_fees=fees[c],
-                creator_payouts=revenue - fees[c],
-                refunds=money(reversals["refunded"].get(c, [0, 0])[1]),
-                chargebacks=money(reversals["chargeback"].get(c, [0, 0])[1]),
-                mrr=money(subs_end.get(c, (0, 0))[1]),
+                revenue=gross,
+                net=gross - refunded - charged_back,
+                completed_transactions=succeeded,
+                average_transaction_value=_div(gross, succeeded),
+                platform_fees=fee,
+                creator_payouts=gross - fee,
+                refunds=refunded,
+                chargebacks=charged_back,
+                mrr=round_money(subs_end[c][1]) if c in subs_end else money(0),
             )
-        total = _q(sum(by_type.values(), Decimal(0)))
+        exact = sum(by_type.values(), Fraction(0))
+        total = round_money(exact)
         convertible = sum(v.completed_transactions for c, v in by_currency.items() if convert.can(c))
         platform_fees = convert.total(fees)
+        refund_amount = convert.total({c: v[1] for c, v in reversals["refunded"].items()})
+        chargeback_amount = convert.total({c: v[1] for c, v in reversals["chargeback"].items()})
         return RevenueMetrics(
             currency=convert.reporting,
+            gross=total,
+            net=total - refund_amount - chargeback_amount,
             total=total,
-            by_type=dict(sorted((k, _q(v)) for k, v in by_type.items())),
+            by_type=dict(sorted((k, round_money(v)) for k, v in by_type.items())),
             by_currency=by_currency,
-            completed_transactions=counts["completed"],
-            average_transaction_value=_div(total, convertible),
+            completed_transactions=counts["succeeded"],
+            average_transaction_value=_div(exact, convertible),
             mrr=convert.total({c: v[1] for c, v in subs_end.items()}),
             active_subscriptions=sum(v[0] for v in subs_end.values()),
             platform_fees=platform_fees,
             platform_fees_at_default_rate=convert.total(estimated),
             creator_payouts=total - platform_fees,
             refunds=sum(v[0] for v in reversals["refunded"].values()),
-            refund_amount=convert.total({c: v[1] for c, v in reversals["refunded"].items()}),
+            refund_amount=refund_amount,
             chargebacks=sum(v[0] for v in reversals["chargeback"].values()),
-            chargeback_amount=convert.total({c: v[1] for c, v in reversals["chargeback"].items()}),
+            chargeback_amount=chargeback_amount,
             payment_attempts=counts["attempts"],
             payments_declined=counts["declined"],
             payments_failed=counts["failed"],
             payment_success_ratio=_ratio(counts["succeeded"], counts["attempts"]),
             paying_users=paying,
-            arpu=_div(total, active),
-            arppu=_div(total, paying),
+            arpu=_div(exact, active),
+            arppu=_div(exact, paying),
             unconverted_currencies=sorted(convert.missing),
         )

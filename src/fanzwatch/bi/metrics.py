@@ -54,6 +54,11 @@ class BiMetricsCollector(Collector):
         with self._lock:
             self._values, self._computed_at = values, self._service.clock.monotonic()
 
+    def invalidate(self) -> None:
+        """Make the next scrape recompute (called after every rollup refresh and rebuild)."""
+        with self._lock:
+            self._computed_at = None
+
     def _current(self) -> dict[str, PlatformKpis] | None:
         now = self._service.clock.monotonic()
         with self._lock:

@@ -20,22 +20,28 @@ class _Model(BaseModel):
 class CurrencyRevenue(_Model):
     """Revenue figures in one original currency (never mixed with another)."""
 
-    revenue: Decimal
-    completed_transactions: int
+    revenue: Decimal = Field(description="gross: payments that went through in the window, by payment time")
+    net: Decimal = Field(description="revenue - refunds - chargebacks (each by its own time)")
+    completed_transactions: int = Field(description="payments that went through in the window")
     average_transaction_value: Decimal | None
     platform_fees: Decimal
     creator_payouts: Decimal
-    refunds: Decimal
-    chargebacks: Decimal
+    refunds: Decimal = Field(description="amount refunded in the window (by refunded_at)")
+    chargebacks: Decimal = Field(description="amount charged back in the window (by refunded_at)")
     mrr: Decimal
 
 
 class RevenueMetrics(_Model):
     currency: str = Field(description="reporting currency of every converted figure")
-    total: Decimal = Field(description="completed payments, converted")
-    by_type: dict[str, Decimal]
+    gross: Decimal = Field(
+        description="payments that went through in the window (completed, or refunded/charged back later), "
+        "by payment time, converted: a later refund never changes it"
+    )
+    net: Decimal = Field(description="gross - refund_amount - chargeback_amount, converted")
+    total: Decimal = Field(description="the same as gross (the field's name before gross/net existed)")
+    by_type: dict[str, Decimal] = Field(description="gross by payment type, converted")
     by_currency: dict[str, CurrencyRevenue]
-    completed_transactions: int
+    completed_transactions: int = Field(description="payments that went through in the window (gross's count)")
     average_transaction_value: Decimal | None
     mrr: Decimal = Field(description="monthly recurring revenue of subscriptions recurring at the window end")
     active_subscriptions: int
@@ -51,8 +57,8 @@ class RevenueMetrics(_Model):
     payments_failed: int
     payment_success_ratio: float | None
     paying_users: int
-    arpu: Decimal | None = Field(description="revenue per active user")
-    arppu: Decimal | None = Field(description="revenue per paying user")
+    arpu: Decimal | None = Field(description="gross per active user")
+    arppu: Decimal | None = Field(description="gross per paying user")
     unconverted_currencies: list[str] = Field(description="currencies without an exchange rate: left out of totals")
 
 

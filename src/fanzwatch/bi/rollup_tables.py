@@ -8,7 +8,8 @@
 - ``bi_first_active``: for each (kind, platform, day) and anchor day ``a`` in
   ``[day - LOOKBACK_DAYS, day]``, how many users active on ``day`` had no activity on days
   ``[a, day)``. Summing it over a run of days counts distinct users without scanning users.
-- ``bi_subscription_balance``: subscriptions and MRR per currency at each UTC midnight.
+- ``bi_subscription_balance``: subscriptions and the sum of their period prices per currency
+  and billing period at each UTC midnight (MRR is derived from it exactly, never stored).
 - ``bi_cohort_hourly``: users who signed up in an hour and how many came back on day 1/7/30.
 - ``bi_rollup_state``: how far the rollups reach.
 
@@ -37,7 +38,7 @@ def _fact_table(fact: Fact, grain: str) -> sa.Table:
         metadata,
         key,
         sa.Column("platform", schema.Platform, primary_key=True),
-        *(sa.Column(d.name, sa.String(d.length), primary_key=True) for d in fact.dims),
+        *(sa.Column(d.name, d.type, primary_key=True, autoincrement=False) for d in fact.dims),
         *(sa.Column(m.name, m.type, nullable=False) for m in fact.measures),
     )
 
@@ -82,8 +83,9 @@ subscription_balance = sa.Table(
     sa.Column("day", sa.BigInteger, primary_key=True, autoincrement=False, doc="state at this UTC midnight"),
     sa.Column("platform", schema.Platform, primary_key=True),
     sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("months", sa.Integer, primary_key=True, autoincrement=False, doc="billing period"),
     sa.Column("active", sa.BigInteger, nullable=False),
-    sa.Column("mrr", schema.Money, nullable=False),
+    sa.Column("price", schema.Money, nullable=False, doc="sum of the period prices (exact)"),
 )
 
 cohort_hourly = sa.Table(
@@ -105,9 +107,23 @@ rollup_state = sa.Table(
 )
 
 
-def create_rollup_tables(engine: Engine) -> None:
-    """Create the ``bi_*`` tables that do not exist yet (idempotent)."""
+def create_rollup_tables(engine: Engine) -> bool:
+    """Create the ``bi_*`` tables that do not exist yet (idempotent); True when they were replaced.
+
+    Rollups are derived data: when an existing ``bi_*`` table has other columns than this
+    version declares (an upgrade changed them), every ``bi_*`` table is dropped and created
+    afresh, and the next refresh rebuilds them from the platform tables.
+    """
+    inspector = sa.inspect(engine)
+    stale = [
+        t.name
+        for t in metadata.sorted_tables
+        if inspector.has_table(t.name) and {c["name"] for c in inspector.get_columns(t.name)} != set(t.columns.keys())
+    ]
+    if stale:
+        metadata.drop_all(engine)
     metadata.create_all(engine)
+    return bool(stale)
 
 
 def drop_rollup_tables(engine: Engine) -> None:

@@ -48,10 +48,13 @@ class BiRunner:
             self._thread.join(timeout)
             self._thread = None
 
-    def run_once(self) -> RefreshResult | None:
-        """One refresh; failures are logged and counted, not raised."""
+    def run_once(self, *, rebuild: bool = False) -> RefreshResult | None:
+        """One refresh (``rebuild``: from scratch); failures are logged and counted, not raised.
+
+        The ``after_refresh`` hooks (cache and gauge invalidation) run after every success.
+        """
         try:
-            self.last_result = self._refresher.refresh()
+            self.last_result = self._refresher.refresh(rebuild=rebuild)
         except Exception:
             self.failures += 1
             logger.exception("bi rollup refresh failed (%d failures so far); retrying next tick", self.failures)

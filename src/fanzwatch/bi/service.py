@@ -136,7 +136,7 @@ class BiService:
         return report
 
     def invalidate(self) -> None:
-        """Forget cached reports (e.g. after a rollup rebuild)."""
+        """Forget cached reports (the runner calls it after every rollup refresh and rebuild)."""
         with self._lock:
             self._cache.clear()
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import SecretStr
+from sqlalchemy.exc import DBAPIError
 
 from ..core.clock import SystemClock
 from ..core.errors import ConfigError
@@ -25,8 +26,11 @@ DatabaseUrl = Annotated[
 
 # (label, dotted path in the report's changes) for the text summary
 _SUMMARY = (
-    ("Revenue", "revenue.total"),
-    ("Completed payments", "revenue.completed_transactions"),
+    ("Gross revenue", "revenue.gross"),
+    ("Refunded", "revenue.refund_amount"),
+    ("Charged back", "revenue.chargeback_amount"),
+    ("Net revenue", "revenue.net"),
+    ("Payments (gross)", "revenue.completed_transactions"),
     ("Average transaction", "revenue.average_transaction_value"),
     ("MRR", "revenue.mrr"),
     ("Platform fees", "revenue.platform_fees"),
@@ -50,12 +54,23 @@ _SUMMARY = (
 )
 
 
+def _fail(message: str) -> NoReturn:
+    typer.secho(message, err=True, fg="red")
+    raise typer.Exit(2)
+
+
 def _settings(database_url: str | None) -> BiSettings:
+    """Settings whose platform database exists and has the platform tables (else exit 2, nothing created)."""
+    from ..bi.database import PlatformDatabaseError, check_platform_database
+
     overrides: dict[str, Any] = {} if database_url is None else {"database_url": SecretStr(database_url)}
     settings = load_settings(lambda: BiSettings(**overrides))
     if settings.database_url is None:
-        typer.secho("no platform database: pass --database-url or set FANZWATCH_BI_DATABASE_URL", err=True, fg="red")
-        raise typer.Exit(2)
+        _fail("no platform database: pass --database-url or set FANZWATCH_BI_DATABASE_URL")
+    try:
+        check_platform_database(settings.database_url.get_secret_value())
+    except PlatformDatabaseError as exc:
+        _fail(str(exc))
     return settings
 
 
@@ -85,8 +100,9 @@ def report(
     try:
         result = parts.service.report(window, platform=platform, end=end, raw=raw)
     except ConfigError as exc:
-        typer.secho(str(exc), err=True, fg="red")
-        raise typer.Exit(2) from None
+        _fail(str(exc))
+    except DBAPIError as exc:
+        _fail(f"the platform database failed: {str(exc.orig or exc).strip().splitlines()[0]}")
     finally:
         parts.dispose()
     if as_json:
@@ -116,9 +132,10 @@ def rollup(
     parts = build_bi(settings.model_copy(update={"refresh_rollups": False}), platforms=("other",), clock=SystemClock())
     try:
         if parts.refresher is None:
-            typer.secho("rollups are disabled (FANZWATCH_BI_USE_ROLLUPS=false)", err=True, fg="red")
-            raise typer.Exit(2)
+            _fail("rollups are disabled (FANZWATCH_BI_USE_ROLLUPS=false)")
         result = parts.refresher.refresh(rebuild=rebuild)
+    except DBAPIError as exc:
+        _fail(f"the rollup refresh failed: {str(exc.orig or exc).strip().splitlines()[0]}")
     finally:
         parts.dispose()
     typer.echo(

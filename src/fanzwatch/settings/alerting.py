@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -133,10 +134,26 @@ class _Channel(_Model):
 
 
 class SlackChannel(_Channel):
-    """A Slack incoming webhook; its URL is the secret."""
+    """Slack: an incoming webhook (``url``, the secret), or the Web API with a bot token.
+
+    With ``bot_token`` and ``channel`` messages go through ``chat.postMessage`` and every
+    later message about an incident (escalation, acknowledgement, resolution) is a reply in
+    the thread of its first one. An incoming webhook cannot thread: one message per change.
+    """
 
     kind: Literal["slack"] = "slack"
-    url: SecretSource
+    url: SecretSource | None = Field(default=None, description="incoming webhook URL")
+    bot_token: SecretSource | None = Field(default=None, description="xoxb-… token with chat:write")
+    channel: str | None = Field(default=None, min_length=1, max_length=80, description="channel ID, for bot_token")
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://", description="Slack Web API base")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackChannel:
+        if (self.url is None) == (self.bot_token is None):
+            raise ValueError(f"slack channel {self.name}: give either url (incoming webhook) or bot_token + channel")
+        if self.bot_token is not None and self.channel is None:
+            raise ValueError(f"slack channel {self.name}: bot_token needs channel (the channel ID, e.g. C0123ABCD)")
+        return self
 
 
 class PagerDutyChannel(_Channel):
@@ -179,19 +196,40 @@ class UserConfig(_Model):
 
 
 class ScheduleConfig(_Model):
-    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``."""
+    """A simple rotation: ``users`` take turns, each for a day or a week, from ``start``.
+
+    With ``timezone`` (an IANA name) hand-overs happen at ``start``'s local wall-clock time
+    in that zone, on both sides of a daylight-saving change (09:00 in Berlin is 08:00 UTC in
+    winter, 07:00 UTC in summer). ``start`` may then be naive (read in the zone). Without a
+    zone, ``start`` must carry an offset and hand-overs keep that fixed offset.
+    """
 
     name: Name
     users: tuple[Name, ...] = Field(min_length=1)
     rotation: Literal["daily", "weekly"] = "weekly"
-    start: datetime = Field(default=datetime(2024, 1, 1, 9, tzinfo=UTC), description="first hand-over (aware)")
+    start: datetime | None = Field(
+        default=None, description="first hand-over; default Monday 2024-01-01 09:00 in the zone (UTC without one)"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone of the hand-over times, e.g. Europe/Berlin")
 
-    @field_validator("start")
+    @field_validator("timezone")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("the rotation start needs a timezone, e.g. 2026-01-05T09:00:00+00:00")
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Berlin") from None
         return v
+
+    @model_validator(mode="after")
+    def _aware(self) -> ScheduleConfig:
+        if self.start is not None and self.start.tzinfo is None and self.timezone is None:
+            raise ValueError(
+                "the rotation start needs a time zone: add timezone (IANA, e.g. Europe/Berlin) "
+                "or an offset, e.g. 2026-01-05T09:00:00+01:00"
+            )
+        return self
 
 
 class EscalationStepConfig(_Model):

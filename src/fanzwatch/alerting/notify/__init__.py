@@ -13,7 +13,7 @@ from .dispatcher import OutboxDispatcher
 from .email import EmailNotifier
 from .outbox import OutboxStatus, enqueue
 from .pagerduty import PagerDutyNotifier
-from .slack import SlackNotifier
+from .slack import SlackApiNotifier, SlackNotifier
 from .webhook import WebhookNotifier
 
 
@@ -23,7 +23,19 @@ def build_notifiers(channels: Iterable[ChannelConfig], http: httpx.AsyncClient, 
     for c in channels:
         where = f"alerting.channels.{c.name}"
         timeout, concurrency = c.timeout_seconds, c.concurrency
-        if isinstance(c, SlackChannel):
+        if isinstance(c, SlackChannel) and c.bot_token is not None:
+            token = c.bot_token.read(f"{where}.bot_token")
+            out[c.name] = SlackApiNotifier(
+                c.name,
+                c.api_url,
+                token,
+                c.channel or "",
+                http,
+                clock,
+                timeout=timeout,
+                concurrency=concurrency,
+            )
+        elif isinstance(c, SlackChannel) and c.url is not None:
             url = c.url.read(f"{where}.url")
             out[c.name] = SlackNotifier(c.name, url, http, clock, timeout=timeout, concurrency=concurrency)
         elif isinstance(c, PagerDutyChannel):
@@ -42,9 +54,9 @@ def build_notifiers(channels: Iterable[ChannelConfig], http: httpx.AsyncClient, 
                 concurrency=concurrency,
             )
         elif isinstance(c, WebhookChannel):
-            token = c.bearer_token.read(f"{where}.bearer_token") if c.bearer_token else None
+            bearer = c.bearer_token.read(f"{where}.bearer_token") if c.bearer_token else None
             out[c.name] = WebhookNotifier(
-                c.name, c.url, http, clock, bearer_token=token, timeout=timeout, concurrency=concurrency
+                c.name, c.url, http, clock, bearer_token=bearer, timeout=timeout, concurrency=concurrency
             )
     return out
 
@@ -59,6 +71,7 @@ __all__ = [
     "OutboxStatus",
     "Outcome",
     "PagerDutyNotifier",
+    "SlackApiNotifier",
     "SlackNotifier",
     "WebhookNotifier",
     "build_notifiers",

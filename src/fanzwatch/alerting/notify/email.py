@@ -2,11 +2,16 @@
 
 SMTP replies decide: ``2xx`` delivered, ``4xx`` (try again later) retried, ``5xx``
 rejected; connection problems and timeouts are retried.
+
+Every message has its own ``Message-ID`` (the delivery's receipt); the later messages
+about an incident to the same address carry ``In-Reply-To`` and ``References`` naming
+the first one, so mail clients show one thread per incident.
 """
 
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Literal
 
 import aiosmtplib
@@ -19,6 +24,10 @@ def email_message(n: Notification, sender: str) -> EmailMessage:
     msg["Subject"] = n.headline[:250]
     msg["From"] = sender
     msg["To"] = n.address or ""
+    msg["Message-ID"] = make_msgid(f"fanzwatch.incident-{n.incident_id}", domain=sender.rpartition("@")[2] or None)
+    if n.thread:
+        msg["In-Reply-To"] = n.thread
+        msg["References"] = n.thread
     msg["X-Fanzwatch-Incident"] = str(n.incident_id)
     lines = [
         n.headline,
@@ -67,9 +76,10 @@ class EmailNotifier:
     async def send(self, notification: Notification) -> DeliveryResult:
         if not notification.address:
             return DeliveryResult.rejected(f"{notification.recipient} has no e-mail address")
+        message = email_message(notification, self._sender)
         try:
             await aiosmtplib.send(
-                email_message(notification, self._sender),
+                message,
                 hostname=self._host,
                 port=self._port,
                 username=self._username,
@@ -88,4 +98,4 @@ class EmailNotifier:
             return DeliveryResult.retry(detail) if 400 <= exc.code < 500 else DeliveryResult.rejected(detail)
         except (aiosmtplib.SMTPException, OSError) as exc:
             return DeliveryResult.retry(type(exc).__name__)
-        return DeliveryResult.delivered("SMTP 250")
+        return DeliveryResult.delivered("SMTP 250", receipt=notification.thread or message["Message-ID"])

@@ -1,7 +1,14 @@
-"""Slack incoming webhooks: ``POST`` a JSON message with ``text`` and Block Kit ``blocks``.
+"""Slack: incoming webhooks, or the Web API's ``chat.postMessage`` with a bot token.
 
-Slack answers ``200 ok``; ``400 invalid_payload``, ``403``, ``404 no_service`` and
-``410 channel_is_archived`` are final; ``429`` carries ``Retry-After``.
+Incoming webhook: ``POST`` a JSON message with ``text`` and Block Kit ``blocks``. Slack
+answers ``200 ok``; ``400 invalid_payload``, ``403``, ``404 no_service`` and ``410
+channel_is_archived`` are final; ``429`` carries ``Retry-After``. It cannot thread.
+
+Web API (``SlackApiNotifier``): the same message to ``chat.postMessage``; Slack answers
+HTTP 200 with ``{"ok": true, "ts": ...}`` or ``{"ok": false, "error": ...}``. The first
+message about an incident is the thread's root (its ``ts`` is the delivery's receipt);
+every later one is a reply (``thread_ts``), reopen and page also shown in the channel
+(``reply_broadcast``), so a channel reads one line per incident, not one per change.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from typing import Any
 import httpx
 
 from ...core.clock import Clock
-from .base import DeliveryResult, Notification, NotificationEvent, judge_error, judge_response
+from .base import DeliveryResult, Notification, NotificationEvent, judge_error, judge_response, retry_after_seconds
 
 _EMOJI = {
     NotificationEvent.TRIGGER: ":rotating_light:",
@@ -58,3 +65,75 @@ class SlackNotifier:
         except httpx.HTTPError as exc:
             return judge_error(exc)
         return judge_response(response, self._clock.now())
+
+
+# Web API errors worth another try; any other error is final (bad token, unknown channel...).
+_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+_BROADCAST = frozenset({NotificationEvent.REOPEN, NotificationEvent.PAGE})
+
+
+class SlackApiNotifier:
+    """``chat.postMessage`` with a bot token, threading an incident's messages under its first."""
+
+    kind = "slack"
+
+    def __init__(
+        self,
+        name: str,
+        api_url: str,
+        token: str,
+        channel: str,
+        http: httpx.AsyncClient,
+        clock: Clock,
+        *,
+        timeout: float,
+        concurrency: int,
+    ) -> None:
+        self.name = name
+        self._url = api_url.rstrip("/") + "/chat.postMessage"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._channel = channel
+        self._http = http
+        self._clock = clock
+        self.timeout = timeout
+        self.concurrency = concurrency
+
+    def body(self, n: Notification, *, thread: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"channel": self._channel, **slack_message(n), "unfurl_links": False}
+        if thread:
+            body["thread_ts"] = thread
+            if n.event in _BROADCAST:
+                body["reply_broadcast"] = True
+        return body
+
+    async def send(self, notification: Notification) -> DeliveryResult:
+        result = await self._post(notification, thread=notification.thread)
+        if result.detail == "thread_not_found" and notification.thread:
+            result = await self._post(notification, thread=None)  # the root was deleted: start anew
+        return result
+
+    async def _post(self, n: Notification, *, thread: str | None) -> DeliveryResult:
+        try:
+            response = await self._http.post(
+                self._url, json=self.body(n, thread=thread), headers=self._headers, timeout=self.timeout
+            )
+        except httpx.HTTPError as exc:
+            return judge_error(exc)
+        if response.status_code != 200:
+            return judge_response(response, self._clock.now())
+        try:
+            answer = response.json()
+        except ValueError:
+            return DeliveryResult.retry("HTTP 200 without JSON")
+        if not isinstance(answer, dict):
+            return DeliveryResult.retry("HTTP 200 without a JSON object")
+        if answer.get("ok") is True:
+            ts = answer.get("ts")
+            root = thread or (ts if isinstance(ts, str) else None)
+            return DeliveryResult.delivered("ok", receipt=root)
+        error = str(answer.get("error") or "unknown_error")[:200]
+        if error in _TRANSIENT:
+            return DeliveryResult.retry(
+                error, retry_after_seconds(response.headers.get("retry-after"), self._clock.now())
+            )
+        return DeliveryResult.rejected(error)

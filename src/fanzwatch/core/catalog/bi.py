@@ -19,11 +19,13 @@ REVENUE_PER_MINUTE = MetricSpec(
     name="fanz_bi_revenue_per_minute",
     kind=MetricKind.GAUGE,
     unit="currency units per minute",
-    help="Revenue of completed payments per minute over the BI metrics window, in the label's currency.",
+    help="Gross revenue (payments that went through, by payment time) per minute over the BI metrics window, "
+    "in the label's currency.",
     labels=(PLATFORM, CURRENCY),
     source=Source.SERVER,
     guide_name="total_revenue",
-    guide_note="completed payments only, per currency; a rate so dashboards and the anomaly engine can use it",
+    guide_note="gross: payments that went through (a later refund does not remove them), per currency; "
+    "a rate so dashboards and the anomaly engine can use it",
 )
 PAYMENT_SUCCESS_RATIO = MetricSpec(
     name="fanz_bi_payment_success_ratio",

@@ -15,6 +15,7 @@ comments and shares. Traffic follows the simulator's seasonal model
 ... )
 """
 
+from ._model import VOLUMES, Volumes
 from ._run import GenerationError, GenerationProgress, GenerationSummary, generate_platform_data
 
-__all__ = ["GenerationError", "GenerationProgress", "GenerationSummary", "generate_platform_data"]
+__all__ = ["VOLUMES", "GenerationError", "GenerationProgress", "GenerationSummary", "Volumes", "generate_platform_data"]

@@ -21,9 +21,10 @@ def sessions(
     horizon_us: int,
     intensity: np.ndarray,
     size: float,
+    volumes: m.Volumes,
 ) -> Batch:
     """Sessions started in ``[start_us, end_us)``; one still running at ``horizon_us`` has no end."""
-    t = m.event_times(rng, m.VOLUMES.sessions * size, start_us, end_us, intensity)
+    t = m.event_times(rng, volumes.sessions * size, start_us, end_us, intensity)
     created = np.concatenate([people.fan_created, people.creator_created])
     order = np.argsort(created, kind="stable")
     user = m.pick_existing(rng, created[order], t, skew=1.5)

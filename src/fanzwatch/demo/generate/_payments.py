@@ -55,10 +55,11 @@ def subscriptions(
     end_us: int,
     intensity: np.ndarray,
     size: float,
+    volumes: m.Volumes,
     first_id: int,
 ) -> tuple[Batch, Batch]:
     """Subscriptions (those older than ``start`` too) and their payments within ``[start, end)``."""
-    v = m.VOLUMES
+    v = volumes
     started = np.concatenate(
         [
             _initial_times(rng, v.initial_subscriptions * size, start_us, v.initial_days),
@@ -153,9 +154,10 @@ def one_off(
     horizon_us: int,
     intensity: np.ndarray,
     size: float,
+    volumes: m.Volumes,
 ) -> Batch:
     """Tips and pay-per-view purchases in ``[start_us, end_us)``, settled as of ``horizon_us``."""
-    v = m.VOLUMES
+    v = volumes
     t = m.event_times(rng, v.tips * size, start_us, end_us, intensity)
     fan = m.pick_existing(rng, people.fan_created, t, skew=1.5)
     creator = m.pick_existing(rng, people.creator_created, t, skew=2.0)

@@ -69,9 +69,10 @@ def users(
     end_us: int,
     intensity: np.ndarray,
     size: float,
+    volumes: m.Volumes,
     first_id: int,
 ) -> tuple[Batch, People]:
-    v = m.VOLUMES
+    v = volumes
     fan_t = np.concatenate(
         [
             _initial_times(rng, v.initial_fans * size, start_us, v.initial_days),
@@ -142,9 +143,10 @@ def content(
     end_us: int,
     intensity: np.ndarray,
     size: float,
+    volumes: m.Volumes,
     first_id: int,
 ) -> tuple[Batch, Catalogue]:
-    v = m.VOLUMES
+    v = volumes
     created = np.concatenate(
         [
             _initial_times(rng, v.initial_content * size, start_us, v.initial_days),

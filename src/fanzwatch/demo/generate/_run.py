@@ -22,6 +22,7 @@ from ..platform import tables as platform_tables
 from . import _activity, _payments, _population
 from . import _model as m
 from ._columns import Batch
+from ._model import VOLUMES, Volumes
 from ._rates import rate_history
 from ._writers import BatchWriter, PostgresWriter, SqliteWriter
 
@@ -177,14 +178,16 @@ def _opened(database_url: str) -> Iterator[tuple[sa.Connection, BatchWriter, str
 
 
 def _platform_batches(
-    platform: str, *, seed: int, start_us: int, end_us: int, scale: float, ids: dict[str, int]
+    platform: str, *, seed: int, start_us: int, end_us: int, scale: float, volumes: m.Volumes, ids: dict[str, int]
 ) -> Iterator[Batch]:
     """Every row of one platform, table chunk by table chunk (``ids`` advances as rows are made)."""
     rng = np.random.default_rng([seed, zlib.crc32(platform.encode())])
     profile = m.platform_profile(platform)
     size = profile.size * scale
     intensity = m.hourly_intensity(start_us, end_us, profile, start_us)
-    kw: dict[str, Any] = {"start_us": start_us, "end_us": end_us, "intensity": intensity, "size": size}
+    kw: dict[str, Any] = {
+        "start_us": start_us, "end_us": end_us, "intensity": intensity, "size": size, "volumes": volumes
+    }  # fmt: skip
     users, people = _population.users(rng, platform, first_id=ids["users"], **kw)
     ids["users"] += len(users)
     yield users
@@ -195,14 +198,15 @@ def _platform_batches(
     ids["subscriptions"] += len(subs)
     yield subs
     yield renewals
-    v = m.VOLUMES
+    v = volumes
     step = CHUNK_DAYS * m.US_PER_DAY
     for lo in range(start_us, end_us, step):
         hi = min(lo + step, end_us)
         part = m.hourly_intensity(lo, hi, profile, start_us)
         span: dict[str, Any] = {"start_us": lo, "end_us": hi, "intensity": part}
-        yield _payments.one_off(rng, platform, people, catalogue, horizon_us=end_us, size=size, **span)
-        yield _activity.sessions(rng, platform, people, horizon_us=end_us, size=size, **span)
+        sized: dict[str, Any] = {"horizon_us": end_us, "size": size, "volumes": volumes}
+        yield _payments.one_off(rng, platform, people, catalogue, **sized, **span)
+        yield _activity.sessions(rng, platform, people, **sized, **span)
         for table, per_day, anonymous in (
             ("content_views", v.views, m.VIEW_ANONYMOUS_SHARE),
             ("likes", v.likes, 0.0),
@@ -241,13 +245,15 @@ def generate_platform_data(
     seed: int,
     scale: float = 1.0,
     progress: Callable[[GenerationProgress], None] | None = None,
+    volumes: Volumes = VOLUMES,
 ) -> GenerationSummary:
     """Write seeded, realistic platform data for ``[start, end)`` into the demo platform's tables.
 
     Creates the tables when missing, appends to what is there (new ids after the largest), and
     writes everything in one transaction: a failed run leaves nothing behind. Refuses a range
     where one of ``platforms`` already has payments or sessions (``GenerationError``). The
-    same arguments give the same rows on SQLite and PostgreSQL.
+    same arguments give the same rows on SQLite and PostgreSQL. ``volumes``: rows per platform
+    per day at ``scale=1`` (the benchmark uses a payment-heavy mix).
     """
     names = _check_arguments(start, end, platforms, scale)
     started = time.perf_counter()
@@ -261,7 +267,10 @@ def generate_platform_data(
         _insert_rates(conn, history)
         rows["exchange_rates"] = len(history)
         for done, platform in enumerate(names):
-            for batch in _platform_batches(platform, seed=seed, start_us=start_us, end_us=end_us, scale=scale, ids=ids):
+            batches = _platform_batches(
+                platform, seed=seed, start_us=start_us, end_us=end_us, scale=scale, volumes=volumes, ids=ids
+            )
+            for batch in batches:
                 rows[batch.table] = rows.get(batch.table, 0) + (writer.write(batch) if len(batch) else 0)
                 if progress is not None:
                     progress(

@@ -1,0 +1,112 @@
+"""The BI benchmark's platform database: generated once with ``fanzwatch.demo.generate``, then reused.
+
+Payment-heavy mix (about 2.3 platform rows per transaction, like the earlier benchmark's
+``generate_series`` data): 13 platforms over 365 days; ``--scale 4.4`` gives ~10 M
+transactions. Indexes are dropped for the load and built afterwards (much faster), then
+``VACUUM ANALYZE``. A copy for the baseline code is made with ``CREATE DATABASE ... TEMPLATE``.
+
+    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 4.4     # ~10 M transactions
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import sqlalchemy as sa
+
+from fanzwatch import schema
+from fanzwatch.demo.generate import VOLUMES, GenerationProgress, generate_platform_data
+
+ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+END = datetime(2026, 1, 1, tzinfo=UTC)
+DAYS = 365
+PLATFORMS = tuple(f"fanz-{n}" for n in range(1, 14))
+#: Per platform per day at scale 1: ~480 payments, ~1,100 platform rows in all.
+BENCH_VOLUMES = replace(
+    VOLUMES,
+    fan_signups=50.0,
+    creator_signups=2.5,
+    uploads=10.0,
+    sessions=250.0,
+    views=250.0,
+    likes=50.0,
+    comments=12.0,
+    shares=5.0,
+)
+
+
+def url_of(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def exists(database: str) -> bool:
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is not None
+
+
+def build(database: str, *, scale: float, seed: int = 17, platforms: tuple[str, ...] = PLATFORMS) -> None:
+    """Create ``database`` and fill it (drops nothing: refuses an existing database)."""
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    engine = sa.create_engine(url_of(database))
+    schema.create_all(engine)
+    indexes = [ix for t in schema.TABLES for ix in t.indexes]
+    with engine.begin() as conn:
+        for ix in indexes:
+            ix.drop(conn)
+    last = [0.0]
+
+    def report(p: GenerationProgress) -> None:
+        if p.seconds - last[0] >= 15:
+            last[0] = p.seconds
+            print(
+                f"  {p.platforms_done}/{p.platforms_total} platforms, {p.rows:,} rows, {p.seconds:,.0f} s", flush=True
+            )
+
+    summary = generate_platform_data(
+        url_of(database),
+        start=END - timedelta(days=DAYS),
+        end=END,
+        platforms=platforms,
+        seed=seed,
+        scale=scale,
+        volumes=BENCH_VOLUMES,
+        progress=report,
+    )
+    print(f"generated {summary.total_rows:,} rows in {summary.seconds:,.0f} s ({summary.rows_per_second:,.0f} rows/s)")
+    for table, n in summary.rows.items():
+        print(f"  {table:<16}{n:>12,}")
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+        for ix in indexes:
+            ix.create(conn)
+    print(f"  {len(indexes)} indexes built in {time.perf_counter() - started:,.0f} s", flush=True)
+    engine.dispose()
+    with psycopg.connect(url_of(database).replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def copy(source: str, target: str) -> None:
+    """``target`` as a file-level copy of ``source`` (no connections to ``source`` allowed meanwhile)."""
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="fw_17_bench")
+    parser.add_argument("--scale", type=float, default=4.4)
+    parser.add_argument("--platforms", type=int, default=13)
+    args = parser.parse_args()
+    if exists(args.database):
+        raise SystemExit(f"{args.database} exists already: reuse it, or drop it first")
+    build(args.database, scale=args.scale, platforms=PLATFORMS[: args.platforms])
+
+
+if __name__ == "__main__":
+    main()

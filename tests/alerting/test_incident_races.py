@@ -124,6 +124,7 @@ def assert_valid(row: Any) -> None:
         assert row.open_group_key == row.group_key
     if row.status == "acknowledged":
         assert row.acknowledged_at is not None and row.next_escalation_at is None
+    assert (row.status == "resolving") == (row.resolve_after is not None)
 
 
 async def test_resolve_then_acknowledge_racing_leaves_it_resolved_and_the_ack_refused(

@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from ._keys import CountKey, InstantKey
 from ._sql import day_number, hour_number, hour_start
 from .rollup_tables import LOOKBACK_DAYS
 from .window import Window, split_window
@@ -113,13 +114,13 @@ class Plan:
             )
         )
 
-    def add_instant(self, t: datetime) -> str:
+    def add_instant(self, t: datetime) -> InstantKey:
         """Instant ``i{k}``: subscriptions recurring at ``t`` (started before, not stopped before); its key."""
         if t in self._instant_keys:
-            return f"i{self._instant_keys[t]}"
+            return InstantKey(self._instant_keys[t])
         k = self._instant_keys[t] = len(self.instants)
         self._add_instant(k, t)
-        return f"i{k}"
+        return InstantKey(k)
 
     def _add_instant(self, k: int, t: datetime) -> None:
         self.values[f"i{k}_t"] = t
@@ -150,8 +151,8 @@ class Plan:
         else:
             self.cohorts.append(CohortShape(raw=self._ranges(f"c{i}_r", ((window.start, window.end),)), hours=False))
 
-    def add_distinct(self, kind: str, window: Window) -> None:
-        """Count ``q{n}``: distinct users with activity ``kind`` in ``window``."""
+    def add_distinct(self, kind: str, window: Window) -> CountKey:
+        """Count ``q{n}``: distinct users with activity ``kind`` in ``window``; its key."""
         n, v = len(self.distinct), self.values
         p = f"q{n}_"
         raw_only = DistinctShape(kind, raw=True, head=False, whole=False, tail=False, edge_head=False, edge_tail=False)
@@ -163,7 +164,7 @@ class Plan:
         if hs >= me or d1 > d2 or (d2 - 1) - anchor > LOOKBACK_DAYS:
             v[p + "raw_lo"], v[p + "raw_hi"] = window.start, window.end
             self.distinct.append(raw_only)
-            return
+            return CountKey(n)
         t_hs, t_me = hour_start(hs), hour_start(me)
         v.update({p + "d0": d0, p + "hs": hs, p + "d1": d1, p + "d2": d2, p + "anchor": anchor, p + "me": me})
         v.update({p + "first_day": hs // 24, p + "last_day": (me - 1) // 24})
@@ -177,3 +178,4 @@ class Plan:
                 kind, raw=False, head=head, whole=d1 < d2, tail=tail, edge_head=edge_head, edge_tail=edge_tail
             )
         )
+        return CountKey(n)

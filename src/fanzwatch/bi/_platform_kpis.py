@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from ._keys import FactPart, WindowKey
 from ._layout import Plan
 from ._query_facts import read_fact, read_subscriptions_by_platform, round_money
 from ._sql import day_number
@@ -73,15 +74,16 @@ def platform_kpis(
     instant = plan.add_instant(window.end)
     rows = execute(conn, statements.get(plan.shape()), plan.values)
     out = {p: PlatformKpis() for p in platforms}
-    for row in read_fact(rows.get(f"w0:{TX.name}", []), TX):
+    window_key = WindowKey(0)
+    for row in read_fact(rows.of(FactPart(TX.name), window_key), TX):
         if (k := out.get(row["platform"])) is not None:
             k.revenue[row["currency"]] = k.revenue.get(row["currency"], Decimal(0)) + row["gross"]
             k.attempts += row["attempts"]
             k.succeeded += row["succeeded"]
-    for row in read_fact(rows.get(f"w0:{REVERSALS.name}", []), REVERSALS):
+    for row in read_fact(rows.of(FactPart(REVERSALS.name), window_key), REVERSALS):
         if (k := out.get(row["platform"])) is not None:
             k.reversals[row["status"]] = k.reversals.get(row["status"], 0) + row["count"]
-    for row in read_fact(rows.get(f"w0:{SIGNUPS.name}", []), SIGNUPS):
+    for row in read_fact(rows.of(FactPart(SIGNUPS.name), window_key), SIGNUPS):
         if (k := out.get(row["platform"])) is not None:
             k.signups[row["role"]] = k.signups.get(row["role"], 0) + row["count"]
     for (platform, currency), (count, mrr) in read_subscriptions_by_platform(rows, instant).items():

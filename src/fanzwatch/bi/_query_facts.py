@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import schema
+from ._keys import InstantKey, ReportRows, SubsPart, SubsSource
 from .facts import Fact, monthly_recurring
 
 _Q = Decimal(1).scaleb(-schema.MONEY_SCALE)
@@ -51,13 +52,13 @@ def fact_totals(rows: Sequence[dict[str, Any]], fact: Fact) -> dict[str, Any]:
     return totals
 
 
-def read_subscriptions(rows: dict[str, list[dict[str, Any]]], tag: str) -> dict[str, tuple[int, Fraction]]:
-    """Currency → (recurring subscriptions, exact MRR) at the statement's instant ``tag`` (``i{k}``)."""
-    return {c: v for (_, c), v in read_subscriptions_by_platform(rows, tag).items()}
+def read_subscriptions(rows: ReportRows, instant: InstantKey) -> dict[str, tuple[int, Fraction]]:
+    """Currency → (recurring subscriptions, exact MRR) at the statement's ``instant``."""
+    return {c: v for (_, c), v in read_subscriptions_by_platform(rows, instant).items()}
 
 
 def read_subscriptions_by_platform(
-    rows: dict[str, list[dict[str, Any]]], tag: str
+    rows: ReportRows, instant: InstantKey
 ) -> dict[tuple[str | None, str], tuple[int, Fraction]]:
     """(platform or None, currency) → (recurring subscriptions, MRR as an exact fraction).
 
@@ -66,8 +67,9 @@ def read_subscriptions_by_platform(
     """
     count: dict[tuple[str | None, str], int] = {}
     prices: dict[tuple[str | None, str], dict[int, Decimal]] = {}
-    for suffix, sign in ((":subs:raw", 1), (":subs:balance", 1), (":subs:start", 1), (":subs:stop", -1)):
-        for row in rows.get(tag + suffix, ()):
+    sources: tuple[tuple[SubsSource, int], ...] = (("raw", 1), ("balance", 1), ("start", 1), ("stop", -1))
+    for source, sign in sources:
+        for row in rows.of(SubsPart(source), instant):
             key = (row.get("platform"), row["currency"])
             count[key] = count.get(key, 0) + sign * int(row["count"] or 0)
             by_months = prices.setdefault(key, {})

@@ -1,12 +1,13 @@
 """The report as one SQL statement per ``ReportShape``, built once and reused.
 
-Branches, each aggregated by the database and tagged with a literal ``part`` and ``key``:
+Branches, each aggregated by the database and tagged with the integer code of a typed
+``_keys.Tag`` (what it computes, for which window/instant/count):
 
-- every fact over each window's raw ranges, rollup hours and rollup days (key ``w{i}``);
+- every fact over each window's raw ranges, rollup hours and rollup days (``WindowKey``);
 - subscriptions recurring at each instant: the midnight balance plus the day's deltas,
-  or straight from the subscriptions (key ``i{k}``);
-- the sign-up cohort of each window with its day 1/7/30 retention (key ``w{i}``);
-- distinct users per requested count (key ``q{n}``; method in ``_query_users``).
+  or straight from the subscriptions (``InstantKey``);
+- the sign-up cohort of each window with its day 1/7/30 retention (``WindowKey``);
+- distinct users per requested count (``CountKey``; method in ``_query_users``).
 
 Every value is a bind parameter written into the branch that uses it, so the planner
 sees real bounds (index range scans, nested-loop probes) while the statement text stays
@@ -23,6 +24,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import schema
+from ._keys import (
+    CohortPart,
+    CountKey,
+    FactPart,
+    InstantKey,
+    Key,
+    Part,
+    ReportRows,
+    Row,
+    SubsPart,
+    Tag,
+    UsersPart,
+    WindowKey,
+)
 from ._layout import DistinctShape, ReportShape
 from ._sql import epoch_day
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS, Activity, Fact
@@ -38,7 +53,9 @@ ACTIVITIES = {a.kind: a for a in (ACTIVE, PAYING)}
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
+class Columns:
+    """The dimension and measure names of one part's rows."""
+
     dims: tuple[str, ...]
     measures: tuple[str, ...]
 
@@ -48,30 +65,34 @@ class ReportStatement:
 
     def __init__(self, shape: ReportShape) -> None:
         self.shape = shape
-        self.parts: dict[str, Part] = {}
+        self.parts: dict[Part, Columns] = {}
+        self.tags: list[Tag] = []  # a tag's code in the statement is its index here
+        self._codes: dict[Tag, int] = {}
         self._binds: dict[str, Any] = {}
         branches: list[Any] = []
         for fact in FACTS:
             for grain, letter, count in (("raw", "r", "raw"), ("hour", "h", "hours"), ("day", "d", "days")):
                 ranges = [
-                    (f"w{i}", f"w{i}_{letter}{j}")
+                    (WindowKey(i), f"w{i}_{letter}{j}")
                     for i, w in enumerate(shape.windows)
                     for j in range(getattr(w, count))
                 ]
                 if not ranges:
                     continue
+                part = FactPart(fact.name)
                 if shape.disjoint:  # one branch; a row's window from a CASE over the ranges
-                    branches.append(self._fact_multi(fact.name, fact, grain, ranges))
+                    branches.append(self._fact_multi(part, fact, grain, ranges))
                 else:
-                    branches += [self._fact(fact.name, key, fact, grain, p) for key, p in ranges]
+                    branches += [self._fact(part, key, fact, grain, p) for key, p in ranges]
         for k, inst in enumerate(shape.instants):
             branches += self._instant(k, inst.rollup, inst.hours, inst.raw)
         for i, c in enumerate(shape.cohorts):
-            branches += [self._cohort_raw(f"w{i}", f"c{i}_r{j}", f"c{i}_last_day") for j in range(c.raw)]
+            key = WindowKey(i)
+            branches += [self._cohort_raw(key, f"c{i}_r{j}", f"c{i}_last_day") for j in range(c.raw)]
             if c.hours:
-                branches.append(self._cohort_rollup(f"w{i}", f"c{i}_h", f"c{i}_last_day"))
+                branches.append(self._cohort_rollup(key, f"c{i}_h", f"c{i}_last_day"))
         for n, d in enumerate(shape.distinct):
-            branches += self._distinct(f"q{n}", d)
+            branches += self._distinct(n, d)
         # SQLite refuses compound SELECTs of more than 500 terms: a huge plan runs as several.
         self.statements: list[Any] = [
             sa.union_all(self._header(), *branches[i : i + MAX_BRANCHES]) for i in range(0, len(branches), MAX_BRANCHES)
@@ -84,35 +105,46 @@ class ReportStatement:
             self._binds[name] = sa.bindparam(name, type_=type_)
         return self._binds[name]
 
+    def _code(self, part: Part, key: Key) -> Any:
+        """The literal standing for ``Tag(part, key)`` in the statement."""
+        tag = Tag(part, key)
+        if tag not in self._codes:
+            self._codes[tag] = len(self.tags)
+            self.tags.append(tag)
+        return sa.literal_column(str(self._codes[tag]), _I)
+
     def _header(self) -> Any:
         """A branch with no rows whose casts fix the union's column names and types."""
         return sa.select(
-            sa.cast(sa.null(), _S).label("part"),
-            sa.cast(sa.null(), _S).label("key"),
+            sa.cast(sa.null(), _I).label("tag"),
             *(sa.cast(sa.null(), _S).label(f"d{i}") for i in range(MAX_DIMS)),
             *(sa.cast(sa.null(), _NUM).label(f"m{i}") for i in range(MAX_MEASURES)),
         ).where(sa.false())
 
     def _branch(
         self,
-        part: str,
-        key: str | Any,
+        part: Part,
+        key: Key | list[tuple[Any, Key]],
         dims: list[tuple[str, Any]],
         measures: list[tuple[str, Any]],
         from_: Any,
         where: list[Any],
     ) -> Any:
-        """A branch: ``key`` is a literal window/instant/count tag, or an expression computing it."""
-        shape = Part(tuple(n for n, _ in dims), tuple(n for n, _ in measures))
-        if self.parts.setdefault(part, shape) != shape:
+        """A branch of ``part``: for ``key``, or for the key whose condition a row meets (a ``CASE``)."""
+        columns = Columns(tuple(n for n, _ in dims), tuple(n for n, _ in measures))
+        if self.parts.setdefault(part, columns) != columns:
             raise ValueError(f"part {part!r} defined with two shapes")
         # the union's dimension columns are strings: an integer dimension (months) is cast
         cols = [e if isinstance(e.type, sa.String) else sa.cast(e, _S) for _, e in dims]
         cols += [sa.null()] * (MAX_DIMS - len(dims))
         sums = [e for _, e in measures] + [sa.null()] * (MAX_MEASURES - len(measures))
-        key_col = sa.literal_column(f"'{key}'") if isinstance(key, str) else key
-        select = sa.select(sa.literal_column(f"'{part}'"), key_col, *cols, *sums).select_from(from_).where(*where)
-        group = ([] if isinstance(key, str) else [key]) + [e for _, e in dims]
+        if isinstance(key, list):
+            tag_col: Any = sa.case(*((cond, self._code(part, k)) for cond, k in key))
+            group = [tag_col]
+        else:
+            tag_col, group = self._code(part, key), []
+        select = sa.select(tag_col, *cols, *sums).select_from(from_).where(*where)
+        group += [e for _, e in dims]
         return select.group_by(*group) if group else select
 
     def _on_platform(self, column: Any) -> list[Any]:
@@ -123,7 +155,7 @@ class ReportStatement:
 
     # -- facts and subscriptions ---------------------------------------------------------
 
-    def _fact(self, part: str, key: str, fact: Fact, grain: str, prefix: str) -> Any:
+    def _fact(self, part: Part, key: Key, fact: Fact, grain: str, prefix: str) -> Any:
         if grain == "raw":
             lo, hi = self._bind(f"{prefix}_lo", _T), self._bind(f"{prefix}_hi", _T)
             return self._branch(
@@ -143,7 +175,7 @@ class ReportStatement:
             [table.c[grain] >= lo, table.c[grain] < hi, *self._on_platform(table.c.platform)],
         )  # fmt: skip
 
-    def _fact_multi(self, part: str, fact: Fact, grain: str, ranges: list[tuple[str, str]]) -> Any:
+    def _fact_multi(self, part: Part, fact: Fact, grain: str, ranges: list[tuple[WindowKey, str]]) -> Any:
         """One branch over the ranges of several disjoint windows; ``CASE`` tells the window."""
         if grain == "raw":
             table, dims = fact.source, [(d.name, d.expr) for d in fact.dims]
@@ -163,18 +195,17 @@ class ReportStatement:
                 col = table.c[grain]
                 return sa.and_(col >= self._bind(f"{prefix}_lo", _I), col < self._bind(f"{prefix}_hi", _I))
 
-        conditions = [(key, within(prefix)) for key, prefix in ranges]
-        key = sa.case(*((cond, sa.literal_column(f"'{k}'")) for k, cond in conditions))
-        where = [sa.or_(*(cond for _, cond in conditions)), *self._on_platform(platform)]
-        return self._branch(part, key, self._dims(platform, dims), measures, table, where)
+        conditions: list[tuple[Any, Key]] = [(within(prefix), key) for key, prefix in ranges]
+        where = [sa.or_(*(cond for cond, _ in conditions)), *self._on_platform(platform)]
+        return self._branch(part, conditions, self._dims(platform, dims), measures, table, where)
 
     def _instant(self, k: int, rollup: bool, hours: bool, raw: bool) -> list[Any]:
-        key = f"i{k}"
+        key, name = InstantKey(k), f"i{k}"
         if not rollup:
-            sub, t = schema.subscriptions, self._bind(f"{key}_t", _T)
+            sub, t = schema.subscriptions, self._bind(f"{name}_t", _T)
             return [
                 self._branch(
-                    "subs:raw", key,
+                    SubsPart("raw"), key,
                     self._dims(sub.c.platform, [("currency", sub.c.currency), ("months", sub.c.billing_period_months)]),
                     [("count", sa.func.count()), ("price", sa.func.sum(sub.c.price))],
                     sub,
@@ -189,23 +220,23 @@ class ReportStatement:
         bal = subscription_balance
         out = [
             self._branch(
-                "subs:balance", key,
+                SubsPart("balance"), key,
                 self._dims(bal.c.platform, [("currency", bal.c.currency), ("months", bal.c.months)]),
                 [("count", sa.func.sum(bal.c.active)), ("price", sa.func.sum(bal.c.price))],
                 bal,
-                [bal.c.day == self._bind(f"{key}_day", _I), *self._on_platform(bal.c.platform)],
+                [bal.c.day == self._bind(f"{name}_day", _I), *self._on_platform(bal.c.platform)],
             )
         ]  # fmt: skip
-        for part, fact in (("subs:start", SUB_STARTS), ("subs:stop", SUB_STOPS)):
+        for part, fact in ((SubsPart("start"), SUB_STARTS), (SubsPart("stop"), SUB_STOPS)):
             if hours:
-                out.append(self._fact(part, key, fact, "hour", f"{key}_h"))
+                out.append(self._fact(part, key, fact, "hour", f"{name}_h"))
             if raw:
-                out.append(self._fact(part, key, fact, "raw", f"{key}_r"))
+                out.append(self._fact(part, key, fact, "raw", f"{name}_r"))
         return out
 
     # -- cohorts ---------------------------------------------------------------------------
 
-    def _cohort_raw(self, key: str, prefix: str, last_day_name: str) -> Any:
+    def _cohort_raw(self, key: WindowKey, prefix: str, last_day_name: str) -> Any:
         u, s = schema.users, schema.sessions
         lo, hi, last_day = self._bind(f"{prefix}_lo", _T), self._bind(f"{prefix}_hi", _T), self._bind(last_day_name, _I)
         signup_day = epoch_day(u.c.created_at)
@@ -216,9 +247,9 @@ class ReportStatement:
             measures.append((f"e{n}", sa.func.sum(sa.case((eligible, 1), else_=0))))
             measures.append((f"r{n}", sa.func.sum(sa.case((sa.and_(eligible, back), 1), else_=0))))
         where = [u.c.created_at >= lo, u.c.created_at < hi, *self._on_platform(u.c.platform)]
-        return self._branch("cohort", key, [], measures, u, where)
+        return self._branch(CohortPart(), key, [], measures, u, where)
 
-    def _cohort_rollup(self, key: str, prefix: str, last_day_name: str) -> Any:
+    def _cohort_rollup(self, key: WindowKey, prefix: str, last_day_name: str) -> Any:
         h = cohort_hourly
         lo, hi, last_day = self._bind(f"{prefix}_lo", _I), self._bind(f"{prefix}_hi", _I), self._bind(last_day_name, _I)
         measures: list[tuple[str, Any]] = [("size", sa.func.sum(h.c.users))]
@@ -227,7 +258,7 @@ class ReportStatement:
             measures.append((f"e{n}", sa.func.sum(sa.case((eligible, h.c.users), else_=0))))
             measures.append((f"r{n}", sa.func.sum(sa.case((eligible, h.c[f"d{n}"]), else_=0))))
         where = [h.c.hour >= lo, h.c.hour < hi, *self._on_platform(h.c.platform)]
-        return self._branch("cohort", key, [], measures, h, where)
+        return self._branch(CohortPart(), key, [], measures, h, where)
 
     # -- distinct users --------------------------------------------------------------------
 
@@ -241,15 +272,16 @@ class ReportStatement:
             .subquery(name)
         )
 
-    def _distinct(self, key: str, d: DistinctShape) -> list[Any]:
+    def _distinct(self, n: int, d: DistinctShape) -> list[Any]:
         activity = ACTIVITIES[d.kind]
-        part, count = f"users:{d.kind}", [("users", sa.func.count())]
+        key, name = CountKey(n), f"q{n}"
+        part, count = UsersPart(d.kind), [("users", sa.func.count())]
 
-        def b(name: str, type_: Any = _I) -> Any:
-            return self._bind(f"{key}_{name}", type_)
+        def b(bind: str, type_: Any = _I) -> Any:
+            return self._bind(f"{name}_{bind}", type_)
 
         if d.raw:
-            users = self._raw_users(activity, b("raw_lo", _T), b("raw_hi", _T), f"bi_{key}_raw")
+            users = self._raw_users(activity, b("raw_lo", _T), b("raw_hi", _T), f"bi_{name}_raw")
             return [self._branch(part, key, [], count, users, [])]
         ud, fa, kind = user_days, first_active, d.kind
         on_p = self._on_platform(ud.c.platform)
@@ -278,13 +310,13 @@ class ReportStatement:
             out.append(self._branch(part, key, [], count, ud, where))
         # raw partial hours at both ends, minus users already counted in the middle [hs, me)
         if d.edge_head:
-            head = self._raw_users(activity, b("eh_lo", _T), b("eh_hi", _T), f"bi_{key}_head")
+            head = self._raw_users(activity, b("eh_lo", _T), b("eh_hi", _T), f"bi_{name}_head")
             out.append(self._branch(part, key, [], count, head, [~self._in_middle(kind, head, b)]))
         if d.edge_tail:
-            tail = self._raw_users(activity, b("et_lo", _T), b("et_hi", _T), f"bi_{key}_tail")
+            tail = self._raw_users(activity, b("et_lo", _T), b("et_hi", _T), f"bi_{name}_tail")
             where = [~self._in_middle(kind, tail, b)]
             if d.edge_head:
-                earlier = activity.source.alias(f"bi_{key}_earlier")
+                earlier = activity.source.alias(f"bi_{name}_earlier")
                 time = activity.time_of(earlier)
                 in_head = sa.and_(time >= b("eh_lo", _T), time < b("eh_hi", _T))
                 where.append(
@@ -330,11 +362,11 @@ class StatementCache:
         return found
 
 
-def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Run the statement; rows by ``"<key>:<part>"``, each a dict of dim and measure values.
+def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, Any]) -> ReportRows:
+    """Run the statement; rows by ``Tag``, each a dict of dim and measure values.
 
-    A (part, key, dims) group can come from several branches (raw edges, hours, days):
-    their partial sums are added here. Measures come back as ``Decimal`` (None: no rows).
+    A (tag, dims) group can come from several branches (raw edges, hours, days): their
+    partial sums are added here. Measures come back as ``Decimal`` (None: no rows).
     """
     if conn.dialect.name == "postgresql":
         # Plan with the real bounds every time (no generic plan), and skip JIT: the plan is
@@ -343,21 +375,23 @@ def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, A
     groups: dict[tuple[Any, ...], list[Any]] = {}
     rows = [row for part in statement.statements for row in conn.execute(part, params)]
     for row in rows:
-        part = statement.parts[row[0]]
-        values = row[2 + MAX_DIMS : 2 + MAX_DIMS + len(part.measures)]
+        tag = statement.tags[int(row[0])]
+        columns = statement.parts[tag.part]
+        values = row[1 + MAX_DIMS : 1 + MAX_DIMS + len(columns.measures)]
         if all(v is None for v in values):
             continue  # an ungrouped aggregate over no rows
-        acc = groups.setdefault(tuple(row[: 2 + len(part.dims)]), [None] * len(part.measures))
+        acc = groups.setdefault((int(row[0]), *row[1 : 1 + len(columns.dims)]), [None] * len(columns.measures))
         for i, v in enumerate(values):
             if v is not None:
                 acc[i] = _num(v) if acc[i] is None else acc[i] + _num(v)
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[Tag, list[Row]] = {}
     for key, acc in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-        part = statement.parts[key[0]]
-        item = dict(zip(part.dims, key[2:], strict=True))
-        item.update(zip(part.measures, acc, strict=True))
-        out.setdefault(f"{key[1]}:{key[0]}", []).append(item)
-    return out
+        tag = statement.tags[key[0]]
+        columns = statement.parts[tag.part]
+        item = dict(zip(columns.dims, key[1:], strict=True))
+        item.update(zip(columns.measures, acc, strict=True))
+        out.setdefault(tag, []).append(item)
+    return ReportRows(out)
 
 
 def _num(value: Any) -> Decimal:

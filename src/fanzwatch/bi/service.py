@@ -22,7 +22,8 @@ from ._platform_kpis import PlatformKpis, platform_kpis
 from ._sql import hour_number
 from ._statement import StatementCache
 from .compare import compare, insights
-from .kpis import Converter, KpiEngine, exchange_rates
+from .currency import Converter, exchange_rates
+from .kpis import KpiEngine
 from .models import BiReport, WindowModel
 from .refresh import RollupStatus, read_status
 from .window import Window, as_utc, parse_duration

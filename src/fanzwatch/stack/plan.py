@@ -9,8 +9,10 @@ Data directory layout (a second run reuses every part of it)::
     prometheus/        Prometheus TSDB
     alertmanager/      Alertmanager silences and notification log
     fanzwatch.db       the server's store
-    demo/              platform.db and objects/ (uploaded content) of the demo platform
-    secrets/           files Alertmanager reads secrets from (slack_api_url, ...)
+    demo/              platform.db and objects/ (uploaded content) of the demo platform,
+                       notifications.jsonl (what the demo's sinks received)
+    secrets/           files Alertmanager reads secrets from (slack_api_url, ...), role tokens,
+                       rum_synthetic_key (the demo's browser sessions)
     logs/<child>.log   each child's output, appended run after run
     stack.json         PIDs and URLs of the running stack (removed on stop)
 """

@@ -143,6 +143,12 @@ class Stack:
             f"rendered configuration into {self.paths.config} (scrape every {p.scrape_interval.total_seconds():g} s, "
             f"notifications: fanzwatch webhook{', ' + ', '.join(channels) if channels else ''})"
         )
+        if self.demo is not None:
+            playbook = "dry-run" if self.demo.remediation_dry_run else "on"
+            self._emit(
+                "demo on-call: Ana and Ben (primary/secondary, daily), Lee, Sam; notified through the demo's "
+                f"Slack, PagerDuty and e-mail sinks; payment-failover playbook {playbook}"
+            )
 
     def _launch(self, binaries: Binaries) -> None:
         services = core_children(

@@ -59,6 +59,13 @@ export interface LabelBox {
 // the browser tests check that no label runs off the chart.
 const drawnLabels = new WeakMap<uPlot, LabelBox[]>();
 
+// Money carries its currency, as on the server's tables: "83.84 USD".
+function withCurrency(shown: string, unit: string, label: string): string {
+  if ((unit !== 'currency' && unit !== 'money') || shown === '–') return shown;
+  const code = label.split(' ', 1)[0];
+  return /^[A-Z]{3}$/.test(code) ? `${shown} ${code}` : shown;
+}
+
 function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -154,7 +161,7 @@ function options(data: ChartData, width: number, height: number): uPlot.Options 
       width: inBand ? 1 : 1.75,
       dash: s.dashed ? [5, 4] : undefined,
       spanGaps: false,
-      value: (_u: uPlot, v: number | null) => fmt(v, data.unit),
+      value: (_u: uPlot, v: number | null) => withCurrency(fmt(v, data.unit), data.unit, s.label),
       // A point with no neighbour has no line to show it: drawn as a dot.
       points: isMarks
         ? { show: true, size: 8, fill: MARK_COLOR, stroke: MARK_COLOR }

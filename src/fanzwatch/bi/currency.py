@@ -1,0 +1,65 @@
+"""Currency conversion for reports: the rates in force, and exact conversion rounded once.
+
+One set of rates serves a whole report (each currency's latest rate with ``valid_from``
+before the current window's end), so a comparison between two windows shows business
+change, not exchange-rate movement ("constant currency").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from .. import schema
+from ._query_facts import round_money
+
+
+def exchange_rates(conn: Connection, at: datetime) -> dict[str, Decimal]:
+    """Each currency's latest USD rate with ``valid_from`` before ``at``."""
+    r = schema.exchange_rates
+    latest = (
+        sa.select(r.c.currency, sa.func.max(r.c.valid_from).label("valid_from"))
+        .where(r.c.valid_from < at)
+        .group_by(r.c.currency)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(r.c.currency, r.c.rate_to_usd).join(
+            latest, sa.and_(latest.c.currency == r.c.currency, latest.c.valid_from == r.c.valid_from)
+        )
+    )
+    return {c: Decimal(str(v)) if isinstance(v, float) else Decimal(v) for c, v in rows}
+
+
+class Converter:
+    """Converts amounts to the reporting currency exactly; remembers currencies it could not convert.
+
+    ``exact`` is the unrounded value (a ``Fraction``); ``total`` adds exact values and rounds
+    once to four places (half to even), so a total never carries one rounding per currency.
+    """
+
+    def __init__(self, rates: dict[str, Decimal], reporting: str) -> None:
+        self._rates = {"USD": Decimal(1), **rates}
+        self.reporting = reporting
+        self.missing: set[str] = set()
+
+    def exact(self, amount: Decimal | Fraction, currency: str) -> Fraction | None:
+        if currency == self.reporting:
+            return Fraction(amount)
+        src, dst = self._rates.get(currency), self._rates.get(self.reporting)
+        if src is None or dst is None:
+            self.missing.add(currency if src is None else self.reporting)
+            return None
+        return Fraction(amount) * Fraction(src) / Fraction(dst)
+
+    def can(self, currency: str) -> bool:
+        return currency == self.reporting or (currency in self._rates and self.reporting in self._rates)
+
+    def total(self, amounts: Mapping[str, Decimal | Fraction]) -> Decimal:
+        converted = (self.exact(a, c) for c, a in amounts.items())
+        return round_money(sum((v for v in converted if v is not None), Fraction(0)))

@@ -261,7 +261,7 @@ def audit(
     if not decisions:
         typer.echo("no remediation decisions yet" + (f" for playbook {playbook}" if playbook else ""))
         return
-    typer.echo(f"{'AT':19}  {'INCIDENT':>8}  {'PLAYBOOK':20}  {'DECISION':12}  REASON")
+    typer.echo(f"{'AT':19}  {'INCIDENT':>8}  {'PLAYBOOK':20}  {'DECISION':15}  REASON")
     for d in decisions:
         incident = f"#{d['incident_id']}" if d.get("incident_id") else "-"
-        typer.echo(f"{_when(d['at']):19}  {incident:>8}  {d['playbook']:20}  {d['decision']:12}  {d['reason']}")
+        typer.echo(f"{_when(d['at']):19}  {incident:>8}  {d['playbook']:20}  {d['decision']:15}  {d['reason']}")

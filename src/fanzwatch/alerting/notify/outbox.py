@@ -217,7 +217,7 @@ async def _audit(conn: AsyncConnection, row: Any, now: datetime, reason: str) ->
     )
 
 
-async def plan_reopen(
+async def reopen_send_time(
     conn: AsyncConnection,
     incident_id: int,
     channel: str,

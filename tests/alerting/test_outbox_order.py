@@ -255,3 +255,39 @@ async def _incident(h: Harness) -> IncidentRecord:
         incident = await load_incident(conn, 1)
     assert incident is not None
     return incident
+
+
+async def test_a_follow_up_is_not_sent_to_a_channel_that_last_heard_resolved(
+    harness: Harness, pagerduty: FakePagerDuty
+) -> None:
+    """Trigger and resolve reached PagerDuty; the reopen is still failing when the incident is
+    acknowledged: the reopen is superseded, and PagerDuty, whose incident is resolved, is not
+    sent an acknowledge for it."""
+    h = harness
+    svc = h.service(settings_for(pd(pagerduty.url), hold_down="0s"))
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()
+        advance(h.clock, minutes=1)
+        await post_alerts(c, am_payload(am_alert(status="resolved", ends_at=h.clock.now())))
+        await svc.tick()
+        assert pagerduty.events() == [("trigger", "fanzwatch-incident-1"), ("resolve", "fanzwatch-incident-1")]
+        advance(h.clock, minutes=1)
+        pagerduty.fail(503)
+        await post_alerts(c, am_payload(am_alert(starts_at=h.clock.now())))  # fires again: reopened
+        await svc.tick()  # the reopen fails once
+        assert (await c.get("/api/v1/incidents/1")).json()["status"] == "triggered"
+        assert (await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})).status_code == 200
+        for _ in range(3):
+            advance(h.clock, seconds=30)
+            await svc.tick()
+    assert pagerduty.events() == [("trigger", "fanzwatch-incident-1"), ("resolve", "fanzwatch-incident-1")]
+    assert await rows(h) == [
+        ("pd", "trigger", "sent"),
+        ("pd", "resolve", "sent"),
+        ("pd", "reopen", "superseded"),
+        ("pd", "acknowledge", "superseded"),
+    ]
+    assert (await timeline(h, "notification_superseded"))[-1] == (
+        "Not sending acknowledge to ana via pd (pagerduty): the last thing delivered there was the resolution"
+    )

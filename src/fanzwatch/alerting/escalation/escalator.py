@@ -26,7 +26,7 @@ from ..notify.outbox import (
     OutboxStatus,
     channel_history,
     enqueue,
-    plan_reopen,
+    reopen_send_time,
     supersede_queued,
 )
 from ..tables import incidents, outbox
@@ -210,7 +210,9 @@ class Escalator:
                     continue  # this channel already has this news
             elif event is NotificationEvent.REOPEN:
                 hold = self._settings.hold_down
-                not_before = await plan_reopen(conn, incident.id, channel, address=address, now=now, hold_down=hold)
+                not_before = await reopen_send_time(
+                    conn, incident.id, channel, address=address, now=now, hold_down=hold
+                )
                 if not_before is None:
                     continue  # its resolve never went out: for this channel the incident never ended
                 if not_before > now:

@@ -16,8 +16,10 @@ Retries (``retry.RetryPolicy``): timeouts, connection errors, 429 and 5xx are re
 backoff and jitter, ``Retry-After`` as a minimum, until the message is ``max_age`` old; any
 other 4xx fails at once. A message that finally fails is on the incident's timeline and is
 handed to ``on_failed`` (the escalation's failover: a fallback channel or the next step).
-Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it
-(PagerDuty deduplicates by ``dedup_key``).
+Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it.
+Every attempt of one message carries the same ``message_key`` (``fanzwatch-outbox-<row>``):
+the webhook sends it as ``Idempotency-Key``, e-mail as its ``Message-ID``; PagerDuty
+deduplicates by ``dedup_key``.
 
 Idle workers do not spin: a worker with no free slot waits for one; otherwise it sleeps
 until the earliest moment a queue head can be claimed (its retry time, or the end of the
@@ -224,7 +226,8 @@ class OutboxDispatcher:
                     .values(claimed_by=self._me, claimed_until=now + self._delivery.lease)
                 )
                 if result.rowcount == 1:
-                    claimed.append((int(row.id), {**dict(row.payload), "thread": await self._thread(conn, row)}))
+                    at_delivery = {"thread": await self._thread(conn, row), "message_key": f"fanzwatch-outbox-{row.id}"}
+                    claimed.append((int(row.id), {**dict(row.payload), **at_delivery}))
         return claimed, bool(claimed or superseded)
 
     async def _thread(self, conn: AsyncConnection, row: Any) -> str | None:

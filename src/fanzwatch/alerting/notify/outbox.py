@@ -11,9 +11,10 @@ waits for a retry or is in flight on another replica.
 Superseding: an *opening* message (trigger, reopen, page) that has not gone out when its
 incident is acknowledged or resolved is ``superseded`` (not sent, said on the timeline);
 one in flight at that moment is superseded if its attempt fails. A *follow-up*
-(acknowledge, resolve) is sent only to a channel where an opening message was delivered:
-PagerDuty is never told to resolve an incident it never saw, and a Slack channel never
-reads "resolved" about something it was not told about.
+(acknowledge, resolve) is sent only to a channel where an opening message was delivered
+and whose last delivered message is not a resolution: PagerDuty is never told to resolve
+an incident it never saw (nor to acknowledge one it saw resolve, whose reopen never got
+there), and a Slack channel never reads "resolved" about something it was not told about.
 
 Status of a row: ``pending`` → ``sent`` | ``failed`` | ``superseded``, each change a guarded
 ``UPDATE … WHERE status = 'pending'`` (and the claimer's lease where it applies).
@@ -46,6 +47,7 @@ OPENING = (NotificationEvent.TRIGGER.value, NotificationEvent.REOPEN.value, Noti
 FOLLOW_UP = (NotificationEvent.ACKNOWLEDGE.value, NotificationEvent.RESOLVE.value)
 LIVE = (OutboxStatus.PENDING.value, OutboxStatus.SENT.value)  # delivered, or may still be
 NOTHING_DELIVERED = "nothing about this incident was delivered there"
+LAST_HEARD_RESOLVED = "the last thing delivered there was the resolution"
 
 
 async def enqueue(
@@ -148,7 +150,13 @@ async def stale_reason(conn: AsyncConnection, row: Any) -> str | None:
     if row.event in FOLLOW_UP:
         address = dict(row.payload).get("address")
         sent = await channel_history(conn, row.incident_id, row.channel, address=address, statuses=("sent",))
-        return None if any(r.event in OPENING for r in sent) else NOTHING_DELIVERED
+        if not any(r.event in OPENING for r in sent):
+            return NOTHING_DELIVERED
+        last = sent[-1].event
+        if last == NotificationEvent.RESOLVE.value:
+            return LAST_HEARD_RESOLVED  # its reopen never got there: nothing to acknowledge or resolve
+        if last == row.event:
+            return f"the channel was already told it was {_past(last)}"
     return None
 
 
@@ -209,7 +217,7 @@ async def _audit(conn: AsyncConnection, row: Any, now: datetime, reason: str) ->
     )
 
 
-async def plan_reopen(
+async def reopen_send_time(
     conn: AsyncConnection,
     incident_id: int,
     channel: str,

@@ -113,11 +113,11 @@ class Inbox:
                 "inbox payload %d failed (attempt %d%s)", row_id, attempts, ", giving up" if give_up else ""
             )
             async with self._engine.begin() as conn:
-                await conn.execute(
+                await conn.execute(  # guarded: never undo another replica's success
                     inbox.update()
-                    .where(inbox.c.id == row_id)
+                    .where(inbox.c.id == row_id, inbox.c.processed_at.is_(None))
                     .values(
-                        attempts=attempts,
+                        attempts=inbox.c.attempts + 1,
                         error=sanitize_text(f"{type(exc).__name__}: {exc}")[:2000],
                         processed_at=self._clock.now() if give_up else None,
                     )
@@ -125,6 +125,8 @@ class Inbox:
             return False
         async with self._engine.begin() as conn:
             await conn.execute(
-                inbox.update().where(inbox.c.id == row_id).values(processed_at=self._clock.now(), error=None)
+                inbox.update()
+                .where(inbox.c.id == row_id, inbox.c.processed_at.is_(None))
+                .values(processed_at=self._clock.now(), error=None)
             )
         return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from fanzwatch.alerting.tables import incidents, outbox, timeline
 
 from ._fakes import FakePagerDuty, FakeSlack
 from ._helpers import (
+    T0,
     TOKEN,
     Harness,
     advance,
@@ -241,3 +243,25 @@ async def test_two_replicas_reopening_one_incident_reopen_it_once(
         members = (await conn.execute(sa.text("SELECT count(*) FROM alerting_alerts WHERE incident_id = 1"))).scalar()
         total = (await conn.execute(sa.text("SELECT count(*) FROM alerting_incidents"))).scalar()
     assert (members, total) == (2, 1)
+
+
+async def test_an_older_firing_racing_a_newer_one_is_stale_and_changes_nothing(
+    pg: Harness, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    """Both read the alert as it was (started 10:00); the newer (10:20) commits first; the older (10:10) loses."""
+    svc = pg.service(on_call_settings(slack, pagerduty))
+    await _apply(svc, am_alert(), pg.clock.now())
+    now = advance(pg.clock, minutes=30)
+    newer, older = am_alert(starts_at=T0 + timedelta(minutes=20)), am_alert(starts_at=T0 + timedelta(minutes=10))
+    locker = await pg.engine.connect()
+    await locker.begin()
+    await locker.execute(sa.text("SELECT id FROM alerting_alerts WHERE incident_id = 1 FOR NO KEY UPDATE"))
+    lock = RowLock(pg, 1)  # only for its queueing helper
+    first = await lock.queue(_apply(svc, newer, now), waiting=1)
+    second = await lock.queue(_apply(svc, older, now), waiting=2)
+    await locker.rollback()
+    await locker.close()
+    assert [(await first).result, (await second).result] == ["applied", "stale"]
+    async with pg.engine.connect() as conn:
+        starts, fired = (await conn.execute(sa.text("SELECT starts_at, fired_count FROM alerting_alerts"))).one()
+    assert (starts.astimezone(UTC), fired) == (T0 + timedelta(minutes=20), 2)

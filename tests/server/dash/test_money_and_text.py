@@ -39,6 +39,7 @@ def test_series_labels_name_the_currency_of_their_amounts() -> None:
         ("🚀 User registrations up 40.0% - consider scaling infrastructure", "up", "User registrations up 40.0%"),
         ("💡 Engagement per active user is down 8.0%", "note", "Engagement per active user is down 8.0%"),
         ("No emoji here", "note", "No emoji here"),
+        ("📈 Gross revenue of 1234.5600 USD, up from none", "up", "Gross revenue of 1,234.56 USD, up from none"),
     ],
 )
 def test_emoji_become_a_kind_and_plain_text(sentence: str, kind: str, shown: str) -> None:

@@ -70,7 +70,8 @@ function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-// Time labels in UTC (the tables say UTC too): "14:05", with the day under the first
+// Time labels in UTC (the tables say UTC too): "14:05" ("14:05:30" when ticks are under a
+// minute apart), with the day under the first
 // label of each day; days only when the ticks are a day or more apart. A label that
 // would run off either edge of the chart is left out rather than cut.
 function timeLabels(u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): (string | null)[] {
@@ -82,7 +83,8 @@ function timeLabels(u: uPlot, splits: number[], _axisIdx: number, _space: number
     let label: string;
     if (incr >= 86400) label = day;
     else {
-      const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+      const seconds = incr < 60 ? `:${two(d.getUTCSeconds())}` : '';
+      const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}${seconds}`;
       label = day !== lastDay ? `${hm}\n${day}` : hm;
     }
     const centre = u.valToPos(t, 'x') + u.bbox.left / uPlot.pxRatio;

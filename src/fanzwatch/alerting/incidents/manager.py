@@ -130,7 +130,7 @@ class IncidentManager:
             current.incident_id,
             now,
             TimelineKind.ALERT_RESOLVED,
-            f"{alert.alertname} resolved",
+            f"{alert.alertname}{f' on {p}' if (p := alert.labels.get('platform')) else ''} resolved",
             actor=ALERTMANAGER,
             data={"fingerprint": alert.fingerprint, "ends_at": alert.ends_at.isoformat()},
         )

@@ -102,13 +102,22 @@ _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200
 _EMOJI_KIND = {"\U0001f4c8": "up", "\U0001f680": "up", "\U0001f4c9": "down"}
 
 
+_AMOUNT_IN_TEXT = re.compile(r"\b(\d+(?:\.\d+)?) ([A-Z]{3})\b")
+
+
+def money_in_text(text: str) -> str:
+    """Amounts a sentence prints raw (``83.8400 USD``) as FanzDash prints money (``83.84 USD``)."""
+    return _AMOUNT_IN_TEXT.sub(lambda m: fmt_money(float(m.group(1)), m.group(2)), text)
+
+
 def without_emoji(text: str) -> tuple[str, str]:
-    """(kind, text): the sentence without emoji, and ``up``, ``down`` or ``note`` from its lead."""
+    """(kind, text): the sentence without emoji (its amounts as money), and ``up``, ``down`` or
+    ``note`` from its lead."""
     lead = _EMOJI.match(text)
     kind = "note"
     if lead:
         kind = next((k for ch, k in _EMOJI_KIND.items() if ch in lead.group(0)), "note")
-    return kind, " ".join(_EMOJI.sub(" ", text).split())
+    return kind, money_in_text(" ".join(_EMOJI.sub(" ", text).split()))
 
 
 def fmt_growth(percent: float | None, label: str = "") -> str:

@@ -177,3 +177,31 @@ def test_a_prometheus_that_holds_data_is_not_backfilled(tmp_path: Path) -> None:
     assert "already holds data" in marker["metrics"]["skipped"]
     assert sorted(p.name for p in (data / "prometheus").iterdir()) == ["wal"]  # no block overlaps its samples
     assert any("metrics history: skipped" in line for line in lines)
+
+
+def _broken_generator(*_args: object, **_kwargs: object) -> None:
+    raise ValueError("operands could not be broadcast")
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
+def test_a_failing_platform_data_generator_leaves_the_metrics_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fanzwatch.demo.history import run
+
+    monkeypatch.setattr(run, "generate_platform_data", _broken_generator)  # the worker is forked: it sees it
+    data = tmp_path / "data"
+    data.mkdir()
+    plan = DemoHistoryPlan(
+        data_dir=data,
+        tsdb_dir=data / "prometheus",
+        database_url=f"sqlite:///{tmp_path / 'platform.db'}",
+        params=HistoryParams(platforms=("fanz-1",), peak_rps=4.0, buckets=HTTP_DURATION_BUCKETS),
+        recorded={},
+        metrics_days=1,
+        end=END,
+    )
+    lines: list[str] = []
+    marker = backfill_demo(plan, progress=lines.append)
+    assert "metrics" in marker and "platform_data" not in marker  # not recorded: the next run tries again
+    assert any("platform data: failed (ValueError: operands could not be broadcast)" in line for line in lines)

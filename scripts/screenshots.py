@@ -87,8 +87,10 @@ def find_demo(data_dir: Path, timeout: float) -> RunningStack:
 
 
 def tell_the_story(stack: RunningStack, http: httpx.Client, auth: dict[str, str]) -> int | None:
-    """A payment outage, until its incident resolves (the failover); returns the incident id."""
+    """A payment outage: the incident, the failover, then the primary healed and the incident
+    resolved (correlation keeps the primary's health alert in it until then); returns its id."""
     assert stack.demo is not None and stack.server_url is not None
+    server = stack.server_url
     faults = IncidentController(
         IncidentTargets(platform_url=stack.demo["platform_url"], processor_url=stack.demo["processor_url"])
     )
@@ -96,21 +98,37 @@ def tell_the_story(stack: RunningStack, http: httpx.Client, auth: dict[str, str]
     anyio.run(faults.inject, IncidentKind.PAYMENT_OUTAGE)
 
     def incident() -> dict[str, Any] | None:
-        listed = http.get(f"{stack.server_url}/api/v1/incidents", params={"limit": 20}, headers=auth).json()
-        hits = [i for i in listed["incidents"] if i["title"].startswith("PaymentFailureRate")]
-        return hits[0] if hits else None
+        listed = http.get(f"{server}/api/v1/incidents", params={"limit": 10}, headers=auth).json()
+        for summary in listed["incidents"]:
+            detail: dict[str, Any] = http.get(f"{server}/api/v1/incidents/{summary['id']}", headers=auth).json()
+            if any(a["alertname"] == "PaymentFailureRate" for a in detail["alerts"]):
+                return detail
+        return None
 
+    def verified() -> bool:
+        found = incident()
+        return found is not None and any("verified" in e["message"] for e in found["timeline"])
+
+    def resolved() -> bool:
+        found = incident()
+        return found is not None and found["status"] == "resolved"
+
+    healed = False
     try:
-        opened = wait_for(incident, timeout=180, what="a PaymentFailureRate incident")
-        wait_for(
-            lambda: (i := incident()) and i["status"] == "resolved",
-            timeout=240,
-            what="the incident resolved",
-            interval=2,
-        )
+        opened = wait_for(incident, timeout=240, what="the PaymentFailureRate incident")
+        say(f"incident #{opened['id']} opened; waiting for the failover to be verified")
+        wait_for(verified, timeout=300, what="the failover verified", interval=3)
+        anyio.run(faults.heal, IncidentKind.PAYMENT_OUTAGE)
+        healed = True
+        say("primary healed; waiting for the incident to resolve")
+        try:
+            wait_for(resolved, timeout=300, what="the incident resolved", interval=3)
+        except SystemExit as exc:  # other platforms' correlated alerts may keep it open: show it as it is
+            say(f"{exc}; taking the pictures anyway")
         return int(opened["id"])
     finally:
-        anyio.run(faults.heal, IncidentKind.PAYMENT_OUTAGE)
+        if not healed:
+            anyio.run(faults.heal, IncidentKind.PAYMENT_OUTAGE)
 
 
 def shoot(stack: RunningStack, out: Path, incident_id: int | None) -> list[Path]:
@@ -167,6 +185,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".fanzwatch-screenshots")
     parser.add_argument("--no-story", action="store_true", help="do not inject the payment outage first")
+    parser.add_argument("--incident", type=int, help="with --no-story: the incident page to show")
     args = parser.parse_args()
 
     started: subprocess.Popen[str] | None = None
@@ -183,7 +202,7 @@ def main() -> int:
             if started is not None:
                 say("letting the fresh demo run a minute, so every panel has recent data")
                 time.sleep(60)
-            incident_id = None if args.no_story else tell_the_story(stack, http, auth)
+            incident_id = args.incident if args.no_story else tell_the_story(stack, http, auth)
         shoot(stack, args.out, incident_id)
     finally:
         if started is not None:

@@ -11,7 +11,7 @@ in its own process (``bench/bi_worker.py``), the baseline with its source first 
 ``PYTHONPATH``; rollups are built by the first run on each database and reused.
 
     git archive 14a8199 src | tar -x -C /tmp/fw17-base        # the baseline's source
-    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 4.5
+    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12
     .venv/bin/python bench/bench_bi.py --baseline-src /tmp/fw17-base/src
 
 SQLite: ``--url sqlite:///A.db --baseline-url sqlite:///B.db`` (B a copy of A). Loopback

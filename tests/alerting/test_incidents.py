@@ -37,7 +37,7 @@ def kinds(inc: dict[str, Any]) -> list[str]:
 
 
 async def test_ungrouped_alerts_group_by_alertname_and_platform(harness: Harness) -> None:
-    svc = harness.service(base_settings())
+    svc = harness.service(base_settings(correlation_window="0s"))  # grouping alone (correlation: test_correlation)
     async with api_client(svc) as c:
         await send(svc, c, am_alert(instance="a:1"))
         await send(svc, c, am_alert(instance="b:1"))  # same alertname and platform: joins

@@ -113,7 +113,8 @@ def test_provisioning_for_short_intervals_and_channels(tmp_path: Path) -> None:
     p = provisioning_settings(stack, DemoSettings(platform_port=8301, processor_port=8311), base)
     assert (p.scrape_interval, p.evaluation_interval, p.group_wait, p.group_interval) == (timedelta(seconds=1),) * 4
     assert p.for_scale == 0.02
-    assert p.rate_window == timedelta(seconds=30)
+    assert p.rate_window == timedelta(seconds=60)  # the demo's: volume guards need a minute of traffic
+    assert provisioning_settings(stack, None, base).rate_window == timedelta(seconds=30)  # short, no demo
     assert p.extra_webhooks == (hook,)
     assert p.resolved_extra_webhooks == (
         ("http://127.0.0.1:8999/hook", str((tmp_path / "secrets/hook_token").resolve())),

@@ -111,8 +111,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Path, ports: dict[str, int]) -> None:
     data = tmp_path / "data"
     prom = f"http://127.0.0.1:{ports['prometheus']}"
-    with fanzwatch_up("--demo", "--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
+    # --no-backfill: this test is about stopping and reusing, the history is tests/stack/test_faults.py's.
+    with fanzwatch_up("--demo", "--no-backfill", "--data-dir", str(data), *_port_args(ports, demo=True)) as up:
         up.wait_for_line("press Ctrl-C to stop", timeout=120)
+        assert "scrape every 1 s" in up.output()  # the demo's pacing by default
         assert f"FanzDash       http://127.0.0.1:{ports['server']}/dash/" in up.output()
         state = read_state(data)
         children = {name: info["pid"] for name, info in state["children"].items()}
@@ -164,8 +166,9 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
     assert not (data / "stack.json").exists()
 
     # Second run, same data dir (no demo: faster); the first run's samples are still there.
-    with fanzwatch_up("--short-intervals", "--data-dir", str(data), *_port_args(ports, demo=False)) as again:
+    with fanzwatch_up("--data-dir", str(data), *_port_args(ports, demo=False)) as again:
         again.wait_for_line("press Ctrl-C to stop", timeout=90)
+        assert "scrape every 15 s" in again.output()  # plain `fanzwatch up`: production pacing
         after_restart = registration_samples(prom, at=sampled_at)
         for series, samples in before_restart.items():
             lost = samples - after_restart.get(series, set())

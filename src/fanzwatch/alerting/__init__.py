@@ -8,6 +8,7 @@ The server composes it (see docs/alerting.md)::
 """
 
 from .api import WEBHOOK_PATH, build_router
+from .incidents.correlation import Explains
 from .incidents.operations import IncidentNotFoundError, IncidentStateError
 from .incidents.records import IncidentRecord, IncidentStatus
 from .notify.base import DeliveryResult, Notification, NotificationEvent, Notifier
@@ -23,6 +24,7 @@ __all__ = [
     "AlertmanagerAlert",
     "AlertmanagerPayload",
     "DeliveryResult",
+    "Explains",
     "HttpProcessControl",
     "IncidentNotFoundError",
     "IncidentRecord",

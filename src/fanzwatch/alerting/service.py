@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import httpx
@@ -32,6 +32,7 @@ from .auth import Credentials
 from .escalation.escalator import Escalator
 from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
+from .incidents.correlation import Explains
 from .incidents.manager import IncidentManager
 from .incidents.operations import IncidentOperations
 from .incidents.queries import IncidentQueries
@@ -66,6 +67,7 @@ class AlertingService:
         process_control: ProcessControl | None = None,
         instance_id: str | None = None,
         notifiers: Iterable[Notifier] = (),
+        explains: Sequence[Explains] = (),
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -80,7 +82,9 @@ class AlertingService:
         self.api_credentials = Credentials(_secret(settings.api_token, "alerting.api_token"))
         self.escalator = Escalator(settings)
         self.planner = RemediationPlanner(settings.remediation, self.metrics)
-        self.manager = IncidentManager(settings, self.escalator, self.planner, self.metrics)
+        # explains: which alerts explain which (severity twins, dependencies), from provisioning
+        # (composed by the server: ``fanzwatch.server.correlation``); see incidents/correlation.py.
+        self.manager = IncidentManager(settings, self.escalator, self.planner, self.metrics, explains=explains)
         self.operations = IncidentOperations(engine, self.manager, self.escalator, self.planner, self.metrics)
         self.queries = IncidentQueries(engine)
         self.inbox = Inbox(engine, self.manager, self.metrics, clock, on_change=self._changed)

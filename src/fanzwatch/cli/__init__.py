@@ -9,6 +9,7 @@ from .alerting import incidents_app, remediation_app
 from .anomaly import anomaly_app
 from .bi import bi_app
 from .demo import demo_app
+from .demo_backfill import demo_backfill
 from .demo_generate import demo_generate
 from .faults import incident_app
 from .provisioning import render
@@ -33,6 +34,7 @@ app.command()(up)
 app.add_typer(incident_app, name="incident")
 app.add_typer(demo_app, name="demo")
 demo_app.command("generate")(demo_generate)  # issue 17: platform-data history for BI
+demo_app.command("backfill")(demo_backfill)  # issue 16: history before the first page view
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(bi_app, name="bi")
 app.command()(render)

@@ -43,8 +43,13 @@ def up(
         typer.Option(help=_stack_help("State directory, reused by the next run.", "data_dir")),
     ] = None,
     short_intervals: Annotated[
-        bool, typer.Option("--short-intervals", help="1 s scrape/evaluation/grouping, short alert holds.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--short-intervals/--production-intervals",
+            help="Demo pacing (1 s scrape/evaluation/grouping, short alert holds, 60 s rate windows with --demo) "
+            "or production pacing (15 s scrape, 5 m windows).  [default: demo pacing with --demo, else production]",
+        ),
+    ] = None,
     prometheus_port: Annotated[
         int | None, typer.Option(help=_stack_help("Prometheus port.", "prometheus_port"))
     ] = None,
@@ -77,12 +82,23 @@ def up(
         ),
     ] = False,
     traffic: Annotated[bool, typer.Option(help="Run the traffic simulator with --demo.")] = True,
+    backfill: Annotated[
+        bool | None,
+        typer.Option(
+            "--backfill/--no-backfill",
+            help="With --demo, first backfill weeks of metrics and months of platform data (once per data dir; "
+            "about a minute).  [default: backfill]",
+        ),
+    ] = None,
     peak_rps: Annotated[
         float | None,
-        typer.Option(help=_demo_help("Simulated requests per second at the peak hour.", "peak_rps")),
+        typer.Option(help=_demo_help("Simulated requests per second of all platforms at their peaks.", "peak_rps")),
     ] = None,
     day_seconds: Annotated[
-        float | None, typer.Option(help=_demo_help("Real seconds per simulated day.", "day_seconds"))
+        float | None,
+        typer.Option(
+            help=_demo_help("Real seconds per simulated day (86400: real time, continues the history).", "day_seconds")
+        ),
     ] = None,
     startup_timeout: Annotated[
         float | None,
@@ -95,7 +111,7 @@ def up(
 
     stack_args = _given(
         data_dir=data_dir,
-        short_intervals=short_intervals or None,
+        short_intervals=short_intervals,
         prometheus_port=prometheus_port,
         alertmanager_port=alertmanager_port,
         node_exporter_port=node_exporter_port,
@@ -103,6 +119,8 @@ def up(
         startup_timeout_seconds=startup_timeout,
     )
     settings = load_settings(lambda: StackSettings(**stack_args))
+    if demo and "short_intervals" not in settings.model_fields_set:  # neither the option nor the environment
+        settings = settings.model_copy(update={"short_intervals": True})
     demo_settings = None
     if demo:
         demo_args = _given(
@@ -114,10 +132,13 @@ def up(
             remediation_dry_run=remediation_dry_run or None,
             platforms=tuple(p.strip() for p in platforms.split(",")) if platforms else None,
             traffic=traffic,
+            backfill=backfill,
             peak_rps=peak_rps,
             day_seconds=day_seconds,
         )
         demo_settings = load_settings(lambda: DemoSettings(**demo_args))
+        if "backfill" not in demo_settings.model_fields_set:  # neither the option nor the environment
+            demo_settings = demo_settings.model_copy(update={"backfill": True})
 
     stack = Stack(settings, demo=demo_settings, on_event=_say)
 

@@ -3,13 +3,26 @@
 Each kind is a change made through a service's admin API, so the system under watch
 really misbehaves and the monitoring has to notice by itself:
 
-| kind | what changes | what should fire |
+| kind | what changes | what fires (demo pacing) |
 |---|---|---|
-| ``payment_outage`` | the processor's primary endpoint answers 503 | payment failure rate |
-| ``latency_regression`` | every platform API request takes +0.8 s | p95 latency |
-| ``error_burst`` | 30 % of platform API requests answer 500 | 5xx error ratio |
-| ``registration_breakage`` | sign-ups answer 500 | registrations drop, 5xx on one route |
-| ``traffic_spike`` | the simulator sends 5x its traffic | request rate anomaly |
+| ``payment_outage`` | the processor's primary endpoint answers 503 | ``PaymentFailureRate`` (critical) within 90 s |
+| ``latency_regression`` | every platform API request takes +1.5 s | ``HighResponseTime`` (p95 > 1 s) within 90 s |
+| ``error_burst`` | 30 % of platform API requests answer 500 | ``HighErrorRate`` (critical, > 5 %) within 90 s |
+| ``registration_breakage`` | sign-ups answer 500 | ``HighErrorRate`` (warning, > 1 %) within 90 s |
+| ``traffic_spike`` | the simulator sends 5x its traffic | ``request_rate`` above its expected band within 6 min |
+
+Each is sized to cross its threshold with margin: the latency regression puts every
+request above the 1 s p95 boundary (a bucket boundary of the duration histogram, so the
+estimate cannot interpolate below it: +0.8 s read as 0.99 s and never fired); sign-ups
+are about 4 % of a platform's requests, four times the 1 % warning ratio. An alert fires
+per platform, on the platforms with enough traffic for the rule's volume guard (at least
+0.1 requests/s, 10 payment attempts per window): the larger ones at any hour. Over a
+longer outage ``LowUserRegistrations`` (sign-ups below half of the same hour last week,
+which the backfilled history provides) follows ``registration_breakage`` after about
+35 minutes. The traffic spike becomes an anomaly (an episode the engine alerts on) once
+the detector confirms it, about five minutes into a delivered 5x; a machine that cannot
+serve 5x (2x on a loaded 2-core box) shows the band breach only. ``FAULTS`` holds this
+table for tests and the CLI.
 
 >>> incidents = IncidentController(IncidentTargets(platform_url=..., processor_url=..., simulator_url=...))
 >>> await incidents.inject(IncidentKind.PAYMENT_OUTAGE)
@@ -35,6 +48,29 @@ class IncidentKind(StrEnum):
     TRAFFIC_SPIKE = "traffic_spike"
 
 
+@dataclass(frozen=True, slots=True)
+class FaultEffect:
+    """What a fault is expected to fire, and how soon after injection under demo pacing."""
+
+    alerts: tuple[str, ...]
+    anomalies: tuple[str, ...]
+    within_seconds: float
+    summary: str
+
+
+FAULTS: dict[IncidentKind, FaultEffect] = {
+    IncidentKind.PAYMENT_OUTAGE: FaultEffect(
+        ("PaymentFailureRate",), (), 90, "the processor's primary endpoint answers 503"
+    ),
+    IncidentKind.LATENCY_REGRESSION: FaultEffect(
+        ("HighResponseTime",), (), 90, "every platform API request takes +1.5 s"
+    ),
+    IncidentKind.ERROR_BURST: FaultEffect(("HighErrorRate",), (), 90, "30 % of platform API requests answer 500"),
+    IncidentKind.REGISTRATION_BREAKAGE: FaultEffect(("HighErrorRate",), (), 90, "sign-ups answer 500"),
+    IncidentKind.TRAFFIC_SPIKE: FaultEffect((), ("request_rate",), 360, "the simulator sends 5x its traffic"),
+}
+
+
 class IncidentError(Exception):
     """A service did not accept the change (down, or answered an error)."""
 
@@ -52,7 +88,7 @@ class IncidentTargets:
 class IncidentSeverity:
     """How hard each incident hits; the defaults are chosen to trip the default alerts."""
 
-    latency_seconds: float = 0.8
+    latency_seconds: float = 1.5
     error_rate: float = 0.3
     spike_multiplier: float = 5.0
 

@@ -27,6 +27,7 @@ from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .auth import AuthMiddleware, RoutePolicy, default_rules
+from .correlation import correlation_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
 from .security import (
     alerting_with_webhook_token,
@@ -95,7 +96,13 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                 app.state.anomaly_engine = anomalies
             if settings.alerting.enabled:
                 alerting = AlertingService(
-                    alerting_with_webhook_token(settings), engine, http, registry, clock, platforms=settings.platforms
+                    alerting_with_webhook_token(settings),
+                    engine,
+                    http,
+                    registry,
+                    clock,
+                    platforms=settings.platforms,
+                    explains=correlation_rules(),  # what explains what, from provisioning
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)

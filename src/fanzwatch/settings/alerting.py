@@ -450,6 +450,13 @@ class AlertingSettings(ComponentSettings):
             "above Alertmanager's group_interval, so a critical handing over to its warning twin is not a resolve"
         ),
     )
+    correlation_window: Duration = Field(
+        default=timedelta(minutes=15),
+        description=(
+            "related alerts (the same alert on other platforms, a dependency and its symptoms, a severity twin) "
+            "starting this close together are one incident; 0 turns correlation off"
+        ),
+    )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)
     channels: tuple[ChannelConfig, ...] = ()

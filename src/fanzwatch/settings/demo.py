@@ -27,11 +27,34 @@ class DemoSettings(ComponentSettings):
         default=None, description="platform database URL; default sqlite:///<data_dir>/demo/platform.db"
     )
     traffic: bool = Field(default=True, description="run the traffic simulator")
-    peak_rps: float = Field(default=6.0, gt=0, le=500, description="simulated requests per second at the peak hour")
-    day_seconds: float = Field(default=600.0, ge=1, le=86_400, description="real seconds per simulated day")
+    peak_rps: float = Field(
+        default=16.0,
+        gt=0,
+        le=500,
+        description="simulated requests per second of all platforms together were each at its peak hour "
+        "(about half of it at any moment: the platforms' peaks are hours apart)",
+    )
+    day_seconds: float = Field(
+        default=86_400.0,
+        ge=1,
+        le=86_400,
+        description="real seconds per simulated day: 86400 (real time) continues the backfilled history; "
+        "less compresses the day (600: a day in ten minutes) and leaves a seam after the history",
+    )
     max_requests: int = Field(default=2_000_000, gt=0, description="the simulator stops after this many requests")
     max_duration_seconds: float = Field(default=12 * 3600.0, gt=0, description="the simulator stops after this long")
     seed: int | None = Field(default=None, description="random seed of the simulator and processor")
+    backfill: bool = Field(
+        default=False,
+        description="before the first start, backfill weeks of metrics into Prometheus and months of platform "
+        "data into the demo database (skipped once history exists); `fanzwatch up --demo` turns it on unless "
+        "--no-backfill (or this variable) says otherwise, a Stack built in code (tests) leaves it off",
+    )
+    metrics_history_days: int = Field(default=28, ge=1, le=90, description="days of metrics history to backfill")
+    platform_history_days: int = Field(default=90, ge=1, le=730, description="days of platform data to backfill")
+    platform_history_scale: float = Field(
+        default=0.25, gt=0, le=100, description="volume of the backfilled platform data (1.0: ~1 M rows per platform)"
+    )
     sinks_port: int = Field(
         default=8330, ge=1, le=65535, description="local Slack/PagerDuty receivers and their page of delivered messages"
     )

@@ -9,8 +9,10 @@ Data directory layout (a second run reuses every part of it)::
     prometheus/        Prometheus TSDB
     alertmanager/      Alertmanager silences and notification log
     fanzwatch.db       the server's store
-    demo/              platform.db and objects/ (uploaded content) of the demo platform
-    secrets/           files Alertmanager reads secrets from (slack_api_url, ...)
+    demo/              platform.db and objects/ (uploaded content) of the demo platform,
+                       notifications.jsonl (what the demo's sinks received)
+    secrets/           files Alertmanager reads secrets from (slack_api_url, ...), role tokens,
+                       rum_synthetic_key (the demo's browser sessions)
     logs/<child>.log   each child's output, appended run after run
     stack.json         PIDs and URLs of the running stack (removed on stop)
 """
@@ -35,6 +37,10 @@ from .ports import check_port_plan
 from .supervisor import ChildSpec
 
 SHORT = timedelta(seconds=1)
+DEMO_RATE_WINDOW = timedelta(seconds=60)
+"""The rules' rate window of the demo at short intervals: long enough for the volume
+guards (10 payment attempts per window) on the larger platforms at any hour, short
+enough that an alert fires and resolves within about a minute of the fault."""
 # Channels whose secret file must exist before Alertmanager is told to use them.
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
 RUM_SYNTHETIC_KEY_FILE = "rum_synthetic_key"
@@ -114,8 +120,9 @@ def provisioning_settings(
     Slack and PagerDuty are used only when their secret file exists in the secrets dir
     (Alertmanager would otherwise fail every notification); e-mail only when configured
     explicitly (there is no SMTP server on a laptop). ``base``'s extra webhooks are kept.
-    Short intervals also shorten the rules' rate windows (30 s), so an alert resolves
-    within about that long after the cause is fixed, not 5 minutes.
+    Short intervals also shorten the rules' rate windows (30 s; 60 s with the demo, see
+    ``DEMO_RATE_WINDOW``), so an alert resolves within about that long after the cause is
+    fixed, not 5 minutes.
     """
     base = base or ProvisioningSettings()
     secrets = stack.resolved_secrets_dir
@@ -143,7 +150,9 @@ def provisioning_settings(
             "group_wait": SHORT,
             "group_interval": SHORT,
         }
-    if stack.resolved_rate_window is not None:
+    if stack.short_intervals and stack.rate_window is None and demo is not None:
+        update["rate_window"] = DEMO_RATE_WINDOW
+    elif stack.resolved_rate_window is not None:
         update["rate_window"] = stack.resolved_rate_window
     return base.model_copy(update=update)
 
@@ -200,6 +209,11 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         variable = f"FANZWATCH_AUTH_{role.upper()}_TOKEN"
         if variable not in os.environ:
             env[f"{variable}_FILE"] = str(secrets / filename)
+    if demo is not None and stack.short_intervals:
+        # Demo pacing of the anomaly engine: the same 1-minute points, read 10 s behind the
+        # 1 s scrape and judged every 15 s, so an anomaly shows within a few minutes.
+        env["FANZWATCH_ANOMALY_INTERVAL_SECONDS"] = "15"
+        env["FANZWATCH_ANOMALY_QUERY_DELAY_SECONDS"] = "10"
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
         env["FANZWATCH_RUM_SYNTHETIC_KEY_FILE"] = str(secrets / RUM_SYNTHETIC_KEY_FILE)
@@ -223,9 +237,17 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
 
 
 def core_children(
-    stack: StackSettings, binaries: Binaries, paths: StackPaths, *, env: Mapping[str, str] | None = None
+    stack: StackSettings,
+    binaries: Binaries,
+    paths: StackPaths,
+    *,
+    env: Mapping[str, str] | None = None,
+    retention: str | None = None,
 ) -> list[ChildSpec]:
-    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``)."""
+    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``).
+
+    ``retention`` overrides the settings' TSDB retention (the demo keeps its history).
+    """
     prom, am = stack.prometheus_port, stack.alertmanager_port
     children = [
         ChildSpec(
@@ -253,7 +275,7 @@ def core_children(
                 str(binaries.prometheus),
                 f"--config.file={paths.config / 'prometheus.yml'}",
                 f"--storage.tsdb.path={paths.prometheus}",
-                f"--storage.tsdb.retention.time={stack.prometheus_retention}",
+                f"--storage.tsdb.retention.time={retention or stack.prometheus_retention}",
                 f"--web.listen-address={_addr(stack, prom)}",
                 f"--web.external-url={_url(stack, prom)}",
                 "--web.enable-lifecycle",  # POST /-/reload after a re-render

@@ -30,6 +30,7 @@ from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
 from .binaries import Binaries, find_binaries
+from .history import backfill_argv, prometheus_retention, read_history_marker
 from .plan import (
     RUM_SYNTHETIC_KEY_FILE,
     StackPaths,
@@ -43,10 +44,12 @@ from .plan import (
 )
 from .ports import busy_ports
 from .registry import register, unregister
+from .steps import run_step
 from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
 
 logger = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25
+BACKFILL_TIMEOUT_SECONDS = 900.0
 
 
 class Stack:
@@ -97,6 +100,7 @@ class Stack:
                     f"already in use on {self.settings.host}: {detail}; stop what uses them or change the ports"
                 )
             self._render()
+            self._backfill()
             self._launch(binaries)
             self._write_state()
         except BaseException:
@@ -143,10 +147,38 @@ class Stack:
             f"rendered configuration into {self.paths.config} (scrape every {p.scrape_interval.total_seconds():g} s, "
             f"notifications: fanzwatch webhook{', ' + ', '.join(channels) if channels else ''})"
         )
+        if self.demo is not None:
+            playbook = "dry-run" if self.demo.remediation_dry_run else "on"
+            self._emit(
+                "demo on-call: Ana and Ben (primary/secondary, daily), Lee, Sam; notified through the demo's "
+                f"Slack, PagerDuty and e-mail sinks; payment-failover playbook {playbook}"
+            )
+
+    def _backfill(self) -> None:
+        """The demo's history, before Prometheus opens its data dir (skipped once it is there)."""
+        if self.demo is None or not self.demo.backfill or self.provisioning is None:
+            return
+        marker = read_history_marker(self.paths.root)
+        if {"metrics", "platform_data"} <= set(marker):
+            self._emit(f"history already backfilled (up to {marker['metrics']['end']}): skipped")
+            return
+        self._emit("backfilling the demo's history (once per data dir; --no-backfill skips it)")
+        argv = backfill_argv(self.settings, self.demo, self.paths, rate_window=self.provisioning.rate_window)
+        run_step(
+            "backfill",
+            argv,
+            emit=lambda line: self._emit(f"  {line}"),
+            should_stop=self._stop_requested.is_set,
+            timeout=BACKFILL_TIMEOUT_SECONDS,
+        )
 
     def _launch(self, binaries: Binaries) -> None:
         services = core_children(
-            self.settings, binaries, self.paths, env=server_env(self.settings, self.demo, self.paths)
+            self.settings,
+            binaries,
+            self.paths,
+            env=server_env(self.settings, self.demo, self.paths),
+            retention=prometheus_retention(self.settings, self.demo),
         )
         traffic: list[ChildSpec] = []
         if self.demo is not None:

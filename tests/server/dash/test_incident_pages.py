@@ -270,6 +270,14 @@ def test_actions_need_a_responder_and_a_fresh_form(served: Served) -> None:
     assert status.json()["status"] == "triggered"
 
 
+def test_the_overview_links_the_open_incidents(served: Served) -> None:
+    sign_in(served.client, "viewer")
+    html = served.client.get("/dash/").text
+    card = html[html.index('id="card-incidents"') :]
+    assert f'href="/dash/incidents/{served.ids["payment"]}">PaymentFailureRate on fanz-3</a>' in card
+    assert f'href="/dash/incidents/{served.ids["latency"]}">' in card
+
+
 def test_unknown_incidents_are_404_pages(served: Served) -> None:
     client = served.client
     sign_in(client, "responder")

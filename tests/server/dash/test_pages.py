@@ -107,7 +107,7 @@ def test_prometheus_down_shows_what_to_do_in_each_panel(make_client: MakeClient,
     assert response.status_code == 200
     body = text(response.text)
     assert body.count(down) == sum(1 for _ in DASHBOARDS[1].panels())
-    assert text(make_client(full_sources).get("/dash").text).count(down) == 4  # the four pulse panels
+    assert text(make_client(full_sources).get("/dash").text).count(down) == 5  # four pulse panels, platform health
 
 
 def test_a_rejected_query_is_shown_as_a_definition_problem(make_client: MakeClient, full_sources: DashSources) -> None:

@@ -59,11 +59,19 @@ export interface LabelBox {
 // the browser tests check that no label runs off the chart.
 const drawnLabels = new WeakMap<uPlot, LabelBox[]>();
 
+// Money carries its currency, as on the server's tables: "83.84 USD".
+function withCurrency(shown: string, unit: string, label: string): string {
+  if ((unit !== 'currency' && unit !== 'money') || shown === '–') return shown;
+  const code = label.split(' ', 1)[0];
+  return /^[A-Z]{3}$/.test(code) ? `${shown} ${code}` : shown;
+}
+
 function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-// Time labels in UTC (the tables say UTC too): "14:05", with the day under the first
+// Time labels in UTC (the tables say UTC too): "14:05" ("14:05:30" when ticks are under a
+// minute apart), with the day under the first
 // label of each day; days only when the ticks are a day or more apart. A label that
 // would run off either edge of the chart is left out rather than cut.
 function timeLabels(u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): (string | null)[] {
@@ -75,7 +83,8 @@ function timeLabels(u: uPlot, splits: number[], _axisIdx: number, _space: number
     let label: string;
     if (incr >= 86400) label = day;
     else {
-      const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+      const seconds = incr < 60 ? `:${two(d.getUTCSeconds())}` : '';
+      const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}${seconds}`;
       label = day !== lastDay ? `${hm}\n${day}` : hm;
     }
     const centre = u.valToPos(t, 'x') + u.bbox.left / uPlot.pxRatio;
@@ -154,7 +163,7 @@ function options(data: ChartData, width: number, height: number): uPlot.Options 
       width: inBand ? 1 : 1.75,
       dash: s.dashed ? [5, 4] : undefined,
       spanGaps: false,
-      value: (_u: uPlot, v: number | null) => fmt(v, data.unit),
+      value: (_u: uPlot, v: number | null) => withCurrency(fmt(v, data.unit), data.unit, s.label),
       // A point with no neighbour has no line to show it: drawn as a dot.
       points: isMarks
         ? { show: true, size: 8, fill: MARK_COLOR, stroke: MARK_COLOR }

@@ -23,6 +23,7 @@ from ..priority import Assessment, PriorityPolicy, highest
 from ..remediation.planner import RemediationPlanner
 from ..tables import alerts, incidents
 from ..timeline import ALERTMANAGER, TimelineKind, record
+from .correlation import Correlator, member_labels
 from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
 from .transitions import NOT_RESOLVED, compare_and_set
@@ -36,6 +37,7 @@ class FiringHandler:
         planner: RemediationPlanner,
         metrics: AlertingMetrics,
         hold_down: HoldDown,
+        correlator: Correlator,
     ) -> None:
         self._settings = settings
         self._escalator = escalator
@@ -43,6 +45,7 @@ class FiringHandler:
         self._policy = PriorityPolicy(settings)
         self._metrics = metrics
         self._hold_down = hold_down
+        self._correlator = correlator
 
     def _alert_values(self, alert: AlertmanagerAlert, assessment: Assessment) -> dict[str, Any]:
         return {
@@ -82,6 +85,9 @@ class FiringHandler:
         row = (await conn.execute(sa.select(incidents).where(incidents.c.open_group_key == group_key))).first()
         if row is not None and await self._still_open(conn, int(row.id), alert, now):
             return await self._join(conn, IncidentRecord.from_row(row), alert, assessment, now)
+        related = await self._correlator.find(conn, alert)
+        if related is not None and await self._still_open(conn, related, alert, now):
+            return await self._correlate(conn, related, alert, assessment, now)
         reopenable = (
             await conn.execute(
                 sa.select(incidents)
@@ -129,6 +135,25 @@ class FiringHandler:
             data={"fingerprint": alert.fingerprint, "labels": dict(alert.labels)},
         )
         return await self._after_fire(conn, incident.id, alert, assessment, now)
+
+    async def _correlate(
+        self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment, now: datetime
+    ) -> AlertApplied:
+        """Join an incident of another group by probable cause; it is retitled to name all it covers."""
+        await self._upsert_alert(conn, incident_id, alert, assessment)
+        title = self._correlator.title(await member_labels(conn, incident_id))
+        await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(title=title))
+        where = f" on {alert.labels['platform']}" if alert.labels.get("platform") else ""
+        await record(
+            conn,
+            incident_id,
+            now,
+            TimelineKind.ALERT_FIRED,
+            f"{alert.alertname}{where} joined by correlation (same probable cause): now {title}",
+            actor=ALERTMANAGER,
+            data={"fingerprint": alert.fingerprint, "labels": dict(alert.labels), "correlated": True},
+        )
+        return await self._after_fire(conn, incident_id, alert, assessment, now)
 
     async def _upsert_alert(
         self, conn: AsyncConnection, incident_id: int, alert: AlertmanagerAlert, assessment: Assessment

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from ..payload import AlertmanagerAlert, AlertmanagerPayload
 from ..remediation.planner import RemediationPlanner
 from ..tables import alert_events, alerts
 from ..timeline import ALERTMANAGER, TimelineKind, record
+from .correlation import Correlator, Explains
 from .firing import FiringHandler
 from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
@@ -54,12 +55,15 @@ class IncidentManager:
         escalator: Escalator,
         planner: RemediationPlanner,
         metrics: AlertingMetrics,
+        *,
+        explains: Sequence[Explains] = (),
     ) -> None:
         self._settings = settings
         self._escalator = escalator
         self._planner = planner
         self.hold_down = HoldDown(settings.hold_down, self.close)
-        self._firing = FiringHandler(settings, escalator, planner, metrics, self.hold_down)
+        self.correlator = Correlator(explains, settings.correlation_window)
+        self._firing = FiringHandler(settings, escalator, planner, metrics, self.hold_down, self.correlator)
 
     def group_key(self, payload: AlertmanagerPayload, alert: AlertmanagerAlert) -> str:
         """Which incident group ``alert`` belongs to."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,10 @@ SUMMARY_COLUMNS = (
 )
 
 
+def _distinct(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})
+
+
 class IncidentQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -52,8 +57,11 @@ class IncidentQueries:
             filters.append(incidents.c.status == status)
         if priority is not None:
             filters.append(incidents.c.priority == priority)
-        if platform is not None:
-            filters.append(incidents.c.platform == platform)
+        if platform is not None:  # the incident's first platform, or any of its alerts' (correlated incidents)
+            on_alert = sa.select(alerts.c.id).where(
+                alerts.c.incident_id == incidents.c.id, alerts.c.labels["platform"].as_string() == platform
+            )
+            filters.append(sa.or_(incidents.c.platform == platform, on_alert.exists()))
         async with self._engine.connect() as conn:
             total = (await conn.execute(sa.select(sa.func.count()).select_from(incidents).where(*filters))).scalar_one()
             rows = (
@@ -82,6 +90,9 @@ class IncidentQueries:
                     )
                 ).all()
             ]
+            # Every platform and service it touches (several when alerts were correlated).
+            out["platforms"] = _distinct(a["labels"].get("platform") for a in out["alerts"]) or [out["platform"]]
+            out["services"] = _distinct(a["labels"].get("service") for a in out["alerts"])
             out["timeline"] = [
                 dict(r._mapping)
                 for r in (

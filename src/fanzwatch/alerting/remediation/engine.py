@@ -274,7 +274,11 @@ class RemediationEngine:
                 await self._set(conn, rid, now, runs=run)
                 await self._log(conn, row, now, Decision.EXECUTED, description, attempt=row.failed_tries + 1)
         async with self._lease.held(rid):  # outside the transaction: it may take its whole timeout
-            result = await action.run(values, key=f"fanzwatch-remediation-{rid}-{run}")
+            try:
+                result = await action.run(values, key=f"fanzwatch-remediation-{rid}-{run}")
+            except Exception as exc:  # an action must not raise; if one does, it is a failed try
+                logger.exception("remediation %d: the %s action raised", rid, playbook.action.kind)
+                result = ActionResult(False, f"{description}: {type(exc).__name__}")
         await self._outcome(rid, playbook, result)
 
     async def _outcome(self, rid: int, playbook: PlaybookConfig, result: ActionResult) -> None:
@@ -283,6 +287,8 @@ class RemediationEngine:
         async with self._engine.begin() as conn:
             mine = await self._lease.release(conn, rid, interrupted=False)
             row = await self._load(conn, rid)
+            if row is None:  # its incident was deleted meanwhile
+                return
             self._metrics.remediations_run.labels(row.platform, row.playbook, outcome.value).inc()
             if not mine:  # our lease expired and another replica took the remediation over
                 await self._log(conn, row, now, outcome, f"{result.detail} (recorded only: the claim had expired)")

@@ -115,6 +115,9 @@ class DashContext:
         )
         self.env.filters.update(
             fmt=formatting.fmt,
+            money=formatting.fmt_money,
+            amount=formatting.fmt_amount,
+            without_emoji=formatting.without_emoji,
             growth=formatting.fmt_growth,
             time=formatting.fmt_time,
             duration=formatting.fmt_duration,

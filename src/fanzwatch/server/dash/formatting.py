@@ -2,13 +2,18 @@
 
 The browser code formats chart axes with the same rules (``web/fanzdash/src/format.ts``).
 
+Money always carries its currency: ``fmt_money(83.84, "USD")`` is ``83.84 USD``.
+
 >>> fmt(0.0123, "ratio"), fmt(0.25, "seconds"), fmt(1536, "bytes"), fmt(12345.5, "currency")
 ('1.23%', '250 ms', '1.5 KiB', '12,345.50')
+>>> fmt_money(83.84, "USD"), fmt_amount(12.5, "currency", "EUR last week")
+('83.84 USD', '12.50 EUR')
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -64,6 +69,55 @@ def fmt(value: object, unit: str = "") -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return _num(v)
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MONEY_UNITS = frozenset({"currency", "money"})
+
+
+def fmt_money(value: object, currency: str | None) -> str:
+    """An amount with its ISO currency code after it: ``83.84 USD`` (``–`` without a number)."""
+    shown = fmt(value, "currency")
+    if shown == "–" or not currency:
+        return shown
+    return f"{shown} {currency}"
+
+
+def currency_of(label: str) -> str | None:
+    """The currency code a series label starts with (``USD``, ``EUR last week``), if any."""
+    first = label.split(" ", 1)[0] if label else ""
+    return first if _CURRENCY.match(first) else None
+
+
+def fmt_amount(value: object, unit: str, label: str = "") -> str:
+    """``fmt`` for any unit; money gets the currency its series label names."""
+    if unit in MONEY_UNITS:
+        return fmt_money(value, currency_of(label))
+    return fmt(value, unit)
+
+
+# Emoji render as boxes where the machine has no emoji font (servers, headless browsers):
+# FanzDash shows what they meant as a word and an inline SVG instead.
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
+_EMOJI_KIND = {"\U0001f4c8": "up", "\U0001f680": "up", "\U0001f4c9": "down"}
+
+
+_AMOUNT_IN_TEXT = re.compile(r"\b(\d+(?:\.\d+)?) ([A-Z]{3})\b")
+
+
+def money_in_text(text: str) -> str:
+    """Amounts a sentence prints raw (``83.8400 USD``) as FanzDash prints money (``83.84 USD``)."""
+    return _AMOUNT_IN_TEXT.sub(lambda m: fmt_money(float(m.group(1)), m.group(2)), text)
+
+
+def without_emoji(text: str) -> tuple[str, str]:
+    """(kind, text): the sentence without emoji (its amounts as money), and ``up``, ``down`` or
+    ``note`` from its lead."""
+    lead = _EMOJI.match(text)
+    kind = "note"
+    if lead:
+        kind = next((k for ch, k in _EMOJI_KIND.items() if ch in lead.group(0)), "note")
+    return kind, money_in_text(" ".join(_EMOJI.sub(" ", text).split()))
 
 
 def fmt_growth(percent: float | None, label: str = "") -> str:

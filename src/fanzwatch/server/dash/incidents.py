@@ -56,6 +56,7 @@ class AlertingIncidentSource:
     """Incidents from the ``AlertingService`` that ``get_service`` returns (None: not started)."""
 
     statuses = tuple(s.value for s in IncidentStatus)
+    open_statuses = tuple(ACTIVE)
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class AlertingIncidentSource:
         return svc
 
     async def incidents(self) -> list[Incident]:
-        found, _total = await self.search(IncidentFilter(statuses=ACTIVE, limit=self.open_limit))
+        found, _total = await self.search(IncidentFilter(statuses=self.open_statuses, limit=self.open_limit))
         return found
 
     async def search(self, wanted: IncidentFilter) -> tuple[list[Incident], int]:

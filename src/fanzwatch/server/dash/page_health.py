@@ -1,7 +1,9 @@
-"""Health page (every check, its observed value and history)."""
+"""Health page: each platform's own dependency checks (from Prometheus), then this
+server's checks with their observed values and history."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +13,8 @@ from ...health import HealthReport
 from .charts import chart
 from .context import DashContext, attempt
 from .errors import not_configured
+from .pickers import read_picks
+from .platform_health import ServiceHealth, platform_health
 from .sources import HealthPoint
 
 
@@ -49,7 +53,16 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                 raise not_configured("health", "FANZWATCH_HEALTH_CHECKS", "Health checking")
             return await sources.health.report()
 
-        result = await attempt("health checks", report())
+        picks = read_picks(request, platforms=ctx.platforms, default_range="1h")
+
+        async def platforms() -> list[ServiceHealth]:
+            if sources.prometheus is None:
+                raise not_configured("Prometheus", "FANZWATCH_DASH_PROMETHEUS_URL", "Prometheus")
+            return await platform_health(sources.prometheus, now=ctx.clock.now().timestamp(), platform=picks.platform)
+
+        result, services = await asyncio.gather(
+            attempt("health checks", report()), attempt("the platforms' health", platforms())
+        )
         rows = []
         if result.data is not None and sources.health is not None:
             for check in result.data.checks:
@@ -57,4 +70,14 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                 rows.append(
                     (check, points, summary(points), history_chart(check.name, check.result.observed_unit, points))
                 )
-        return ctx.render(request, "health.html", page="health", title="Health", result=result, rows=rows)
+        return ctx.render(
+            request,
+            "health.html",
+            page="health",
+            title="Health",
+            status=picks.status,
+            picks=picks,
+            result=result,
+            rows=rows,
+            services=services,
+        )

@@ -74,6 +74,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         status = q.get("status", "active")
         source = ctx.sources().incidents
         statuses = source.statuses if source is not None else ()
+        open_statuses = source.open_statuses if source is not None else ()
         if status not in ("active", "all", *statuses):
             problems.append(
                 f"status {status[:20]!r} is not offered; choose active, all or one of {', '.join(statuses)}"
@@ -98,7 +99,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             page = 1
         window = SINCE[since]
         wanted = IncidentFilter(
-            statuses=("triggered", "acknowledged") if status == "active" else () if status == "all" else (status,),
+            statuses=open_statuses if status == "active" else () if status == "all" else (status,),
             priority=priority,
             platform=platform,
             opened_after=ctx.clock.now() - window if window is not None else None,

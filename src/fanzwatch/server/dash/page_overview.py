@@ -14,6 +14,7 @@ from .context import DashContext, Section, attempt, attempt_sync
 from .errors import not_configured, not_running
 from .panels import PanelView, dashboard_views
 from .pickers import read_picks
+from .platform_health import ServiceHealth, platform_health
 from .pulse import PulseView, pulse_views
 from .sources import Alert, DashSources, EngineView, Incident
 
@@ -63,11 +64,17 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                 sources.prometheus, rng=rng, platform=picks.platform, scrape_interval=settings.scrape_interval_seconds
             )
 
-        health, alerts, pulse_section, incidents = await asyncio.gather(
+        async def services() -> list[ServiceHealth]:
+            if sources.prometheus is None:
+                raise not_configured("Prometheus", "FANZWATCH_DASH_PROMETHEUS_URL", "Prometheus")
+            return await platform_health(sources.prometheus, now=ctx.clock.now().timestamp(), platform=picks.platform)
+
+        health, alerts, pulse_section, incidents, platform_services = await asyncio.gather(
             attempt("health", _health(sources)),
             attempt("Alertmanager", _alerts(sources)),
             attempt("the business pulse", pulse()),
             attempt("incidents", _incidents(sources)),
+            attempt("the platforms' health", services()),
         )
         anomalies: Section[list[dict[str, object]]]
         engine_view: Section[EngineView]
@@ -91,6 +98,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             picks=picks,
             rng=rng,
             health=health,
+            platform_services=platform_services,
             alerts=alerts,
             anomalies=anomalies,
             anomaly_engine=engine_view,

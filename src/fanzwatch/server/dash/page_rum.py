@@ -66,6 +66,23 @@ async def trend_chart(
     )
 
 
+BEACONS = f"{rum_catalog.RUM_BEACONS.name}_total"
+
+
+async def beacon_outcomes(prom: PrometheusSource, *, seconds: float, now: float) -> dict[str, float]:
+    """Beacon requests per outcome over the range, from the RUM ingestion's counter.
+
+    Bots are dropped before the body is read, so their platform is not known: these
+    counts are for every platform. Counts are whole beacons (increase() extrapolates).
+    """
+    # A series born inside the range (the first bot since the server started) has no
+    # earlier sample for increase() to count from: its whole value is the range's count.
+    window = f"{int(seconds)}s"
+    expr = f"sum by (outcome) (({BEACONS} unless {BEACONS} offset {window}) or increase({BEACONS}[{window}]))"
+    answer = await prom.query_range(expr, start=now, end=now, step=60)
+    return {s.labels.get("outcome", "?"): round(s.last() or 0.0) for s in answer if (s.last() or 0) >= 0.5}
+
+
 def pages_table(rows: list[VitalP75]) -> list[tuple[str, dict[str, VitalP75]]]:
     by_page: dict[str, dict[str, VitalP75]] = {}
     for r in rows:
@@ -108,8 +125,16 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             )
             return list(zip(VITALS, drawn, strict=True))
 
-        vital_rows, error_rows, trend_charts = await asyncio.gather(
-            attempt("RUM vitals", vitals()), attempt("RUM errors", errors()), attempt("RUM trends", trends())
+        async def outcomes() -> dict[str, float]:
+            if sources.prometheus is None:
+                raise not_configured("Prometheus", "FANZWATCH_DASH_PROMETHEUS_URL", "Prometheus")
+            return await beacon_outcomes(sources.prometheus, seconds=RANGE_SECONDS[picks.range], now=now.timestamp())
+
+        vital_rows, error_rows, trend_charts, beacons = await asyncio.gather(
+            attempt("RUM vitals", vitals()),
+            attempt("RUM errors", errors()),
+            attempt("RUM trends", trends()),
+            attempt("RUM beacon counts", outcomes()),
         )
         table: Section[list[tuple[str, dict[str, VitalP75]]]] = (
             Section(data=pages_table(vital_rows.data))
@@ -129,4 +154,5 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             table=table,
             errors=error_rows,
             trends=trend_charts,
+            beacons=beacons,
         )

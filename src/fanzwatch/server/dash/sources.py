@@ -266,6 +266,9 @@ class IncidentSource(Protocol):
     """
 
     statuses: tuple[str, ...]
+    """Every status an incident can have, in lifecycle order."""
+    open_statuses: tuple[str, ...]
+    """The ones still being worked (what "open" means in the list and on the Overview)."""
 
     async def incidents(self) -> list[Incident]:
         """The open ones (triggered or acknowledged), newest first."""

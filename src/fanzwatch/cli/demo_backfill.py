@@ -49,6 +49,14 @@ def demo_backfill(
         typer.secho("--end needs an offset, e.g. 2026-03-01T00:00:00+00:00", err=True, fg="red")
         raise typer.Exit(2)
     tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    # Checked before anything is written: accepted, either would record an empty history as
+    # done in history.json, and every later `up --demo` of this data dir would skip it.
+    if not tenants:
+        typer.secho("--platforms: give at least one platform, e.g. fanz-1,fanz-2", err=True, fg="red")
+        raise typer.Exit(2)
+    if not peak_rps > 0:
+        typer.secho(f"--peak-rps must be above 0, got {peak_rps:g}", err=True, fg="red")
+        raise typer.Exit(2)
     params = HistoryParams(
         platforms=tenants,
         peak_rps=peak_rps,

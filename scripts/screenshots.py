@@ -12,6 +12,8 @@ stack's viewer token and writes ``docs/screenshots/*.png``:
     fanzdash-bi.png           the BI page
     fanzdash-rum.png          RUM, from the demo's browser sessions
     notifications.png         what the on-call people received (the demo's sinks)
+    and the other pages docs/fanzdash.md shows (incidents, alerts, health, dashboards,
+    insights and forecast)
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-story]
 """
@@ -126,6 +128,14 @@ def shoot(stack: RunningStack, out: Path, incident_id: int | None) -> list[Path]
         ("fanzdash-anomalies.png", f"{dash}anomalies?range=7d", False),
         ("fanzdash-bi.png", f"{dash}bi?window=7d", False),
         ("fanzdash-rum.png", f"{dash}rum", False),
+        # the rest of docs/fanzdash.md's pictures, so none is older than the features
+        ("fanzdash-incidents.png", f"{dash}incidents?status=all", False),
+        ("fanzdash-alerts.png", f"{dash}alerts", False),
+        ("fanzdash-health.png", f"{dash}health", False),
+        ("fanzdash-dashboards.png", f"{dash}dashboards", False),
+        ("fanzdash-dashboard-core.png", f"{dash}dashboards/fanz-core?range=24h", False),
+        ("fanzdash-dashboard-business.png", f"{dash}dashboards/fanz-business?range=7d", False),
+        ("fanzdash-anomaly-analysis.png", f"{dash}anomalies/analysis", False),
     ]
     if sinks:
         pages.append(("notifications.png", sinks, False))

@@ -319,6 +319,9 @@ def test_alerting_config_notifies_people_and_fails_over_for_real_in_the_demo(tmp
         steps = settings.steps_for(priority)
         assert [s.name for s in steps] == ["primary", "secondary", "engineering-lead", "stakeholders"]
     assert settings.external_url == "http://127.0.0.1:8900"
+    assert settings.hold_down == timedelta(minutes=2)  # production pace keeps the default
+    quick = AlertingSettings(**alerting_config(StackSettings(data_dir=tmp_path, short_intervals=True), demo))
+    assert quick.hold_down == timedelta(seconds=30)
 
     dry = AlertingSettings(**alerting_config(stack, DemoSettings(remediation_dry_run=True)))
     assert dry.remediation.dry_run is True

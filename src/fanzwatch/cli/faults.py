@@ -19,15 +19,6 @@ incident_app = typer.Typer(
     help="Deprecated: moved to `fanzwatch demo fault`.", no_args_is_help=True, deprecated=True, hidden=True
 )
 
-# kind -> (what changes, what should catch it). The kinds themselves are the IncidentKind enum.
-FAULTS: dict[str, tuple[str, str]] = {
-    "payment_outage": ("the processor's primary endpoint answers 503", "PaymentFailureRate (P0), then failover"),
-    "latency_regression": ("every platform API request takes +0.8 s", "p95 latency alert"),
-    "error_burst": ("30 % of platform API requests answer 500", "5xx error ratio alert"),
-    "registration_breakage": ("sign-ups answer 500", "registrations drop, 5xx on one route"),
-    "traffic_spike": ("the simulator sends 5x its traffic", "request-rate anomaly"),
-}
-
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(help="Data dir of the running stack.  [default: the running stack, found from any directory]"),
@@ -38,6 +29,17 @@ def _kinds() -> list[str]:
     from ..demo.incidents import IncidentKind
 
     return [k.value for k in IncidentKind]
+
+
+def _effect(kind: str) -> tuple[str, str]:
+    """(what the fault changes, what should catch it and how soon), from the faults' own table."""
+    from ..demo.incidents import FAULTS, IncidentKind
+
+    effect = FAULTS.get(IncidentKind(kind))
+    if effect is None:
+        return "", ""
+    caught = [*effect.alerts, *(f"a {a} anomaly" for a in effect.anomalies)]
+    return effect.summary, f"{' or '.join(caught)} within {effect.within_seconds:g} s" if caught else ""
 
 
 def _kind(value: str) -> Any:
@@ -83,7 +85,7 @@ def inject(kind: str, data_dir: Path | None) -> None:
         anyio.run(_controller(stack).inject, fault)
     except IncidentError as exc:
         raise fail(f"could not inject {fault.value}: {exc}") from None
-    what, caught_by = FAULTS.get(fault.value, ("", ""))
+    what, caught_by = _effect(fault.value)
     typer.echo(f"injected {fault.value}" + (f": {what}" if what else ""))
     if caught_by:
         typer.echo(f"  expect:  {caught_by}")
@@ -135,7 +137,7 @@ def fault_list() -> None:
     """The faults that can be injected, what each changes and what should catch it."""
     width = max(len(k) for k in _kinds())
     for kind in _kinds():
-        what, caught_by = FAULTS.get(kind, ("", ""))
+        what, caught_by = _effect(kind)
         typer.echo(f"{kind:<{width}}  {what}" + (f"  ->  {caught_by}" if caught_by else ""))
 
 

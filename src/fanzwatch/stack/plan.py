@@ -185,6 +185,7 @@ def alerting_config(stack: StackSettings, demo: DemoSettings | None) -> dict[str
             smtp_host=stack.host,
             smtp_port=demo.smtp_port,
             dry_run=demo.remediation_dry_run,
+            short_intervals=stack.short_intervals,
         )
     return config
 

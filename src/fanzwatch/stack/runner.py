@@ -15,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
 
 logger = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # as fanzwatch.demo.browser looks for it
 BACKFILL_TIMEOUT_SECONDS = 900.0
 
 
@@ -184,6 +186,10 @@ class Stack:
         if self.demo is not None:
             demo_services, traffic = demo_children(self.settings, self.demo, self.paths)
             services += demo_services
+            if not any(shutil.which(name) for name in CHROMIUM_NAMES):
+                if any(spec.name == "browser" for spec in traffic):
+                    self._emit("no Chromium on PATH: no browser sessions, so RUM stays empty (make system-deps)")
+                traffic = [spec for spec in traffic if spec.name != "browser"]
         timeout = self.settings.startup_timeout_seconds
         started = [self.supervisor.start(spec) for spec in services]
         self.supervisor.wait_ready(started, timeout=timeout, should_stop=self._stop_requested.is_set)

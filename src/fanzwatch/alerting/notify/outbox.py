@@ -22,7 +22,7 @@ Status of a row: ``pending`` → ``sent`` | ``failed`` | ``superseded``, each ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -49,7 +49,14 @@ NOTHING_DELIVERED = "nothing about this incident was delivered there"
 
 
 async def enqueue(
-    conn: AsyncConnection, *, key: str, channel: str, kind: str, notification: Notification, now: datetime
+    conn: AsyncConnection,
+    *,
+    key: str,
+    channel: str,
+    kind: str,
+    notification: Notification,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> bool:
     """Queue ``notification`` for ``channel`` unless ``key`` was queued before; True if queued."""
     new_id = await insert_ignore(
@@ -67,7 +74,7 @@ async def enqueue(
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": max(now, not_before) if not_before is not None else now,
         },
         ("dedup_key",),
     )
@@ -200,3 +207,34 @@ async def _audit(conn: AsyncConnection, row: Any, now: datetime, reason: str) ->
         f"Not sending {row.event} to {row.recipient} via {row.channel} ({row.kind}): {reason}",
         data={"event": row.event, "recipient": row.recipient, "channel": row.channel, "outbox_id": int(row.id)},
     )
+
+
+async def plan_reopen(
+    conn: AsyncConnection,
+    incident_id: int,
+    channel: str,
+    *,
+    address: str | None,
+    now: datetime,
+    hold_down: timedelta,
+) -> datetime | None:
+    """Flap damping's second line, per channel: whether and when a reopen goes out.
+
+    None: do not queue it — the channel's resolve had not gone out yet and is superseded
+    now, so the channel never heard the incident was over. Otherwise the earliest send
+    time: at most one trigger or reopen per ``hold_down`` reaches a channel, a later one
+    waits (and is superseded if the incident resolves again meanwhile).
+    """
+    history = await channel_history(conn, incident_id, channel, address=address)
+    last_message = history[-1] if history else None
+    if (
+        last_message is not None
+        and (last_message.event, last_message.status) == (NotificationEvent.RESOLVE.value, OutboxStatus.PENDING.value)
+        and await supersede(conn, last_message, now, "superseded, the incident reopened", guard=lease_free(now))
+    ):
+        return None
+    opened = [
+        r.created_at for r in history if r.event in (NotificationEvent.TRIGGER.value, NotificationEvent.REOPEN.value)
+    ]
+    last: datetime | None = max(opened) if opened else None
+    return now if last is None or last + hold_down <= now else last + hold_down

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,7 +113,6 @@ def test_openmetrics_lines_are_exact(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
 def test_backfill_writes_blocks_and_a_second_run_skips(tmp_path: Path) -> None:
     data = tmp_path / "data"
     plan = DemoHistoryPlan(
@@ -157,7 +155,6 @@ def test_backfill_without_promtool_says_how_to_get_it(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
 def test_a_prometheus_that_holds_data_is_not_backfilled(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "prometheus" / "wal").mkdir(parents=True)  # a run with --no-backfill came first
@@ -183,7 +180,6 @@ def _broken_generator(*_args: object, **_kwargs: object) -> None:
     raise ValueError("operands could not be broadcast")
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
 def test_a_failing_platform_data_generator_leaves_the_metrics_and_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

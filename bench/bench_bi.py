@@ -11,10 +11,11 @@ in its own process (``bench/bi_worker.py``), the baseline with its source first 
 ``PYTHONPATH``; rollups are built by the first run on each database and reused.
 
     git archive 14a8199 src | tar -x -C /tmp/fw17-base        # the baseline's source
-    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 4.5
+    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12
     .venv/bin/python bench/bench_bi.py --baseline-src /tmp/fw17-base/src
 
-Loopback PostgreSQL only; every phase is bounded by ``--max-seconds``.
+SQLite: ``--url sqlite:///A.db --baseline-url sqlite:///B.db`` (B a copy of A). Loopback
+PostgreSQL by default; every phase is bounded by ``--max-seconds``.
 """
 
 from __future__ import annotations
@@ -34,20 +35,27 @@ HERE = Path(__file__).parent
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def _exists(database: str) -> bool:
+def _exists(url: str) -> bool:
+    if url.startswith("sqlite"):
+        return Path(url.split("///", 1)[1]).is_file()
+    database = url.rsplit("/", 1)[1]
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is not None
 
 
-def _side(database: str, src: str | None, args: argparse.Namespace, raw_check: str) -> dict[str, Any]:
+def _pg(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def _side(url: str, src: str | None, args: argparse.Namespace, raw_check: str) -> dict[str, Any]:
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, str(HERE / "bi_worker.py"), "--database", database, "--windows", args.windows]
+    cmd = [sys.executable, str(HERE / "bi_worker.py"), "--url", url, "--windows", args.windows]
     cmd += ["--iterations", str(args.iterations), "--max-seconds", str(args.max_seconds), "--raw-check", raw_check]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=args.max_seconds * 20)
     if done.returncode != 0:
-        raise SystemExit(f"worker failed on {database}:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"worker failed on {url}:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -59,8 +67,8 @@ def _p(ms: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="fw_17_bench")
-    parser.add_argument("--baseline-database", default="fw_17_bench_base")
+    parser.add_argument("--url", default=_pg("fw_17_bench"), help="this code's platform database")
+    parser.add_argument("--baseline-url", default=_pg("fw_17_bench_base"), help="the baseline's copy of it")
     parser.add_argument("--baseline-src", default="/tmp/fw17-base/src", help="the baseline commit's src/ directory")
     parser.add_argument("--baseline-label", default="main 14a8199")
     parser.add_argument("--windows", default="24h,7d,30d,90d")
@@ -68,13 +76,13 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--raw-check", default="24h", help="window lengths whose rollup report is compared with raw")
     args = parser.parse_args()
-    for db in (args.database, args.baseline_database):
-        if not _exists(db):
-            raise SystemExit(f"{db} does not exist: build it with bench/bi_data.py (and CREATE DATABASE ... TEMPLATE)")
+    for url in (args.url, args.baseline_url):
+        if not _exists(url):
+            raise SystemExit(f"{url} does not exist: build it with bench/bi_data.py (and copy it for the baseline)")
     if not (Path(args.baseline_src) / "fanzwatch" / "bi").is_dir():
         raise SystemExit(f"{args.baseline_src} is not a fanzwatch src/ directory: git archive <commit> src | tar -x")
-    new = _side(args.database, None, args, args.raw_check)
-    base = _side(args.baseline_database, args.baseline_src, args, "")
+    new = _side(args.url, None, args, args.raw_check)
+    base = _side(args.baseline_url, args.baseline_src, args, "")
     print(f"rollup refresh before timing: new {new['refresh_seconds']:.1f} s, baseline {base['refresh_seconds']:.1f} s")
     lines = [
         f"| window | {args.baseline_label} p50 ms | p95 ms | this code p50 ms | p95 ms | runs | this code's revenue |",

@@ -1,11 +1,14 @@
 """The BI benchmark's platform database: generated once with ``fanzwatch.demo.generate``, then reused.
 
-Payment-heavy mix (about 2.3 platform rows per transaction, like the earlier benchmark's
-``generate_series`` data): 13 platforms over 365 days; ``--scale 4.4`` gives ~10 M
-transactions. Indexes are dropped for the load and built afterwards (much faster), then
+Payment-heavy mix (about 2.6 platform rows per transaction, like the earlier benchmark's
+``generate_series`` data): 13 platforms over 365 days. ``--scale`` is per platform of size
+1; the platforms' sizes come from the simulator's ``platform_profile`` (they sum to 4.84
+for fanz-1..13), so ``--scale 12`` gives ~10 M transactions. (docs/benchmarks.md's database
+was generated with ``--scale 4.5`` before the profiles existed, every platform of size 1:
+10,004,481 transactions, 26.4 M rows.) Indexes are dropped for the load and built afterwards (much faster), then
 ``VACUUM ANALYZE``. A copy for the baseline code is made with ``CREATE DATABASE ... TEMPLATE``.
 
-    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 4.4     # ~10 M transactions
+    .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12      # ~10 M transactions
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def copy(source: str, target: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="fw_17_bench")
-    parser.add_argument("--scale", type=float, default=4.4)
+    parser.add_argument("--scale", type=float, default=12.0)
     parser.add_argument("--platforms", type=int, default=13)
     args = parser.parse_args()
     if exists(args.database):

@@ -24,13 +24,13 @@ PLATFORMS = tuple(f"fanz-{n}" for n in range(1, 14))
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
+    parser.add_argument("--url", required=True, help="platform database URL (PostgreSQL or SQLite)")
     parser.add_argument("--windows", default="24h,7d,30d,90d")
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--raw-check", default="", help="window lengths to compare with raw SQL once")
     args = parser.parse_args()
-    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}", pool_size=2)
+    engine = sa.create_engine(args.url)
     clock = FrozenClock(NOW)
     out: dict[str, Any] = {"windows": {}, "checks": {}}
     started = time.perf_counter()

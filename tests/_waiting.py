@@ -12,6 +12,7 @@ what it waited for (a sample, a row, a response) instead of computing it again l
 ``until=`` a value is accepted when ``until(value)`` holds, and the last one rejected is shown::
 
     seen = wait_until(stale_alerts, until=lambda seen: wanted <= seen, timeout=180, message="...")
+
 Import them as ``from _waiting import wait_until`` (``tests/`` is on ``sys.path``).
 """
 

@@ -269,7 +269,7 @@ class ProcessSupervisor(FakeHttpService):
             self.child.wait(timeout=10)
 
 
-def wait_until(what: str, probe: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> Any:
+def wait_until(what: str, probe: Callable[[], object], timeout: float = 30.0, interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()

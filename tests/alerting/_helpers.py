@@ -187,7 +187,7 @@ async def post_alerts(client: httpx.AsyncClient, payload: dict[str, Any], token:
     return await client.post("/api/v1/alerts/webhook", json=payload, headers={"Authorization": f"Bearer {token}"})
 
 
-async def eventually(what: str, probe: Callable[[], Awaitable[object] | object], within: float = 10.0) -> Any:
+async def eventually(what: str, probe: Callable[[], Awaitable[object] | object], within: float = 30.0) -> Any:
     """Poll ``probe`` (sync or async) until truthy, letting the event loop run meanwhile."""
     deadline = time.monotonic() + within
     while True:

@@ -80,7 +80,7 @@ async def test_list_and_show(server: str) -> None:
         "  PaymentFailureRate on fanz-1",
         "  opened 2026-03-02 10:00:00",
         "Alerts:",
-        "  firing    PaymentFailureRate  fired 1x  since 2026-03-02 10:00:00",
+        "  firing    PaymentFailureRate on fanz-1  fired 1x  since 2026-03-02 10:00:00",
     ]
     assert "2026-03-02 10:00:00  opened                alertmanager  Incident opened: PaymentFailureRate on fanz-1" in (
         shown.output

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fanzwatch.alerting import AlertingService, IncidentStateError
+from fanzwatch.alerting import AlertingService, AlertmanagerPayload, IncidentStateError
 from fanzwatch.alerting.tables import incidents, outbox, timeline
 
 from ._fakes import FakePagerDuty, FakeSlack
 from ._helpers import (
+    T0,
     TOKEN,
     Harness,
     advance,
@@ -124,6 +126,7 @@ def assert_valid(row: Any) -> None:
         assert row.open_group_key == row.group_key
     if row.status == "acknowledged":
         assert row.acknowledged_at is not None and row.next_escalation_at is None
+    assert (row.status == "resolving") == (row.resolve_after is not None)
 
 
 async def test_resolve_then_acknowledge_racing_leaves_it_resolved_and_the_ack_refused(
@@ -207,3 +210,58 @@ async def test_alertmanager_resolving_while_a_human_resolves_closes_it_once(
     assert row.resolved_by == ("ana" if human_won else "alertmanager")
     assert (await _kinds(pg)).count("resolved") == 1
     assert [e for e, _ in await _events(pg)].count("resolve") == 2  # once per channel
+
+
+async def _apply(svc: AlertingService, alert: dict[str, Any], now: Any) -> Any:
+    payload = AlertmanagerPayload.model_validate(am_payload(alert))
+    one = payload.alerts[0]
+    async with svc.engine.begin() as conn:
+        return await svc.manager.apply(conn, one, svc.manager.group_key(payload, one), now)
+
+
+async def test_two_replicas_reopening_one_incident_reopen_it_once(
+    pg: Harness, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    """Two alerts of a group that resolved a minute ago fire again at once, one on each replica."""
+    first = pg.service(on_call_settings(slack, pagerduty))
+    second = pg.service(on_call_settings(slack, pagerduty))
+    a, b = am_alert(instance="a:1"), am_alert(instance="b:1")
+    await _apply(first, a, pg.clock.now())
+    await _apply(first, {**a, "status": "resolved", "endsAt": "2026-03-02T10:01:00Z"}, advance(pg.clock, minutes=1))
+    assert (await _row(pg)).status == "resolved"
+    now = advance(pg.clock, minutes=1)
+    again = {**a, "startsAt": "2026-03-02T10:02:00Z"}
+    async with RowLock(pg, 1) as lock:
+        one = await lock.queue(_apply(first, again, now), waiting=1)
+        two = await lock.queue(_apply(second, b, now), waiting=2)
+    assert [(await one).incident_id, (await two).incident_id] == [1, 1]
+    row = await _row(pg)
+    assert_valid(row)
+    assert (row.status, row.reopen_count) == ("triggered", 1)
+    assert (await _kinds(pg)).count("reopened") == 1
+    async with pg.engine.connect() as conn:
+        members = (await conn.execute(sa.text("SELECT count(*) FROM alerting_alerts WHERE incident_id = 1"))).scalar()
+        total = (await conn.execute(sa.text("SELECT count(*) FROM alerting_incidents"))).scalar()
+    assert (members, total) == (2, 1)
+
+
+async def test_an_older_firing_racing_a_newer_one_is_stale_and_changes_nothing(
+    pg: Harness, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    """Both read the alert as it was (started 10:00); the newer (10:20) commits first; the older (10:10) loses."""
+    svc = pg.service(on_call_settings(slack, pagerduty))
+    await _apply(svc, am_alert(), pg.clock.now())
+    now = advance(pg.clock, minutes=30)
+    newer, older = am_alert(starts_at=T0 + timedelta(minutes=20)), am_alert(starts_at=T0 + timedelta(minutes=10))
+    locker = await pg.engine.connect()
+    await locker.begin()
+    await locker.execute(sa.text("SELECT id FROM alerting_alerts WHERE incident_id = 1 FOR NO KEY UPDATE"))
+    lock = RowLock(pg, 1)  # only for its queueing helper
+    first = await lock.queue(_apply(svc, newer, now), waiting=1)
+    second = await lock.queue(_apply(svc, older, now), waiting=2)
+    await locker.rollback()
+    await locker.close()
+    assert [(await first).result, (await second).result] == ["applied", "stale"]
+    async with pg.engine.connect() as conn:
+        starts, fired = (await conn.execute(sa.text("SELECT starts_at, fired_count FROM alerting_alerts"))).one()
+    assert (starts.astimezone(UTC), fired) == (T0 + timedelta(minutes=20), 2)

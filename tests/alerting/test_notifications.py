@@ -252,6 +252,7 @@ async def test_generic_webhook_carries_the_incident_and_a_bearer_token(
         await svc.tick()
     (req,) = receiver.accepted
     assert req.headers["Authorization"] == "Bearer hook-token"
+    assert req.headers["Idempotency-Key"] == req.body["message_key"] == "fanzwatch-outbox-1"
     assert {k: req.body[k] for k in ("version", "source", "event", "incident_id", "priority", "dedup_key")} == {
         "version": "1",
         "source": "fanzwatch",
@@ -376,7 +377,28 @@ async def test_email_follow_ups_reply_to_the_first_message(harness: Harness, smt
         await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})
         await svc.tick()
     first, ack = (email.message_from_string(raw, policy=default) for _, _, raw in smtp.messages)
-    assert first["Message-ID"].endswith("@fanz.test>") and "In-Reply-To" not in first
+    assert first["Message-ID"] == "<fanzwatch-outbox-1.incident-1@fanz.test>"  # the same on a retry
+    assert "In-Reply-To" not in first
     assert ack["Subject"] == "[P0] Incident #1 acknowledged: PaymentFailureRate on fanz-1"
     assert (ack["In-Reply-To"], ack["References"]) == (first["Message-ID"], first["Message-ID"])
     assert ack["Message-ID"] != first["Message-ID"]
+
+
+async def test_every_attempt_of_a_message_carries_the_same_idempotency_key(
+    harness: Harness, receiver: FakeReceiver
+) -> None:
+    receiver.fail(503)
+    svc = harness.service(one_user({"kind": "webhook", "name": "hook", "url": receiver.url}))
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()
+        advance(harness.clock, seconds=5)
+        await svc.tick()
+        await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})
+        await svc.tick()
+    keys = [(r.body["event"], r.headers["Idempotency-Key"]) for r in receiver.requests]
+    assert keys == [
+        ("trigger", "fanzwatch-outbox-1"),
+        ("trigger", "fanzwatch-outbox-1"),
+        ("acknowledge", "fanzwatch-outbox-2"),
+    ]

@@ -70,8 +70,8 @@ async def test_a_receiver_failing_for_a_while_gets_the_notification_exactly_once
     await eventually("the row marked sent", lambda: _status(h, "sent"))
     assert len(receiver.requests) == 4
     assert len(receiver.accepted) == 1
-    gaps = [b.at - a.at for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
-    assert gaps[0] >= 0.035 and gaps[1] >= 0.075 and gaps[2] >= 0.155  # 50 ms doubling, less up to 20 % jitter
+    # The backoff itself (doubling, jitter, Retry-After as a minimum) is asserted under a frozen
+    # clock in test_delivery_outages.py; here: the real workers retry and deliver once.
     (row,) = await outbox_rows(h)
     assert (row.status, row.attempts, row.last_error) == ("sent", 4, None)
     assert h.metric("fanz_alerting_notification_retries_total", platform="fanz-1", channel="hook", kind="webhook") == 3
@@ -95,8 +95,7 @@ async def test_pagerduty_429_is_retried_after_retry_after(harness: Harness, page
     async with api_client(svc) as c:
         await post_alerts(c, am_payload(am_alert()))
     await eventually("the retried trigger", lambda: pagerduty.accepted, within=15)
-    assert len(pagerduty.requests) == 2
-    assert pagerduty.requests[1].at - pagerduty.requests[0].at >= 0.99  # Retry-After, not the 50 ms backoff
+    assert len(pagerduty.requests) == 2  # waited for Retry-After (frozen-clock test: test_delivery_outages.py)
     assert pagerduty.events() == [("trigger", "fanzwatch-incident-1")]
     await eventually("sent", lambda: _status(h, "sent"))
 

@@ -9,11 +9,14 @@ acknowledged or resolved; an idle outbox worker asks the store a bounded number 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from fanzwatch.alerting import IncidentRecord, NotificationEvent
+from fanzwatch.alerting.incidents.records import load_incident
 from fanzwatch.alerting.tables import outbox
 
 from ._fakes import FakePagerDuty, FakeReceiver, FakeSlack
@@ -193,3 +196,98 @@ async def test_an_idle_outbox_does_not_spin_while_deliveries_are_in_flight_or_le
             counter.close()
     # Each worker: one claim and one "when is the next due" query per poll second, at most.
     assert counter.count <= 2 * 2 * 4, counter.count
+
+
+async def test_flap_damping_second_line_a_reopen_takes_back_an_unsent_resolve_or_waits_out_the_hold_down(
+    harness: Harness, receiver: FakeReceiver
+) -> None:
+    """Behind the incident hold-down, the outbox keeps each channel to one trigger per hold-down:
+    a reopen whose resolve has not gone out supersedes it (the channel never heard it was over),
+    and a reopen soon after a trigger waits until the hold-down since that trigger has passed."""
+    h = harness
+    svc = h.service(settings_for(hook(receiver.url), hold_down="2m"))
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()  # the trigger, at 10:00:00
+    incident = await _incident(h)
+
+    async def tell(event: NotificationEvent, generation: int) -> None:
+        async with h.engine.begin() as conn:
+            at = replace(incident, reopen_count=generation)
+            await svc.escalator.notify_involved(conn, at, event, h.clock.now(), reason="flap")
+
+    advance(h.clock, seconds=5)
+    await tell(NotificationEvent.RESOLVE, 0)
+    advance(h.clock, seconds=5)
+    await tell(NotificationEvent.REOPEN, 1)  # the resolve had not gone out: taken back, no reopen
+    await svc.tick()
+    assert [r.body["event"] for r in receiver.accepted] == ["trigger"]
+
+    advance(h.clock, seconds=10)
+    await tell(NotificationEvent.RESOLVE, 1)
+    await svc.tick()  # this resolve goes out
+    advance(h.clock, seconds=10)
+    await tell(NotificationEvent.REOPEN, 2)  # 30 s after the trigger: held until 10:02:00
+    await svc.tick()
+    assert [r.body["event"] for r in receiver.accepted] == ["trigger", "resolve"]
+    advance(h.clock, seconds=89)
+    await svc.tick()
+    assert len(receiver.accepted) == 2
+    advance(h.clock, seconds=1)  # 10:02:00
+    await svc.tick()
+    assert [r.body["event"] for r in receiver.accepted] == ["trigger", "resolve", "reopen"]
+    assert await rows(h) == [
+        ("hook", "trigger", "sent"),
+        ("hook", "resolve", "superseded"),
+        ("hook", "resolve", "sent"),
+        ("hook", "reopen", "sent"),
+    ]
+    assert await timeline(h, "notification_superseded") == [
+        "Not sending resolve to ana via hook (webhook): superseded, the incident reopened"
+    ]
+    assert "Reopen held for hook until 10:02:00 UTC: one trigger per channel per 2 min" in await timeline(
+        h, "notifying"
+    )
+
+
+async def _incident(h: Harness) -> IncidentRecord:
+    async with h.engine.connect() as conn:
+        incident = await load_incident(conn, 1)
+    assert incident is not None
+    return incident
+
+
+async def test_a_follow_up_is_not_sent_to_a_channel_that_last_heard_resolved(
+    harness: Harness, pagerduty: FakePagerDuty
+) -> None:
+    """Trigger and resolve reached PagerDuty; the reopen is still failing when the incident is
+    acknowledged: the reopen is superseded, and PagerDuty, whose incident is resolved, is not
+    sent an acknowledge for it."""
+    h = harness
+    svc = h.service(settings_for(pd(pagerduty.url), hold_down="0s"))
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert()))
+        await svc.tick()
+        advance(h.clock, minutes=1)
+        await post_alerts(c, am_payload(am_alert(status="resolved", ends_at=h.clock.now())))
+        await svc.tick()
+        assert pagerduty.events() == [("trigger", "fanzwatch-incident-1"), ("resolve", "fanzwatch-incident-1")]
+        advance(h.clock, minutes=1)
+        pagerduty.fail(503)
+        await post_alerts(c, am_payload(am_alert(starts_at=h.clock.now())))  # fires again: reopened
+        await svc.tick()  # the reopen fails once
+        assert (await c.get("/api/v1/incidents/1")).json()["status"] == "triggered"
+        assert (await c.post("/api/v1/incidents/1/ack", json={"by": "ana"})).status_code == 200
+        for _ in range(3):
+            advance(h.clock, seconds=30)
+            await svc.tick()
+    assert pagerduty.events() == [("trigger", "fanzwatch-incident-1"), ("resolve", "fanzwatch-incident-1")]
+    assert await rows(h) == [
+        ("pd", "trigger", "sent"),
+        ("pd", "resolve", "sent"),
+        ("pd", "reopen", "superseded"),
+        ("pd", "acknowledge", "superseded"),
+    ]
+    assert (await timeline(h, "notification_superseded"))[-1] == (
+        "Not sending acknowledge to ana via pd (pagerduty): the last thing delivered there was the resolution"
+    )

@@ -170,7 +170,7 @@ async def test_dry_run_is_free_it_never_counts_never_pages_and_says_what_would_h
     assert [r for d, r in log if d == "dry_run_limited" and "rate_limited" in r] == [
         "would have been limited: rate_limited: 3 runs in the last hour (max 3); a human would have been paged"
     ]
-    assert log[1][1].startswith("would have been limited: cooldown: last run 2026-03-02T10:00:00+00:00")
+    assert log[1][1].startswith("would have been limited: cooldown: last run or dry-run 2026-03-02T10:00:00+00:00")
     assert await page_count(harness) == 0
     assert (
         harness.metric(

@@ -46,6 +46,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"webhook_token": {"value": "a", "file": "/x"}}, "either as a value or as {file: PATH}"),
         ({"reopen_window": "-5m"}, "reopen_window"),
         ({"group_by": []}, "group_by"),
+        (
+            {"channels": [{**SLACK, "timeout_seconds": 120}]},
+            "channel ops: timeout_seconds 120 needs delivery.lease above 121s (is 120s)",
+        ),
+        (
+            {"channels": [{**SLACK, "timeout_seconds": 5}], "delivery": {"lease": "6s"}},
+            "channel ops: timeout_seconds 5 needs delivery.lease above 6s (is 6s)",
+        ),
         ({"impact_rules": [{"name": "x", "matchers": ['service=~"("']}]}, "invalid regex"),
     ],
 )

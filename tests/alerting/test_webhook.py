@@ -200,3 +200,28 @@ async def test_old_payloads_and_closed_incidents_keys_are_purged(harness: Harnes
     async with harness.engine.connect() as conn:
         kept = (await conn.execute(sa.select(alert_events.c.incident_id, alert_events.c.status))).all()
     assert [tuple(r) for r in kept] == [(1, "firing")]  # the open incident's key still dedups repeats
+
+
+async def test_a_failing_payload_is_retried_with_backoff_for_a_day_not_dropped_after_five(harness: Harness) -> None:
+    svc = harness.service(base_settings())
+    row_id = await svc.inbox.store("not a payload", harness.clock.now())  # fails to parse, every time
+
+    async def state() -> tuple[int, object]:
+        async with harness.engine.connect() as conn:
+            r = (
+                await conn.execute(sa.select(inbox.c.attempts, inbox.c.processed_at).where(inbox.c.id == row_id))
+            ).one()
+        return int(r.attempts), r.processed_at
+
+    for _ in range(5):
+        await svc.inbox.drain()  # no time passes: one attempt, then it backs off
+    assert await state() == (1, None)
+    for _ in range(12):  # 1 s, 2 s, 4 s ... capped at 5 min: 12 retries in ~35 min
+        harness.clock.advance(timedelta(minutes=5))
+        await svc.inbox.drain()
+    attempts, processed = await state()
+    assert (attempts, processed) == (13, None)  # well past the old limit of 5, still pending
+    harness.clock.advance(timedelta(hours=24))
+    await svc.inbox.drain()
+    attempts, processed = await state()
+    assert attempts == 14 and processed == harness.clock.now()  # set aside only after a day, with its error

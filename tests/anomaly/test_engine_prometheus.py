@@ -32,6 +32,7 @@ from fanzwatch.settings.anomaly import AnomalySettings
 
 from .test_engine_stack import (
     DAY,
+    SCRAPE_TIMEOUT,
     Exporter,
     Platform,
     Process,
@@ -48,6 +49,7 @@ from .test_engine_stack import (
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 STEP = 5.0
+QUERY_DELAY = SCRAPE_TIMEOUT + 2.0  # a point is read once every scrape up to it is in, even a slow one
 HISTORY = 2 * DAY
 LEAD = 25.0  # must exceed history generation + promtool + Prometheus start
 
@@ -67,7 +69,7 @@ class Stack:
             alertmanager_url=self.alertmanager.url,
             step_seconds=STEP,
             interval_seconds=1,
-            query_delay_seconds=2,
+            query_delay_seconds=QUERY_DELAY,
             rate_window_seconds=60,
             history_seconds=HISTORY - 60,
             fire_after_points=1,
@@ -173,7 +175,7 @@ async def test_replay_rebuilds_state_and_raises_no_false_alarm(stack: Stack, htt
     assert _sample(reg, "fanz_anomaly_engine_state", state="pass") == 1.0
     assert _sample(reg, "fanz_anomaly_active", metric="active_users", platform="fanz-2") == 0.0
     lag = _sample(reg, "fanz_anomaly_lag_seconds", metric="active_users", platform="fanz-2")
-    assert lag is not None and 2.0 <= lag < 2.0 + STEP + 5
+    assert lag is not None and QUERY_DELAY <= lag < QUERY_DELAY + STEP + 5
 
 
 async def test_incident_fires_metric_anomaly_with_the_right_labels(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 
 DAY = 86400.0
+SCRAPE_TIMEOUT = 3.0  # seconds; a scrape's samples are in Prometheus at most this long after their timestamp
 NOISE_GRID = 5.0
 
 
@@ -264,11 +265,14 @@ def prometheus_process(
 ) -> Process:
     """Prometheus on ``port`` over ``tsdb``; it scrapes ``scrape_target`` as job ``fanz``."""
     config = workdir / "prometheus.yml"
+    # A failed scrape marks every series of the target stale: a gauge then has a hole at the next
+    # grid point. The timeout is generous (SCRAPE_TIMEOUT) so a busy machine does not fail it; the
+    # engine's query delay in the tests must exceed it, as the defaults do (30 s against 10 s).
     scrape = (
         "scrape_configs:\n"
         "  - job_name: fanz\n"
         f"    scrape_interval: {scrape_interval:g}s\n"
-        "    scrape_timeout: 1s\n"
+        f"    scrape_timeout: {min(SCRAPE_TIMEOUT, scrape_interval):g}s\n"
         f"    static_configs: [{{targets: ['{scrape_target}']}}]\n"
         if scrape_target
         else ""

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -99,6 +100,60 @@ def test_every_refresh_invalidates_the_report_cache_and_the_gauges(tmp_path: Pat
         assert registry.get_sample_value(gauge, {"platform": "fanz-2", "currency": "USD"}) == 54.4 / 1440
         parts.runner.run_once(rebuild=True)
         assert parts.service.report("24h", end=NOW) is not fresh
+    finally:
+        parts.dispose()
+        engine.dispose()
+
+
+def test_a_report_computed_across_a_refresh_is_not_cached_as_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that ends while a report (or the gauges) is being computed from the older
+    data: the invalidation must win, or the stale figures are served for the whole TTL."""
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = sa.create_engine(url)
+    schema.create_all(engine)
+    load_market(engine)
+    parts = build_bi(BiSettings(database_url=url, metrics_window="24h"), platforms=PLATFORMS, clock=FrozenClock(NOW))
+    registry = CollectorRegistry()
+    registry.register(parts.collector)
+    gauge, labels = "fanz_bi_revenue_per_minute", {"platform": "fanz-2", "currency": "USD"}
+    try:
+        assert parts.runner is not None
+        parts.runner.run_once()
+        service = parts.service
+        compute, platform_kpis = service.compute, service.platform_kpis
+
+        ids = iter((200, 201))
+
+        def add_late_payment_then_refresh() -> None:
+            # after the reads of the computation in flight: a writer adds a payment, the runner refreshes
+            with engine.begin() as conn:
+                late = tx(next(ids), "03-10 10:30", "14.40", "USD", "completed", platform="fanz-2")
+                insert(conn, schema.transactions, late | {"updated_at": NOW})
+            parts.runner.run_once()  # type: ignore[union-attr]
+
+        def compute_during_refresh(*args: Any, **kwargs: Any) -> Any:
+            result = compute(*args, **kwargs)
+            add_late_payment_then_refresh()
+            return result
+
+        monkeypatch.setattr(service, "compute", compute_during_refresh)
+        stale = service.report("24h", end=NOW)
+        monkeypatch.setattr(service, "compute", compute)
+        fresh = service.report("24h", end=NOW)
+        assert fresh is not stale and fresh.current.revenue.gross == stale.current.revenue.gross + Decimal("14.40")
+
+        def kpis_during_refresh(*args: Any, **kwargs: Any) -> Any:
+            result = platform_kpis(*args, **kwargs)
+            add_late_payment_then_refresh()
+            return result
+
+        monkeypatch.setattr(service, "platform_kpis", kpis_during_refresh)
+        before = registry.get_sample_value(gauge, labels)
+        monkeypatch.setattr(service, "platform_kpis", platform_kpis)
+        assert before is not None
+        assert registry.get_sample_value(gauge, labels) == pytest.approx(before + 14.40 / 1440)
     finally:
         parts.dispose()
         engine.dispose()

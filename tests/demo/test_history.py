@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,7 +113,6 @@ def test_openmetrics_lines_are_exact(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
 def test_backfill_writes_blocks_and_a_second_run_skips(tmp_path: Path) -> None:
     data = tmp_path / "data"
     plan = DemoHistoryPlan(
@@ -157,7 +155,6 @@ def test_backfill_without_promtool_says_how_to_get_it(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (make system-deps)")
 def test_a_prometheus_that_holds_data_is_not_backfilled(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "prometheus" / "wal").mkdir(parents=True)  # a run with --no-backfill came first
@@ -177,3 +174,30 @@ def test_a_prometheus_that_holds_data_is_not_backfilled(tmp_path: Path) -> None:
     assert "already holds data" in marker["metrics"]["skipped"]
     assert sorted(p.name for p in (data / "prometheus").iterdir()) == ["wal"]  # no block overlaps its samples
     assert any("metrics history: skipped" in line for line in lines)
+
+
+def _broken_generator(*_args: object, **_kwargs: object) -> None:
+    raise ValueError("operands could not be broadcast")
+
+
+def test_a_failing_platform_data_generator_leaves_the_metrics_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fanzwatch.demo.history import run
+
+    monkeypatch.setattr(run, "generate_platform_data", _broken_generator)  # the worker is forked: it sees it
+    data = tmp_path / "data"
+    data.mkdir()
+    plan = DemoHistoryPlan(
+        data_dir=data,
+        tsdb_dir=data / "prometheus",
+        database_url=f"sqlite:///{tmp_path / 'platform.db'}",
+        params=HistoryParams(platforms=("fanz-1",), peak_rps=4.0, buckets=HTTP_DURATION_BUCKETS),
+        recorded={},
+        metrics_days=1,
+        end=END,
+    )
+    lines: list[str] = []
+    marker = backfill_demo(plan, progress=lines.append)
+    assert "metrics" in marker and "platform_data" not in marker  # not recorded: the next run tries again
+    assert any("platform data: failed (ValueError: operands could not be broadcast)" in line for line in lines)

@@ -83,7 +83,8 @@ async def test_a_bounded_run_against_the_platform(platform_app: FastAPI, telemet
         seed=7,
     )
     async with platform_app.router.lifespan_context(platform_app):
-        transport = httpx.ASGITransport(app=platform_app)
+        # a server error is a 5xx answer the simulator counts (as over a socket), not a crash of the run
+        transport = httpx.ASGITransport(app=platform_app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=config.platform_url) as http:
             sim = Simulator(config, http)
             await sim.run()
@@ -98,7 +99,7 @@ async def test_a_bounded_run_against_the_platform(platform_app: FastAPI, telemet
     # Bootstrap: 3 creators and 8 fans per platform registered.
     assert outcomes["register_creator.201"] >= 6
     assert outcomes["register_fan.201"] >= 16
-    assert not [k for k in outcomes if k.split(".")[1][0] == "5" or k.endswith("transport_error")]
+    assert not [k for k in outcomes if k.split(".")[1][0] == "5" or k.endswith("transport_error")], outcomes
     assert users == outcomes.get("register_fan.201", 0) + outcomes.get("register_creator.201", 0)
     # Every payment attempt is a transaction row, whatever its outcome (201, 402, 502).
     paid = sum(

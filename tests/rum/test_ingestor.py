@@ -13,7 +13,7 @@ from fanzwatch.store import upgrade
 from ._helpers import RumFactory, batch, make_settings, vital
 
 
-async def _wait_for(condition: Callable[[], bool], within: float = 10.0) -> None:
+async def _wait_for(condition: Callable[[], bool], within: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"

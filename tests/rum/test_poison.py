@@ -17,7 +17,7 @@ from fanzwatch.rum.tables import rum_dead_letters, rum_events
 from ._helpers import NOW_MS, PAGE, RumFactory, batch, vital
 
 
-async def _wait_for(what: str, condition: Callable[[], bool], within: float = 20.0) -> None:
+async def _wait_for(what: str, condition: Callable[[], bool], within: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, f"{what}: not reached within {within} s"

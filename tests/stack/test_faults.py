@@ -158,6 +158,9 @@ def test_the_fault_fires_its_alert_and_healing_resolves_it(running: Running, kin
     effect = FAULTS[kind]
     (alert,) = effect.alerts
     wait_until(lambda: PLATFORM not in running.firing(alert), timeout=RESOLVE_SECONDS, message=f"{alert} quiet")
+    if kind is IncidentKind.PAYMENT_OUTAGE:  # the outage is the primary's: it shows only while the platform uses it
+        active = running.http.get(f"{running.incidents.targets.platform_url}/admin/payment-processor").json()
+        assert active["active"] == "primary", f"the platform was failed over before the outage: {active}"
     injected = time.monotonic()
     anyio.run(running.incidents.inject, kind)
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,6 +76,40 @@ def test_a_stop_request_ends_a_step(tmp_path: Path) -> None:
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # terminated, not left running
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan may wait a moment to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_stop_request_ends_the_steps_own_children_too(tmp_path: Path) -> None:
+    # The backfill runs its platform data in a worker process and promtool as children: a stop
+    # must end them with it, not leave them writing into the data dir after `up` has gone.
+    pid_file = tmp_path / "pid"
+    script = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    try:
+        with pytest.raises(StartInterruptedError):
+            run_step("slow", [sys.executable, "-c", script], emit=lambda _l: None,
+                     should_stop=lambda: pid_file.exists() and bool(pid_file.read_text()), timeout=30)  # fmt: skip
+        child = int(pid_file.read_text())
+        for _ in range(50):
+            if not _running(child):
+                break
+            time.sleep(0.1)
+        assert not _running(child), "the step's child was left running"
+    finally:
+        if pid_file.exists() and pid_file.read_text() and _running(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the process this test started
 
 
 def test_a_second_run_skips_the_backfill(tmp_path: Path) -> None:

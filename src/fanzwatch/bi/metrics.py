@@ -42,6 +42,7 @@ class BiMetricsCollector(Collector):
         self._lock = threading.Lock()
         self._values: dict[str, PlatformKpis] | None = None
         self._computed_at: float | None = None
+        self._generation = 0  # bumped by invalidate(): values computed across it are not kept as fresh
 
     def describe(self) -> Iterator[Metric]:
         # Families without samples: lets registry.register() check names without a query.
@@ -50,13 +51,18 @@ class BiMetricsCollector(Collector):
 
     def refresh(self) -> None:
         """Recompute now (the runner may call this after each rollup refresh)."""
+        with self._lock:
+            generation = self._generation
         values = self._service.platform_kpis(self._window)
         with self._lock:
-            self._values, self._computed_at = values, self._service.clock.monotonic()
+            self._values = values
+            # invalidated while computing: serve these now, recompute on the next scrape
+            self._computed_at = self._service.clock.monotonic() if generation == self._generation else None
 
     def invalidate(self) -> None:
         """Make the next scrape recompute (called after every rollup refresh and rebuild)."""
         with self._lock:
+            self._generation += 1
             self._computed_at = None
 
     def _current(self) -> dict[str, PlatformKpis] | None:

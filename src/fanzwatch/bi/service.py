@@ -75,6 +75,7 @@ class BiService:
         self._statements = StatementCache()
         self._cache: OrderedDict[tuple[int, datetime | None, str | None, bool], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by invalidate(): a report computed across it is not cached
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -128,8 +129,11 @@ class BiService:
             if hit is not None and hit.expires > now:
                 self._cache.move_to_end(key)
                 return hit.report
+            generation = self._generation
         report = self.compute(Window.ending(end_utc or self._clock.now(), length), platform=platform, raw=raw)
         with self._lock:
+            if generation != self._generation:
+                return report  # a refresh ended while computing: these figures may predate it
             self._cache[key] = _Entry(report, now + self._ttl)
             self._cache.move_to_end(key)
             while len(self._cache) > self._max:
@@ -139,6 +143,7 @@ class BiService:
     def invalidate(self) -> None:
         """Forget cached reports (the runner calls it after every rollup refresh and rebuild)."""
         with self._lock:
+            self._generation += 1
             self._cache.clear()
 
     def compute(self, window: Window, *, platform: str | None = None, raw: bool = False) -> BiReport:

@@ -165,12 +165,17 @@ def show(
     typer.echo(f"  opened {_when(i['opened_at'])}", nl=False)
     if i["acknowledged_at"]:
         typer.echo(f", acknowledged {_when(i['acknowledged_at'])} by {i['acknowledged_by']}", nl=False)
+    if i.get("resolve_after"):
+        typer.echo(f", resolving: resolves {_when(i['resolve_after'])} unless an alert fires again", nl=False)
     if i["resolved_at"]:
         typer.echo(f", resolved {_when(i['resolved_at'])} by {i['resolved_by']}", nl=False)
     typer.echo("")
     typer.echo("Alerts:")
     for a in i["alerts"]:
-        typer.echo(f"  {a['status']:8}  {a['alertname']}  fired {a['fired_count']}x  since {_when(a['starts_at'])}")
+        where = f" on {a['labels']['platform']}" if a["labels"].get("platform") else ""
+        typer.echo(
+            f"  {a['status']:8}  {a['alertname']}{where}  fired {a['fired_count']}x  since {_when(a['starts_at'])}"
+        )
     typer.echo("Timeline:")
     for e in i["timeline"]:
         typer.echo(f"  {_when(e['at'])}  {e['kind']:20}  {e['actor']:12}  {e['message']}")
@@ -256,7 +261,7 @@ def audit(
     if not decisions:
         typer.echo("no remediation decisions yet" + (f" for playbook {playbook}" if playbook else ""))
         return
-    typer.echo(f"{'AT':19}  {'INCIDENT':>8}  {'PLAYBOOK':20}  {'DECISION':12}  REASON")
+    typer.echo(f"{'AT':19}  {'INCIDENT':>8}  {'PLAYBOOK':20}  {'DECISION':15}  REASON")
     for d in decisions:
         incident = f"#{d['incident_id']}" if d.get("incident_id") else "-"
-        typer.echo(f"{_when(d['at']):19}  {incident:>8}  {d['playbook']:20}  {d['decision']:12}  {d['reason']}")
+        typer.echo(f"{_when(d['at']):19}  {incident:>8}  {d['playbook']:20}  {d['decision']:15}  {d['reason']}")

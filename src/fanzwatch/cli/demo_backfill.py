@@ -43,12 +43,20 @@ def demo_backfill(
     from ..core.catalog import recording
     from ..core.catalog.http import HTTP_DURATION_BUCKETS
     from ..demo.history import BackfillError, HistoryParams
-    from ..demo.history.run import DemoHistoryPlan, backfill_demo, backfill_marker_update
+    from ..demo.history.run import DemoHistoryPlan, backfill_demo
 
     if end is not None and end.tzinfo is None:
         typer.secho("--end needs an offset, e.g. 2026-03-01T00:00:00+00:00", err=True, fg="red")
         raise typer.Exit(2)
     tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    # Checked before anything is written: accepted, either would record an empty history as
+    # done in history.json, and every later `up --demo` of this data dir would skip it.
+    if not tenants:
+        typer.secho("--platforms: give at least one platform, e.g. fanz-1,fanz-2", err=True, fg="red")
+        raise typer.Exit(2)
+    if not peak_rps > 0:
+        typer.secho(f"--peak-rps must be above 0, got {peak_rps:g}", err=True, fg="red")
+        raise typer.Exit(2)
     params = HistoryParams(
         platforms=tenants,
         peak_rps=peak_rps,
@@ -68,19 +76,17 @@ def demo_backfill(
         platform_days=platform_days,
         platform_scale=scale,
         end=end,
+        after_platform_data=build_bi_rollups,
     )
     try:
-        marker = backfill_demo(plan, progress=lambda msg: typer.echo(msg))
+        backfill_demo(plan, progress=lambda msg: typer.echo(msg))
     except BackfillError as exc:
         typer.secho(str(exc), err=True, fg="red")
         raise typer.Exit(1) from None
-    if marker.get("platform_data", {}).get("rows") and not marker.get("bi_rollups"):
-        _refresh_bi_rollups(database_url)
-        backfill_marker_update(data_dir, {"bi_rollups": True})
 
 
-def _refresh_bi_rollups(database_url: str) -> None:
-    """Build BI's rollups over the new history now, while nothing else writes the database.
+def build_bi_rollups(database_url: str) -> str:
+    """Build BI's rollups over the new history (in the backfill's worker), while nothing else writes the database.
 
     Left to the server's first refresh, the rebuild of months of rows holds SQLite's write
     lock for minutes, and the demo platform's own writes time out meanwhile.
@@ -97,4 +103,4 @@ def _refresh_bi_rollups(database_url: str) -> None:
         result = RollupRefresher(engine, clock=SystemClock()).refresh()
     finally:
         engine.dispose()
-    typer.echo(f"BI rollups: built up to {result.covered_until.isoformat()} in {time.perf_counter() - began:.1f} s")
+    return f"BI rollups: built up to {result.covered_until.isoformat()} in {time.perf_counter() - began:.1f} s"

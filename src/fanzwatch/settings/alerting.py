@@ -414,7 +414,10 @@ class DeliverySettings(_Model):
         default=0.2, ge=0.0, le=1.0, description="each delay is shortened by a random part up to this fraction"
     )
     poll_interval: Duration = Field(default=timedelta(seconds=1), description="how often due retries are looked for")
-    lease: Duration = Field(default=timedelta(minutes=2), description="a claimed delivery is retaken after this")
+    lease: Duration = Field(
+        default=timedelta(minutes=2),
+        description="a claimed delivery is retaken after this; must exceed every channel's timeout_seconds + 1s",
+    )
     fallback_channels: tuple[Name, ...] = Field(
         default=(),
         description="a trigger or page that finally fails, its recipient reached nowhere else, goes here; "
@@ -487,6 +490,16 @@ class AlertingSettings(ComponentSettings):
                     raise ValueError(f"user {u.name}: unknown channel {c!r} (configured: {sorted(channels)})")
                 if channels[c].kind == "email" and not u.email:
                     raise ValueError(f"user {u.name}: notified by e-mail but has no email address")
+        for channel in self.channels:
+            # A claim must outlast the attempt it covers (the notifier's timeout plus the
+            # dispatcher's 1 s hard cap): otherwise another replica retakes a delivery still in
+            # flight and the receiver gets it twice.
+            if self.delivery.lease.total_seconds() <= channel.timeout_seconds + 1.0:
+                raise ValueError(
+                    f"channel {channel.name}: timeout_seconds {channel.timeout_seconds:g} needs delivery.lease above "
+                    f"{channel.timeout_seconds + 1.0:g}s (is {self.delivery.lease.total_seconds():g}s), or a delivery "
+                    "still in flight is retaken and sent twice"
+                )
         for c in self.delivery.fallback_channels:
             if c not in channels:
                 raise ValueError(f"delivery.fallback_channels: unknown channel {c!r} (configured: {sorted(channels)})")

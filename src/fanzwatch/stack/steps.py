@@ -2,11 +2,14 @@
 
 A step is a command that must finish before anything else starts. Its output lines are
 passed on as they come (progress), its stderr tail goes into the error when it fails,
-and a stop request (Ctrl-C) terminates it and raises ``StartInterruptedError``.
+and a stop request (Ctrl-C) terminates it, with every process it started, and raises ``StartInterruptedError``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -15,6 +18,12 @@ from collections.abc import Callable, Sequence
 from .supervisor import StackError, StartInterruptedError
 
 POLL_SECONDS = 0.2
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Signal the step's process group (its pid: the step leads its own session)."""
+    with contextlib.suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(proc.pid, sig)
 
 
 def run_step(
@@ -53,12 +62,15 @@ def run_step(
                 waited += POLL_SECONDS
     finally:
         if proc.poll() is None:
-            proc.terminate()
+            # The whole session (its own, from start_new_session): the step's workers and
+            # promtool children must not outlive it, writing into the data dir after a stop.
+            _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # any child that ignored SIGTERM
         reader.join(timeout=5)
     if proc.returncode != 0:
         detail = "\n    ".join(tail)

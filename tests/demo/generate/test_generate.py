@@ -213,3 +213,18 @@ def test_amounts_are_exact_decimals(tmp_path: Path) -> None:
         amounts = conn.execute(sa.select(schema.transactions.c.amount)).scalars().all()
     engine.dispose()
     assert all(a == a.quantize(Decimal("0.01")) for a in amounts)
+
+
+@pytest.mark.parametrize("scale", [0.02, 0.001, 1e-6])
+def test_tiny_volumes_write_what_they_have_instead_of_failing(tmp_path: Path, scale: float) -> None:
+    # 2 days at tiny scales: platforms with no subscription (or no user at all) at that point
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    summary = _generate(url, start=END - timedelta(days=2), scale=scale)
+    assert summary.rows["exchange_rates"] > 0
+    assert summary.total_rows == sum(summary.rows.values())
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert {n: conn.execute(sa.text(sql)).scalar_one() for n, sql in VIOLATIONS.items()} == dict.fromkeys(
+            VIOLATIONS, 0
+        )
+    engine.dispose()

@@ -15,10 +15,20 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ...core.errors import FanzwatchError
 from ...settings.alerting import AlertingSettings
 from ..incidents.records import IncidentRecord, IncidentStatus
 from ..notify.base import Notification, NotificationEvent
-from ..notify.outbox import FOLLOW_UP, LIVE, OPENING, OutboxStatus, channel_history, enqueue, supersede_queued
+from ..notify.outbox import (
+    FOLLOW_UP,
+    LIVE,
+    OPENING,
+    OutboxStatus,
+    channel_history,
+    enqueue,
+    reopen_send_time,
+    supersede_queued,
+)
 from ..tables import incidents, outbox
 from ..timeline import TimelineKind, human, record
 from .policy import Recipient, resolve_targets
@@ -128,17 +138,27 @@ class Escalator:
         )
 
     async def start(self, conn: AsyncConnection, incident: IncidentRecord, now: datetime) -> None:
-        """Run step 0 of a new incident and set its first deadline."""
+        """Run step 0 of a new incident and set its first deadline (in the transaction that opened it).
+
+        Guarded: only a still-triggered incident whose escalation has not started gets it;
+        otherwise the step's notifications roll back with the caller's transaction.
+        """
         steps = incident.escalation.steps
         if not steps:
             await record(conn, incident.id, now, TimelineKind.NOTIFYING, "No escalation policy: nobody to notify")
             return
         await self.run_step(conn, incident, 0, now)
-        await conn.execute(
+        started = await conn.execute(
             incidents.update()
-            .where(incidents.c.id == incident.id)
+            .where(
+                incidents.c.id == incident.id,
+                incidents.c.status == IncidentStatus.TRIGGERED.value,
+                incidents.c.next_escalation_at.is_(None),
+            )
             .values(escalation_step=0, next_escalation_at=now + steps[0].wait)
         )
+        if started.rowcount != 1:
+            raise EscalationConflictError(f"incident {incident.id} changed while its escalation was starting")
 
     async def notify_involved(
         self, conn: AsyncConnection, incident: IncidentRecord, event: NotificationEvent, now: datetime, *, reason: str
@@ -181,11 +201,22 @@ class Escalator:
             if row.recipient not in users:
                 users.append(row.recipient)
         queued = 0
+        held: list[str] = []
         for (channel, address), users in groups.items():
+            not_before = None
             if follow_up:
                 history = await channel_history(conn, incident.id, channel, address=address)
                 if history and history[-1].event == event.value:
                     continue  # this channel already has this news
+            elif event is NotificationEvent.REOPEN:
+                hold = self._settings.hold_down
+                not_before = await reopen_send_time(
+                    conn, incident.id, channel, address=address, now=now, hold_down=hold
+                )
+                if not_before is None:
+                    continue  # its resolve never went out: for this channel the incident never ended
+                if not_before > now:
+                    held.append(f"{channel} until {not_before.strftime('%H:%M:%S')} UTC")
             n = self._notification(
                 incident,
                 event,
@@ -203,6 +234,15 @@ class Escalator:
                 kind=self._kinds[channel],
                 notification=n,
                 now=now,
+                not_before=not_before,
+            )
+        if held:
+            await record(
+                conn,
+                incident.id,
+                now,
+                TimelineKind.NOTIFYING,
+                f"Reopen held for {', '.join(held)}: one trigger per channel per {human(self._settings.hold_down)}",
             )
         return queued
 
@@ -317,3 +357,7 @@ class Escalator:
 
 class _LostRace(Exception):
     """The incident changed under us; roll the transaction back."""
+
+
+class EscalationConflictError(FanzwatchError, RuntimeError):
+    """The incident changed under a transaction starting its escalation; that transaction must roll back."""

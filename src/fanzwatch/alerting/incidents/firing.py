@@ -67,11 +67,14 @@ class FiringHandler:
         if current is not None and current.starts_at > alert.starts_at:
             return AlertApplied("stale", None)
         if current is not None and await self._still_open(conn, current.incident_id, alert, now):
-            await conn.execute(
+            # Guarded: a newer firing committed since we read the row wins; this one is then stale.
+            again = await conn.execute(
                 alerts.update()
-                .where(alerts.c.id == current.id)
+                .where(alerts.c.id == current.id, alerts.c.starts_at <= alert.starts_at)
                 .values(**self._alert_values(alert, assessment), fired_count=alerts.c.fired_count + 1)
             )
+            if not again.rowcount:
+                return AlertApplied("stale", None)
             await record(
                 conn,
                 current.incident_id,
@@ -167,7 +170,11 @@ class FiringHandler:
         if inserted is None:
             await conn.execute(
                 alerts.update()
-                .where(alerts.c.incident_id == incident_id, alerts.c.fingerprint == alert.fingerprint)
+                .where(
+                    alerts.c.incident_id == incident_id,
+                    alerts.c.fingerprint == alert.fingerprint,
+                    alerts.c.starts_at <= alert.starts_at,  # never an older firing over a newer one
+                )
                 .values(**values, fired_count=alerts.c.fired_count + 1)
             )
 

@@ -94,16 +94,25 @@ class HoldDown:
         if incident.resolve_after <= now:
             await self.settle(conn, incident, now)
             return False
-        back = IncidentStatus.ACKNOWLEDGED if incident.acknowledged_at else IncidentStatus.TRIGGERED
+        # Back to acknowledged or triggered as the row says when the update runs, not as it was
+        # read: an acknowledgement committed in between keeps the incident ``resolving`` and sets
+        # ``acknowledged_at`` (``operations.acknowledge``), so a status chosen from the earlier read
+        # would leave it ``triggered`` yet acknowledged — never escalated, never acknowledgeable.
         won = await compare_and_set(
             conn,
             incident.id,
             {IncidentStatus.RESOLVING},
             where=(incidents.c.resolve_after > now,),
-            status=back.value,
+            status=sa.case(
+                (incidents.c.acknowledged_at.is_(None), IncidentStatus.TRIGGERED.value),
+                else_=IncidentStatus.ACKNOWLEDGED.value,
+            ),
             resolve_after=None,
         )
         if won:
+            now_open = await load_incident(conn, incident.id)
+            assert now_open is not None
+            back = now_open.status
             quiet = now - (incident.resolve_after - self.period)
             await record(
                 conn,

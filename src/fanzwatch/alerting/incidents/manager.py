@@ -118,19 +118,21 @@ class IncidentManager:
             return AlertApplied("stale", None)  # the end of an earlier firing, delivered late
         if current.status == "resolved":
             return AlertApplied("applied", current.incident_id)
+        # Guarded on the firing it ends too: a firing from a later startsAt, committed while this
+        # waited for the row, is still firing and must stay so (the row re-checked here is its).
         ended = await conn.execute(
             alerts.update()
-            .where(alerts.c.id == current.id, alerts.c.status == "firing")
+            .where(alerts.c.id == current.id, alerts.c.status == "firing", alerts.c.starts_at <= alert.starts_at)
             .values(status="resolved", ends_at=alert.ends_at)
         )
-        if not ended.rowcount:  # another replica resolved this alert a moment ago
+        if not ended.rowcount:  # another replica resolved this alert a moment ago, or it fired anew
             return AlertApplied("applied", current.incident_id)
         await record(
             conn,
             current.incident_id,
             now,
             TimelineKind.ALERT_RESOLVED,
-            f"{alert.alertname} resolved",
+            f"{alert.alertname}{f' on {p}' if (p := alert.labels.get('platform')) else ''} resolved",
             actor=ALERTMANAGER,
             data={"fingerprint": alert.fingerprint, "ends_at": alert.ends_at.isoformat()},
         )

@@ -48,6 +48,8 @@ class Notification:
     # Set at delivery: the receiver's id of the first message delivered about this incident
     # on this channel (a Slack ``ts``, an e-mail ``Message-ID``), for threading follow-ups.
     thread: str | None = None
+    # Set at delivery: this message's idempotency key, the same for every attempt of it.
+    message_key: str | None = None
 
     @property
     def dedup_key(self) -> str:

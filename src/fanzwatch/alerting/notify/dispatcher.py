@@ -8,14 +8,18 @@ released on a clean stop. Only the head of each (incident, channel) queue is cla
 
 Every change of a row is guarded: a claim by ``status = 'pending'`` and a free lease, the
 result of an attempt by ``status = 'pending'`` and ``claimed_by = me`` (a replica whose
-lease ran out records nothing; the row is someone else's now).
+lease ran out records nothing; the row is someone else's now). A claim is renewed as its
+attempt starts (``_renew``: a batch waits for slots) and must outlast one attempt (the
+settings check ``lease`` > timeout + 1 s), so no row is ever in flight on two replicas.
 
 Retries (``retry.RetryPolicy``): timeouts, connection errors, 429 and 5xx are retried with
 backoff and jitter, ``Retry-After`` as a minimum, until the message is ``max_age`` old; any
 other 4xx fails at once. A message that finally fails is on the incident's timeline and is
 handed to ``on_failed`` (the escalation's failover: a fallback channel or the next step).
-Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it
-(PagerDuty deduplicates by ``dedup_key``).
+Delivery is at least once: a crash between a receiver's 2xx and our commit re-sends it.
+Every attempt of one message carries the same ``message_key`` (``fanzwatch-outbox-<row>``):
+the webhook sends it as ``Idempotency-Key``, e-mail as its ``Message-ID``; PagerDuty
+deduplicates by ``dedup_key``.
 
 Idle workers do not spin: a worker with no free slot waits for one; otherwise it sleeps
 until the earliest moment a queue head can be claimed (its retry time, or the end of the
@@ -222,7 +226,8 @@ class OutboxDispatcher:
                     .values(claimed_by=self._me, claimed_until=now + self._delivery.lease)
                 )
                 if result.rowcount == 1:
-                    claimed.append((int(row.id), {**dict(row.payload), "thread": await self._thread(conn, row)}))
+                    at_delivery = {"thread": await self._thread(conn, row), "message_key": f"fanzwatch-outbox-{row.id}"}
+                    claimed.append((int(row.id), {**dict(row.payload), **at_delivery}))
         return claimed, bool(claimed or superseded)
 
     async def _thread(self, conn: AsyncConnection, row: Any) -> str | None:
@@ -251,6 +256,9 @@ class OutboxDispatcher:
         async with self._limits[channel]:
             if self._stopping.is_set():
                 return
+            if not await self._renew(row_id):
+                logger.warning("outbox row %d: its claim ran out while it waited for a slot; not sending", row_id)
+                return
             send = asyncio.create_task(self._send(notifier, notification, row_id))
             self._sends.add(send)
             send.add_done_callback(self._sends.discard)
@@ -266,6 +274,22 @@ class OutboxDispatcher:
             logger.warning("outbox row %d: the lease ran out during the attempt; another replica owns it", row_id)
         except Exception:
             logger.exception("could not record the delivery of outbox row %d; it will be retried", row_id)
+
+    async def _renew(self, row_id: int) -> bool:
+        """Extend our claim as the attempt starts; False if another replica took the row meanwhile.
+
+        A batch is claimed at once but sent ``concurrency`` at a time (``dispatch_due``), so a
+        row may wait for its slot longer than its lease; without this another replica could
+        retake it then and both would send it.
+        """
+        now = self._clock.now()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                outbox.update()
+                .where(outbox.c.id == row_id, outbox.c.status == PENDING, outbox.c.claimed_by == self._me)
+                .values(claimed_until=now + self._delivery.lease)
+            )
+        return result.rowcount == 1
 
     async def _finish(self, notifier: Notifier, row_id: int, n: Notification, result: DeliveryResult) -> None:
         now = self._clock.now()

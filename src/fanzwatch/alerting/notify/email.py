@@ -24,7 +24,12 @@ def email_message(n: Notification, sender: str) -> EmailMessage:
     msg["Subject"] = n.headline[:250]
     msg["From"] = sender
     msg["To"] = n.address or ""
-    msg["Message-ID"] = make_msgid(f"fanzwatch.incident-{n.incident_id}", domain=sender.rpartition("@")[2] or None)
+    domain = sender.rpartition("@")[2] or "fanzwatch.invalid"
+    msg["Message-ID"] = (  # the same on every attempt, so a duplicate after a crash is recognisable
+        f"<{n.message_key}.incident-{n.incident_id}@{domain}>"
+        if n.message_key
+        else make_msgid(f"fanzwatch.incident-{n.incident_id}", domain=domain)
+    )
     if n.thread:
         msg["In-Reply-To"] = n.thread
         msg["References"] = n.thread

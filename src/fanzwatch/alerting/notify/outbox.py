@@ -11,9 +11,10 @@ waits for a retry or is in flight on another replica.
 Superseding: an *opening* message (trigger, reopen, page) that has not gone out when its
 incident is acknowledged or resolved is ``superseded`` (not sent, said on the timeline);
 one in flight at that moment is superseded if its attempt fails. A *follow-up*
-(acknowledge, resolve) is sent only to a channel where an opening message was delivered:
-PagerDuty is never told to resolve an incident it never saw, and a Slack channel never
-reads "resolved" about something it was not told about.
+(acknowledge, resolve) is sent only to a channel where an opening message was delivered
+and whose last delivered message is not a resolution: PagerDuty is never told to resolve
+an incident it never saw (nor to acknowledge one it saw resolve, whose reopen never got
+there), and a Slack channel never reads "resolved" about something it was not told about.
 
 Status of a row: ``pending`` → ``sent`` | ``failed`` | ``superseded``, each change a guarded
 ``UPDATE … WHERE status = 'pending'`` (and the claimer's lease where it applies).
@@ -22,7 +23,7 @@ Status of a row: ``pending`` → ``sent`` | ``failed`` | ``superseded``, each ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -46,10 +47,18 @@ OPENING = (NotificationEvent.TRIGGER.value, NotificationEvent.REOPEN.value, Noti
 FOLLOW_UP = (NotificationEvent.ACKNOWLEDGE.value, NotificationEvent.RESOLVE.value)
 LIVE = (OutboxStatus.PENDING.value, OutboxStatus.SENT.value)  # delivered, or may still be
 NOTHING_DELIVERED = "nothing about this incident was delivered there"
+LAST_HEARD_RESOLVED = "the last thing delivered there was the resolution"
 
 
 async def enqueue(
-    conn: AsyncConnection, *, key: str, channel: str, kind: str, notification: Notification, now: datetime
+    conn: AsyncConnection,
+    *,
+    key: str,
+    channel: str,
+    kind: str,
+    notification: Notification,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> bool:
     """Queue ``notification`` for ``channel`` unless ``key`` was queued before; True if queued."""
     new_id = await insert_ignore(
@@ -67,7 +76,7 @@ async def enqueue(
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": max(now, not_before) if not_before is not None else now,
         },
         ("dedup_key",),
     )
@@ -141,7 +150,13 @@ async def stale_reason(conn: AsyncConnection, row: Any) -> str | None:
     if row.event in FOLLOW_UP:
         address = dict(row.payload).get("address")
         sent = await channel_history(conn, row.incident_id, row.channel, address=address, statuses=("sent",))
-        return None if any(r.event in OPENING for r in sent) else NOTHING_DELIVERED
+        if not any(r.event in OPENING for r in sent):
+            return NOTHING_DELIVERED
+        last = sent[-1].event
+        if last == NotificationEvent.RESOLVE.value:
+            return LAST_HEARD_RESOLVED  # its reopen never got there: nothing to acknowledge or resolve
+        if last == row.event:
+            return f"the channel was already told it was {_past(last)}"
     return None
 
 
@@ -200,3 +215,34 @@ async def _audit(conn: AsyncConnection, row: Any, now: datetime, reason: str) ->
         f"Not sending {row.event} to {row.recipient} via {row.channel} ({row.kind}): {reason}",
         data={"event": row.event, "recipient": row.recipient, "channel": row.channel, "outbox_id": int(row.id)},
     )
+
+
+async def reopen_send_time(
+    conn: AsyncConnection,
+    incident_id: int,
+    channel: str,
+    *,
+    address: str | None,
+    now: datetime,
+    hold_down: timedelta,
+) -> datetime | None:
+    """Flap damping's second line, per channel: whether and when a reopen goes out.
+
+    None: do not queue it — the channel's resolve had not gone out yet and is superseded
+    now, so the channel never heard the incident was over. Otherwise the earliest send
+    time: at most one trigger or reopen per ``hold_down`` reaches a channel, a later one
+    waits (and is superseded if the incident resolves again meanwhile).
+    """
+    history = await channel_history(conn, incident_id, channel, address=address)
+    last_message = history[-1] if history else None
+    if (
+        last_message is not None
+        and (last_message.event, last_message.status) == (NotificationEvent.RESOLVE.value, OutboxStatus.PENDING.value)
+        and await supersede(conn, last_message, now, "superseded, the incident reopened", guard=lease_free(now))
+    ):
+        return None
+    opened = [
+        r.created_at for r in history if r.event in (NotificationEvent.TRIGGER.value, NotificationEvent.REOPEN.value)
+    ]
+    last: datetime | None = max(opened) if opened else None
+    return now if last is None or last + hold_down <= now else last + hold_down

@@ -13,6 +13,7 @@ every later one is a reply (``thread_ts``), reopen and page also shown in the ch
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -107,15 +108,19 @@ class SlackApiNotifier:
         return body
 
     async def send(self, notification: Notification) -> DeliveryResult:
-        result = await self._post(notification, thread=notification.thread)
+        deadline = time.monotonic() + self.timeout  # both posts share one attempt's budget
+        result = await self._post(notification, thread=notification.thread, budget=self.timeout)
         if result.detail == "thread_not_found" and notification.thread:
-            result = await self._post(notification, thread=None)  # the root was deleted: start anew
+            left = deadline - time.monotonic()
+            if left <= 0.05:
+                return DeliveryResult.retry("thread_not_found; no time left to post unthreaded")
+            result = await self._post(notification, thread=None, budget=left)  # the root was deleted: start anew
         return result
 
-    async def _post(self, n: Notification, *, thread: str | None) -> DeliveryResult:
+    async def _post(self, n: Notification, *, thread: str | None, budget: float) -> DeliveryResult:
         try:
             response = await self._http.post(
-                self._url, json=self.body(n, thread=thread), headers=self._headers, timeout=self.timeout
+                self._url, json=self.body(n, thread=thread), headers=self._headers, timeout=budget
             )
         except httpx.HTTPError as exc:
             return judge_error(exc)

@@ -1,4 +1,8 @@
-"""A generic JSON webhook: fanzwatch's incident document, optionally with a bearer token."""
+"""A generic JSON webhook: fanzwatch's incident document, optionally with a bearer token.
+
+Each message carries ``Idempotency-Key`` (and ``message_key`` in the body), the same on every
+attempt of it, so a receiver can drop the duplicate a crash between its 2xx and our commit causes.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +44,11 @@ class WebhookNotifier:
 
     async def send(self, notification: Notification) -> DeliveryResult:
         try:
+            headers = dict(self._headers)
+            if notification.message_key:
+                headers["Idempotency-Key"] = notification.message_key  # the same on every attempt of this message
             response = await self._http.post(
-                self._url, json=webhook_body(notification), headers=self._headers, timeout=self.timeout
+                self._url, json=webhook_body(notification), headers=headers, timeout=self.timeout
             )
         except httpx.HTTPError as exc:
             return judge_error(exc)

@@ -94,7 +94,8 @@ async def check(
         until = last + playbook.cooldown
         return Limited(
             "cooldown",
-            f"cooldown: last run {last.isoformat()}, cool-down {human(playbook.cooldown)}; "
+            f"cooldown: last {'run or dry-run' if simulated else 'run'} {last.isoformat()}, "
+            f"cool-down {human(playbook.cooldown)}; "
             f"next try at {until.isoformat()}",
             until,
         )

@@ -82,7 +82,7 @@ def subscriptions(
     due = np.minimum(planned, -(-(end_us - started) // period))  # payments falling before `end`
     # one payment per due period
     sub = np.repeat(np.arange(n), due)
-    first_of = np.concatenate([[0], np.cumsum(due)[:-1]])
+    first_of = np.cumsum(due) - due  # index of each subscription's first payment (empty-safe)
     nth = np.arange(len(sub)) - np.repeat(first_of, due)
     paid_at = started[sub] + nth * period[sub]
     status = m.choose(rng, m.STATUSES, len(sub))

@@ -3,8 +3,9 @@
 Every sample line of a series is ``<name>{<labels>} <value> <timestamp>``: the prefix is
 the same for every line, values are fixed-point with a fixed width per series (leading
 zeros parse as the same number) and timestamps are whole seconds. So a series' lines are
-one byte matrix built column by column, not millions of formatted strings: about 20 ns a
-sample instead of 1 µs. NaN samples are left out (Prometheus has no sample there).
+one byte matrix built column by column, not millions of formatted strings: 3.2x faster
+than an f-string per line (``bench/bench_demo_backfill.py``). NaN samples are left out
+(Prometheus has no sample there).
 
 >>> writer = OpenMetricsWriter(path, timestamps)        # doctest: +SKIP
 >>> writer.write(Series("up", (("job", "x"),), np.ones(len(timestamps))))

@@ -45,6 +45,9 @@ class DemoHistoryPlan:
     platform_days: int = 90
     platform_scale: float = 0.25
     end: datetime | None = None
+    after_platform_data: Callable[[str], str] | None = None
+    """Run in the worker once the platform data is written (given the database URL; returns
+    a line to print): the CLI builds BI's rollups there, beside the metrics backfill."""
 
 
 def read_marker(data_dir: Path) -> dict[str, Any]:
@@ -62,11 +65,6 @@ def _write_marker(data_dir: Path, marker: dict[str, Any]) -> None:
     os.replace(tmp, data_dir / MARKER)
 
 
-def backfill_marker_update(data_dir: Path, parts: Mapping[str, Any]) -> None:
-    """Record more finished parts in ``history.json`` (e.g. BI rollups built by the caller)."""
-    _write_marker(data_dir, read_marker(data_dir) | dict(parts))
-
-
 def _tsdb_has_data(tsdb_dir: Path) -> bool:
     return tsdb_dir.is_dir() and any(p.name not in {"lock", "queries.active"} for p in tsdb_dir.iterdir())
 
@@ -76,7 +74,7 @@ def _print_progress(p: GenerationProgress) -> None:
 
 
 def _platform_data(database_url: str, start: datetime, end: datetime, platforms: tuple[str, ...], seed: int,
-                   scale: float) -> dict[str, Any]:  # fmt: skip
+                   scale: float, after: Callable[[str], str] | None) -> dict[str, Any]:  # fmt: skip
     last = [0.0]
 
     def progress(p: GenerationProgress) -> None:
@@ -87,12 +85,16 @@ def _platform_data(database_url: str, start: datetime, end: datetime, platforms:
     summary = generate_platform_data(
         database_url, start=start, end=end, platforms=platforms, seed=seed, scale=scale, progress=progress
     )
-    return {
+    done = {
         "start": summary.start.isoformat(),
         "end": summary.end.isoformat(),
         "rows": summary.total_rows,
         "seconds": round(summary.seconds, 1),
     }
+    print(f"platform data: {summary.total_rows:,} rows in {summary.seconds:.1f} s", flush=True)
+    if after is not None:
+        print(after(database_url), flush=True)
+    return done
 
 
 def backfill_demo(plan: DemoHistoryPlan, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -109,7 +111,7 @@ def backfill_demo(plan: DemoHistoryPlan, *, progress: Callable[[str], None] | No
         else:
             say(f"platform data: {plan.platform_days} days for {len(p.platforms)} platforms (in a worker process)")
             start = end - timedelta(days=plan.platform_days)
-            args = (plan.database_url, start, end, p.platforms, p.seed, plan.platform_scale)
+            args = (plan.database_url, start, end, p.platforms, p.seed, plan.platform_scale, plan.after_platform_data)
             platform_job = pool.submit(_platform_data, *args)
         if "metrics" in marker:
             say(f"metrics history: already backfilled up to {marker['metrics']['end']}")
@@ -140,10 +142,11 @@ def backfill_demo(plan: DemoHistoryPlan, *, progress: Callable[[str], None] | No
         if platform_job is not None:
             try:
                 marker["platform_data"] = platform_job.result()
-                say(f"platform data: {marker['platform_data']['rows']:,} rows")
             except GenerationError as exc:
                 say(f"platform data: skipped, {exc}")
                 marker["platform_data"] = {"skipped": str(exc), "end": end.isoformat()}
+            except Exception as exc:
+                say(f"platform data: failed ({type(exc).__name__}: {exc}); the demo starts without it")
             _write_marker(plan.data_dir, marker)
     say(f"history backfilled in {time.perf_counter() - began:.1f} s")
     sys.stdout.flush()

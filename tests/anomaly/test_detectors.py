@@ -188,3 +188,19 @@ def test_severity_for(deviation: float, severity: Severity) -> None:
 def test_score_batch_rejects_mismatched_arrays() -> None:
     with pytest.raises(ValueError, match="1-D arrays of one length"):
         make_detector("seed").score_batch(np.arange(3.0), np.arange(4.0))
+
+
+@pytest.mark.parametrize("end_hour", [3.3, 15.3])  # hours at which a one-hour warm-up missed it
+def test_five_second_series_learns_the_whole_day_and_flags_a_drop_to_a_fifth(end_hour: float) -> None:
+    """At a 5 s step the warm-up spans the day (not its first 720 points, one hour): the band is
+    the noise's, and users falling to a fifth fire at once, whatever the hour."""
+    end = 20 * 86400.0 + end_hour * 3600
+    t = np.arange(end - 2 * 86400.0, end, 5.0)
+    rng = np.random.default_rng(3)
+    users = 800 * (1 + 0.4 * np.sin(2 * np.pi * t / 86400.0)) * (1 + 0.02 * rng.standard_normal(t.size))
+    detector = SeasonalCusumDetector()
+    before = detector.score_batch(t, users)
+    assert not before.is_anomaly[t >= t[0] + 86400.0].any()
+    assert before.lower[-1] > 0.85 * users[-1] and before.upper[-1] < 1.15 * users[-1]
+    after = detector.score_batch(t[-1] + 5.0 * np.arange(1, 4), 0.2 * users[-3:])
+    assert after.is_anomaly[0]

@@ -4,12 +4,13 @@ Built so that people leave it switched on: a false alarm needs several points th
 each far outside what this hour of this series usually does, and a real incident is
 followed until it ends instead of being re-learnt as normal.
 
-1. **Warm-up** (the first day, at most ``warmup_points``): the step, whether the series is a
-   counter, and a variance-stabilising transform chosen from how the spread grows with the
-   level across the hours of that day (``_power_of``): ``log(x + c)`` when the spread is
-   proportional to the level (traffic, latency: multiplicative seasonality), ``sqrt`` when it
-   grows like its square root (sparse counts: Poisson), the identity when it does not grow
-   (ratios, signed series). The buffer initialises the model in one batch and is replayed.
+1. **Warm-up** (the first day, at most ``warmup_points``: a whole day down to a 5 s step,
+   so every hour of the cycle is seen): the step, whether the series is a counter, and a
+   variance-stabilising transform chosen from how the spread grows with the level across
+   the hours of that day (``_power_of``): ``log(x + c)`` when the spread is proportional to
+   the level (traffic, latency: multiplicative seasonality), ``sqrt`` when it grows like its
+   square root (sparse counts: Poisson), the identity when it does not grow (ratios, signed
+   series). The buffer initialises the model in one batch and is replayed.
 2. **Baseline** ``level + daily profile + weekly correction`` in the transformed space: the
    level an EWMA (half-life ``level_half_life``), the daily profile 15-minute bins with
    linear interpolation, the weekly correction hour-of-week bins, all learnt from
@@ -59,7 +60,11 @@ class SeasonalCusumParams:
     """The one configuration used for every series (times in seconds)."""
 
     warmup_seconds: float = _DAY
-    warmup_points: int = 720
+    warmup_points: int = 17_280
+    """A day at a 5 s step. The warm-up must span the daily cycle: stopped after an hour
+    (720 points at 5 s), the profile knew four of its bins and the transform could not be
+    chosen, the errors were the cycle itself, and the spread and the calibrated thresholds grew
+    so wide that active users falling to a fifth went unflagged at some hours of the day."""
     min_warmup_points: int = 30
     learn_seconds: float = _DAY
     """History needed before anything can alarm ("learning: N of M points" until then)."""
@@ -120,6 +125,7 @@ class SeasonalCusumDetector:
         self.threshold = p.threshold
         self._buffer: list[tuple[float, float]] | None = []
         self._warm: tuple[float, float] | None = None
+        self._warm_next = 0
         self._novelty = SeasonalDetector() if p.novelty else None
         self._novel = 0.0
         self._record = 0.0
@@ -243,7 +249,8 @@ class SeasonalCusumDetector:
         """A plain band while warming up: median ± 3 robust spreads of what was seen so far."""
         if len(buf) < self.params.min_warmup_points:
             return _NAN, _NAN
-        if len(buf) % 10 == 0 or self._warm is None:
+        if self._warm is None or len(buf) >= self._warm_next:  # every 10 points, every 10 % of a long buffer
+            self._warm_next = len(buf) + max(10, len(buf) // 10)
             xs = np.array([v for _, v in buf])
             mid = float(np.median(xs))
             mad = float(np.median(np.abs(xs - mid))) * 1.4826

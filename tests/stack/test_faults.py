@@ -99,6 +99,11 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         sinks_port=ports["sinks"],
         smtp_port=ports["smtp"],
         browser_sessions=False,  # CPU for the platform: this module is about faults, not RUM
+        # Nor about remediation: a real failover switches the whole platform (every tenant)
+        # to the backup processor as soon as the first platform's PaymentFailureRate fires,
+        # which ends fanz-1's failures before its own alert may have fired (fanz-2 first).
+        # The playbook still decides and audits; the story test covers the real failover.
+        remediation_dry_run=True,
         platforms=(PLATFORM, "fanz-2"),
         peak_rps=24,
         seed=7,

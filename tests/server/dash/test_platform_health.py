@@ -28,6 +28,10 @@ from .stack import Child, binary, free_port, serving, wait_for
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
+# The machine's disk is shared and may be over 95 % full as an unprivileged process sees it
+# (CI failed so): these checks must pass unless the disk is really full.
+ANY_DISK = {"warn_used_ratio": 1.0, "fail_used_ratio": 1.0, "min_free_bytes": 1 << 20}
+
 
 def platform_service(dead_port: int) -> FastAPI:
     """A platform's process as far as health goes: its checks, exported on /metrics."""
@@ -41,7 +45,7 @@ def platform_service(dead_port: int) -> FastAPI:
                 HttpCheck(
                     "payment_processor_primary", f"http://127.0.0.1:{dead_port}/health", client=http, critical=False
                 ),
-                DiskCheck("object_storage", [Path("/tmp")]),
+                DiskCheck("object_storage", [Path("/tmp")], **ANY_DISK),
             ]
             runner = HealthCheckRunner(
                 checks, registry=registry, platform="fanz-2", period=1.0, default_timeout=0.5, max_age=0.5
@@ -108,7 +112,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HealthStack]:
 def _dash_app(prom_url: str, work: Path) -> FastAPI:
     sources = DashSources()
     registry = CollectorRegistry()
-    own = HealthCheckRunner([DiskCheck("data_disk", [work])], registry=registry, period=2, default_timeout=1, max_age=1)
+    own = HealthCheckRunner(
+        [DiskCheck("data_disk", [work], **ANY_DISK)], registry=registry, period=2, default_timeout=1, max_age=1
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -32,7 +32,7 @@ from ..core.errors import ConfigError
 from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
-from .escalation.escalator import Escalator
+from .escalation.escalator import INCIDENT_PAGE, Escalator
 from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.correlation import Explains
@@ -71,6 +71,7 @@ class AlertingService:
         instance_id: str | None = None,
         notifiers: Iterable[Notifier] = (),
         explains: Sequence[Explains] = (),
+        incident_page: str = INCIDENT_PAGE,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -83,7 +84,7 @@ class AlertingService:
             basic = (settings.webhook_basic_username.encode(), password)
         self.webhook_credentials = Credentials(_secret(settings.webhook_token, "alerting.webhook_token"), basic)
         self.api_credentials = Credentials(_secret(settings.api_token, "alerting.api_token"))
-        self.escalator = Escalator(settings)
+        self.escalator = Escalator(settings, incident_page=incident_page)  # notifications link there
         self.planner = RemediationPlanner(settings.remediation, self.metrics)
         # explains: which alerts explain which (severity twins, dependencies), from provisioning
         # (composed by the server: ``fanzwatch.server.correlation``); see incidents/correlation.py.

@@ -70,6 +70,7 @@ class FakeHttpService:
                 answer = scripted or outer.handle(req)
                 if answer.hang:
                     outer._release.wait(timeout=60)
+                    self.close_connection = True  # unanswered: the caller sees the connection close
                     return
                 data = (
                     b""
@@ -116,6 +117,10 @@ class FakeHttpService:
         """The next requests are read and never answered (until ``close``)."""
         for _ in range(min(times, 1000)):
             self._script.append(Answer(0, hang=True))
+
+    def release(self) -> None:
+        """Hung requests end now, unanswered: their callers see the connection close."""
+        self._release.set()
 
     def close(self) -> None:
         self._release.set()

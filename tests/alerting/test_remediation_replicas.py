@@ -69,7 +69,9 @@ async def test_a_replica_that_lost_its_lease_only_records_its_late_outcome(
     harness = any_store
     receiver.hang(times=1)
     playbook = http_call(receiver, cooldown="1m")
-    playbook["action"]["timeout_seconds"] = 2
+    # Long enough that a's call cannot time out before b takes over, however loaded the machine:
+    # a's call ends when the receiver lets the hung request go (below).
+    playbook["action"]["timeout_seconds"] = 120
     settings = settings_with(pagerduty, playbook)
     a = harness.service(settings)  # the default lease: 2 minutes
     async with api_client(a) as c:
@@ -81,6 +83,7 @@ async def test_a_replica_that_lost_its_lease_only_records_its_late_outcome(
     b = harness.service(settings)
     await b.remediation.run_due()
     assert keys(receiver) == ["fanzwatch-remediation-1-1"] * 2  # resumed with the same key
+    receiver.release()  # a's hung call ends, unanswered
     await running
     assert [(d, r) for d, r in await decisions(harness)] == [
         ("executed", f"POST {receiver.base_url}/cache/fanz-1/flush"),
@@ -88,7 +91,8 @@ async def test_a_replica_that_lost_its_lease_only_records_its_late_outcome(
          "before recording its outcome"),
         ("succeeded", f"POST {receiver.base_url}/cache/fanz-1/flush: HTTP 200; verifying the alert resolves by "
          "2026-03-02T10:08:00+00:00"),
-        ("failed", f"POST {receiver.base_url}/cache/fanz-1/flush: ReadTimeout (recorded only: the claim had expired)"),
+        ("failed", f"POST {receiver.base_url}/cache/fanz-1/flush: RemoteProtocolError (recorded only: the claim had "
+         "expired)"),
     ]  # fmt: skip
     (row,) = await rows(harness)
     assert (row.status, row.runs, row.failed_tries, row.claimed_by) == ("verifying", 1, 0, None)

@@ -34,10 +34,13 @@ from .definitions.dashboards import DASHBOARDS
 from .definitions.jobs import VIEWER_TOKEN_FILE, scrape_jobs
 from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
+from .definitions.slos import SLOS
 from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
 from .promql import check_expression
 from .rules import AlertRule, RuleGroup
 from .scrape import PrometheusConfig
+from .slo import SLO
+from .slo_rules import slo_rule_group
 
 RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY)
 """The rule groups with the default 5-minute rate window."""
@@ -71,10 +74,18 @@ class Provisioning:
         return out
 
 
-def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
-    """The rule groups, their short-term rates over ``settings.rate_window``."""
+def rule_groups(settings: ProvisioningSettings, slos: tuple[SLO, ...] = SLOS) -> tuple[RuleGroup, ...]:
+    """The rule groups, their short-term rates over ``settings.rate_window``, then one group per SLO."""
     window = settings.rate_window
-    return (recording_group(window), service_group(window), business_group(window), INFRASTRUCTURE, HEALTH, ANOMALY)
+    return (
+        recording_group(window),
+        service_group(window),
+        business_group(window),
+        INFRASTRUCTURE,
+        HEALTH,
+        ANOMALY,
+        *(slo_rule_group(slo) for slo in slos),
+    )
 
 
 def build_provisioning(settings: ProvisioningSettings) -> Provisioning:

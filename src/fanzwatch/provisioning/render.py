@@ -36,6 +36,7 @@ from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
 from .definitions.slos import SLOS
 from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
+from .openslo import load_openslo_files
 from .promql import check_expression
 from .rules import AlertRule, RuleGroup
 from .scrape import PrometheusConfig
@@ -74,7 +75,18 @@ class Provisioning:
         return out
 
 
-def rule_groups(settings: ProvisioningSettings, slos: tuple[SLO, ...] = SLOS) -> tuple[RuleGroup, ...]:
+def slos(settings: ProvisioningSettings) -> tuple[SLO, ...]:
+    """The built-in SLOs and those of ``settings.slo_files``; two SLOs may not share an id."""
+    out = SLOS + load_openslo_files(settings.slo_files)
+    seen: set[str] = set()
+    for slo in out:
+        if slo.id in seen:
+            raise ConfigError(f"two SLOs have the id {slo.id!r} (service-name); rename one", setting="slo_files")
+        seen.add(slo.id)
+    return out
+
+
+def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
     """The rule groups, their short-term rates over ``settings.rate_window``, then one group per SLO."""
     window = settings.rate_window
     return (
@@ -84,7 +96,7 @@ def rule_groups(settings: ProvisioningSettings, slos: tuple[SLO, ...] = SLOS) ->
         INFRASTRUCTURE,
         HEALTH,
         ANOMALY,
-        *(slo_rule_group(slo) for slo in slos),
+        *(slo_rule_group(slo) for slo in slos(settings)),
     )
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
 from ..core import CATALOG, ConfigError, MetricKind, Severity
 from ..core.catalog.slo import SLI_WINDOWS
@@ -201,7 +202,8 @@ class SLO:
 
     ``min_events`` is the minimum-traffic guard: no tier fires unless the SLI counted at
     least that many events in the tier's long window, so three requests in a quiet hour,
-    one of them failing, do not page anyone.
+    one of them failing, do not page anyone. ``mode`` says where the definition came from
+    (``sloth_mode`` on ``sloth_slo_info``).
     """
 
     name: str
@@ -215,7 +217,7 @@ class SLO:
     min_events: int = 20
     value: SloValue | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    mode: str = "python"
+    mode: Literal["python", "openslo"] = "python"
 
     def __post_init__(self) -> None:
         for what, text in (("name", self.name), ("service", self.service)):

@@ -106,7 +106,7 @@ def _metadata_rules(slo: SLO) -> tuple[RecordingRule, ...]:
         **labels,
         "sloth_mode": slo.mode,
         "sloth_objective": _g(slo.objective * 100),
-        "sloth_spec": "fanzwatch/v1",
+        "sloth_spec": "openslo/v1" if slo.mode == "openslo" else "fanzwatch/v1",
         "sloth_version": "fanzwatch",
     }
     return (

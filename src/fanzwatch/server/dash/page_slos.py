@@ -28,7 +28,8 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         async def statuses() -> list[SloStatus]:
             if prom is None:
                 raise not_configured("Prometheus", "FANZWATCH_DASH_PROMETHEUS_URL", "Prometheus")
-            return await slo_statuses(prom, now=rng.end, platform=picks.platform)
+            # Now, not the range end: the range is aligned to its step, minutes behind.
+            return await slo_statuses(prom, now=ctx.clock.now().timestamp(), platform=picks.platform)
 
         result = await attempt("the SLOs", statuses())
         charts: dict[str, Section[dict[str, Any]]] = {}

@@ -236,6 +236,9 @@ async def test_subscription_is_created_then_renewed(client: httpx.AsyncClient, t
     assert renewal.json()["subscription_id"] == first.json()["subscription_id"]
     assert _payments(telemetry, "subscription", "completed", "EUR") == 2.0
     assert _revenue(telemetry, "subscription", "EUR") == pytest.approx(29.98)
+    # Only the second payment renewed a subscription (the subscription-renewal SLO counts it).
+    renewals = {"platform": "fanz-1", "currency": "EUR", "status": "completed"}
+    assert telemetry.get_sample_value("fanz_subscription_renewals_total", renewals) == 1.0
 
 
 async def test_tip_is_traced_through_fraud_check_and_charge(

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fanzwatch.provisioning import build_provisioning
 
-from . import test_alerts_anomaly, test_alerts_business, test_alerts_health, test_alerts_infra, test_alerts_service
+from . import (
+    test_alerts_anomaly,
+    test_alerts_business,
+    test_alerts_health,
+    test_alerts_infra,
+    test_alerts_service,
+    test_alerts_slo,
+)
 from .conftest import make_settings
 
 CASES = (
@@ -13,6 +20,7 @@ CASES = (
     + test_alerts_infra.CASES
     + test_alerts_health.CASES
     + test_alerts_anomaly.CASES
+    + test_alerts_slo.CASES
 )
 
 
@@ -67,4 +75,11 @@ def test_the_rule_set_is_the_corrected_guide_plus_target_and_health_alerts() -> 
         ("AnomalySeriesStale", "warning", "fanzwatch-anomaly"),
         ("AnomalyEngineStopped", "warning", "fanzwatch-anomaly"),
         ("WatchedSeriesAbsent", "warning", "fanzwatch-anomaly"),
+        # One per burn-rate tier, per service owning an SLO (definitions/slos.py).
+        ("SLOErrorBudgetBurnFast", "critical", "fanz-platform"),
+        ("SLOErrorBudgetBurnFast", "critical", "payments"),
+        ("SLOErrorBudgetBurnMedium", "critical", "fanz-platform"),
+        ("SLOErrorBudgetBurnMedium", "critical", "payments"),
+        ("SLOErrorBudgetBurnSlow", "warning", "fanz-platform"),
+        ("SLOErrorBudgetBurnSlow", "warning", "payments"),
     }

@@ -95,3 +95,48 @@ def test_a_critical_alert_inhibits_the_matching_warning_only(alertmanager: str) 
     assert len(states[("warning", "fanz-1")]["inhibitedBy"]) == 1
     assert states[("warning", "fanz-2")]["state"] == "active"
     assert states[("warning", "fanz-2")]["inhibitedBy"] == []
+
+
+def _burn(tier: str, platform: str, slo: str = "checkout-success") -> dict[str, Any]:
+    return {
+        "labels": {
+            "alertname": f"SLOErrorBudgetBurn{tier}",
+            "service": "payments",
+            "severity": "warning" if tier == "Slow" else "critical",
+            "sloth_id": f"payments-{slo}",
+            "sloth_slo": slo,
+            "platform": platform,
+        },
+        "annotations": {"summary": f"{tier} burn test"},
+    }
+
+
+def test_a_faster_burn_rate_tier_inhibits_the_slower_ones_of_the_same_slo_and_platform(alertmanager: str) -> None:
+    posted = [
+        _burn("Fast", "fanz-1"),
+        _burn("Medium", "fanz-1"),  # muted by Fast
+        _burn("Slow", "fanz-1"),  # muted by Fast and Medium
+        _burn("Slow", "fanz-2"),  # another platform: not muted
+        _burn("Slow", "fanz-1", slo="subscription-renewal-success"),  # another SLO: not muted
+    ]
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
+
+    def states() -> dict[tuple[str, str, str], dict[str, Any]]:
+        alerts = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=30).json()
+        return {
+            (a["labels"]["alertname"], a["labels"]["platform"], a["labels"]["sloth_slo"]): a["status"] for a in alerts
+        }
+
+    got = wait_until(
+        states,
+        until=lambda s: len(s) == 5 and all(st["state"] != "unprocessed" for st in s.values()),
+        timeout=30,
+        message="Alertmanager did not process the five burn-rate alerts",
+        interval=0.1,
+    )
+    # Alertmanager names the first inhibiting alert it finds, one per muted alert.
+    suppressed = {key: len(st["inhibitedBy"]) for key, st in got.items() if st["state"] == "suppressed"}
+    assert suppressed == {
+        ("SLOErrorBudgetBurnMedium", "fanz-1", "checkout-success"): 1,
+        ("SLOErrorBudgetBurnSlow", "fanz-1", "checkout-success"): 1,
+    }

@@ -14,7 +14,9 @@ from fanzwatch.sdk import (
     mark_user_active,
     record_error,
     record_payment,
+    record_payout,
     record_registration,
+    record_renewal,
     record_upload,
 )
 from fanzwatch.sdk.testing import TelemetryCapture, make_test_telemetry
@@ -36,6 +38,22 @@ def test_revenue_is_added_for_completed_payments_only_and_per_currency(cap: Tele
     # The OTLP mirror carries the same values.
     points = cap.otel_points("fanz_revenue")
     assert points[frozenset(TIP_USD.items())].value == pytest.approx(15.0)
+
+
+def test_renewals_and_payouts_count_by_outcome_for_the_slos(cap: TelemetryCapture) -> None:
+    record_renewal(currency="eur", status="completed")
+    record_renewal(currency="EUR", status="failed")
+    record_payout(currency="USD", status="on_time")
+    record_payout(currency="USD", status="on_time")
+    record_payout(currency="USD", status="late")
+    renewal = {"platform": "fanz-1", "currency": "EUR"}
+    assert cap.get_sample_value("fanz_subscription_renewals_total", {**renewal, "status": "completed"}) == 1
+    assert cap.get_sample_value("fanz_subscription_renewals_total", {**renewal, "status": "failed"}) == 1
+    payout = {"platform": "fanz-1", "currency": "USD"}
+    assert cap.get_sample_value("fanz_creator_payouts_total", {**payout, "status": "on_time"}) == 2
+    assert cap.get_sample_value("fanz_creator_payouts_total", {**payout, "status": "late"}) == 1
+    with pytest.raises(LabelError):
+        record_payout(currency="USD", status="whenever")  # type: ignore[arg-type]
 
 
 def test_unsupported_currency_and_platform_are_bounded(cap: TelemetryCapture) -> None:

@@ -47,11 +47,17 @@ def render(
     runbook_base_url: Annotated[
         str | None, typer.Option(help="Base of runbook_url annotations (default: http://<fanzwatch>/runbooks).")
     ] = None,
+    slo_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE", help="An OpenSLO v1 YAML file whose SLOs are rendered too (docs/slos.md); repeatable."
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Validate the output with promtool and amtool.")
     ] = False,
 ) -> None:
-    """Render prometheus.yml, rules/, alertmanager.yml and Grafana dashboards + provisioning.
+    """Render prometheus.yml, rules/ (with one file per SLO), alertmanager.yml and Grafana dashboards + provisioning.
 
     Values not given here come from FANZWATCH_PROVISIONING_* variables
     (e.g. FANZWATCH_PROVISIONING_TARGETS__FANZWATCH=10.0.0.5:8900), then the defaults.
@@ -79,6 +85,7 @@ def render(
             "scrape_interval": scrape_interval,
             "evaluation_interval": evaluation_interval,
             "runbook_base_url": runbook_base_url,
+            "slo_files": tuple(slo_file) if slo_file else None,
         }.items()
         if v is not None
     }

@@ -34,10 +34,14 @@ from .definitions.dashboards import DASHBOARDS
 from .definitions.jobs import VIEWER_TOKEN_FILE, scrape_jobs
 from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
+from .definitions.slos import SLOS
 from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
+from .openslo import load_openslo_files
 from .promql import check_expression
 from .rules import AlertRule, RuleGroup
 from .scrape import PrometheusConfig
+from .slo import SLO
+from .slo_rules import slo_rule_group
 
 RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY)
 """The rule groups with the default 5-minute rate window."""
@@ -71,10 +75,29 @@ class Provisioning:
         return out
 
 
+def slos(settings: ProvisioningSettings) -> tuple[SLO, ...]:
+    """The built-in SLOs and those of ``settings.slo_files``; two SLOs may not share an id."""
+    out = SLOS + load_openslo_files(settings.slo_files)
+    seen: set[str] = set()
+    for slo in out:
+        if slo.id in seen:
+            raise ConfigError(f"two SLOs have the id {slo.id!r} (service-name); rename one", setting="slo_files")
+        seen.add(slo.id)
+    return out
+
+
 def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
-    """The rule groups, their short-term rates over ``settings.rate_window``."""
+    """The rule groups, their short-term rates over ``settings.rate_window``, then one group per SLO."""
     window = settings.rate_window
-    return (recording_group(window), service_group(window), business_group(window), INFRASTRUCTURE, HEALTH, ANOMALY)
+    return (
+        recording_group(window),
+        service_group(window),
+        business_group(window),
+        INFRASTRUCTURE,
+        HEALTH,
+        ANOMALY,
+        *(slo_rule_group(slo) for slo in slos(settings)),
+    )
 
 
 def build_provisioning(settings: ProvisioningSettings) -> Provisioning:

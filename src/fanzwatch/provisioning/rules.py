@@ -26,21 +26,28 @@ from ._output import prom_duration
 _ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _RECORD_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _RESERVED_LABELS = frozenset({"severity", "priority", "service", "alertname"})
+_FOREIGN_RECORD_NAMES = frozenset({"sloth_slo_info"})
+"""Names kept from another tool's convention (Sloth's dashboards read its info series)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RecordingRule:
-    """``record: <name>`` computed from ``expr`` every evaluation interval."""
+    """``record: <name>`` computed from ``expr`` every evaluation interval, with ``labels`` added."""
 
     record: str
     expr: str
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _RECORD_NAME.match(self.record) or ":" not in self.record:
+        foreign = self.record in _FOREIGN_RECORD_NAMES
+        if not _RECORD_NAME.match(self.record) or (":" not in self.record and not foreign):
             raise ValueError(f"recording rule {self.record!r}: use the level:metric:operations form")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"record": self.record, "expr": self.expr}
+        out: dict[str, Any] = {"record": self.record, "expr": self.expr}
+        if self.labels:
+            out["labels"] = dict(sorted(self.labels.items()))
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,9 @@ from ._internal.api import (
     mark_user_active,
     record_error,
     record_payment,
+    record_payout,
     record_registration,
+    record_renewal,
     record_upload,
 )
 from ._internal.business import (
@@ -71,7 +73,9 @@ __all__ = [
     "mark_worker_dead",
     "record_error",
     "record_payment",
+    "record_payout",
     "record_registration",
+    "record_renewal",
     "record_upload",
     "set_attributes",
     "trace_db",

@@ -178,6 +178,10 @@ class ProvisioningSettings(ComponentSettings):
         description="range of the recording rules' rate()/increase() (the `5m` of `_rate5m` series); "
         "at least 4 scrape intervals; shorter in tests and demos so alerts also resolve fast",
     )
+    slo_files: tuple[Path, ...] = Field(
+        default=(),
+        description="OpenSLO v1 YAML files whose SLOs are rendered beside the built-in ones (docs/slos.md)",
+    )
     group_wait: timedelta = Field(default=timedelta(seconds=10), description="Alertmanager group_wait")
     group_interval: timedelta = Field(default=timedelta(minutes=1), description="Alertmanager group_interval")
     repeat_interval: timedelta = Field(default=timedelta(hours=4), description="Alertmanager repeat_interval")

@@ -25,6 +25,7 @@ PAGES = [
     "/dash/anomalies/analysis?metric=request_rate",
     "/dash/rum",
     "/dash/bi",
+    "/dash/slos",
     "/dash/health",
     "/dash/incidents",
     "/dash/login",
@@ -70,6 +71,7 @@ def test_every_page_renders_with_no_source_configured(make_client: MakeClient, p
         ("/dash/rum", "Real user monitoring is not configured in this server: set FANZWATCH_RUM_ENABLED=true"),
         ("/dash/bi", "Business intelligence is not configured in this server: set FANZWATCH_BI_DATABASE_URL"),
         ("/dash/health", "Health checking is not configured in this server: set FANZWATCH_HEALTH_CHECKS"),
+        ("/dash/slos", "Prometheus is not configured in this server: set FANZWATCH_DASH_PROMETHEUS_URL"),
         ("/dash/incidents", "Incident tracking is not running in this server: it comes with the alerting feature"),
     ],
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownMetricError
-from . import alerting, anomaly, bi, business, external, health, http, recording, rum, runtime
+from . import alerting, anomaly, bi, business, external, health, http, recording, rum, runtime, slo
 from ._spec import PLATFORM, Label, MetricKind, MetricSpec, Source
 
 
@@ -64,6 +64,7 @@ CATALOG = Catalog(
     + bi.METRICS
     + alerting.METRICS
     + recording.METRICS
+    + slo.METRICS
 )
 
 __all__ = ["CATALOG", "PLATFORM", "Catalog", "Label", "MetricKind", "MetricSpec", "Source"]

@@ -10,6 +10,7 @@ CONTENT_TYPES = ("image", "video", "audio", "text")
 CREATOR_TIERS = ("new", "standard", "verified", "top")
 PAYMENT_TYPES = ("subscription", "tip", "ppv")
 PAYMENT_STATUSES = ("completed", "declined", "failed")
+PAYOUT_STATUSES = ("on_time", "late", "failed")
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "JPY", "BRL", "MXN", "OTHER")
 
 CURRENCY = Label("currency", "ISO 4217 code from the supported list, else OTHER", CURRENCIES)
@@ -64,4 +65,27 @@ ACTIVE_USERS = MetricSpec(
     guide_note="distinct users in a sliding window, not +1/-1 per request",
 )
 
-METRICS = (USER_REGISTRATIONS, CONTENT_UPLOADS, PAYMENT_TRANSACTIONS, REVENUE, ACTIVE_USERS)
+SUBSCRIPTION_RENEWALS = MetricSpec(
+    name="fanz_subscription_renewals",
+    kind=MetricKind.COUNTER,
+    unit="renewals",
+    help="Subscription renewal attempts by outcome (also counted as subscription payments).",
+    labels=(PLATFORM, CURRENCY, Label("status", "outcome of the renewal's payment", PAYMENT_STATUSES)),
+)
+CREATOR_PAYOUTS = MetricSpec(
+    name="fanz_creator_payouts",
+    kind=MetricKind.COUNTER,
+    unit="payouts",
+    help="Creator payouts by outcome: paid by their due date, paid late, or failed.",
+    labels=(PLATFORM, CURRENCY, Label("status", "on_time, late or failed", PAYOUT_STATUSES)),
+)
+
+METRICS = (
+    USER_REGISTRATIONS,
+    CONTENT_UPLOADS,
+    PAYMENT_TRANSACTIONS,
+    REVENUE,
+    ACTIVE_USERS,
+    SUBSCRIPTION_RENEWALS,
+    CREATOR_PAYOUTS,
+)

@@ -164,8 +164,23 @@ async def subscribe(rt: Runtime, platform: Tenant, user: User, creator_id: PathI
     price: Decimal = creator.subscription_price
     currency: str = creator.subscription_currency
     attempt = _attempt(platform, "subscription", user, creator_id, _minor(price, currency), currency, body.card_token)
+    renewal = await _is_renewal(rt, attempt)
     outcome = await rt.payments.attempt(attempt)
+    if renewal:
+        rt.payments.telemetry.business.record_renewal(currency=currency, status=outcome.status, platform=platform)
     return await _record(rt, attempt, outcome, subscription_price=price)
+
+
+async def _is_renewal(rt: PlatformRuntime, attempt: PaymentAttempt) -> bool:
+    """Whether the fan already has an active subscription to the creator (this payment renews it)."""
+    s = schema.subscriptions
+    async with rt.engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(s.c.id).where(
+                s.c.fan_id == attempt.fan_id, s.c.creator_id == attempt.creator_id, s.c.status == "active"
+            )
+        )
+        return found.first() is not None
 
 
 @router.post("/creators/{creator_id}/tips", status_code=201)

@@ -13,7 +13,8 @@ own it:
 - any other non-critical alert → the default channel.
 
 Routes use ``matchers`` (the guide's ``match`` is deprecated). A critical alert mutes
-the warning of the same alert on the same thing (``inhibit_rules``).
+the warning of the same alert on the same thing (``inhibit_rules``), and a faster SLO
+burn-rate tier mutes the slower ones of the same SLO on the same platform.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..alertmanager import (
     WebhookConfig,
     eq,
 )
+from ..slo import DEFAULT_TIERS, BurnRateTier
 
 FANZWATCH = "fanzwatch"
 DEFAULT = "default"
@@ -149,9 +151,26 @@ def route(settings: ProvisioningSettings) -> Route:
     )
 
 
+SLO_INHIBIT_EQUAL = ("sloth_id", "platform")
+"""Labels that identify "the same SLO on the same thing" for burn-rate tier inhibition."""
+
+
+def slo_tier_inhibitions(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[InhibitRule, ...]:
+    """Each tier (fastest first) mutes every slower tier of the same SLO and platform."""
+    return tuple(
+        InhibitRule(
+            source=(eq("alertname", tier.alert),),
+            target=(Matcher("alertname", "=~", "|".join(t.alert for t in tiers[i + 1 :])),),
+            equal=SLO_INHIBIT_EQUAL,
+        )
+        for i, tier in enumerate(tiers[:-1])
+    )
+
+
 def inhibit_rules() -> tuple[InhibitRule, ...]:
     return (
         InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL),
+        *slo_tier_inhibitions(),
     )
 
 

@@ -11,7 +11,16 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .business import ContentType, CreatorTier, PaymentStatus, PaymentType, RegistrationSource, Role, Severity
+from .business import (
+    ContentType,
+    CreatorTier,
+    PaymentStatus,
+    PaymentType,
+    PayoutStatus,
+    RegistrationSource,
+    Role,
+    Severity,
+)
 from .process import current_telemetry
 from .telemetry import Telemetry
 
@@ -40,6 +49,16 @@ def record_payment(
     current_telemetry("record_payment").business.record_payment(
         amount=amount, currency=currency, payment_type=payment_type, status=status, platform=platform
     )
+
+
+def record_renewal(*, currency: str, status: PaymentStatus, platform: str | None = None) -> None:
+    """A subscription renewal's payment ended (``fanz_subscription_renewals_total``)."""
+    current_telemetry("record_renewal").business.record_renewal(currency=currency, status=status, platform=platform)
+
+
+def record_payout(*, currency: str, status: PayoutStatus, platform: str | None = None) -> None:
+    """A creator payout was paid on time, late, or failed (``fanz_creator_payouts_total``)."""
+    current_telemetry("record_payout").business.record_payout(currency=currency, status=status, platform=platform)
 
 
 def record_error(

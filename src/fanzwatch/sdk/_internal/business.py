@@ -27,6 +27,7 @@ ContentType = Literal["image", "video", "audio", "text"]
 CreatorTier = Literal["new", "standard", "verified", "top"]
 PaymentType = Literal["subscription", "tip", "ppv"]
 PaymentStatus = Literal["completed", "declined", "failed"]
+PayoutStatus = Literal["on_time", "late", "failed"]
 Severity = Literal["critical", "warning", "info"]
 
 
@@ -104,13 +105,33 @@ class BusinessMetrics:
         labels: dict[str, object] = {
             "platform": self._plat(platform),
             "payment_type": payment_type,
-            "currency": currency.upper() if isinstance(currency, str) else currency,
+            "currency": _currency(currency),
         }
         # Validate every label before recording anything, so a bad status records nothing.
         self._bounds[business.PAYMENT_TRANSACTIONS.name].bound("status", status)
         self._record(business.PAYMENT_TRANSACTIONS.name, 1, {**labels, "status": status})
         if status == "completed":
             self._record(business.REVENUE.name, value, labels)
+
+    def record_renewal(self, *, currency: str, status: PaymentStatus, platform: str | None = None) -> None:
+        """A subscription renewal's payment ended with ``status`` (the subscription-renewal SLO).
+
+        Record the payment itself with :meth:`record_payment` too; this counts renewals apart
+        from first subscriptions.
+        """
+        self._record(
+            business.SUBSCRIPTION_RENEWALS.name,
+            1,
+            {"platform": self._plat(platform), "currency": _currency(currency), "status": status},
+        )
+
+    def record_payout(self, *, currency: str, status: PayoutStatus, platform: str | None = None) -> None:
+        """A creator payout was paid by its due date (``on_time``), after it (``late``), or ``failed``."""
+        self._record(
+            business.CREATOR_PAYOUTS.name,
+            1,
+            {"platform": self._plat(platform), "currency": _currency(currency), "status": status},
+        )
 
     def record_error(
         self,
@@ -148,6 +169,10 @@ class BusinessMetrics:
     @property
     def tracker(self) -> ActiveUsersTracker:
         return self._tracker
+
+
+def _currency(currency: object) -> object:
+    return currency.upper() if isinstance(currency, str) else currency
 
 
 def _amount(amount: Decimal | float | int) -> float:

@@ -23,6 +23,8 @@ RECORDED_SPECS: tuple[MetricSpec, ...] = (
     business.CONTENT_UPLOADS,
     business.PAYMENT_TRANSACTIONS,
     business.REVENUE,
+    business.SUBSCRIPTION_RENEWALS,
+    business.CREATOR_PAYOUTS,
     http.HTTP_SERVER_REQUEST_DURATION,
     runtime.ERRORS,
     runtime.TELEMETRY_FAILURES,

@@ -39,6 +39,7 @@ NAV = (
     ("anomalies", "Anomalies", "/anomalies"),
     ("rum", "RUM", "/rum"),
     ("bi", "BI", "/bi"),
+    ("slos", "SLOs", "/slos"),
     ("health", "Health", "/health"),
     ("incidents", "Incidents", "/incidents"),
 )

@@ -28,7 +28,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...core.clock import Clock, SystemClock
 from ...settings.dash import DashSettings
 from ..auth import Authenticator
-from . import page_alerts, page_anomalies, page_bi, page_health, page_incidents, page_overview, page_rum
+from . import (
+    page_alerts,
+    page_anomalies,
+    page_bi,
+    page_health,
+    page_incidents,
+    page_overview,
+    page_rum,
+    page_slos,
+)
 from .context import DashContext
 from .security import CSRF_FIELD, SESSION_COOKIE, AccessDeniedError, DashAuth
 from .sources import DashSources
@@ -70,7 +79,16 @@ def build_dash_router(
     )
 
     router = APIRouter(prefix=ctx.prefix, tags=["fanzdash"], include_in_schema=False)
-    for module in (page_overview, page_alerts, page_anomalies, page_rum, page_bi, page_health, page_incidents):
+    for module in (
+        page_overview,
+        page_alerts,
+        page_anomalies,
+        page_rum,
+        page_bi,
+        page_slos,
+        page_health,
+        page_incidents,
+    ):
         module.register(router, ctx)
 
     @router.get("/static/{name}")

@@ -1,0 +1,264 @@
+"""``promtool test rules`` for the generated SLO rules and burn-rate alerts.
+
+The checkout SLO (calendar month, priced in money) on four platforms over 150 minutes:
+
+- fanz-1 burns fast: 100 completed payments a minute, then 25 failed a minute from 60m;
+- fanz-2 burns slowly: 2 % failed all along (above the 0.5 % budget, below every page);
+- fanz-3 burns not at all: 0.2 % failed;
+- fanz-4 is quiet: three payments an hour, half of them failed, a huge ratio on too
+  little traffic to page anyone.
+
+Counters start at 0 and are sampled on the minute, so rates over whole windows are exact
+ratios of increases (Prometheus does not extrapolate a counter below zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .conftest import RUNBOOKS, PromtoolCase, PromtoolRunner, counter
+
+CHECKOUT = "slo-payments-checkout-success"
+API_LATENCY = "slo-fanz-platform-api-latency"
+_API_IDS = 'sloth_id="fanz-platform-api-latency", sloth_service="fanz-platform", sloth_slo="api-latency"'
+_IDS = 'sloth_id="payments-checkout-success", sloth_service="payments", sloth_slo="checkout-success"'
+
+
+def _payments(platform: str, status: str, values: str) -> dict[str, str]:
+    return {
+        "series": f'fanz_payment_transactions_total{{platform="{platform}",payment_type="tip",currency="USD",'
+        f'status="{status}",job="fanz-platform",instance="10.0.0.1:8001"}}',
+        "values": values,
+    }
+
+
+_SERIES = [
+    _payments("fanz-1", "completed", "0+100x150"),
+    _payments("fanz-1", "failed", counter((0, 60), (25, 90))),
+    {
+        "series": 'fanz_revenue_total{platform="fanz-1",payment_type="tip",currency="USD",job="fanz-platform",'
+        'instance="10.0.0.1:8001"}',
+        "values": "0+1000x150",  # $10 a completed payment
+    },
+    _payments("fanz-2", "completed", "0+98x150"),
+    _payments("fanz-2", "failed", "0+2x150"),
+    _payments("fanz-3", "completed", "0+499x150"),
+    _payments("fanz-3", "failed", "0+1x150"),
+    _payments("fanz-4", "completed", "0+0.025x150"),
+    _payments("fanz-4", "failed", "0+0.025x150"),
+]
+
+_TIERS = {"fast": ("1h", "5m", "14.4"), "medium": ("6h", "30m", "6"), "slow": ("3d", "6h", "1")}
+_MONTH_LASTS = {"fast": "2.2 days", "medium": "5.2 days", "slow": "31.0 days"}
+_30D_LASTS = {"fast": "2.1 days", "medium": "5.0 days", "slow": "30.0 days"}
+
+
+def _burn(tier: str, platform: str, value: str) -> dict[str, Any]:
+    """A checkout burn-rate alert (99.5 % over the calendar month)."""
+    long_, short, factor = _TIERS[tier]
+    critical = tier != "slow"
+    lasts = _MONTH_LASTS[tier]
+    return {
+        "exp_labels": {
+            "severity": "critical" if critical else "warning",
+            "priority": "P0" if critical else "P1",
+            "service": "payments",
+            "burn_tier": tier,
+            "sloth_severity": "page" if critical else "ticket",
+            "sloth_id": "payments-checkout-success",
+            "sloth_service": "payments",
+            "sloth_slo": "checkout-success",
+            "platform": platform,
+        },
+        "exp_annotations": {
+            "summary": f"SLO checkout-success on {platform} is burning its error budget at {factor}x "
+            "the sustainable rate",
+            "description": f"{value} of the events of SLO checkout-success on {platform} were bad over the last "
+            f"{long_} (and still over {short}); the objective 99.5 % over the calendar month allows 0.5 %. "
+            f"At this pace the budget lasts {lasts}.",
+            "runbook_url": f"{RUNBOOKS}/SLOErrorBudgetBurn{tier.title()}.md",
+        },
+    }
+
+
+def _alerts(at: str, fast: list[Any], medium: list[Any], slow: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"eval_time": at, "alertname": "SLOErrorBudgetBurnFast", "exp_alerts": fast},
+        {"eval_time": at, "alertname": "SLOErrorBudgetBurnMedium", "exp_alerts": medium},
+        {"eval_time": at, "alertname": "SLOErrorBudgetBurnSlow", "exp_alerts": slow},
+    ]
+
+
+def _money(metric: str, value: float) -> dict[str, Any]:
+    return {
+        "expr": f"round({metric}{{{_IDS}}}, 0.01)",
+        "eval_time": "100m",
+        "exp_samples": [
+            {
+                "labels": f'{{currency="USD", platform="fanz-1", {_IDS}}}',
+                "value": value,
+            }
+        ],
+    }
+
+
+def case_checkout_burns_fast_slow_not_at_all_and_too_quietly() -> PromtoolCase:
+    return PromtoolCase(
+        {
+            "evaluation_interval": "1m",
+            "tests": [
+                {
+                    "interval": "1m",
+                    "input_series": _SERIES,
+                    "alert_rule_test": [
+                        # Before the outage only fanz-2's slow burn is pending (it holds an hour).
+                        *_alerts("50m", [], [], []),
+                        # 100m: fanz-1 pages on both page tiers (1h ratio 1000/7000, 6h 1000/11000);
+                        # fanz-2 has burned at 4x for over an hour: a ticket. fanz-4 never.
+                        *_alerts(
+                            "100m",
+                            [_burn("fast", "fanz-1", "14.29%")],
+                            [_burn("medium", "fanz-1", "9.091%")],
+                            [_burn("slow", "fanz-2", "2%")],
+                        ),
+                        # 150m: fanz-1's slow tier has held its hour too (2250/17250).
+                        *_alerts(
+                            "150m",
+                            [_burn("fast", "fanz-1", "20%")],
+                            [_burn("medium", "fanz-1", "13.04%")],
+                            [_burn("slow", "fanz-1", "13.04%"), _burn("slow", "fanz-2", "2%")],
+                        ),
+                    ],
+                    "promql_expr_test": [
+                        # 1000 failed checkouts this month at $10 each; the budget allows 0.5 % of
+                        # 11000 attempts ($550), so it is $9450 overspent.
+                        _money("slo:bad_events_value:currency", 10000),
+                        _money("slo:error_budget:currency", 550),
+                        _money("slo:error_budget_remaining:currency", -9450),
+                        {
+                            "expr": "round(slo:period_error_budget_remaining:ratio"
+                            f'{{{_IDS}, platform=~"fanz-1|fanz-3"}}, 0.001)',
+                            "eval_time": "100m",
+                            "exp_samples": [
+                                # 1 - (1000/11000) / 0.005
+                                {"labels": f'{{platform="fanz-1", {_IDS}, sloth_window="month"}}', "value": -17.182},
+                                # 1 - 0.002 / 0.005
+                                {"labels": f'{{platform="fanz-3", {_IDS}, sloth_window="month"}}', "value": 0.6},
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=(CHECKOUT,),
+    )
+
+
+def _latency_burn(tier: str, platform: str, value: str) -> dict[str, Any]:
+    """An API latency burn-rate alert (95 % within 1 s over 30 days)."""
+    long_, short, factor = _TIERS[tier]
+    critical = tier != "slow"
+    return {
+        "exp_labels": {
+            "severity": "critical" if critical else "warning",
+            "priority": "P0" if critical else "P1",
+            "service": "fanz-platform",
+            "burn_tier": tier,
+            "sloth_severity": "page" if critical else "ticket",
+            "sloth_id": "fanz-platform-api-latency",
+            "sloth_service": "fanz-platform",
+            "sloth_slo": "api-latency",
+            "platform": platform,
+        },
+        "exp_annotations": {
+            "summary": f"SLO api-latency on {platform} is burning its error budget at {factor}x the sustainable rate",
+            "description": f"{value} of the events of SLO api-latency on {platform} were bad over the last "
+            f"{long_} (and still over {short}); the objective 95 % over 30 days allows 5 %. "
+            f"At this pace the budget lasts {_30D_LASTS[tier]}.",
+            "runbook_url": f"{RUNBOOKS}/SLOErrorBudgetBurn{tier.title()}.md",
+        },
+    }
+
+
+def _requests(platform: str, le: str, values: str) -> dict[str, str]:
+    series = "http_server_request_duration_seconds_" + ("count" if le == "count" else "bucket")
+    bucket = "" if le == "count" else f',le="{le}"'
+    return {
+        "series": f'{series}{{platform="{platform}",http_request_method="GET",http_route="/p/{{platform}}/api/v1/feed",'
+        f'http_response_status_code="200",status_class="2xx"{bucket},job="fanz-platform",instance="10.0.0.1:8001"}}',
+        "values": values,
+    }
+
+
+def case_api_latency_counts_requests_slower_than_the_1s_bucket() -> PromtoolCase:
+    """fanz-1: half the requests over 1 s (pages at 6x, not 14.4x); fanz-2: all fast; fanz-3: all slow."""
+    return PromtoolCase(
+        {
+            "evaluation_interval": "1m",
+            "tests": [
+                {
+                    "interval": "1m",
+                    "input_series": [
+                        _requests("fanz-1", "count", "0+100x90"),
+                        _requests("fanz-1", "1.0", "0+50x90"),
+                        _requests("fanz-2", "count", "0+100x90"),
+                        _requests("fanz-2", "1.0", "0+100x90"),
+                        _requests("fanz-3", "count", "0+100x90"),
+                        _requests("fanz-3", "1.0", "0x90"),
+                    ],
+                    "alert_rule_test": [
+                        {
+                            "eval_time": "80m",
+                            "alertname": "SLOErrorBudgetBurnFast",
+                            "exp_alerts": [_latency_burn("fast", "fanz-3", "100%")],
+                        },
+                        {
+                            "eval_time": "80m",
+                            "alertname": "SLOErrorBudgetBurnMedium",
+                            "exp_alerts": [
+                                _latency_burn("medium", "fanz-1", "50%"),
+                                _latency_burn("medium", "fanz-3", "100%"),
+                            ],
+                        },
+                        {
+                            "eval_time": "80m",
+                            "alertname": "SLOErrorBudgetBurnSlow",
+                            "exp_alerts": [
+                                _latency_burn("slow", "fanz-1", "50%"),
+                                _latency_burn("slow", "fanz-3", "100%"),
+                            ],
+                        },
+                    ],
+                    "promql_expr_test": [
+                        {
+                            "expr": 'slo:sli_error:ratio_rate30d{sloth_id="fanz-platform-api-latency"}',
+                            "eval_time": "80m",
+                            "exp_samples": [
+                                {
+                                    "labels": "slo:sli_error:ratio_rate30d"
+                                    f'{{platform="fanz-{n}", {_API_IDS}, sloth_window="30d"}}',
+                                    "value": v,
+                                }
+                                for n, v in ((1, 0.5), (2, 0), (3, 1))
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=(API_LATENCY,),
+    )
+
+
+CASES = (
+    case_checkout_burns_fast_slow_not_at_all_and_too_quietly,
+    case_api_latency_counts_requests_slower_than_the_1s_bucket,
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.removeprefix("case_"))
+def test_promtool(case: Callable[[], PromtoolCase], promtool_test: PromtoolRunner) -> None:
+    promtool_test(case())

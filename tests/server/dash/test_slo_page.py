@@ -1,0 +1,110 @@
+"""The SLOs page: the recorded slo:* series of each SLO and platform, read back and shown."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from fanzwatch.server.dash import DashSources, Series
+
+from .conftest import MakeClient
+
+_CHECKOUT = {"sloth_id": "payments-checkout-success", "sloth_slo": "checkout-success", "sloth_service": "payments"}
+_LATENCY = {"sloth_id": "fanz-platform-api-latency", "sloth_slo": "api-latency", "sloth_service": "fanz-platform"}
+
+
+@dataclass
+class ScriptedPrometheus:
+    """Answers each recorded SLO series by name with fixed values; anything else is empty."""
+
+    values: dict[str, list[tuple[dict[str, str], float]]]
+    url: str = "http://prometheus.test:9090"
+    queries: list[str] = field(default_factory=list)
+
+    async def query_range(self, expr: str, *, start: float, end: float, step: float) -> list[Series]:
+        self.queries.append(expr)
+        name, _, selector = expr.partition("{")
+        wanted = dict(re.findall(r'(\w+)="([^"]*)"', selector))
+        ts = [start + i * step for i in range(int((end - start) / step) + 1)]
+        return [
+            Series(labels, ts, [value] * len(ts))
+            for labels, value in self.values.get(name, [])
+            if all(labels.get(k) == v for k, v in wanted.items())
+        ]
+
+
+def _prometheus() -> ScriptedPrometheus:
+    c1 = {**_CHECKOUT, "platform": "fanz-1"}
+    c2 = {**_CHECKOUT, "platform": "fanz-2"}
+    lat = {**_LATENCY, "platform": "fanz-1"}
+    return ScriptedPrometheus(
+        {
+            "sloth_slo_info": [(_CHECKOUT, 1), (_LATENCY, 1)],
+            "slo:objective:ratio": [(_CHECKOUT, 0.995), (_LATENCY, 0.95)],
+            "slo:error_budget:ratio": [(_CHECKOUT, 0.005), (_LATENCY, 0.05)],
+            # fanz-1 checkout: 20 % failing now, budget overspent; fanz-2 fine; latency within budget.
+            "slo:period_error_budget_remaining:ratio": [(c1, -2.0), (c2, 0.8), (lat, 0.9)],
+            "slo:period_burn_rate:ratio": [(c1, 3.0), (c2, 0.2), (lat, 0.1)],
+            "slo:sli_error:ratio_rate5m": [(c1, 0.2), (c2, 0.001), (lat, 0.01)],
+            "slo:sli_error:ratio_rate30m": [(c1, 0.2), (c2, 0.001), (lat, 0.01)],
+            "slo:sli_error:ratio_rate1h": [(c1, 0.1), (c2, 0.001), (lat, 0.01)],
+            "slo:sli_error:ratio_rate6h": [(c1, 0.02), (c2, 0.001), (lat, 0.01)],
+            "slo:sli_error:ratio_rate3d": [(c1, 0.01), (c2, 0.001), (lat, 0.01)],
+            "slo:bad_events_value:currency": [({**c1, "currency": "USD"}, 1240.0)],
+            "slo:error_budget:currency": [({**c1, "currency": "USD"}, 410.0)],
+            "slo:error_budget_remaining:currency": [({**c1, "currency": "USD"}, -830.0)],
+        }
+    )
+
+
+def _cells(page: str, slo: str, platform: str) -> dict[str, str]:
+    row = re.search(rf'<tr data-slo="{slo}" data-platform="{platform}" data-status="(\w+)">(.*?)</tr>', page, re.S)
+    assert row, f"no row for {slo} on {platform}"
+    cells = dict(re.findall(r'<td data-cell="([\w-]+)">(.*?)</td>', row.group(2), re.S))
+    text = {k: html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", v))).strip() for k, v in cells.items()}
+    return {"status": row.group(1), **text}
+
+
+def test_each_slo_and_platform_shows_sli_budget_money_burn_and_the_tiers_that_would_fire(
+    make_client: MakeClient,
+) -> None:
+    prom = _prometheus()
+    page = make_client(DashSources(prometheus=prom)).get("/dash/slos").text
+    checkout = _cells(page, "payments-checkout-success", "fanz-1")
+    assert checkout == {
+        "status": "fail",
+        "sli": "98.5%",  # 1 - 3.0 × 0.005
+        "remaining": "-200.0%",
+        "money": "-830.00 USD of 410.00 USD allowed; 1,240.00 USD failed",
+        "burn-5m": "40.00×",
+        "burn-30m": "40.00×",
+        "burn-1h": "20.00×",
+        "burn-6h": "4.00×",
+        "burn-3d": "2.00×",
+        "firing": "SLOErrorBudgetBurnFast, SLOErrorBudgetBurnSlow",  # 6h burns at 4×, under the medium 6×
+    }
+    assert _cells(page, "payments-checkout-success", "fanz-2")["status"] == "pass"
+    latency = _cells(page, "fanz-platform-api-latency", "fanz-1")
+    assert (latency["status"], latency["money"], latency["firing"], latency["burn-1h"]) == (
+        "pass",
+        "–",
+        "none",
+        "0.20×",
+    )
+    # Worst first, and one burn-down chart per SLO from its recorded series.
+    assert page.index('data-platform="fanz-1" data-status="fail"') < page.index('data-status="pass"')
+    assert 'slo:period_error_budget_remaining:ratio{sloth_id="payments-checkout-success"}' in prom.queries
+    assert "payments-checkout-success: error budget left" in page
+
+
+def test_a_platform_pick_limits_the_rows_and_queries(make_client: MakeClient) -> None:
+    prom = _prometheus()
+    page = make_client(DashSources(prometheus=prom)).get("/dash/slos?platform=fanz-2").text
+    assert re.findall(r'data-platform="([\w-]+)"', page) == ["fanz-2"]
+    assert 'slo:sli_error:ratio_rate1h{platform="fanz-2"}' in prom.queries
+
+
+def test_no_slo_series_yet_says_how_to_get_them(make_client: MakeClient) -> None:
+    page = make_client(DashSources(prometheus=ScriptedPrometheus({}))).get("/dash/slos").text
+    assert "Prometheus has no SLO series yet (sloth_slo_info)" in page

@@ -22,7 +22,11 @@ followed until it ends instead of being re-learnt as normal.
    ``cusum_k`` and threshold ``cusum_h``, each point's contribution capped at
    ``cusum_cap`` so one heavy-tailed point never alarms alone; a large sustained shift
    fires in two points, a small one in more, a slow drift when it has added up. A
-   variance CUSUM (capped ``z²``) sees volatility bursts.
+   variance CUSUM (capped ``z²``) sees volatility bursts. A CUSUM that fires more than
+   ``fire_budget`` times in a week has its threshold doubled (decaying back with a half-life
+   of a week): a model that does not fit the series must not turn into an alarm stream.
+   **Second opinion**: the ``seasonal`` detector (novelty + anomaly likelihood) runs beside
+   it; where it alarms and the point is outside the band, an episode opens too.
 5. **Episode**: once fired the baseline is frozen; the series stays ``active`` while it
    is outside the band learnt before (``|z| > range_spreads``), and the state ends after
    ``resolve_points`` points back inside. A shift that lasts ``max_episode_seconds`` is
@@ -38,6 +42,7 @@ points after it 0 (one incident, one flag), while ``active`` says the episode go
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import ClassVar
@@ -100,9 +105,21 @@ class SeasonalCusumParams:
     zmax_half_life: float = 14 * _DAY
     record_step: float = 1.25
     """Below the threshold, a point scores only when its excursion's evidence grew this much."""
-    novelty: bool = False
-    """Take the ``seasonal`` detector's novelty score as a second opinion (an unprecedented
-    level or a broken daily/weekly pattern opens an episode too)."""
+    novelty: bool = True
+    """Take the ``seasonal`` detector's score (novelty + anomaly likelihood) as a second
+    opinion: where it alarms *and* the point is outside this detector's band, an episode
+    opens too. It catches what a CUSUM of a mis-modelled series cannot tell from noise (an
+    unprecedented level, a broken daily pattern, a changed rhythm); the band condition keeps
+    its alarms on what people are shown as unusual."""
+    fire_budget: float = 1.0
+    """Fires of one CUSUM in a week beyond which its threshold is raised (``fire_raise``):
+    the calibration's own target is 0.15 a week, so more than one a week on one CUSUM says
+    the model does not fit this series (a smooth series whose spread is underestimated, a
+    non-stationary one) rather than that incidents are that frequent."""
+    fire_raise: float = 2.0
+    boost_max: float = 30.0
+    boost_half_life: float = _WEEK
+    """A raised threshold falls back towards the calibrated one with this half-life."""
     resolve_points: int = 5
     max_episode_seconds: float = 12 * _HOUR
     threshold: float = 0.5
@@ -159,6 +176,9 @@ class SeasonalCusumDetector:
         self._active_since = 0.0
         self._inside = 0
         self._recent: list[float] = []
+        self._boost = [1.0, 1.0, 1.0]
+        self._fires: list[deque[float]] = [deque(), deque(), deque()]
+        self._bdecay = 1.0
         rate = p.false_alarms_per_week
         self._hp = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
         self._hm = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
@@ -297,6 +317,7 @@ class SeasonalCusumDetector:
             self._c = max(0.25 * typical, q, 1e-12) if self._power == 0.0 else max(0.375 * q, 1e-12)
         self._alpha = 1.0 - 0.5 ** (step / p.level_half_life)
         self._zdecay = 0.5 ** (step / p.zmax_half_life)
+        self._bdecay = 0.5 ** (step / p.boost_half_life)
         self._nbins = max(1, min(96, round(_DAY / max(step, p.profile_bin_seconds))))
         self._bin_w = _DAY / self._nbins
         ys = np.array([self._y(x) for _, x in xs])
@@ -398,9 +419,13 @@ class SeasonalCusumDetector:
             return (0.0, lower, upper, deviation, z), (active, rebaseline)
         # Each point adds at most half the threshold: two points can fire, one never can.
         k = p.cusum_k
-        cap = self._hp.h / 2 + k
+        boost = self._boost
+        if p.fire_budget > 0.0:
+            for i in range(3):
+                boost[i] = 1.0 + (boost[i] - 1.0) * self._bdecay
+        cap = self._hp.h * boost[0] / 2 + k
         self._cp = max(0.0, self._cp + min(z, cap) - k)
-        cap = self._hm.h / 2 + k
+        cap = self._hm.h * boost[1] / 2 + k
         self._cm = max(0.0, self._cm + min(-z, cap) - k)
         a = min(abs(z), p.variance_cap)
         self._abs += p.abs_rate * (a - self._abs)
@@ -409,15 +434,16 @@ class SeasonalCusumDetector:
         hp.observe(t, self._cp)
         hm.observe(t, self._cm)
         hv.observe(t, self._cv)
-        evidence = max(self._cp / hp.h, self._cm / hm.h, self._cv / hv.h)
+        parts = (self._cp / (hp.h * boost[0]), self._cm / (hm.h * boost[1]), self._cv / (hv.h * boost[2]))
+        evidence = max(parts)
         # One point alone fires only when it is unprecedented: far beyond every |z| of the
         # last weeks (a flat series that moves, a 30-sigma spike on a quiet one).
         size = abs(z)
         if size >= p.unprecedented_z and size >= p.unprecedented_factor * self._zmax:
             evidence = max(evidence, size / p.unprecedented_z)
         self._zmax = max(size, self._zmax * self._zdecay)
-        if self._novel > 0.0:  # the novelty detector's second opinion (1 = its threshold)
-            novel = self._novel / (1.0 - self._novel) if self._novel < 1.0 else math.inf
+        if self._novel >= self.threshold and size > p.range_spreads:
+            novel = self._novel / (1.0 - self._novel) if self._novel < 1.0 else 1e6
             evidence = max(evidence, novel)
         if replay or t - self._first_t < p.learn_seconds:
             self._learn(t, r, sigma, change)
@@ -440,6 +466,14 @@ class SeasonalCusumDetector:
             self._recent = [r]
             for cal in (hp, hm, hv):
                 cal.close(t, fired=True)
+            if p.fire_budget > 0.0 and max(parts) >= 1.0:
+                i = parts.index(max(parts))
+                fires = self._fires[i]
+                fires.append(t)
+                while fires and t - fires[0] > _WEEK:
+                    fires.popleft()
+                if len(fires) > p.fire_budget:
+                    boost[i] = min(boost[i] * p.fire_raise, p.boost_max)
             self._cp = self._cm = self._cv = 0.0
             deviation = max(deviation, p.range_spreads * min(evidence, 2.0))
         return (score, lower, upper, deviation, z), (self._active, False)

@@ -34,7 +34,7 @@ NOTE = Notification(
     address="ana@fanz.test",
     step="primary",
     runbook_url="https://runbooks/PaymentFailureRate.md",
-    incident_url="http://fanzwatch.test/api/v1/incidents/7",
+    incident_url="http://fanzwatch.test/dash/incidents/7",
     at=T0,
     labels={"alertname": "PaymentFailureRate", "platform": "fanz-1"},
 )
@@ -65,7 +65,7 @@ def test_slack_message_is_an_incoming_webhook_body() -> None:
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": "<http://fanzwatch.test/api/v1/incidents/7|Incident #7>  ·  "
+                        "text": "<http://fanzwatch.test/dash/incidents/7|Incident #7>  ·  "
                         "<https://runbooks/PaymentFailureRate.md|Runbook>",
                     }
                 ],
@@ -95,7 +95,7 @@ def test_pagerduty_events_v2_bodies() -> None:
             },
         },
         "client": "fanzwatch",
-        "client_url": "http://fanzwatch.test/api/v1/incidents/7",
+        "client_url": "http://fanzwatch.test/dash/incidents/7",
         "links": [{"href": "https://runbooks/PaymentFailureRate.md", "text": "Runbook"}],
     }
     for event, action in ((NotificationEvent.ACKNOWLEDGE, "acknowledge"), (NotificationEvent.RESOLVE, "resolve")):
@@ -211,7 +211,7 @@ async def test_email_through_a_real_smtp_server(harness: Harness, smtp: SmtpSink
     assert msg["X-Fanzwatch-Incident"] == "1"
     body = msg.get_content()
     assert "Why you:  escalation step 1 (primary): incident opened" in body
-    assert "Incident: http://fanzwatch.test/api/v1/incidents/1" in body
+    assert "Incident: http://fanzwatch.test/dash/incidents/1" in body
 
 
 @pytest.mark.parametrize(

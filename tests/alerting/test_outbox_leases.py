@@ -36,7 +36,7 @@ class SlowNotifier(InMemoryNotifier):
             other, self.other = self.other, None
             self._nested = True
             try:
-                await other.outbox.dispatch_all_due()
+                await other.dispatcher.dispatch_all_due()
             finally:
                 self._nested = False
         return await super().send(notification)
@@ -64,6 +64,6 @@ async def test_a_row_whose_lease_ran_out_while_it_waited_for_a_slot_is_sent_once
         for alertname in ("PaymentFailureRate", "HighErrorRate", "LoginFailures"):
             assert (await post_alerts(c, am_payload(am_alert(alertname)))).status_code == 202
     await first.inbox.drain()
-    await first.outbox.dispatch_all_due()
-    await first.outbox.dispatch_all_due()  # anything left behind goes now, not again
+    await first.dispatcher.dispatch_all_due()
+    await first.dispatcher.dispatch_all_due()  # anything left behind goes now, not again
     assert sorted(memory.events()) == [(1, "trigger", "ana"), (2, "trigger", "ana"), (3, "trigger", "ana")]

@@ -142,7 +142,7 @@ async def test_a_message_is_not_claimable_behind_an_earlier_one_another_replica_
         await post_alerts(c1, am_payload(am_alert()))
         await eventually("the trigger in flight on the first replica", lambda: receiver.requests)
         await c.post("/api/v1/incidents/1/resolve", json={"by": "ana"})
-        await second.outbox.dispatch_all_due()  # the second replica may not send the resolve now
+        await second.dispatcher.dispatch_all_due()  # the second replica may not send the resolve now
         assert [r.body["event"] for r in receiver.requests] == ["trigger"]
         # The hung attempt times out; the trigger is then superseded and the resolve has nothing to follow.
         await eventually("settled", lambda: _all_settled(h), within=20)

@@ -194,7 +194,7 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
     @router.post("/api/v1/incidents/{incident_id}/ack", summary="Acknowledge")
     async def ack(svc: Service, incident_id: IncidentId, body: AckRequest) -> dict[str, Any]:
         incident, changed = await _guarded(svc.operations.acknowledge(incident_id, by=body.by, now=svc.clock.now()))
-        svc.outbox.wake()
+        svc.dispatcher.wake()
         return {
             "id": incident.id,
             "status": incident.status.value,
@@ -209,7 +209,7 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
                 incident_id, by=body.by, note=scrub_optional(body.note, rules=scrub_rules), now=svc.clock.now()
             )
         )
-        svc.outbox.wake()
+        svc.dispatcher.wake()
         return {"id": incident.id, "status": incident.status.value, "resolved_by": incident.resolved_by}
 
     @router.post("/api/v1/incidents/{incident_id}/notes", status_code=201, summary="Add a note")

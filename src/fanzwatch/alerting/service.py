@@ -6,6 +6,9 @@ ends them and releases outbox claims. ``tick()`` does one round of all the work 
 inbox, escalations, remediations, deliveries — which is what the workers do on their
 own schedules, and what tests call after moving a ``FrozenClock``.
 
+``dispatcher`` (an ``OutboxDispatcher``) delivers the queued notifications; the queue
+itself, the ``alerting_outbox`` table and its claims, is ``notify/outbox.py``.
+
 >>> service = AlertingService(settings, engine, http, registry, SystemClock(), platforms=("fanz-1",))
 >>> await service.start(); app.include_router(build_router(lambda: service))
 >>> await service.stop()
@@ -29,7 +32,7 @@ from ..core.errors import ConfigError
 from ..core.platforms import DEFAULT_PLATFORMS
 from ..settings.alerting import AlertingSettings, SecretSource
 from .auth import Credentials
-from .escalation.escalator import Escalator
+from .escalation.escalator import INCIDENT_PAGE, Escalator
 from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.correlation import Explains
@@ -68,6 +71,7 @@ class AlertingService:
         instance_id: str | None = None,
         notifiers: Iterable[Notifier] = (),
         explains: Sequence[Explains] = (),
+        incident_page: str = INCIDENT_PAGE,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -80,7 +84,7 @@ class AlertingService:
             basic = (settings.webhook_basic_username.encode(), password)
         self.webhook_credentials = Credentials(_secret(settings.webhook_token, "alerting.webhook_token"), basic)
         self.api_credentials = Credentials(_secret(settings.api_token, "alerting.api_token"))
-        self.escalator = Escalator(settings)
+        self.escalator = Escalator(settings, incident_page=incident_page)  # notifications link there
         self.planner = RemediationPlanner(settings.remediation, self.metrics)
         # explains: which alerts explain which (severity twins, dependencies), from provisioning
         # (composed by the server: ``fanzwatch.server.correlation``); see incidents/correlation.py.
@@ -96,7 +100,7 @@ class AlertingService:
                     setting="alerting.channels",
                 )
             built[notifier.name] = notifier
-        self.outbox = OutboxDispatcher(
+        self.dispatcher = OutboxDispatcher(
             engine,
             built,
             settings.delivery,
@@ -144,7 +148,7 @@ class AlertingService:
             logger.warning("the alert webhook accepts unauthenticated requests: set FANZWATCH_ALERTING_WEBHOOK_TOKEN")
         self._stopping.clear()
         await self.remediation.recover()
-        await self.outbox.start()
+        await self.dispatcher.start()
         period = self.settings.tick_interval.total_seconds()
         self._tasks = [
             asyncio.create_task(self._loop("inbox", self.inbox.drain, self._inbox_wake, period)),
@@ -168,7 +172,7 @@ class AlertingService:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         self._tasks.clear()
-        await self.outbox.stop(grace=grace)
+        await self.dispatcher.stop(grace=grace)
 
     async def _loop(self, name: str, work: Callable[[], Awaitable[object]], wake: asyncio.Event, period: float) -> None:
         while not self._stopping.is_set():
@@ -187,7 +191,7 @@ class AlertingService:
         self._inbox_wake.set()
 
     def _changed(self) -> None:
-        self.outbox.wake()
+        self.dispatcher.wake()
         self._remediation_wake.set()
 
     async def _escalate_and_measure(self) -> None:
@@ -196,7 +200,7 @@ class AlertingService:
             # Hold-downs first: an incident whose resolve became final is not escalated.
             settled = await self.manager.hold_down.settle_due(self.engine, now)
             if await self.escalator.run_due(self.engine, now) or settled:
-                self.outbox.wake()
+                self.dispatcher.wake()
         await self.refresh_gauges()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
             self._purged_at = now
@@ -208,12 +212,12 @@ class AlertingService:
 
     async def refresh_gauges(self) -> None:
         self.metrics.set_open_incidents(await self.queries.open_counts())
-        await self.outbox.refresh_gauges()
+        await self.dispatcher.refresh_gauges()
 
     async def tick(self) -> None:
         """One round of everything due at ``clock.now()``: inbox, escalation, remediation, deliveries."""
         await self.inbox.drain()
         await self._escalate_and_measure()
         await self._remediate()
-        await self.outbox.dispatch_all_due()
+        await self.dispatcher.dispatch_all_due()
         await self.refresh_gauges()

@@ -103,6 +103,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                     clock,
                     platforms=settings.platforms,
                     explains=correlation_rules(),  # what explains what, from provisioning
+                    incident_page=f"{DEFAULT_PREFIX}/incidents/{{id}}",  # notifications link to FanzDash's page
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)

@@ -436,7 +436,10 @@ class AlertingSettings(ComponentSettings):
     webhook_basic_password: SecretSource | None = Field(default=None, description="basic auth password")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="largest payload")
     api_token: SecretSource | None = Field(default=None, description="bearer token for ack/resolve/notes/kill switch")
-    external_url: str = Field(default="http://127.0.0.1:8900", description="base of links in notifications")
+    external_url: str = Field(
+        default="http://127.0.0.1:8900",
+        description="public base URL of the server: notifications link to <external_url>/dash/incidents/<id>",
+    )
     group_by: tuple[str, ...] = Field(
         default=("alertname", "platform"),
         min_length=1,

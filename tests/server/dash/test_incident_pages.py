@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from _waiting import wait_until
 from alerting._fakes import FakePagerDuty, FakeSlack
 from alerting._helpers import TOKEN as WEBHOOK_TOKEN
 from alerting._helpers import on_call_settings
@@ -195,6 +196,26 @@ def test_notifications_delivered_are_listed_with_their_delivery(
     # To, channel, event, delivery: the primary on call this week (ana and ben alternate) was paged, and it arrived.
     assert [c[1:4] for c in cells] == [["pd pagerduty", "trigger", "sent"]], cells
     assert cells[0][0] in ("ana", "ben")
+
+
+def test_the_link_people_are_paged_with_opens_the_incidents_page(
+    served: Served, on_call: tuple[FakeSlack, FakePagerDuty]
+) -> None:
+    """PagerDuty's ``client_url`` goes to FanzDash's page, not to the JSON API behind it."""
+    pagerduty = on_call[1]
+    payment = served.ids["payment"]
+    paged = wait_until(
+        lambda: [r.body for r in pagerduty.accepted if r.body["dedup_key"] == f"fanzwatch-incident-{payment}"],
+        timeout=30,
+        message="the payment incident was not paged",
+    )
+    page = f"http://fanzwatch.test/dash/incidents/{payment}"
+    assert [body["client_url"] for body in paged] == [page]
+    sign_in(served.client, "viewer")
+    opened = served.client.get(page.removeprefix("http://fanzwatch.test"))
+    assert opened.status_code == 200
+    assert "text/html" in opened.headers["content-type"]
+    assert f"incident {payment}</small>" in opened.text and "<h1>PaymentFailureRate on fanz-3</h1>" in opened.text
 
 
 def test_a_responder_acknowledges_notes_and_resolves_from_the_page(served: Served) -> None:

@@ -33,17 +33,26 @@ from ..tables import incidents, outbox
 from ..timeline import TimelineKind, human, record
 from .policy import Recipient, resolve_targets
 
+INCIDENT_PAGE = "/dash/incidents/{id}"
+"""Where a person reads an incident: FanzDash's incident page, as the server mounts it."""
+
 
 class Escalator:
-    """Queues the notifications of escalation steps, acks, resolutions and pages."""
+    """Queues the notifications of escalation steps, acks, resolutions and pages.
 
-    def __init__(self, settings: AlertingSettings) -> None:
+    Every notification links to ``incident_page`` (``{id}``: the incident's id) under the
+    configured ``external_url``: the page a person opens from Slack, PagerDuty or an
+    e-mail, not the JSON API behind it.
+    """
+
+    def __init__(self, settings: AlertingSettings, *, incident_page: str = INCIDENT_PAGE) -> None:
         self._settings = settings
         self._kinds = {c.name: c.kind for c in settings.channels}
         self._base_url = settings.external_url.rstrip("/")
+        self._incident_page = "/" + incident_page.lstrip("/")
 
     def incident_url(self, incident_id: int) -> str:
-        return f"{self._base_url}/api/v1/incidents/{incident_id}"
+        return self._base_url + self._incident_page.format(id=incident_id)
 
     def _notification(
         self,

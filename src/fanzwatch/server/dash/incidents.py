@@ -143,14 +143,14 @@ class AlertingIncidentSource:
         _incident_row, changed = await self._act(
             incident_id, svc.operations.acknowledge(incident_id, by=by, now=svc.clock.now())
         )
-        svc.outbox.wake()  # the acknowledgement notifications
+        svc.dispatcher.wake()  # the acknowledgement notifications
         return bool(changed)
 
     async def resolve(self, incident_id: int, *, by: str, note: str | None) -> None:
         svc = self._service()
         note = scrub_optional(note, rules=self._scrub)
         await self._act(incident_id, svc.operations.resolve(incident_id, by=by, note=note, now=svc.clock.now()))
-        svc.outbox.wake()
+        svc.dispatcher.wake()
 
     async def add_note(self, incident_id: int, *, by: str, text: str) -> None:
         svc = self._service()

@@ -1,5 +1,7 @@
 """The BI benchmark's platform database: generated once with ``fanzwatch.demo.generate``, then reused.
 
+To regenerate: ``psql -h 127.0.0.1 -U postgres -c "DROP DATABASE fanzwatch_bench_10m"`` then the line below.
+
 Payment-heavy mix (about 2.6 platform rows per transaction, like the earlier benchmark's
 ``generate_series`` data): 13 platforms over 365 days. ``--scale`` is per platform of size
 1; the platforms' sizes come from the simulator's ``platform_profile`` (they sum to 4.84

@@ -126,7 +126,7 @@ def metrics(
     for c in mrr_by:
         per[c]["mrr"] += mrr_by[c]
 
-    def usd_total(values: dict[str, Fraction]) -> Decimal:
+    def usd_exact(values: dict[str, Fraction]) -> Fraction:
         total = Fraction(0)
         for c, v in values.items():
             u = conv(v, c)
@@ -134,20 +134,26 @@ def metrics(
                 missing.add(c)
             else:
                 total += u
-        return r4(total)
+        return total
 
+    def usd_total(values: dict[str, Fraction]) -> Decimal:
+        return r4(usd_exact(values))
+
+    # exact to the end: net and payouts from exact sums, rounded once
     gross = r4(gross_usd)
-    fees = usd_total({c: v["fee"] for c, v in per.items()})
-    refund_amount = usd_total({c: v["refunded"] for c, v in per.items() if v["refunded"]})
-    chargeback_amount = usd_total({c: v["chargeback"] for c, v in per.items() if v["chargeback"]})
+    fees_exact = usd_exact({c: v["fee"] for c, v in per.items()})
+    refunds_exact = usd_exact({c: v["refunded"] for c, v in per.items() if v["refunded"]})
+    chargebacks_exact = usd_exact({c: v["chargeback"] for c, v in per.items() if v["chargeback"]})
     by_currency = {}
     for c in sorted(per):
         v = per[c]
         g, fee = r4(v["gross"]), r4(v["fee"])
         by_currency[c] = {
-            "revenue": g, "net": g - r4(v["refunded"]) - r4(v["chargeback"]), "completed_transactions": int(v["n"]),
+            "revenue": g, "net": r4(v["gross"] - v["refunded"] - v["chargeback"]),
+            "completed_transactions": int(v["n"]),
             "average_transaction_value": _avg(v["gross"], int(v["n"])), "platform_fees": fee,
-            "creator_payouts": g - fee, "refunds": r4(v["refunded"]), "chargebacks": r4(v["chargeback"]),
+            "creator_payouts": r4(v["gross"] - v["fee"]), "refunds": r4(v["refunded"]),
+            "chargebacks": r4(v["chargeback"]),
             "mrr": r4(v["mrr"]),
         }  # fmt: skip
     sessions = rows.of("sessions", platform)
@@ -161,14 +167,14 @@ def metrics(
     day_end = EPOCH + timedelta(days=day_of(w.end))
     dau, wau, mau = (distinct(sessions, "user_id", Window(day_end - timedelta(days=n), day_end)) for n in (1, 7, 30))
     revenue = {
-        "currency": "USD", "gross": gross, "net": gross - refund_amount - chargeback_amount, "total": gross,
+        "currency": "USD", "gross": gross, "net": r4(gross_usd - refunds_exact - chargebacks_exact), "total": gross,
         "by_type": {k: r4(v) for k, v in sorted(by_type.items())}, "by_currency": by_currency,
         "completed_transactions": len(succeeded), "average_transaction_value": _avg(gross_usd, convertible),
-        "mrr": usd_total(dict(mrr_by)), "active_subscriptions": len(active_end), "platform_fees": fees,
+        "mrr": usd_total(dict(mrr_by)), "active_subscriptions": len(active_end), "platform_fees": r4(fees_exact),
         "platform_fees_at_default_rate": usd_total({c: v["estimated"] for c, v in per.items()}),
-        "creator_payouts": gross - fees,
-        "refunds": sum(t.status == "refunded" for t in reversed_), "refund_amount": refund_amount,
-        "chargebacks": sum(t.status == "chargeback" for t in reversed_), "chargeback_amount": chargeback_amount,
+        "creator_payouts": r4(gross_usd - fees_exact),
+        "refunds": sum(t.status == "refunded" for t in reversed_), "refund_amount": r4(refunds_exact),
+        "chargebacks": sum(t.status == "chargeback" for t in reversed_), "chargeback_amount": r4(chargebacks_exact),
         "payment_attempts": len(paid), "payments_declined": sum(t.status == "declined" for t in paid),
         "payments_failed": sum(t.status == "failed" for t in paid),
         "payment_success_ratio": _ratio(len(succeeded), len(paid)), "paying_users": paying,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -154,6 +156,43 @@ def test_a_report_computed_across_a_refresh_is_not_cached_as_fresh(
         monkeypatch.setattr(service, "platform_kpis", platform_kpis)
         assert before is not None
         assert registry.get_sample_value(gauge, labels) == pytest.approx(before + 14.40 / 1440)
+    finally:
+        parts.dispose()
+        engine.dispose()
+
+
+def test_a_rollup_refresh_by_another_process_makes_the_next_report_and_scrape_fresh(tmp_path: Path) -> None:
+    """`fanzwatch bi rollup` in its own process cannot call the server's invalidate(): the server
+    notices the rollups' generation move in the database before serving from its cache."""
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = sa.create_engine(url)
+    schema.create_all(engine)
+    load_market(engine)
+    # the "server": no runner of its own (refresh_rollups off), a long TTL
+    settings = BiSettings(database_url=url, metrics_window="24h", refresh_rollups=False, cache_ttl_seconds=3600)
+    parts = build_bi(settings, platforms=PLATFORMS, clock=FrozenClock(NOW))
+    registry = CollectorRegistry()
+    registry.register(parts.collector)
+    gauge, labels = "fanz_bi_revenue_per_minute", {"platform": "fanz-2", "currency": "USD"}
+    cli = [sys.executable, "-c", "from fanzwatch.cli import main; main()", "bi", "rollup", "--database-url", url]
+    try:
+        assert parts.runner is None
+        RollupRefresher(engine, clock=FrozenClock(NOW)).refresh()  # rollups exist before the server reads
+        first = parts.service.report("24h", end=NOW)
+        assert first.source == "rollups"
+        assert parts.service.report("24h", end=NOW) is first  # cached
+        assert registry.get_sample_value(gauge, labels) == 40 / 1440
+        with engine.begin() as conn:  # a late payment inside the window
+            late = tx(200, "03-10 10:30", "14.40", "USD", "completed", platform="fanz-2") | {"updated_at": NOW}
+            insert(conn, schema.transactions, late)
+        assert parts.service.report("24h", end=NOW) is first  # no refresh yet: the cache holds
+        assert registry.get_sample_value(gauge, labels) == 40 / 1440
+        done = subprocess.run([*cli, "--rebuild"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        fresh = parts.service.report("24h", end=NOW)
+        assert fresh is not first and fresh.current.revenue.gross == first.current.revenue.gross + Decimal("14.40")
+        assert registry.get_sample_value(gauge, labels) == 54.4 / 1440
+        assert parts.service.report("24h", end=NOW) is fresh  # and cached again until the next refresh
     finally:
         parts.dispose()
         engine.dispose()

@@ -60,6 +60,10 @@ class Converter:
     def can(self, currency: str) -> bool:
         return currency == self.reporting or (currency in self._rates and self.reporting in self._rates)
 
-    def total(self, amounts: Mapping[str, Decimal | Fraction]) -> Decimal:
+    def exact_total(self, amounts: Mapping[str, Decimal | Fraction]) -> Fraction:
+        """The unrounded sum in the reporting currency (currencies without a rate are left out)."""
         converted = (self.exact(a, c) for c, a in amounts.items())
-        return round_money(sum((v for v in converted if v is not None), Fraction(0)))
+        return sum((v for v in converted if v is not None), Fraction(0))
+
+    def total(self, amounts: Mapping[str, Decimal | Fraction]) -> Decimal:
+        return round_money(self.exact_total(amounts))

@@ -43,6 +43,7 @@ class BiMetricsCollector(Collector):
         self._values: dict[str, PlatformKpis] | None = None
         self._computed_at: float | None = None
         self._generation = 0  # bumped by invalidate(): values computed across it are not kept as fresh
+        self._seen_rollups: int | None = None  # the database's rollup generation (any process's refresh)
 
     def describe(self) -> Iterator[Metric]:
         # Families without samples: lets registry.register() check names without a query.
@@ -65,7 +66,18 @@ class BiMetricsCollector(Collector):
             self._generation += 1
             self._computed_at = None
 
+    def _follow_rollups(self) -> None:
+        generation = self._service.rollup_generation()
+        if generation is None:
+            return
+        with self._lock:
+            changed = self._seen_rollups is not None and generation != self._seen_rollups
+            self._seen_rollups = generation
+        if changed:
+            self.invalidate()
+
     def _current(self) -> dict[str, PlatformKpis] | None:
+        self._follow_rollups()
         now = self._service.clock.monotonic()
         with self._lock:
             fresh = self._computed_at is not None and now - self._computed_at < self._ttl

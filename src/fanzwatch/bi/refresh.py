@@ -27,7 +27,7 @@ from ._refresh_facts import refresh_fact, refresh_subscription_balance
 from ._refresh_users import affected_users, refresh_activity, refresh_cohorts
 from ._sql import hour_number, hour_start
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS
-from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_state
+from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state
 from .rollup_tables import metadata as rollup_metadata
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,12 @@ class RollupRefresher:
                 lookback_days=LOOKBACK_DAYS,
             )
         )
+        # in the refresh's transaction (and under its lock): readers see the new rollups and
+        # the new generation together
+        g = rollup_generation
+        bumped = conn.execute(sa.update(g).where(g.c.name == "default").values(generation=g.c.generation + 1)).rowcount
+        if not bumped:
+            conn.execute(sa.insert(g).values(name="default", generation=1))
 
 
 def read_status(conn: Connection) -> RollupStatus | None:
@@ -150,3 +156,14 @@ def read_status(conn: Connection) -> RollupStatus | None:
     if row is None or row.lookback_days != LOOKBACK_DAYS:
         return None
     return RollupStatus(covered_until=hour_start(int(row.covered_until_hour)), changes_seen_at=row.changes_seen_at)
+
+
+def read_generation(conn: Connection) -> int | None:
+    """The rollups' generation: bumped by every refresh and rebuild, by any process (None: none yet)."""
+    g = rollup_generation
+    try:
+        value = conn.execute(sa.select(g.c.generation).where(g.c.name == "default")).scalar()
+    except sa.exc.DBAPIError:
+        conn.rollback()
+        return None
+    return None if value is None else int(value)

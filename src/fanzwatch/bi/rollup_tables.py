@@ -11,7 +11,8 @@
 - ``bi_subscription_balance``: subscriptions and the sum of their period prices per currency
   and billing period at each UTC midnight (MRR is derived from it exactly, never stored).
 - ``bi_cohort_hourly``: users who signed up in an hour and how many came back on day 1/7/30.
-- ``bi_rollup_state``: how far the rollups reach.
+- ``bi_rollup_state``: how far the rollups reach; ``bi_rollup_generation``: a counter every
+  refresh bumps (cross-process cache invalidation).
 
 All keys are integers (epoch hours/days) so both backends compare and index them alike.
 """
@@ -104,6 +105,16 @@ rollup_state = sa.Table(
     sa.Column("covered_until_hour", sa.BigInteger, nullable=False, doc="rollups are complete for hours < this"),
     sa.Column("changes_seen_at", schema.UtcDateTime, nullable=False, doc="rows updated before this are rolled up"),
     sa.Column("lookback_days", sa.Integer, nullable=False),
+)
+
+#: One row, bumped by every refresh and rebuild (in any process): a server compares it with
+#: the value its cached reports were computed at, so a ``fanzwatch bi rollup`` run elsewhere
+#: still makes the next report fresh. Its own table, so adding it rebuilds nothing.
+rollup_generation = sa.Table(
+    "bi_rollup_generation",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
 )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from ..core.clock import Clock
@@ -25,7 +26,7 @@ from .compare import compare, insights
 from .currency import Converter, exchange_rates
 from .kpis import KpiEngine
 from .models import BiReport, WindowModel
-from .refresh import RollupStatus, read_status
+from .refresh import RollupStatus, read_generation, read_status
 from .window import Window, as_utc, parse_duration
 
 
@@ -49,7 +50,8 @@ class BiService:
     ``engine`` only reads. Reports come from the rollups when ``use_rollups`` and the
     rollups exist (``RollupRefresher`` keeps them current), else from raw SQL; the
     figures are the same either way. Results are cached per (window, end, platform) for
-    ``cache_ttl`` seconds of ``clock.monotonic()``.
+    ``cache_ttl`` seconds of ``clock.monotonic()``, and forgotten as soon as the rollups'
+    generation in the database moves (a refresh or rebuild by any process, e.g. the CLI).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class BiService:
         self._cache: OrderedDict[tuple[int, datetime | None, str | None, bool], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by invalidate(): a report computed across it is not cached
+        self._seen_rollups: int | None = None  # the database's rollup generation the cache was filled at
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -123,6 +126,7 @@ class BiService:
         platform = self.check_platform(platform)
         end_utc = None if end is None else as_utc(end, name="end")
         key = (int(length.total_seconds()), end_utc, platform, raw)
+        self._follow_rollups()
         now = self._clock.monotonic()
         with self._lock:
             hit = self._cache.get(key)
@@ -139,6 +143,27 @@ class BiService:
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         return report
+
+    def rollup_generation(self) -> int | None:
+        """The rollups' generation in the database (None: never built, not used, or the database is unreachable)."""
+        if not self._use_rollups:
+            return None
+        try:
+            with self._engine.connect() as conn:
+                return read_generation(conn)
+        except sa.exc.SQLAlchemyError:
+            return None  # the report itself will say what is wrong; a cached one may still be served
+
+    def _follow_rollups(self) -> None:
+        """Forget cached reports when another process (or this one) refreshed the rollups since."""
+        generation = self.rollup_generation()
+        if generation is None:
+            return
+        with self._lock:
+            changed = self._seen_rollups is not None and generation != self._seen_rollups
+            self._seen_rollups = generation
+        if changed:
+            self.invalidate()
 
     def invalidate(self) -> None:
         """Forget cached reports (the runner calls it after every rollup refresh and rebuild)."""

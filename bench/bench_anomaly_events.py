@@ -2,8 +2,9 @@
 
 Usage: ``.venv/bin/python bench/bench_anomaly_events.py [--seeds 1,2] [--nab DIR] [--no-nab]``
 
-For every detector (the default ``seasonal-cusum``, today's ``seasonal``, the guide's
-``seed`` z-score, the windowed Gaussian) it prints, per seed of the evaluation set
+For every detector (the default ``seasonal-cusum``, the default as it was on main before
+issue 15 ``seasonal-cusum@main``, ``seasonal``, the guide's ``seed`` z-score, the windowed
+Gaussian) it prints, per seed of the evaluation set
 (``fanzwatch.anomaly.evaluation``: 8 platforms × 6 creator-platform signals, 5 weeks at
 5 minutes, the first week history), the event figures of what people would receive
 (recall, false alarms per series-week, median delay, event F1, alarms per caught
@@ -25,11 +26,12 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from fanzwatch.anomaly.detectors import make_detector
+from fanzwatch.anomaly.detectors import Detector, SeasonalCusumDetector, SeasonalCusumParams, make_detector
 from fanzwatch.anomaly.evaluation import GRACE, EvalSet, evaluate, generate_eval_set
 from fanzwatch.anomaly.forecast import forecast
 from fanzwatch.anomaly.nab import (
@@ -43,7 +45,17 @@ from fanzwatch.anomaly.nab import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DETECTORS = ("seasonal-cusum", "seasonal", "seed", "gaussian")
+PREVIOUS = "seasonal-cusum@main"
+"""The default as it was before issue 15: no second opinion, no fire budget."""
+DETECTORS = ("seasonal-cusum", PREVIOUS, "seasonal", "seed", "gaussian")
+
+
+def _factory(name: str) -> Callable[[], Detector]:
+    if name == PREVIOUS:
+        return lambda: SeasonalCusumDetector(SeasonalCusumParams(novelty=False, fire_budget=0.0))
+    return lambda: make_detector(name)
+
+
 DAY = 86400.0
 
 
@@ -66,7 +78,7 @@ def _cached(key: str, compute: object) -> dict[str, object]:
 
 
 def _events(data: EvalSet, detector: str) -> dict[str, object]:
-    r = evaluate(data, detector)
+    r = evaluate(data, detector, make=_factory(detector))
     s = r.score
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for i in data.incidents:
@@ -97,12 +109,17 @@ def _nab(nab: Path, detector: str) -> dict[str, object]:
     for name in names:
         series = read_csv_columns(nab / "data" / name, "value")
         began = time.process_time()
-        batch = make_detector(detector).score_batch(series.seconds, series.values)
+        batch = _factory(detector)().score_batch(series.seconds, series.values)
         cpu += time.process_time() - began
         points += len(series.values)
         results[name] = Series(series.timestamps, batch.scores)
     scores = score_results(results, windows, profiles)
-    return {p: scores[p].normalized for p in PROFILES} | {"rate": points / cpu}
+    at_half = score_results(results, windows, profiles, thresholds=dict.fromkeys(profiles, 0.5))
+    return (
+        {p: scores[p].normalized for p in PROFILES}
+        | {f"{p}@0.5": at_half[p].normalized for p in PROFILES}
+        | {"threshold": scores["standard"].threshold, "rate": points / cpu}
+    )
 
 
 def _coverage(
@@ -168,6 +185,15 @@ def main() -> None:
                 f"| {float(e['rate']):,.0f} |",  # type: ignore[arg-type]
                 flush=True,
             )
+    if not args.no_nab:
+        print("\nNAB at the sweep's threshold and at the product's alarm threshold 0.5 (what the engine posts):")
+        print("| detector | sweep threshold (std) | standard / low FP / low FN (sweep) | same at 0.5 |")
+        print("|---|---|---|---|")
+        for det in detectors:
+            ref = _cached(f"nab-{det}", lambda d=det: _nab(nab, d))  # type: ignore[misc]
+            swept = " / ".join(f"{float(ref[p]):.2f}" for p in PROFILES)  # type: ignore[arg-type]
+            half = " / ".join(f"{float(ref[f'{p}@0.5']):.2f}" for p in PROFILES)  # type: ignore[arg-type]
+            print(f"| `{det}` | {float(ref['threshold']):.4f} | {swept} | {half} |")  # type: ignore[arg-type]
     print("\nper-shape recall of the default (seed, caught/incidents):")
     for seed in seeds:
         e = _cached(f"events-{detectors[0]}-{seed}", lambda: {})

@@ -12,8 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from fanzwatch.alerting import AlertingService
-from fanzwatch.server.correlation import correlation_rules
+from fanzwatch.alerting import AlertingService, Explains
+from fanzwatch.alerting.matchers import LabelMatcher
+from fanzwatch.core.platforms import DEFAULT_PLATFORMS
+from fanzwatch.server.correlation import META_ALERTS, correlation_rules
+from fanzwatch.settings.alerting import MatcherConfig
 
 from ._fakes import FakePagerDuty, FakeSlack
 from ._helpers import (
@@ -24,6 +27,7 @@ from ._helpers import (
     am_payload,
     api_client,
     base_settings,
+    fingerprint,
     on_call_settings,
     post_alerts,
 )
@@ -38,9 +42,25 @@ def her(platform: str, severity: str = "critical", **kw: Any) -> dict[str, Any]:
     return am_alert("HighErrorRate", severity=severity, service="fanz-platform", platform=platform, **kw)
 
 
-def service(h: Harness, **overrides: Any) -> AlertingService:
+RULES = correlation_rules(DEFAULT_PLATFORMS)  # as the server composes them, for the 13 platforms
+
+
+def service(h: Harness, *, explains: tuple[Explains, ...] = RULES, **overrides: Any) -> AlertingService:
     values = {"correlation_window": "15m", **overrides}
-    return h.service(base_settings(**values), explains=correlation_rules())
+    return h.service(base_settings(**values), explains=explains, meta_alerts=META_ALERTS)
+
+
+def processor_down(**kw: Any) -> dict[str, Any]:
+    """The processor's own alert as the demo raises it: its health check, on the shared ``other`` platform."""
+    labels = {"service": "payments", "platform": "other", "check": "payment_processor_primary", **kw}
+    return am_alert("HealthCheckFailing", severity="warning", **labels)
+
+
+def anomaly(platform: str, metric: str = "request_rate", severity: str = "warning", **kw: Any) -> dict[str, Any]:
+    """The anomaly engine's meta alert, labelled as ``anomaly.engine.alertmanager`` posts it."""
+    return am_alert(
+        "MetricAnomaly", severity=severity, metric=metric, platform=platform, service="fanzwatch-anomaly", **kw
+    )
 
 
 async def send(svc: AlertingService, c: httpx.AsyncClient, *alerts: dict[str, Any]) -> None:
@@ -72,9 +92,7 @@ async def test_a_payment_processor_outage_on_three_platforms_is_one_p0_incident(
     any_store: Harness, slack: FakeSlack, pagerduty: FakePagerDuty, order: str
 ) -> None:
     h = any_store  # SQLite and PostgreSQL
-    svc = h.service(
-        on_call_settings(slack, pagerduty, correlation_window="15m", hold_down="2m"), explains=correlation_rules()
-    )
+    svc = h.service(on_call_settings(slack, pagerduty, correlation_window="15m", hold_down="2m"), explains=RULES)
     alerts = OUTAGE_ORDERS[order]
     async with api_client(svc) as c:
         for alert in alerts:
@@ -138,11 +156,11 @@ async def test_a_database_alert_absorbs_its_platforms_symptoms_and_takes_the_hig
         await send(svc, c, pool)
         advance(harness.clock, minutes=1)
         await send(svc, c, her("fanz-1"))  # same platform: explained by its database
-        await send(svc, c, her("fanz-2"))  # ... and the same alert on another platform joins too
+        await send(svc, c, her("fanz-2"))  # fanz-2 has its own database: not this incident's symptom
         inc = await incident(c)
         found = await listing(c)
-    assert found["total"] == 1
-    assert inc["title"] == "Database: DatabaseConnectionPoolHigh, HighErrorRate on fanz-1, fanz-2"
+    assert found["total"] == 2
+    assert inc["title"] == "Database: DatabaseConnectionPoolHigh, HighErrorRate on fanz-1"
     assert inc["priority"] == "P0"
     assert [e["message"] for e in inc["timeline"] if e["kind"] == "priority"][-1] == (
         "Priority raised P1 → P0: HighErrorRate"
@@ -214,3 +232,128 @@ async def test_a_warning_twin_in_another_group_takes_over_its_criticals_incident
     assert found["total"] == 1
     assert (inc["status"], inc["priority"], inc["reopen_count"]) == ("triggered", "P0", 0)
     assert [k["kind"] for k in inc["timeline"]][-3:] == ["resolving", "still_open", "alert_fired"]
+
+
+def without_platform(alert: dict[str, Any]) -> dict[str, Any]:
+    labels = {k: v for k, v in alert["labels"].items() if k != "platform"}
+    return {**alert, "labels": labels, "fingerprint": fingerprint(labels)}
+
+
+@pytest.mark.parametrize(
+    ("symptom", "joins"),
+    [
+        (pfr("fanz-1", starts_at=T0 + timedelta(minutes=1)), True),
+        (her("fanz-2", starts_at=T0 - timedelta(seconds=50)), True),  # within the 1 min lead (scrape skew)
+        (pfr("fanz-3", starts_at=T0 + timedelta(minutes=4, seconds=50)), True),
+        (pfr("fanz-3", starts_at=T0 - timedelta(minutes=3)), False),  # started well before its "cause"
+        (pfr("fanz-3", starts_at=T0 + timedelta(minutes=8)), False),  # long after: another problem
+        (am_alert("HighResponseTime", severity="warning", service="fanz-platform", platform="fanz-1"), False),
+        (her("other"), False),  # not a platform the processor serves
+        (without_platform(am_alert("HighErrorRate", severity="critical", service="fanzwatch")), False),
+        (anomaly("fanz-1", metric="payment_success_ratio", severity="critical"), False),
+    ],
+    ids=[
+        "declared-after",
+        "declared-just-before",
+        "declared-at-the-window-end",
+        "declared-long-before",
+        "declared-too-late",
+        "undeclared",
+        "unserved-platform",
+        "no-platform",
+        "anomaly",
+    ],
+)
+async def test_a_symptom_joins_the_dependencys_incident_only_when_declared_timely_and_on_a_platform_it_serves(
+    harness: Harness, symptom: dict[str, Any], joins: bool
+) -> None:
+    svc = service(harness)
+    async with api_client(svc) as c:
+        await send(svc, c, processor_down())
+        await send(svc, c, symptom)
+        found = await listing(c)
+        inc = await incident(c)
+    assert found["total"] == (1 if joins else 2)
+    assert len(inc["alerts"]) == (2 if joins else 1)
+
+
+async def test_the_demos_processor_outage_keeps_latency_and_the_shared_platform_out_of_its_incident(
+    harness: Harness,
+) -> None:
+    """As the demo showed it: the 5xx of the shared ``other`` platform and a platform's latency were absorbed."""
+    svc = service(harness)
+    hrt = am_alert("HighResponseTime", severity="warning", service="fanz-platform", platform="fanz-1")
+    async with api_client(svc) as c:
+        await send(svc, c, pfr("fanz-1"), pfr("fanz-2"), her("fanz-1"))  # one processor incident
+        await send(svc, c, hrt, her("other"))  # a Database symptom pair with HighErrorRate, an unserved platform
+        found = await listing(c)
+        first = await incident(c, 1)
+    assert sorted(i["title"] for i in found["incidents"]) == [
+        "HighErrorRate on other",
+        "HighResponseTime on fanz-1",
+        "Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2",
+    ]
+    assert len(first["alerts"]) == 3
+
+
+async def test_an_anomaly_never_merges_into_a_dependency_incident_even_when_its_symptoms_would_match(
+    harness: Harness,
+) -> None:
+    """A dependency declared loosely (any alert on its platform) still does not absorb the anomaly engine's alert."""
+    anything = (LabelMatcher.from_config(MatcherConfig(name="alertname", op="=~", value=".+")),)
+    processor = next(r for r in RULES if r.cause == "Payment processor")
+    loose = Explains(processor.cause, processor.source, anything, serves=frozenset(DEFAULT_PLATFORMS))
+    svc = service(harness, explains=(loose,))
+    async with api_client(svc) as c:
+        await send(svc, c, processor_down(), pfr("fanz-1"))
+        await send(svc, c, anomaly("fanz-1", metric="payment_success_ratio", severity="critical"))
+        found = await listing(c)
+        first = await incident(c, 1)
+    assert found["total"] == 2
+    assert [a["labels"]["alertname"] for a in first["alerts"]] == ["HealthCheckFailing", "PaymentFailureRate"]
+
+
+async def test_an_anomaly_on_twelve_platforms_is_one_incident_whose_priority_anomalies_alone_do_not_raise(
+    harness: Harness,
+) -> None:
+    svc = service(harness)
+    platforms = DEFAULT_PLATFORMS[:12]
+    async with api_client(svc) as c:
+        await send(svc, c, anomaly(platforms[0]))  # warning: P1
+        await send(svc, c, *(anomaly(p, severity="critical") for p in platforms[1:]))  # P0 each, by themselves
+        found = await listing(c)
+        inc = await incident(c)
+    assert found["total"] == 1
+    assert (inc["title"], inc["priority"]) == ("MetricAnomaly on 12 platforms", "P1")
+    assert inc["platforms"] == sorted(platforms)
+    priority = [e["message"] for e in inc["timeline"] if e["kind"] == "priority"]
+    assert priority[0] == "Priority P1"
+    assert (
+        priority[1:] == ["Priority stays P1: MetricAnomaly (P0) does not raise an incident's priority by itself"] * 11
+    )
+
+
+async def test_the_same_alert_on_twelve_platforms_keeps_its_priority_and_a_short_title(harness: Harness) -> None:
+    svc = service(harness)
+    platforms = DEFAULT_PLATFORMS[:12]
+    async with api_client(svc) as c:
+        await send(svc, c, *(pfr(p) for p in platforms))
+        found = await listing(c)
+        inc = await incident(c)
+    assert found["total"] == 1
+    assert (inc["title"], inc["priority"]) == ("PaymentFailureRate on 12 platforms", "P0")
+    assert inc["platforms"] == sorted(platforms)
+
+
+async def test_two_symptoms_point_at_their_dependency_only_when_they_start_within_the_symptom_window(
+    harness: Harness,
+) -> None:
+    svc = service(harness, symptom_window="5m")
+    async with api_client(svc) as c:
+        await send(svc, c, pfr("fanz-1"), her("fanz-2", starts_at=T0 + timedelta(minutes=4)))  # one incident
+        await send(svc, c, her("fanz-3", starts_at=T0 + timedelta(minutes=12)))  # 8 min after fanz-2's: its own
+        found = await listing(c)
+    assert sorted(i["title"] for i in found["incidents"]) == [
+        "HighErrorRate on fanz-3",
+        "Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2",
+    ]

@@ -96,6 +96,51 @@ def test_two_replicas_in_two_processes_past_one_cooldown_run_the_action_once(
     assert decisions == [("executed", "POST http"), ("refused", "cooldown"), ("succeeded", "POST http")]
 
 
+def incident_count(url: str) -> int:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM alerting_incidents")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_cause_and_its_symptom_at_once_on_two_replicas_are_one_incident(
+    database: tuple[str, str], pagerduty: FakePagerDuty
+) -> None:
+    """The processor's alert reaches replica a while a PaymentFailureRate reaches b, at the same instant.
+
+    To make the race certain, the test locks ``alerting_timeline`` (written just after an incident is
+    opened): a, having decided, waits there; then b gets its alert and waits too (unserialised, it would
+    have decided "no related incident" as well and opened a second one). Both are let go at once.
+    """
+    name, url = database
+    settings = settings_dict(pagerduty, correlation_window="15m")
+    cause = am_alert(
+        "HealthCheckFailing",
+        severity="warning",
+        service="payments",
+        platform="other",
+        check="payment_processor_primary",
+    )
+    symptom = am_alert(
+        "PaymentFailureRate", service="payments", platform="fanz-1", starts_at=T0 + timedelta(seconds=30)
+    )
+    specs = [{"instance": n, "frozen": T0.isoformat(), "correlate": True} for n in ("a", "b")]
+    with (
+        replicas(url, settings, *specs) as (a, b),
+        psycopg.connect(f"dbname={name} user=postgres host=127.0.0.1") as gate,
+    ):
+        gate.execute("LOCK TABLE alerting_timeline IN ACCESS EXCLUSIVE MODE")
+        a.send("apply", payload=am_payload(cause))
+        wait_until("replica a to wait after deciding", lambda: waiting_on_locks(name) == 1)
+        b.send("apply", payload=am_payload(symptom))
+        wait_until("replica b to wait too", lambda: waiting_on_locks(name) == 2)
+        gate.commit()  # both go at once
+        assert (a.answer()["done"], b.answer()["done"]) == (["applied"], ["applied"])
+    assert incident_count(url) == 1, checks.describe(url)
+
+
 def post_webhooks(targets: list[tuple[str, dict[str, Any]]]) -> None:
     """POST each (replica URL, payload) at the same time, as Alertmanager's peers do; all must be 202."""
 

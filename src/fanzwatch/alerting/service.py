@@ -71,6 +71,7 @@ class AlertingService:
         instance_id: str | None = None,
         notifiers: Iterable[Notifier] = (),
         explains: Sequence[Explains] = (),
+        meta_alerts: Iterable[str] = (),
         incident_page: str = INCIDENT_PAGE,
     ) -> None:
         self.settings = settings
@@ -88,7 +89,11 @@ class AlertingService:
         self.planner = RemediationPlanner(settings.remediation, self.metrics)
         # explains: which alerts explain which (severity twins, dependencies), from provisioning
         # (composed by the server: ``fanzwatch.server.correlation``); see incidents/correlation.py.
-        self.manager = IncidentManager(settings, self.escalator, self.planner, self.metrics, explains=explains)
+        # meta_alerts: alert names of judgements about other signals (the anomaly engine's), which never
+        # join a dependency's incident nor raise a priority by themselves.
+        self.manager = IncidentManager(
+            settings, self.escalator, self.planner, self.metrics, explains=explains, meta_alerts=meta_alerts
+        )
         self.operations = IncidentOperations(engine, self.manager, self.escalator, self.planner, self.metrics)
         self.queries = IncidentQueries(engine)
         self.inbox = Inbox(engine, self.manager, self.metrics, clock, on_change=self._changed)

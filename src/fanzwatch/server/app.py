@@ -27,7 +27,7 @@ from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from .auth import AuthMiddleware, RoutePolicy, default_rules
-from .correlation import correlation_rules
+from .correlation import META_ALERTS, correlation_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
 from .security import (
     alerting_with_webhook_token,
@@ -102,7 +102,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                     registry,
                     clock,
                     platforms=settings.platforms,
-                    explains=correlation_rules(),  # what explains what, from provisioning
+                    explains=correlation_rules(settings.platforms),  # what explains what, from provisioning
+                    meta_alerts=META_ALERTS,  # the anomaly engine's: never a cause, never raises a priority
                     incident_page=f"{DEFAULT_PREFIX}/incidents/{{id}}",  # notifications link to FanzDash's page
                 )
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation

@@ -5,7 +5,11 @@ critical alert explains its warning twin) and ``dependencies.DEPENDENCIES`` (a f
 dependency explains its symptoms). Feature packages never import one another, so the
 server converts them into alerting's ``Explains`` here.
 
->>> AlertingService(settings, engine, http, registry, clock, explains=correlation_rules())
+The anomaly engine's alert is a *meta* alert (a judgement about series the rules watch
+too): alerting is told its name, so it never joins a dependency's incident nor raises a
+priority by itself.
+
+>>> AlertingService(..., explains=correlation_rules(settings.platforms), meta_alerts=META_ALERTS)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable
 
 from ..alerting.incidents.correlation import Explains
 from ..alerting.matchers import LabelMatcher
+from ..anomaly.engine.alertmanager import ALERTNAME as ANOMALY_ALERTNAME
 from ..provisioning.alertmanager import Matcher
 from ..provisioning.definitions.dependencies import DEPENDENCIES
 from ..provisioning.definitions.routing import inhibit_rules
@@ -24,11 +29,26 @@ def _matchers(matchers: Iterable[Matcher]) -> tuple[LabelMatcher, ...]:
     return tuple(LabelMatcher.from_config(MatcherConfig(name=m.name, op=m.op, value=m.value)) for m in matchers)
 
 
-def correlation_rules() -> tuple[Explains, ...]:
-    """Severity twins (no cause in the title), then dependencies (their name is the probable cause)."""
+META_ALERTS = frozenset({ANOMALY_ALERTNAME})
+
+
+def correlation_rules(platforms: tuple[str, ...]) -> tuple[Explains, ...]:
+    """Severity twins (no cause in the title), then dependencies (their name is the probable cause).
+
+    ``platforms``: the configured ones, which a dependency without its own list serves.
+    """
     twins = tuple(
         Explains("", _matchers(r.source), _matchers(r.target), r.equal, symptoms_correlate=False)
         for r in inhibit_rules()
     )
-    dependencies = tuple(Explains(d.name, _matchers(d.alerts), _matchers(d.symptoms), d.equal) for d in DEPENDENCIES)
+    dependencies = tuple(
+        Explains(
+            d.name,
+            _matchers(d.alerts),
+            _matchers(d.symptoms),
+            d.equal,
+            serves=frozenset(d.serves if d.serves is not None else platforms),
+        )
+        for d in DEPENDENCIES
+    )
     return twins + dependencies

@@ -463,6 +463,17 @@ class AlertingSettings(ComponentSettings):
             "starting this close together are one incident; 0 turns correlation off"
         ),
     )
+    symptom_window: Duration = Field(
+        default=timedelta(minutes=5),
+        description=(
+            "a dependency's symptom joins its incident only if it started within this after the dependency's alert "
+            "(or, before that alert fires, of another of its symptoms)"
+        ),
+    )
+    symptom_lead: Duration = Field(
+        default=timedelta(minutes=1),
+        description="how much earlier than the dependency's alert a symptom may start and still join (scrape skew)",
+    )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)
     channels: tuple[ChannelConfig, ...] = ()

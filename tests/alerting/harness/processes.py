@@ -26,7 +26,14 @@ class Replica:
     """A replica process; ``call`` sends a command and waits for its answer."""
 
     def __init__(
-        self, url: str, settings: dict[str, Any], instance: str, *, frozen: str | None = None, serve: bool = False
+        self,
+        url: str,
+        settings: dict[str, Any],
+        instance: str,
+        *,
+        frozen: str | None = None,
+        serve: bool = False,
+        correlate: bool = False,
     ) -> None:
         self.instance = instance
         fd, path = tempfile.mkstemp(prefix=f"fw-13c-{instance}-", suffix=".json")
@@ -38,6 +45,8 @@ class Replica:
             argv += ["--frozen", frozen]
         if serve:
             argv.append("--serve")
+        if correlate:
+            argv.append("--correlate")
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
         )
@@ -103,7 +112,7 @@ class Replica:
 
 @contextmanager
 def replicas(url: str, settings: dict[str, Any], *specs: dict[str, Any]) -> Iterator[list[Replica]]:
-    """Start one replica per spec (``instance``, optional ``frozen``/``serve``); close them all after."""
+    """Start one replica per spec (``instance``, optional ``frozen``/``serve``/``correlate``); close them all after."""
     started: list[Replica] = []
     try:
         for spec in specs:

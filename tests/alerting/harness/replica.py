@@ -1,13 +1,17 @@
 """One fanzwatch alerting replica in its own OS process, driven by the test that started it.
 
     python replica.py --url postgresql+psycopg://... --settings s.json --instance a [--frozen ISO] [--serve]
+        [--correlate]
 
 It builds an ``AlertingService`` on the store at ``--url``, exactly as the server does. With
 ``--serve`` it starts the service's workers on the real clock and serves the alerting router
-(webhook, incidents API) over HTTP on a free loopback port, like ``fanzwatch serve``. Either
+(webhook, incidents API) over HTTP on a free loopback port, like ``fanzwatch serve``; with
+``--correlate`` it correlates with the server's rules (``fanzwatch.server.correlation``). Either
 way it reads one JSON command per line on stdin and answers one JSON line on stdout:
 
     {"op": "ingest", "payload": {...}}  store a webhook payload and process the inbox
+    {"op": "apply", "payload": {...}}   apply its alerts as the inbox worker does, but only these
+                                        (not the other replicas' payloads waiting in the inbox)
     {"op": "run_due"}                   one round of remediation
     {"op": "tick"}                      one round of everything (``AlertingService.tick``)
     {"op": "exit"}                      stop the service (clean stop) and exit
@@ -32,7 +36,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from fanzwatch.alerting import AlertingService, build_router
+from fanzwatch.alerting.payload import AlertmanagerPayload
 from fanzwatch.core.clock import Clock, FrozenClock, SystemClock
+from fanzwatch.core.platforms import DEFAULT_PLATFORMS
+from fanzwatch.server.correlation import META_ALERTS, correlation_rules
 from fanzwatch.settings.alerting import AlertingSettings
 from fanzwatch.store import create_store_engine
 
@@ -54,6 +61,14 @@ async def _commands(svc: AlertingService, clock: Clock) -> None:
             if op == "ingest":
                 await svc.inbox.store(json.dumps(command["payload"]), clock.now())
                 _say({"op": op, "done": await svc.inbox.drain()})
+            elif op == "apply":
+                payload = AlertmanagerPayload.model_validate(command["payload"])
+                outcomes = []
+                for alert in payload.alerts:
+                    async with svc.engine.begin() as conn:
+                        group_key = svc.manager.group_key(payload, alert)
+                        outcomes.append((await svc.manager.apply(conn, alert, group_key, clock.now())).result)
+                _say({"op": op, "done": outcomes})
             elif op == "run_due":
                 _say({"op": op, "done": await svc.remediation.run_due()})
             elif op == "tick":
@@ -71,7 +86,8 @@ async def run(args: argparse.Namespace, settings: AlertingSettings) -> None:
     clock: Clock = FrozenClock(datetime.fromisoformat(args.frozen)) if args.frozen else SystemClock()
     engine = create_store_engine(args.url)
     async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0)) as http:
-        svc = AlertingService(settings, engine, http, CollectorRegistry(), clock, instance_id=args.instance)
+        rules = {"explains": correlation_rules(DEFAULT_PLATFORMS), "meta_alerts": META_ALERTS} if args.correlate else {}
+        svc = AlertingService(settings, engine, http, CollectorRegistry(), clock, instance_id=args.instance, **rules)
         server = serving = port = None
         if args.serve:
             await svc.start()
@@ -100,6 +116,7 @@ def main() -> None:
     parser.add_argument("--instance", required=True)
     parser.add_argument("--frozen", help="a FrozenClock at this ISO time instead of the real clock")
     parser.add_argument("--serve", action="store_true", help="start the workers and serve HTTP")
+    parser.add_argument("--correlate", action="store_true", help="correlate with the server's rules")
     args = parser.parse_args()
     with open(args.settings, encoding="utf-8") as f:
         settings = AlertingSettings(**json.load(f))

@@ -1,35 +1,57 @@
-"""Correlation: alerts with one probable cause become one incident.
+"""Correlation: alerts with one probable cause become one incident, and only those.
 
-An alert that would open a new incident first looks for an unresolved incident holding
-an alert *related* to it that started within ``correlation_window`` of it:
+An alert that would open a new incident first looks for an unresolved incident it
+belongs to, among those holding an alert that started within ``correlation_window`` of
+it. What an incident accepts depends on what it is about:
 
-- **the same alert elsewhere**: equal labels except where it fires (``platform``,
-  ``instance``, ``job``) and how bad (``severity``, ``priority``) — one processor
-  outage seen by three platforms is one incident;
-- **a severity twin**: a rule like Alertmanager's ``inhibit_rules`` (a critical
-  explains its warning on the same thing), so a hand-over is never a new incident;
-- **a dependency and its symptoms**, or two symptoms of one dependency: the
-  dependency's own alert (a failing payment-processor health check) explains
-  ``PaymentFailureRate`` and ``HighErrorRate`` on the platforms using it, and those
-  symptoms firing together point at it even before its own alert fires.
+- **a dependency's incident** (it holds the dependency's own alert — a failing
+  payment-processor health check — or two different symptoms of it): an alert joins
+  only if it is one of the dependency's *declared* symptoms (``PaymentFailureRate``,
+  ``HighErrorRate``), on a platform the dependency serves, agreeing with the
+  dependency's alert on its ``equal`` labels (a platform's database explains that
+  platform's symptoms only), and started at most ``symptom_lead`` (1 min: scrape and
+  evaluation skew) before the dependency's alert and at most ``symptom_window`` (5 min)
+  after it. Until the dependency's own alert fires, its symptoms are timed against each
+  other (within ``symptom_window``). Another alert of the dependency itself (or a severity
+  twin of a member) joins too; nothing else, however alike: "the same alert elsewhere"
+  does not reach into a dependency's incident.
+- **any other incident**: the **same alert elsewhere** (equal labels except where it
+  fires, ``platform``/``instance``/``job``, and how bad, ``severity``/``priority``) — one
+  processor outage seen by three platforms is one incident, whose priority is its
+  alerts' highest as for any incident; a **severity twin** (a rule like Alertmanager's
+  ``inhibit_rules``: a critical explains its warning on the same thing), so a hand-over
+  is never a new incident; or a symptom of a dependency that, with every alert already
+  there, makes the incident that dependency's (all of them its symptoms or its alerts).
+- **meta alerts** (the anomaly engine's ``MetricAnomaly``: a series looks unusual) never
+  join a dependency's incident, never make one, and never raise the priority of an
+  incident they join (``firing.py``).
 
 The rules come from provisioning (``routing.inhibit_rules``, ``dependencies.DEPENDENCIES``),
 converted where the server is composed; ``alerting`` never imports provisioning. The
-incident is then titled by its probable cause and lists every platform it touches; its
-priority is its highest alert's (as for any joining alert).
+incident is then titled by its probable cause, its alerts and its platforms — at most
+three of each by name, then a count (``PaymentFailureRate on 12 platforms``); the
+incident's ``platforms`` list has them all.
 
-Correlation is decided inside the alert's transaction, but not serialised across
-replicas: two related alerts applied at the same instant on two replicas may open two
-incidents. Each stays valid; the next related alert joins the older one.
+**Serialised across replicas.** Before deciding, the alert's transaction takes a lock on
+each of its *correlation keys* (``correlation_keys``): the same-alert identity, and one
+per rule it takes part in (with the rule's ``equal`` values). Two related alerts always
+share a key, so of two replicas receiving the cause and a symptom at the same instant
+one decides first and the other sees its incident. On PostgreSQL the locks are
+``pg_advisory_xact_lock`` (released at commit or rollback; taken in key order, so two
+transactions never wait on each other in a circle); on SQLite the alert's transaction
+already started with a write (its event key), which makes it the database's only writer
+until it commits.
 
 >>> correlator = Correlator([Explains("Payment processor", source, symptoms)], window=timedelta(minutes=15))
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,14 +64,20 @@ from .records import IncidentStatus
 
 WHERE_LABELS = frozenset({"platform", "instance", "job"})
 HOW_BAD_LABELS = frozenset({"severity", "priority"})
-_CANDIDATES = 500  # alerts of unresolved incidents looked at per decision
+SYMPTOM_WINDOW = timedelta(minutes=5)
+SYMPTOM_LEAD = timedelta(minutes=1)
+TITLE_NAMES = 3  # alert names and platforms named in a title; more are counted
+_CANDIDATES = 50  # unresolved incidents looked at per decision
+_MEMBERS = 500  # their alerts read
 
 
 @dataclass(frozen=True, slots=True)
 class Explains:
     """Alerts matching ``source`` explain alerts matching ``target`` that agree on every label in ``equal``.
 
-    ``cause`` names the probable cause in the incident's title (empty: none, e.g. a severity twin).
+    ``cause`` names the probable cause in the incident's title; a rule without one is a
+    severity twin (``symptoms_correlate=False``), with one a dependency, whose symptoms
+    are those on a platform in ``serves`` (None: any platform).
     """
 
     cause: str
@@ -57,70 +85,200 @@ class Explains:
     target: tuple[LabelMatcher, ...]
     equal: tuple[str, ...] = ()
     symptoms_correlate: bool = True  # two targets firing together are one incident too
+    serves: frozenset[str] | None = None
 
-    def _agree(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    @property
+    def is_dependency(self) -> bool:
+        return bool(self.cause)
+
+    def agree(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
         return all(a.get(name, "") == b.get(name, "") for name in self.equal)
 
-    def relates(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-        if not self._agree(a, b):
+    def is_source(self, labels: Mapping[str, str]) -> bool:
+        return match_all(self.source, labels)
+
+    def is_symptom(self, labels: Mapping[str, str]) -> bool:
+        """A target; for a dependency, only on a platform it serves."""
+        if not match_all(self.target, labels):
             return False
-        src_a, src_b = match_all(self.source, a), match_all(self.source, b)
-        tgt_a, tgt_b = match_all(self.target, a), match_all(self.target, b)
+        if not self.is_dependency or self.serves is None:
+            return True
+        return labels.get("platform", "") in self.serves
+
+    def relates(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+        """Whether ``a`` and ``b`` are related by this rule, timing aside."""
+        if not self.agree(a, b):
+            return False
+        src_a, src_b = self.is_source(a), self.is_source(b)
+        tgt_a, tgt_b = self.is_symptom(a), self.is_symptom(b)
         return (src_a and tgt_b) or (src_b and tgt_a) or (self.symptoms_correlate and tgt_a and tgt_b)
 
     def explains_any(self, labels: Sequence[Mapping[str, str]]) -> bool:
         """Whether ``labels`` (an incident's alerts) point at this cause: its own alert, or two symptoms."""
-        if any(match_all(self.source, m) for m in labels):
+        if any(self.is_source(m) for m in labels):
             return True
-        return self.symptoms_correlate and len({m.get("alertname") for m in labels if match_all(self.target, m)}) > 1
+        return self.symptoms_correlate and len({m.get("alertname") for m in labels if self.is_symptom(m)}) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An alert of a candidate incident: what the decision needs of it."""
+
+    labels: Mapping[str, str]
+    starts_at: datetime
+
+
+def _identity(labels: Mapping[str, str]) -> dict[str, str]:
+    ignored = WHERE_LABELS | HOW_BAD_LABELS
+    return {k: v for k, v in labels.items() if k not in ignored}
 
 
 def same_alert_elsewhere(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    ignored = WHERE_LABELS | HOW_BAD_LABELS
-    return {k: v for k, v in a.items() if k not in ignored} == {k: v for k, v in b.items() if k not in ignored}
+    return _identity(a) == _identity(b)
+
+
+def lock_key(text: str) -> int:
+    """A stable signed 64-bit advisory-lock key (the same in every process, unlike ``hash()``)."""
+    return int.from_bytes(hashlib.sha256(f"fanzwatch.correlation:{text}".encode()).digest()[:8], "big", signed=True)
+
+
+def _count(things: Sequence[str], noun: str) -> str:
+    if len(things) <= TITLE_NAMES:
+        return ", ".join(things)
+    return f"{len(things)} {noun}"
 
 
 class Correlator:
     """Finds the incident an alert belongs to by probable cause, and names incidents by it."""
 
-    def __init__(self, explains: Sequence[Explains], window: timedelta) -> None:
+    def __init__(
+        self,
+        explains: Sequence[Explains],
+        window: timedelta,
+        *,
+        symptom_window: timedelta = SYMPTOM_WINDOW,
+        symptom_lead: timedelta = SYMPTOM_LEAD,
+        meta_alerts: Iterable[str] = (),
+    ) -> None:
         self.explains = tuple(explains)
         self.window = window
+        self.symptom_window = symptom_window
+        self.symptom_lead = symptom_lead
+        self.meta_alerts = frozenset(meta_alerts)
+        self._twins = tuple(r for r in self.explains if not r.is_dependency)
+        self._dependencies = tuple(r for r in self.explains if r.is_dependency)
 
-    def related(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-        return same_alert_elsewhere(a, b) or any(rule.relates(a, b) for rule in self.explains)
+    @property
+    def enabled(self) -> bool:
+        return self.window > timedelta(0)
+
+    def is_meta(self, labels: Mapping[str, str]) -> bool:
+        return labels.get("alertname", "") in self.meta_alerts
+
+    # --- serialising ----------------------------------------------------------------
+
+    def correlation_keys(self, labels: Mapping[str, str]) -> list[int]:
+        """The lock keys of ``labels``: two alerts this correlator may relate share at least one."""
+        texts = ["same:" + json.dumps(_identity(labels), sort_keys=True)]
+        for index, rule in enumerate(self.explains):
+            if rule.is_source(labels) or match_all(rule.target, labels):
+                texts.append(f"rule:{index}:" + json.dumps([labels.get(n, "") for n in rule.equal]))
+        return sorted({lock_key(t) for t in texts})
+
+    async def serialise(self, conn: AsyncConnection, alert: AlertmanagerAlert) -> None:
+        """Hold ``alert``'s correlation keys until this transaction ends (PostgreSQL; SQLite: see above)."""
+        if not self.enabled or conn.dialect.name != "postgresql":
+            return
+        for key in self.correlation_keys(alert.labels):
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    # --- deciding -------------------------------------------------------------------
+
+    def cause_of(self, members: Sequence[Mapping[str, str]]) -> Explains | None:
+        """The dependency an incident's alerts point at, if any."""
+        if any(self.is_meta(m) for m in members):
+            return None
+        return next((r for r in self._dependencies if r.explains_any(members)), None)
+
+    def _timely(self, rule: Explains, alert: Member, member: Member) -> bool:
+        """``alert`` and ``member`` related by dependency ``rule``, in the order and time a cause and symptom are."""
+        a, m = alert.labels, member.labels
+        if not rule.relates(a, m):
+            return False
+        if rule.is_source(m) and rule.is_symptom(a):  # a symptom after its cause
+            return member.starts_at - self.symptom_lead <= alert.starts_at <= member.starts_at + self.symptom_window
+        if rule.is_source(a) and rule.is_symptom(m):  # the cause, after some of its symptoms
+            return alert.starts_at - self.symptom_lead <= member.starts_at <= alert.starts_at + self.symptom_window
+        return abs(alert.starts_at - member.starts_at) <= self.symptom_window  # two symptoms, the cause not yet seen
+
+    def _twin(self, alert: Member, members: Sequence[Member]) -> bool:
+        return any(rule.relates(alert.labels, m.labels) for rule in self._twins for m in members)
+
+    def joins(self, alert: Member, members: Sequence[Member]) -> bool:
+        """Whether ``alert`` belongs to the unresolved incident whose alerts are ``members``."""
+        labels = [m.labels for m in members]
+        cause = self.cause_of(labels)
+        if cause is not None:
+            if self.is_meta(alert.labels):
+                return False
+            if self._twin(alert, members):
+                return True
+            if cause.is_source(alert.labels) and any(
+                cause.is_source(m) and cause.agree(alert.labels, m) for m in labels
+            ):
+                return True  # another alert of the failing dependency itself
+            sources = [m for m in members if cause.is_source(m.labels)]
+            return any(self._timely(cause, alert, m) for m in (sources or members))
+        if self._twin(alert, members) or any(same_alert_elsewhere(alert.labels, m) for m in labels):
+            return True
+        if self.is_meta(alert.labels) or any(self.is_meta(m) for m in labels):
+            return False
+        for rule in self._dependencies:  # would the alert make this incident a dependency's?
+            fits = all((rule.is_source(m) or rule.is_symptom(m)) and rule.agree(alert.labels, m) for m in labels)
+            if fits and any(self._timely(rule, alert, m) for m in members):
+                return True
+        return False
 
     async def find(self, conn: AsyncConnection, alert: AlertmanagerAlert) -> int | None:
-        """The oldest unresolved incident with an alert related to ``alert``, started within the window."""
-        if self.window <= timedelta(0):
+        """The oldest unresolved incident ``alert`` belongs to, among those with an alert started within the window."""
+        if not self.enabled:
             return None
         window = self.window
-        rows = (
-            await conn.execute(
-                sa.select(alerts.c.incident_id, alerts.c.labels)
-                .join(incidents, incidents.c.id == alerts.c.incident_id)
-                .where(
-                    incidents.c.status != IncidentStatus.RESOLVED.value,
-                    alerts.c.fingerprint != alert.fingerprint,
-                    alerts.c.starts_at >= alert.starts_at - window,
-                    alerts.c.starts_at <= alert.starts_at + window,
-                )
-                .order_by(alerts.c.incident_id, alerts.c.id)
-                .limit(_CANDIDATES)
+        candidates = (
+            sa.select(alerts.c.incident_id)
+            .join(incidents, incidents.c.id == alerts.c.incident_id)
+            .where(
+                incidents.c.status != IncidentStatus.RESOLVED.value,
+                alerts.c.fingerprint != alert.fingerprint,
+                alerts.c.starts_at >= alert.starts_at - window,
+                alerts.c.starts_at <= alert.starts_at + window,
             )
-        ).all()
+            .distinct()
+            .order_by(alerts.c.incident_id)
+            .limit(_CANDIDATES)
+        )
+        ids = [int(r.incident_id) for r in await conn.execute(candidates)]
+        if not ids:
+            return None
+        rows = await conn.execute(
+            sa.select(alerts.c.incident_id, alerts.c.labels, alerts.c.starts_at)
+            .where(alerts.c.incident_id.in_(ids), alerts.c.fingerprint != alert.fingerprint)
+            .order_by(alerts.c.incident_id, alerts.c.id)
+            .limit(_MEMBERS)
+        )
+        by_incident: dict[int, list[Member]] = {}
         for row in rows:
-            if self.related(alert.labels, row.labels):
-                return int(row.incident_id)
-        return None
+            by_incident.setdefault(int(row.incident_id), []).append(Member(dict(row.labels), row.starts_at))
+        joining = Member(alert.labels, alert.starts_at)
+        return next((i for i, members in by_incident.items() if self.joins(joining, members)), None)
 
     def title(self, members: Sequence[Mapping[str, str]]) -> str:
-        """``Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2``."""
+        """``Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2`` (or ``on 12 platforms``)."""
         names = list(dict.fromkeys(m.get("alertname", "") for m in members))
         platforms = sorted({m["platform"] for m in members if m.get("platform")})
-        cause = next((r.cause for r in self.explains if r.cause and r.explains_any(members)), "")
-        text = (f"{cause}: " if cause else "") + ", ".join(names) + (f" on {', '.join(platforms)}" if platforms else "")
-        return text[:512]
+        cause = self.cause_of(members)
+        text = (f"{cause.cause}: " if cause else "") + _count(names, "alerts")
+        return (text + (f" on {_count(platforms, 'platforms')}" if platforms else ""))[:512]
 
 
 async def member_labels(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:

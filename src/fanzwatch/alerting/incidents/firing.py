@@ -63,6 +63,8 @@ class FiringHandler:
         self, conn: AsyncConnection, alert: AlertmanagerAlert, group_key: str, now: datetime
     ) -> AlertApplied:
         assessment = self._policy.assess(alert.labels)
+        # Before reading anything it decides on: a related alert on another replica waits here (correlation.py).
+        await self._correlator.serialise(conn, alert)
         current = await current_alert(conn, alert.fingerprint)
         if current is not None and current.starts_at > alert.starts_at:
             return AlertApplied("stale", None)
@@ -313,7 +315,20 @@ class FiringHandler:
         incident = await load_incident(conn, incident_id)
         assert incident is not None
         if highest(incident.priority, assessment.priority) != incident.priority:
-            incident = await self._raise(conn, incident, alert, assessment, now)
+            if self._correlator.is_meta(alert.labels):
+                # A meta alert (the anomaly engine's) is a second opinion on series the rules watch:
+                # by itself it never raises an incident's priority.
+                await record(
+                    conn,
+                    incident.id,
+                    now,
+                    TimelineKind.PRIORITY,
+                    f"Priority stays {incident.priority.value}: {alert.alertname} ({assessment.priority.value}) "
+                    "does not raise an incident's priority by itself",
+                    data={"kept": incident.priority.value, "alert": assessment.priority.value},
+                )
+            else:
+                incident = await self._raise(conn, incident, alert, assessment, now)
         await self._request_remediation(conn, incident, alert, now)
         return AlertApplied("applied", incident_id)
 

@@ -57,12 +57,19 @@ class IncidentManager:
         metrics: AlertingMetrics,
         *,
         explains: Sequence[Explains] = (),
+        meta_alerts: Iterable[str] = (),
     ) -> None:
         self._settings = settings
         self._escalator = escalator
         self._planner = planner
         self.hold_down = HoldDown(settings.hold_down, self.close)
-        self.correlator = Correlator(explains, settings.correlation_window)
+        self.correlator = Correlator(
+            explains,
+            settings.correlation_window,
+            symptom_window=settings.symptom_window,
+            symptom_lead=settings.symptom_lead,
+            meta_alerts=meta_alerts,
+        )
         self._firing = FiringHandler(settings, escalator, planner, metrics, self.hold_down, self.correlator)
 
     def group_key(self, payload: AlertmanagerPayload, alert: AlertmanagerAlert) -> str:

@@ -9,7 +9,9 @@ whose probable cause is the dependency. They are **not** rendered as Alertmanage
 incident should list every affected platform and service.
 
 The payment processor is shared by every platform (``equal=()``); each platform has
-its own database (``equal=("platform",)``).
+its own database (``equal=("platform",)``). A symptom joins its dependency's incident
+only when it starts close after the dependency's alert (the alerting settings
+``symptom_lead`` and ``symptom_window``; docs/alerting.md, "Correlation").
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from .alerts_health import CHECK_SERVICES
 @dataclass(frozen=True, slots=True)
 class Dependency:
     """``alerts`` are the dependency's own (it is failing); ``symptoms`` those it explains,
-    on alerts that agree with it on every label in ``equal``."""
+    on alerts that agree with it on every label in ``equal`` and fire on a platform it
+    ``serves`` (None: every configured platform; never ``other`` nor an alert without one)."""
 
     name: str
     alerts: tuple[Matcher, ...]
     symptoms: tuple[Matcher, ...]
     equal: tuple[str, ...] = ()
+    serves: tuple[str, ...] | None = None
 
 
 def _health_of(check_pattern: str) -> tuple[Matcher, ...]:

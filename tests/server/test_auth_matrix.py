@@ -69,6 +69,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/dash/rum"): VIEWER,
     ("GET", "/dash/bi"): VIEWER,
     ("GET", "/dash/health"): VIEWER,
+    ("GET", "/dash/slos"): VIEWER,
     ("GET", "/dash/incidents"): VIEWER,
     ("GET", "/dash/incidents/{incident_id}"): VIEWER,
     ("POST", "/dash/incidents/{incident_id}/ack"): RESPONDER,

@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from ..core.catalog import bi as spec
 from ..core.catalog._spec import MetricSpec
 from ._platform_kpis import PlatformKpis
-from .service import BiService
+from .service import BiService, RollupGenerationWatch
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class BiMetricsCollector(Collector):
         self._values: dict[str, PlatformKpis] | None = None
         self._computed_at: float | None = None
         self._generation = 0  # bumped by invalidate(): values computed across it are not kept as fresh
-        self._seen_rollups: int | None = None  # the database's rollup generation (any process's refresh)
+        self._rollups = RollupGenerationWatch()  # the database's rollup generation (any process's refresh)
 
     def describe(self) -> Iterator[Metric]:
         # Families without samples: lets registry.register() check names without a query.
@@ -67,13 +67,7 @@ class BiMetricsCollector(Collector):
             self._computed_at = None
 
     def _follow_rollups(self) -> None:
-        generation = self._service.rollup_generation()
-        if generation is None:
-            return
-        with self._lock:
-            changed = self._seen_rollups is not None and generation != self._seen_rollups
-            self._seen_rollups = generation
-        if changed:
+        if self._rollups.moved(self._service.rollup_generation()):
             self.invalidate()
 
     def _current(self) -> dict[str, PlatformKpis] | None:

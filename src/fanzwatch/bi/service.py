@@ -38,6 +38,25 @@ class UnknownPlatformError(ConfigError):
         self.platform = platform
 
 
+class RollupGenerationWatch:
+    """Says whether the rollups' generation moved since the last look (a refresh by any process).
+
+    The first look only remembers; ``None`` (the generation could not be read) changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._seen: int | None = None
+        self._lock = threading.Lock()
+
+    def moved(self, generation: int | None) -> bool:
+        if generation is None:
+            return False
+        with self._lock:
+            moved = self._seen is not None and generation != self._seen
+            self._seen = generation
+        return moved
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     report: BiReport
@@ -78,7 +97,7 @@ class BiService:
         self._cache: OrderedDict[tuple[int, datetime | None, str | None, bool], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by invalidate(): a report computed across it is not cached
-        self._seen_rollups: int | None = None  # the database's rollup generation the cache was filled at
+        self._rollups = RollupGenerationWatch()  # the database's rollup generation the cache was filled at
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -156,13 +175,7 @@ class BiService:
 
     def _follow_rollups(self) -> None:
         """Forget cached reports when another process (or this one) refreshed the rollups since."""
-        generation = self.rollup_generation()
-        if generation is None:
-            return
-        with self._lock:
-            changed = self._seen_rollups is not None and generation != self._seen_rollups
-            self._seen_rollups = generation
-        if changed:
+        if self._rollups.moved(self.rollup_generation()):
             self.invalidate()
 
     def invalidate(self) -> None:

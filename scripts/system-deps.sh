@@ -4,6 +4,7 @@ set -euo pipefail
 need=()
 for pair in prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
             amtool:prometheus-alertmanager prometheus-node-exporter:prometheus-node-exporter \
+            prometheus-blackbox-exporter:prometheus-blackbox-exporter \
             chromium:chromium chromedriver:chromium-driver wrk:wrk; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
@@ -19,6 +20,6 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The Debian packages start system services we do not want: fanzwatch runs its own.
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -9,6 +9,7 @@ from . import (
     test_alerts_business,
     test_alerts_health,
     test_alerts_infra,
+    test_alerts_probes,
     test_alerts_service,
     test_alerts_slo,
 )
@@ -21,6 +22,7 @@ CASES = (
     + test_alerts_health.CASES
     + test_alerts_anomaly.CASES
     + test_alerts_slo.CASES
+    + test_alerts_probes.CASES
 )
 
 
@@ -75,6 +77,13 @@ def test_the_rule_set_is_the_corrected_guide_plus_target_and_health_alerts() -> 
         ("AnomalySeriesStale", "warning", "fanzwatch-anomaly"),
         ("AnomalyEngineStopped", "warning", "fanzwatch-anomaly"),
         ("WatchedSeriesAbsent", "warning", "fanzwatch-anomaly"),
+        # One per (service, severity) of the probe kinds (definitions/probes.py), and the certificates.
+        ("ProbeFailing", "critical", "fanz-platform"),
+        ("ProbeFailing", "critical", "payments"),
+        ("ProbeFailing", "warning", "monitoring"),
+        ("ProbeFailing", "warning", "fanz-platform"),
+        ("ProbeFailing", "warning", "infrastructure"),
+        ("TLSCertificateExpiringSoon", "warning", "infrastructure"),
         # One per burn-rate tier, per service owning an SLO (definitions/slos.py).
         ("SLOErrorBudgetBurnFast", "critical", "fanz-platform"),
         ("SLOErrorBudgetBurnFast", "critical", "payments"),

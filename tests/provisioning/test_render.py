@@ -25,13 +25,16 @@ EXPECTED_FILES = {
     "rules/infrastructure.yml",
     "rules/health.yml",
     "rules/anomaly.yml",
+    "rules/probes.yml",
     "rules/slo-fanz-platform-api-availability.yml",
     "rules/slo-fanz-platform-api-latency.yml",
+    "rules/slo-fanz-platform-probe-availability.yml",
     "rules/slo-payments-checkout-success.yml",
     "rules/slo-payments-subscription-renewal-success.yml",
     "rules/slo-payments-payout-on-time.yml",
     "rules/slo-payments-ppv-unlock-latency.yml",
     "alertmanager.yml",
+    "blackbox.yml",
     "grafana/dashboards/fanz-core.json",
     "grafana/dashboards/fanz-business.json",
     "grafana/provisioning/datasources/fanzwatch.yml",
@@ -64,8 +67,8 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 
 def test_promtool_and_amtool_accept_the_output(rendered: Path) -> None:
     results = check_rendered(rendered)
-    assert [r.returncode for r in results] == [0, 0]
-    assert "SUCCESS: 12 rule files found" in results[0].output
+    assert [r.returncode for r in results] == [0, 0, 0]
+    assert "SUCCESS: 14 rule files found" in results[0].output
     for file, count in {"recording": 12, "service": 7, "business": 2, "infrastructure": 7, "health": 3}.items():
         assert f"Checking rules/{file}.yml\n  SUCCESS: {count} rules found" in results[0].output
     assert "Checking 'alertmanager.yml'  SUCCESS" in results[1].output
@@ -156,6 +159,8 @@ def test_intervals_targets_and_for_scale_reach_the_files() -> None:
         "node": ["127.0.0.1:9100"],
         "alertmanager": ["127.0.0.1:9093"],
         "prometheus": ["127.0.0.1:9090"],
+        "blackbox-http_2xx": ["http://127.0.0.1:8001/health/ready"],
+        "blackbox-tcp_connect": ["127.0.0.1:8010"],
     }
     rules = yaml.safe_load(files["rules/business.yml"])["groups"][0]["rules"]
     assert [(r["alert"], r["for"]) for r in rules] == [("LowUserRegistrations", "18s"), ("PaymentFailureRate", "600ms")]
@@ -169,7 +174,57 @@ def test_jobs_without_targets_are_not_scraped() -> None:
         )
     )
     jobs = [job["job_name"] for job in yaml.safe_load(files["prometheus.yml"])["scrape_configs"]]
-    assert jobs == ["fanzwatch", "fanz-platform", "alertmanager", "prometheus"]
+    assert jobs == ["fanzwatch", "fanz-platform", "alertmanager", "prometheus", "blackbox-http_2xx"]
+    no_exporter = settings.targets.model_copy(update={"blackbox": None})
+    files = render_files(settings.model_copy(update={"targets": no_exporter}))
+    jobs = [job["job_name"] for job in yaml.safe_load(files["prometheus.yml"])["scrape_configs"]]
+    assert jobs == ["fanzwatch", "fanz-platform", "payment-processor", "node", "alertmanager", "prometheus"]
+
+
+def test_probes_are_generated_from_the_targets_and_scraped_through_the_exporter() -> None:
+    settings = make_settings(
+        probe_platforms=("fanz-1", "fanz-2"), probe_urls=("https://fanz.test/",), probe_dns_server="10.0.0.53:53"
+    )
+    files = render_files(settings)
+    jobs = {j["job_name"]: j for j in yaml.safe_load(files["prometheus.yml"])["scrape_configs"]}
+    page = jobs["blackbox-http_platform_page"]
+    assert page == {
+        "job_name": "blackbox-http_platform_page",
+        "scrape_interval": "15s",
+        "scrape_timeout": "10s",
+        "metrics_path": "/probe",
+        "scheme": "http",
+        "params": {"module": ["http_platform_page"]},
+        "static_configs": [
+            {"targets": [f"http://127.0.0.1:{port}/p/{p}/"], "labels": {"probe": "platform-page", "platform": p}}
+            for port in (8001, 8002)
+            for p in ("fanz-1", "fanz-2")
+        ],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": "127.0.0.1:9115"},
+        ],
+    }
+    targets = {
+        name: [(c["targets"][0], c["labels"]["probe"]) for c in j["static_configs"]]
+        for name, j in jobs.items()
+        if name.startswith("blackbox-")
+    }
+    assert targets["blackbox-http_2xx"] == [
+        ("http://127.0.0.1:8001/health/ready", "platform-ready"),
+        ("http://127.0.0.1:8002/health/ready", "platform-ready"),
+        ("http://127.0.0.1:8010/health", "processor-health"),
+        ("http://127.0.0.1:8900/health/live", "fanzwatch-live"),
+    ]
+    assert targets["blackbox-tcp_connect"] == [("127.0.0.1:8010", "processor-tcp")]
+    assert targets["blackbox-https_2xx"] == [("https://fanz.test/", "url")]
+    assert targets["blackbox-dns_fanz_test"] == [("10.0.0.53:53", "dns")]
+    modules = yaml.safe_load(files["blackbox.yml"])["modules"]
+    assert sorted(modules) == ["dns_fanz_test", "http_2xx", "http_platform_page", "https_2xx", "tcp_connect"]
+    assert modules["http_platform_page"]["http"]["fail_if_body_not_matches_regexp"] == ["<h1>Creators on "]
+    assert modules["https_2xx"]["http"]["fail_if_not_ssl"] is True
+    assert modules["dns_fanz_test"]["dns"]["query_name"] == "fanz.test"
 
 
 def test_stale_rendered_files_are_removed_and_others_kept(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ def ports() -> dict[str, int]:
         "prometheus",
         "alertmanager",
         "node_exporter",
+        "blackbox",
         "server",
         "platform",
         "processor",

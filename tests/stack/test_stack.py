@@ -47,6 +47,7 @@ def _settings(tmp_path: Path, ports: dict[str, int], **extra: object) -> StackSe
         prometheus_port=ports["prometheus"],
         alertmanager_port=ports["alertmanager"],
         node_exporter_port=ports["node_exporter"],
+        blackbox_port=ports["blackbox"],
         server_port=ports["server"],
         stop_grace_seconds=3,
         startup_timeout_seconds=30,
@@ -78,7 +79,7 @@ sys.exit(3)
 
 def _real_binaries(node_exporter: Path | None = None) -> Binaries:
     real = find_binaries()
-    return Binaries(real.prometheus, real.alertmanager, node_exporter or real.node_exporter)
+    return Binaries(real.prometheus, real.alertmanager, node_exporter or real.node_exporter, real.blackbox_exporter)
 
 
 # --- plan and rendering ---------------------------------------------------------------------
@@ -89,10 +90,11 @@ def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
         port_plan(StackSettings(data_dir=tmp_path), DemoSettings(platform_port=8900))
     with pytest.raises(ConfigError, match="port 9090 is Prometheus's port; move server elsewhere"):
         port_plan(StackSettings(data_dir=tmp_path, server_port=9090, prometheus_port=9091), None)
-    assert port_plan(StackSettings(data_dir=tmp_path), DemoSettings(traffic=False)) == {
+    assert port_plan(StackSettings(data_dir=tmp_path, blackbox_port=9115), DemoSettings(traffic=False)) == {
         "prometheus": 9090,
         "alertmanager": 9093,
         "node_exporter": 9100,
+        "blackbox": 9115,
         "server": 8900,
         "platform": 8300,
         "processor": 8310,
@@ -163,17 +165,18 @@ def test_missing_binaries_are_named_with_the_install_command(tmp_path: Path) -> 
     with pytest.raises(DependencyMissingError) as info:
         find_binaries(search_path=str(tmp_path))
     message = str(info.value)
-    for name in ("prometheus", "alertmanager", "node_exporter"):
+    for name in ("prometheus", "alertmanager", "node_exporter", "blackbox_exporter"):
         assert name in message
     assert INSTALL_HINT in message
-    assert "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter" in INSTALL_HINT
-    for name in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):  # Debian's names
+    assert (
+        "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter"
+        in INSTALL_HINT
+    )
+    debian = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter", "prometheus-blackbox-exporter")
+    for name in debian:  # Debian's names
         _script(tmp_path / name, "")
     found = find_binaries(search_path=str(tmp_path))
-    assert (found.alertmanager.name, found.node_exporter.name) == (
-        "prometheus-alertmanager",
-        "prometheus-node-exporter",
-    )
+    assert (found.alertmanager.name, found.node_exporter.name, found.blackbox_exporter.name) == debian[1:]
 
 
 # --- running --------------------------------------------------------------------------------
@@ -181,7 +184,8 @@ def test_missing_binaries_are_named_with_the_install_command(tmp_path: Path) -> 
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return dict(zip(("prometheus", "alertmanager", "node_exporter", "server"), free_ports(4), strict=True))
+    names = ("prometheus", "alertmanager", "node_exporter", "blackbox", "server")
+    return dict(zip(names, free_ports(len(names)), strict=True))
 
 
 @pytest.mark.prometheus
@@ -197,7 +201,7 @@ def test_a_child_failing_at_start_stops_everything(tmp_path: Path, ports: dict[s
     assert "exited during start-up (exit code 1)" in str(info.value)
     assert "bind: address already in use" in str(info.value)
     started = {c.name: c.pid for c in stack.supervisor.children}
-    assert set(started) == {"node_exporter", "alertmanager", "prometheus"}
+    assert set(started) == {"node_exporter", "alertmanager", "prometheus"}  # the probes wait for them
     assert not any(group_alive(pid) for pid in started.values())
     assert not (tmp_path / "data" / "stack.json").exists()
 

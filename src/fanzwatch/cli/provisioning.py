@@ -102,4 +102,7 @@ def render(
         raise typer.Exit(2) from None
     for path in written:
         typer.echo(str(path))
-    typer.echo(f"rendered {len(written)} files into {out}" + (" (checked with promtool and amtool)" if check else ""))
+    typer.echo(
+        f"rendered {len(written)} files into {out}"
+        + (" (checked with promtool, amtool and blackbox_exporter)" if check else "")
+    )

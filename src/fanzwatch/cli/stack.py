@@ -59,6 +59,9 @@ def up(
     node_exporter_port: Annotated[
         int | None, typer.Option(help=_stack_help("node_exporter port.", "node_exporter_port"))
     ] = None,
+    blackbox_port: Annotated[
+        int | None, typer.Option(help=_stack_help("blackbox_exporter port (synthetic probes).", "blackbox_port"))
+    ] = None,
     server_port: Annotated[int | None, typer.Option(help=_stack_help("fanzwatch server port.", "server_port"))] = None,
     platform_port: Annotated[int | None, typer.Option(help=_demo_help("Demo platform port.", "platform_port"))] = None,
     processor_port: Annotated[
@@ -105,7 +108,7 @@ def up(
         typer.Option(help=_stack_help("Seconds each child may take to be healthy.", "startup_timeout_seconds")),
     ] = None,
 ) -> None:
-    """Run Prometheus, Alertmanager, node_exporter and the fanzwatch server (and the demo) until Ctrl-C."""
+    """Run Prometheus, Alertmanager, the exporters and the fanzwatch server (and the demo) until Ctrl-C."""
     from ..core import ConfigError, DependencyMissingError
     from ..stack import Stack, StackError, StartInterruptedError
 
@@ -115,6 +118,7 @@ def up(
         prometheus_port=prometheus_port,
         alertmanager_port=alertmanager_port,
         node_exporter_port=node_exporter_port,
+        blackbox_port=blackbox_port,
         server_port=server_port,
         startup_timeout_seconds=startup_timeout,
     )

@@ -9,6 +9,7 @@ Layout of the output directory::
     prometheus.yml                      rule_files point at rules/ (relative)
     rules/<group>.yml                   recording and alert rules
     alertmanager.yml
+    blackbox.yml                        blackbox_exporter's modules (the probes' scrape jobs are in prometheus.yml)
     grafana/dashboards/<uid>.json
     grafana/provisioning/datasources/fanzwatch.yml
     grafana/provisioning/dashboards/fanzwatch.yml
@@ -24,14 +25,17 @@ from ..core import ConfigError
 from ..settings.provisioning import ProvisioningSettings, check_rate_window
 from ._output import GENERATED, prom_duration, to_json, to_yaml
 from .alertmanager import AlertmanagerConfig
+from .blackbox import Probe, blackbox_config, probe_jobs
 from .dashboard import Dashboard
 from .definitions.alerts_anomaly import ANOMALY
 from .definitions.alerts_business import BUSINESS, business_group
 from .definitions.alerts_health import HEALTH
 from .definitions.alerts_infra import INFRASTRUCTURE
+from .definitions.alerts_probes import PROBES
 from .definitions.alerts_service import SERVICE, service_group
 from .definitions.dashboards import DASHBOARDS
 from .definitions.jobs import VIEWER_TOKEN_FILE, scrape_jobs
+from .definitions.probes import probes
 from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
 from .definitions.slos import SLOS
@@ -43,7 +47,7 @@ from .scrape import PrometheusConfig
 from .slo import SLO
 from .slo_rules import slo_rule_group
 
-RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY)
+RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY, PROBES)
 """The rule groups with the default 5-minute rate window."""
 _OWNED_GLOBS = ("rules/*.yml", "grafana/dashboards/*.json")
 
@@ -56,6 +60,7 @@ class Provisioning:
     rule_groups: tuple[RuleGroup, ...]
     alertmanager: AlertmanagerConfig
     dashboards: tuple[Dashboard, ...]
+    probes: tuple[Probe, ...] = ()
 
     def alert_rules(self) -> tuple[AlertRule, ...]:
         return tuple(rule for group in self.rule_groups for rule in group.alerts())
@@ -96,6 +101,7 @@ def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
         INFRASTRUCTURE,
         HEALTH,
         ANOMALY,
+        PROBES,
         *(slo_rule_group(slo) for slo in slos(settings)),
     )
 
@@ -108,6 +114,7 @@ def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
     except ValueError as exc:
         raise ConfigError(str(exc), setting="rate_window") from None
     groups = rule_groups(settings)
+    synthetic = probes(settings)
     return Provisioning(
         prometheus=PrometheusConfig(
             scrape_interval=settings.scrape_interval,
@@ -118,10 +125,12 @@ def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
                 settings.targets,
                 fanzwatch_token_file=str(settings.secrets_dir / VIEWER_TOKEN_FILE) if settings.scrape_token else None,
             ),
+            probe_jobs=probe_jobs(synthetic, settings.targets.blackbox, scrape_interval=settings.scrape_interval),
         ),
         rule_groups=groups,
         alertmanager=alertmanager_config(settings),
         dashboards=DASHBOARDS,
+        probes=synthetic,
     )
 
 
@@ -142,6 +151,7 @@ def render_files(settings: ProvisioningSettings) -> dict[str, bytes]:
         doc = {"groups": [group.to_dict(runbook_base_url=runbooks, for_scale=settings.for_scale)]}
         files[f"rules/{group.file}.yml"] = to_yaml(doc, header=GENERATED)
     files["alertmanager.yml"] = to_yaml(provisioning.alertmanager.to_dict(), header=GENERATED)
+    files["blackbox.yml"] = to_yaml(blackbox_config(provisioning.probes), header=GENERATED)
     for dash in provisioning.dashboards:
         files[f"grafana/dashboards/{dash.uid}.json"] = to_json(grafana_dashboard(dash))
     files["grafana/provisioning/datasources/fanzwatch.yml"] = to_yaml(

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core import Severity
 from ._output import prom_duration
+from .blackbox import ProbeJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,8 @@ class ScrapeJob:
 class PrometheusConfig:
     """``prometheus.yml``: global intervals, rule files, Alertmanagers and scrape jobs.
 
-    Jobs without targets are left out of the file (their alert rules stay, silent).
+    Jobs without targets are left out of the file (their alert rules stay, silent); the
+    blackbox probe jobs come last.
     """
 
     scrape_interval: timedelta
@@ -65,6 +67,7 @@ class PrometheusConfig:
     alertmanagers: tuple[str, ...]
     jobs: tuple[ScrapeJob, ...]
     external_labels: dict[str, str] = field(default_factory=dict)
+    probe_jobs: tuple[ProbeJob, ...] = ()
 
     @property
     def scrape_timeout(self) -> timedelta:
@@ -85,5 +88,6 @@ class PrometheusConfig:
             "alerting": {
                 "alertmanagers": [{"scheme": "http", "static_configs": [{"targets": list(self.alertmanagers)}]}]
             },
-            "scrape_configs": [job.to_dict() for job in self.jobs if job.targets],
+            "scrape_configs": [job.to_dict() for job in self.jobs if job.targets]
+            + [job.to_dict() for job in self.probe_jobs if job.targets],
         }

@@ -32,6 +32,11 @@ WINDOW = "{{.window}}"
 """The placeholder an SLI query's range is written as (Sloth's and OpenSLO's convention)."""
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 _WINDOW_RE = re.compile(r"{{ *\.window *}}")
+_WINDOW_SECONDS_RE = re.compile(r"{{ *\.window_seconds *}}")
+WINDOW_SECONDS = "{{.window_seconds}}"
+"""fanzwatch's second placeholder: the window's length in seconds, for SLIs that count
+samples (``count_over_time``) rather than rate counters (see :func:`probe_sli`)."""
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class SloPeriod(StrEnum):
@@ -56,8 +61,19 @@ def _has_window(query: str) -> bool:
     return bool(_WINDOW_RE.search(query))
 
 
+def window_seconds(window: str) -> int:
+    """``"5m"`` → 300: the length of one Prometheus duration of a single unit."""
+    match = re.fullmatch(r"(\d+)([smhdw])", window)
+    if match is None:
+        raise ConfigError(f"{window!r} is not a window like 5m, 1h or 30d", setting="window")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 def with_window(query: str, window: str) -> str:
-    """``query`` with every ``{{.window}}`` replaced by ``window`` (a Prometheus duration)."""
+    """``query`` with every ``{{.window}}`` replaced by ``window`` (a Prometheus duration)
+    and every ``{{.window_seconds}}`` by its length in seconds."""
+    if _WINDOW_SECONDS_RE.search(query):
+        query = _WINDOW_SECONDS_RE.sub(str(window_seconds(window)), query)
     return _WINDOW_RE.sub(window, query)
 
 
@@ -129,6 +145,22 @@ def latency_sli(histogram: str, *, threshold: float, where: str = "", by: tuple[
     total = _rate(f"{histogram}_count", where, by)
     good = _rate(f"{histogram}_bucket", _and(where, f'le="{go_float(threshold)}"'), by)
     return SLI(errors=f"{total}\n-\n{good}", total=total)
+
+
+def probe_sli(probe: str, *, by: tuple[str, ...] = ("platform",)) -> SLI:
+    """An SLI over blackbox probe results: a failed probe of kind ``probe`` is a bad event.
+
+    blackbox_exporter reports a gauge (``probe_success`` 1 or 0 per probe), not counters:
+    the events are its samples, counted with ``count_over_time`` and divided by the window's
+    seconds so they are events per second like every other SLI (the minimum-traffic guard
+    and the period totals then count probes).
+    """
+    sel = f'{CATALOG["probe_success"].name}{{probe="{probe}"}}[{WINDOW}]'
+    group = ", ".join(by)
+    return SLI(
+        errors=f"(sum by ({group}) (count_over_time({sel}) - sum_over_time({sel})) / {WINDOW_SECONDS})",
+        total=f"(sum by ({group}) (count_over_time({sel})) / {WINDOW_SECONDS})",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The real Prometheus and Alertmanager tools, found on PATH and run on rendered files.
 
 ``check_rendered`` runs ``promtool check config`` (which also checks every rule file it
-names, with lint warnings such as duplicate rules made fatal) and ``amtool
-check-config``: the validation the servers do on load, so a bad render fails here and
+names, with lint warnings such as duplicate rules made fatal), ``amtool check-config``
+and ``blackbox_exporter --config.check``: the validation the servers do on load, so a bad render fails here and
 not in production. The stack runner uses ``find_binary`` to
 start the servers (Debian names the Alertmanager binary ``prometheus-alertmanager``).
 """
@@ -16,12 +16,15 @@ from pathlib import Path
 
 from ..core import ConfigError, DependencyMissingError
 
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter"
+INSTALL_HINT = (
+    "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter"
+)
 PROMETHEUS = ("prometheus",)
 PROMTOOL = ("promtool",)
 ALERTMANAGER = ("alertmanager", "prometheus-alertmanager")
 AMTOOL = ("amtool",)
 NODE_EXPORTER = ("node_exporter", "prometheus-node-exporter")
+BLACKBOX_EXPORTER = ("blackbox_exporter", "prometheus-blackbox-exporter")
 
 
 def find_binary(names: tuple[str, ...]) -> str:
@@ -69,7 +72,7 @@ def _without_missing_secrets(out_dir: Path, work: Path) -> Path:
 
 
 def check_rendered(out_dir: Path) -> list[ToolResult]:
-    """Validate a rendered directory with promtool and amtool; ``ConfigError`` on failure."""
+    """Validate a rendered directory with promtool, amtool and blackbox_exporter; ``ConfigError`` on failure."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="fanzwatch-check-") as work:
@@ -77,6 +80,7 @@ def check_rendered(out_dir: Path) -> list[ToolResult]:
         results = [
             run_tool(PROMTOOL, "check", "config", "--lint=all", "--lint-fatal", "prometheus.yml", cwd=checked),
             run_tool(AMTOOL, "check-config", "alertmanager.yml", cwd=out_dir),
+            run_tool(BLACKBOX_EXPORTER, "--config.check", "--config.file=blackbox.yml", cwd=out_dir),
         ]
     failed = [r for r in results if r.returncode != 0]
     if failed:

@@ -73,11 +73,19 @@ class StackTargets(BaseModel):
     platforms: tuple[str, ...] = Field(default=(), description="FANZ platform services exposing /metrics")
     payment_processor: tuple[str, ...] = Field(default=(), description="payment processor exporters")
     node_exporter: tuple[str, ...] = Field(default=("127.0.0.1:9100",), description="node_exporter instances")
+    blackbox: str | None = Field(
+        default="127.0.0.1:9115", description="blackbox_exporter that runs the synthetic probes (none: no probes)"
+    )
 
     @field_validator("fanzwatch", "prometheus", "alertmanager")
     @classmethod
     def _one(cls, v: str) -> str:
         return _check_host_port(v)
+
+    @field_validator("blackbox")
+    @classmethod
+    def _optional(cls, v: str | None) -> str | None:
+        return None if v is None else _check_host_port(v)
 
     @field_validator("platforms", "payment_processor", "node_exporter")
     @classmethod
@@ -182,6 +190,21 @@ class ProvisioningSettings(ComponentSettings):
         default=(),
         description="OpenSLO v1 YAML files whose SLOs are rendered beside the built-in ones (docs/slos.md)",
     )
+    probe_platforms: tuple[str, ...] = Field(
+        default=(),
+        description="platforms whose landing page (/p/<platform>/) blackbox_exporter probes on every platform "
+        "target; these probes feed the probe-availability SLO",
+    )
+    probe_urls: tuple[str, ...] = Field(
+        default=(),
+        description="more http(s) URLs to probe for a 2xx (https: also the certificate, alerting 14 days "
+        "before it expires)",
+    )
+    probe_dns_server: str | None = Field(
+        default=None,
+        description="resolver (host:port) blackbox_exporter asks for the A records of the probe_urls' hosts "
+        "(none: no DNS probes)",
+    )
     group_wait: timedelta = Field(default=timedelta(seconds=10), description="Alertmanager group_wait")
     group_interval: timedelta = Field(default=timedelta(minutes=1), description="Alertmanager group_interval")
     repeat_interval: timedelta = Field(default=timedelta(hours=4), description="Alertmanager repeat_interval")
@@ -211,6 +234,28 @@ class ProvisioningSettings(ComponentSettings):
         if v < timedelta(0) or v % timedelta(milliseconds=1):
             raise ValueError("must be a non-negative whole number of milliseconds")
         return v
+
+    @field_validator("probe_urls")
+    @classmethod
+    def _probe_urls(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for url in v:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+                raise ValueError(f"{url!r} is not an http(s) URL without credentials")
+        return v
+
+    @field_validator("probe_platforms")
+    @classmethod
+    def _platform_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+                raise ValueError(f"{name!r} is not a platform name (lowercase letters, digits and -)")
+        return v
+
+    @field_validator("probe_dns_server")
+    @classmethod
+    def _dns_server(cls, v: str | None) -> str | None:
+        return None if v is None else _check_host_port(v)
 
     @model_validator(mode="after")
     def _positive_intervals(self) -> ProvisioningSettings:

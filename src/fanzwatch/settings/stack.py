@@ -16,7 +16,7 @@ SHORT_RATE_WINDOW = timedelta(seconds=30)
 
 
 class StackSettings(ComponentSettings):
-    """The one-machine stack: Prometheus, Alertmanager, node_exporter, the server (and the demo).
+    """The one-machine stack: Prometheus, Alertmanager, node_exporter, blackbox_exporter, the server (and the demo).
 
     Every port is configurable; 9090 belongs to Prometheus and nothing else.
 
@@ -30,6 +30,7 @@ class StackSettings(ComponentSettings):
     prometheus_port: int = Field(default=9090, ge=1, le=65535, description="Prometheus HTTP port")
     alertmanager_port: int = Field(default=9093, ge=1, le=65535, description="Alertmanager HTTP port")
     node_exporter_port: int = Field(default=9100, ge=1, le=65535, description="node_exporter port")
+    blackbox_port: int = Field(default=9115, ge=1, le=65535, description="blackbox_exporter port (synthetic probes)")
     server_port: int = Field(default=8900, ge=1, le=65535, description="fanzwatch server port")
     run_server: bool = Field(
         default=True,
@@ -55,6 +56,9 @@ class StackSettings(ComponentSettings):
     prometheus_binary: Path | None = Field(default=None, description="explicit prometheus path (default: PATH)")
     alertmanager_binary: Path | None = Field(default=None, description="explicit alertmanager path (default: PATH)")
     node_exporter_binary: Path | None = Field(default=None, description="explicit node_exporter path (default: PATH)")
+    blackbox_exporter_binary: Path | None = Field(
+        default=None, description="explicit blackbox_exporter path (default: PATH)"
+    )
     secrets_dir: Path | None = Field(
         default=None, description="files Alertmanager reads secrets from (default: <data_dir>/secrets)"
     )

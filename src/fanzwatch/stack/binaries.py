@@ -1,4 +1,4 @@
-"""Find the Prometheus, Alertmanager and node_exporter binaries (real ones, on PATH)."""
+"""Find the Prometheus, Alertmanager, node_exporter and blackbox_exporter binaries (real ones, on PATH)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from ..core.errors import DependencyMissingError
 
 INSTALL_HINT = (
-    "make system-deps  (or: sudo apt-get install prometheus prometheus-alertmanager prometheus-node-exporter)"
+    "make system-deps  (or: sudo apt-get install prometheus prometheus-alertmanager prometheus-node-exporter "
+    "prometheus-blackbox-exporter)"
 )
 
 # Upstream release names first, then the Debian package names.
@@ -17,6 +18,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "prometheus": ("prometheus",),
     "alertmanager": ("alertmanager", "prometheus-alertmanager"),
     "node_exporter": ("node_exporter", "prometheus-node-exporter"),
+    "blackbox_exporter": ("blackbox_exporter", "prometheus-blackbox-exporter"),
 }
 
 
@@ -25,6 +27,7 @@ class Binaries:
     prometheus: Path
     alertmanager: Path
     node_exporter: Path
+    blackbox_exporter: Path
 
 
 def find_binaries(
@@ -32,9 +35,9 @@ def find_binaries(
     overrides: dict[str, Path | None] | None = None,
     search_path: str | None = None,
 ) -> Binaries:
-    """Locate the three binaries; name every missing one and how to install it.
+    """Locate the four binaries; name every missing one and how to install it.
 
-    ``overrides`` maps a binary ("prometheus", "alertmanager", "node_exporter") to an
+    ``overrides`` maps a binary ("prometheus", "alertmanager", "node_exporter", "blackbox_exporter") to an
     explicit path; ``search_path`` replaces ``$PATH`` (tests).
     """
     overrides = overrides or {}
@@ -56,5 +59,8 @@ def find_binaries(
     if missing:
         raise DependencyMissingError("; ".join(missing), INSTALL_HINT)
     return Binaries(
-        prometheus=found["prometheus"], alertmanager=found["alertmanager"], node_exporter=found["node_exporter"]
+        prometheus=found["prometheus"],
+        alertmanager=found["alertmanager"],
+        node_exporter=found["node_exporter"],
+        blackbox_exporter=found["blackbox_exporter"],
     )

@@ -5,7 +5,7 @@ and printed before anything runs.
 
 Data directory layout (a second run reuses every part of it)::
 
-    config/            rendered provisioning: prometheus.yml, rules/, alertmanager.yml
+    config/            rendered provisioning: prometheus.yml, rules/, alertmanager.yml, blackbox.yml
     prometheus/        Prometheus TSDB
     alertmanager/      Alertmanager silences and notification log
     fanzwatch.db       the server's store
@@ -96,6 +96,7 @@ def port_plan(stack: StackSettings, demo: DemoSettings | None) -> dict[str, int]
         "prometheus": stack.prometheus_port,
         "alertmanager": stack.alertmanager_port,
         "node_exporter": stack.node_exporter_port,
+        "blackbox": stack.blackbox_port,
         "server": stack.server_port,
     }
     if demo is not None:
@@ -134,7 +135,9 @@ def provisioning_settings(
             platforms=(_addr(stack, demo.platform_port),) if demo is not None else (),
             payment_processor=(_addr(stack, demo.processor_port),) if demo is not None else (),
             node_exporter=(_addr(stack, stack.node_exporter_port),),
+            blackbox=_addr(stack, stack.blackbox_port),
         ),
+        "probe_platforms": tuple(demo.platforms) if demo is not None else base.probe_platforms,
         "secrets_dir": secrets.resolve(),
         "for_scale": stack.resolved_for_scale,
         "slack": base.slack and (secrets / SECRET_OF_CHANNEL["slack"]).is_file(),
@@ -295,6 +298,27 @@ def core_children(
         ),
     ]
     return children if stack.run_server else [c for c in children if c.name != "server"]
+
+
+def probe_children(stack: StackSettings, binaries: Binaries, paths: StackPaths) -> list[ChildSpec]:
+    """The synthetic probes: blackbox_exporter (``config/blackbox.yml``; Prometheus scrapes
+    every probe through it).
+
+    Started once every service is ready, so a stack's own start-up is not an outage
+    counted against the probe SLO.
+    """
+    return [
+        ChildSpec(
+            "blackbox",
+            (
+                str(binaries.blackbox_exporter),
+                f"--config.file={paths.config / 'blackbox.yml'}",
+                f"--web.listen-address={_addr(stack, stack.blackbox_port)}",
+            ),
+            ready_url=_url(stack, stack.blackbox_port, "/-/healthy"),
+            url=_url(stack, stack.blackbox_port),
+        )
+    ]
 
 
 def demo_children(

@@ -40,6 +40,7 @@ from .plan import (
     demo_children,
     demo_database_url,
     port_plan,
+    probe_children,
     provisioning_settings,
     server_env,
 )
@@ -90,6 +91,7 @@ class Stack:
                 "prometheus": self.settings.prometheus_binary,
                 "alertmanager": self.settings.alertmanager_binary,
                 "node_exporter": self.settings.node_exporter_binary,
+                "blackbox_exporter": self.settings.blackbox_exporter_binary,
             }
         )
         self._take_lock()
@@ -193,6 +195,12 @@ class Stack:
         timeout = self.settings.startup_timeout_seconds
         started = [self.supervisor.start(spec) for spec in services]
         self.supervisor.wait_ready(started, timeout=timeout, should_stop=self._stop_requested.is_set)
+        # Probes once everything is up: the stack's own start-up is not an outage.
+        self.supervisor.wait_ready(
+            [self.supervisor.start(spec) for spec in probe_children(self.settings, binaries, self.paths)],
+            timeout=timeout,
+            should_stop=self._stop_requested.is_set,
+        )
         if traffic:  # the simulator needs a ready platform
             self.supervisor.wait_ready(
                 [self.supervisor.start(spec) for spec in traffic],

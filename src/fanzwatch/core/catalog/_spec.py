@@ -18,7 +18,8 @@ class Source(StrEnum):
     SDK = "sdk"  # FANZ services, through fanzwatch.sdk
     SERVER = "server"  # the fanzwatch server itself
     PROMETHEUS = "prometheus"  # synthesised by Prometheus (``up``) or recording rules
-    EXTERNAL = "external"  # exporters we scrape (node_exporter, process collector)
+    EXTERNAL = "external"  # exporters we scrape (node_exporter, process collector, blackbox_exporter)
+    PROBER = "prober"  # fanzwatch's journey prober (``fanzwatch probe``)
 
 
 @dataclass(frozen=True, slots=True)

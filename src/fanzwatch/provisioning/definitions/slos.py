@@ -1,4 +1,4 @@
-"""FANZ's SLOs: the API per platform, and the money flows.
+"""FANZ's SLOs: the API per platform (as its requests and as outside probes see it), and the money flows.
 
 Each is grouped by platform (one SLI, budget and alert per platform). The two money SLOs
 price a bad event at the platform's average completed payment of the same kind and
@@ -9,7 +9,8 @@ Declines are the fan's bank saying no, not our failure: only ``failed`` payments
 from __future__ import annotations
 
 from ...core.catalog.http import HTTP_SERVER_REQUEST_DURATION
-from ..slo import SLO, SloPeriod, latency_sli, money_value, ratio_sli
+from ..slo import SLO, SloPeriod, latency_sli, money_value, probe_sli, ratio_sli
+from .probes import PLATFORM_PAGE_PROBE
 
 _REQUESTS = f"{HTTP_SERVER_REQUEST_DURATION.name}_count"
 _PAYMENTS = "fanz_payment_transactions_total"
@@ -40,6 +41,13 @@ API_LATENCY = SLO(
     sli=latency_sli(HTTP_SERVER_REQUEST_DURATION.name, threshold=1.0),
     objective=0.95,
     description="API requests answered within 1 s",
+)
+PROBE_AVAILABILITY = SLO(
+    name="probe-availability",
+    service="fanz-platform",
+    sli=probe_sli(PLATFORM_PAGE_PROBE.name),
+    objective=0.999,
+    description="Landing-page probes from outside (blackbox_exporter) that passed",
 )
 CHECKOUT_SUCCESS = SLO(
     name="checkout-success",
@@ -79,6 +87,7 @@ PPV_UNLOCK_LATENCY = SLO(
 SLOS: tuple[SLO, ...] = (
     API_AVAILABILITY,
     API_LATENCY,
+    PROBE_AVAILABILITY,
     CHECKOUT_SUCCESS,
     SUBSCRIPTION_RENEWAL_SUCCESS,
     PAYOUT_ON_TIME,

@@ -1,0 +1,235 @@
+"""``promtool test rules`` for the synthetic probes: ProbeFailing, the 14-day TLS alert, the probe SLO.
+
+Probes are sampled every 15 s, as blackbox_exporter is scraped in production; promtool's
+clock starts at 0, so ``time()`` at an evaluation is its offset in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .conftest import RUNBOOKS, PromtoolCase, PromtoolRunner, alert
+
+PROBE_SLO = "slo-fanz-platform-probe-availability"
+_IDS = {
+    "sloth_id": "fanz-platform-probe-availability",
+    "sloth_service": "fanz-platform",
+    "sloth_slo": "probe-availability",
+}
+
+
+def _probe(probe: str, instance: str, values: str, *, metric: str = "probe_success", **labels: str) -> dict[str, str]:
+    module = {"platform-page": "http_platform_page", "processor-tcp": "tcp_connect", "url": "https_2xx"}
+    job = f"blackbox-{module.get(probe, 'http_2xx')}"
+    extra = "".join(f',{k}="{v}"' for k, v in labels.items())
+    return {"series": f'{metric}{{job="{job}",instance="{instance}",probe="{probe}"{extra}}}', "values": values}
+
+
+def _failing(probe: str, instance: str, severity: str, service: str, **labels: str) -> dict[str, Any]:
+    module = {"platform-page": "http_platform_page", "processor-tcp": "tcp_connect", "url": "https_2xx"}
+    return alert(
+        "ProbeFailing",
+        severity=severity,
+        service=service,
+        job=f"blackbox-{module.get(probe, 'http_2xx')}",
+        instance=instance,
+        probe=probe,
+        **labels,
+        summary=f"Probe {probe} of {instance} is failing",
+        description=f"blackbox_exporter's {probe} probe of {instance} has failed for over 2 minutes (wrong status "
+        "or body, refused connection, timeout or bad certificate): users see this outage from outside.",
+    )
+
+
+PAGE = "http://10.0.0.1:8300/p/fanz-1/"
+
+
+def case_probe_failing_reaches_the_owner_of_each_probe() -> PromtoolCase:
+    failing = "1x8 0x40"  # fails from 2m on
+    return PromtoolCase(
+        {
+            "evaluation_interval": "15s",
+            "tests": [
+                {
+                    "interval": "15s",
+                    "input_series": [
+                        _probe("platform-page", PAGE, failing, platform="fanz-1"),
+                        _probe("platform-page", "http://10.0.0.1:8300/p/fanz-2/", "1x48", platform="fanz-2"),
+                        _probe("platform-ready", "http://10.0.0.1:8300/health/ready", failing),
+                        _probe("processor-tcp", "10.0.0.3:8310", failing),
+                        _probe("fanzwatch-live", "http://10.0.0.5:8900/health/live", failing),
+                        _probe("url", "https://fanz.test/", failing),
+                        _probe("dns", "10.0.0.53:53", failing),
+                        # a minute of failed probes is a blip, not an outage
+                        _probe("processor-health", "http://10.0.0.3:8310/health", "1x8 0x4 1x36"),
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "3m", "alertname": "ProbeFailing", "exp_alerts": []},
+                        {
+                            "eval_time": "5m",
+                            "alertname": "ProbeFailing",
+                            "exp_alerts": [
+                                _failing("platform-page", PAGE, "critical", "fanz-platform", platform="fanz-1"),
+                                _failing(
+                                    "platform-ready", "http://10.0.0.1:8300/health/ready", "critical", "fanz-platform"
+                                ),
+                                _failing("processor-tcp", "10.0.0.3:8310", "critical", "payments"),
+                                _failing("fanzwatch-live", "http://10.0.0.5:8900/health/live", "warning", "monitoring"),
+                                _failing("url", "https://fanz.test/", "warning", "fanz-platform"),
+                                _failing("dns", "10.0.0.53:53", "warning", "infrastructure"),
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=("probes",),
+    )
+
+
+def _expiring(instance: str, value: str) -> dict[str, Any]:
+    return alert(
+        "TLSCertificateExpiringSoon",
+        severity="warning",
+        service="infrastructure",
+        job="blackbox-https_2xx",
+        instance=instance,
+        probe="url",
+        summary=f"The TLS certificate of {instance} expires in {value}",
+        description=f"The first certificate of the chain {instance} serves expires in under 14 days ({value} left). "
+        "Renew it and check the renewal job that should have.",
+    )
+
+
+def case_tls_certificate_alerts_14_days_before_it_expires() -> PromtoolCase:
+    day = 86400
+    return PromtoolCase(
+        {
+            "evaluation_interval": "1m",
+            "tests": [
+                {
+                    "interval": "1m",
+                    "input_series": [
+                        # 13 days left: warns (after the 10-minute hold)
+                        _probe(
+                            "url", "https://a.fanz.test/", f"{13 * day}x20", metric="probe_ssl_earliest_cert_expiry"
+                        ),
+                        # 14 days and an hour left: not yet
+                        _probe(
+                            "url",
+                            "https://b.fanz.test/",
+                            f"{14 * day + 3600}x20",
+                            metric="probe_ssl_earliest_cert_expiry",
+                        ),
+                        # 60 days left
+                        _probe(
+                            "url", "https://c.fanz.test/", f"{60 * day}x20", metric="probe_ssl_earliest_cert_expiry"
+                        ),
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "9m", "alertname": "TLSCertificateExpiringSoon", "exp_alerts": []},
+                        {
+                            "eval_time": "10m",
+                            "alertname": "TLSCertificateExpiringSoon",
+                            "exp_alerts": [_expiring("https://a.fanz.test/", "12d 23h 50m 0s")],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=("probes",),
+    )
+
+
+def _page(platform: str, values: str) -> dict[str, str]:
+    return _probe("platform-page", f"http://10.0.0.1:8300/p/{platform}/", values, platform=platform)
+
+
+def case_probe_availability_slo_burns_on_an_outage_not_on_one_failed_probe() -> PromtoolCase:
+    """fanz-1's landing page fails from 60m on; fanz-3 fails one probe at 30m; fanz-2 never.
+
+    The readiness probe fails all along but is not a landing page: the SLO does not count it.
+    """
+    return PromtoolCase(
+        {
+            "evaluation_interval": "15s",
+            "tests": [
+                {
+                    "interval": "15s",
+                    "input_series": [
+                        _page("fanz-1", "1x239 0x60"),
+                        _page("fanz-2", "1x300"),
+                        _page("fanz-3", "1x119 0 1x180"),
+                        _probe("platform-ready", "http://10.0.0.1:8300/health/ready", "0x300"),
+                    ],
+                    "promql_expr_test": [
+                        {
+                            "eval_time": "70m",
+                            "expr": f'slo:sli_error:ratio_rate5m{{sloth_id="{_IDS["sloth_id"]}"}}',
+                            "exp_samples": [
+                                {"labels": _labels("slo:sli_error:ratio_rate5m", "fanz-1", "5m"), "value": 1},
+                                {"labels": _labels("slo:sli_error:ratio_rate5m", "fanz-2", "5m"), "value": 0},
+                                {"labels": _labels("slo:sli_error:ratio_rate5m", "fanz-3", "5m"), "value": 0},
+                            ],
+                        },
+                        {
+                            # 41 of the last hour's 241 probes failed (60m to 70m; ranges include both ends)
+                            "eval_time": "70m",
+                            "expr": f'slo:sli_error:ratio_rate1h{{sloth_id="{_IDS["sloth_id"]}", platform="fanz-1"}}',
+                            "exp_samples": [
+                                {"labels": _labels("slo:sli_error:ratio_rate1h", "fanz-1", "1h"), "value": 41 / 241}
+                            ],
+                        },
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "45m", "alertname": "SLOErrorBudgetBurnFast", "exp_alerts": []},
+                        {"eval_time": "70m", "alertname": "SLOErrorBudgetBurnFast", "exp_alerts": [_fast("fanz-1")]},
+                        {"eval_time": "70m", "alertname": "SLOErrorBudgetBurnSlow", "exp_alerts": []},
+                    ],
+                }
+            ],
+        },
+        rule_files=(PROBE_SLO,),
+    )
+
+
+def _labels(name: str, platform: str, window: str) -> str:
+    ids = ", ".join(f'{k}="{v}"' for k, v in _IDS.items())
+    return f'{name}{{platform="{platform}", {ids}, sloth_window="{window}"}}'
+
+
+def _fast(platform: str) -> dict[str, Any]:
+    return {
+        "exp_labels": {
+            "severity": "critical",
+            "priority": "P0",
+            "service": "fanz-platform",
+            "burn_tier": "fast",
+            "sloth_severity": "page",
+            **_IDS,
+            "platform": platform,
+        },
+        "exp_annotations": {
+            "summary": f"SLO probe-availability on {platform} is burning its error budget at 14.4x the "
+            "sustainable rate",
+            "description": f"17.01% of the events of SLO probe-availability on {platform} were bad over the last 1h "
+            "(and still over 5m); the objective 99.9 % over 30 days allows 0.1 %. At this pace the budget lasts "
+            "2.1 days.",
+            "runbook_url": f"{RUNBOOKS}/SLOErrorBudgetBurnFast.md",
+        },
+    }
+
+
+CASES = (
+    case_probe_failing_reaches_the_owner_of_each_probe,
+    case_tls_certificate_alerts_14_days_before_it_expires,
+    case_probe_availability_slo_burns_on_an_outage_not_on_one_failed_probe,
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.removeprefix("case_"))
+def test_promtool(case: Callable[[], PromtoolCase], promtool_test: PromtoolRunner) -> None:
+    promtool_test(case())

@@ -40,10 +40,12 @@ def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     """Commands under test never find a stack someone else runs on this machine, and the
     stacks a test starts are listed in a registry of its own (see ``stack.registry``).
     Demo stacks drive no headless Chromium unless a test asks (``browser_sessions=True``):
-    two cores are shared by every test. blackbox_exporter gets a free port unless the
-    test gives one (stacks started side by side must not both want 9115)."""
+    two cores are shared by every test. blackbox_exporter and the journey prober get free
+    ports unless the test gives them (stacks started side by side must not share 9115, 8340)."""
     monkeypatch.setenv("FANZWATCH_STACK_REGISTRY_DIR", str(tmp_path_factory.mktemp("stacks")))
     monkeypatch.setenv("FANZWATCH_DEMO_BROWSER_SESSIONS", "false")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        monkeypatch.setenv("FANZWATCH_STACK_BLACKBOX_PORT", str(sock.getsockname()[1]))
+    with socket.socket() as bb, socket.socket() as prober:
+        bb.bind(("127.0.0.1", 0))
+        prober.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("FANZWATCH_STACK_BLACKBOX_PORT", str(bb.getsockname()[1]))
+        monkeypatch.setenv("FANZWATCH_DEMO_PROBER_PORT", str(prober.getsockname()[1]))

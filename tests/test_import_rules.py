@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "stack": {"core", "settings", "store", "server", "provisioning"},
     "demo": {"sdk", "health", "schema"},
+    "probes": {"core", "settings", "sdk"},
     "cli": {"*"},
     "__init__": set(),
 }

@@ -223,8 +223,67 @@ def _fast(platform: str) -> dict[str, Any]:
     }
 
 
+def _journey(platform: str, location: str, values: str) -> dict[str, str]:
+    return {
+        "series": f'fanz_journey_success{{job="journey-prober",instance="10.0.1.{len(location)}:8340",'
+        f'journey="money",platform="{platform}",location="{location}"}}',
+        "values": values,
+    }
+
+
+def _journey_failing(platform: str, locations: int) -> dict[str, Any]:
+    return alert(
+        "JourneyFailing",
+        severity="critical",
+        service="payments",
+        journey="money",
+        platform=platform,
+        summary=f"The money journey fails on {platform} from {locations} probe locations",
+        description=f"The journey prober's last money journey (sign in, subscribe, tip, unlock PPV) failed on "
+        f"{platform} from {locations} locations for over a minute: a quorum of 2 locations (or all of them, if "
+        "fewer report) agrees fans cannot pay. fanz_journey_step_failures_total says which step.",
+    )
+
+
+def case_journey_failing_needs_a_quorum_of_locations() -> PromtoolCase:
+    """Three locations probe fanz-1 and fanz-2; only one probes fanz-3."""
+    ok, failing = "1x20", "1x2 0x18"  # fails from 90s on, fires from 2m30s
+    return PromtoolCase(
+        {
+            "evaluation_interval": "30s",
+            "tests": [
+                {
+                    "interval": "30s",
+                    "input_series": [
+                        # fanz-1: one location of three fails (its own network, most likely): no page
+                        _journey("fanz-1", "eu-west", failing),
+                        _journey("fanz-1", "us-east", ok),
+                        _journey("fanz-1", "ap-south", ok),
+                        # fanz-2: two of three fail: the quorum pages
+                        _journey("fanz-2", "eu-west", failing),
+                        _journey("fanz-2", "us-east", failing),
+                        _journey("fanz-2", "ap-south", ok),
+                        # fanz-3: its only location fails: the quorum is capped at the locations reporting
+                        _journey("fanz-3", "eu-west", failing),
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "2m", "alertname": "JourneyFailing", "exp_alerts": []},
+                        {
+                            "eval_time": "4m",
+                            "alertname": "JourneyFailing",
+                            "exp_alerts": [_journey_failing("fanz-2", 2), _journey_failing("fanz-3", 1)],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=("probes",),
+    )
+
+
 CASES = (
     case_probe_failing_reaches_the_owner_of_each_probe,
+    case_journey_failing_needs_a_quorum_of_locations,
     case_tls_certificate_alerts_14_days_before_it_expires,
     case_probe_availability_slo_burns_on_an_outage_not_on_one_failed_probe,
 )

@@ -90,7 +90,9 @@ def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
         port_plan(StackSettings(data_dir=tmp_path), DemoSettings(platform_port=8900))
     with pytest.raises(ConfigError, match="port 9090 is Prometheus's port; move server elsewhere"):
         port_plan(StackSettings(data_dir=tmp_path, server_port=9090, prometheus_port=9091), None)
-    assert port_plan(StackSettings(data_dir=tmp_path, blackbox_port=9115), DemoSettings(traffic=False)) == {
+    assert port_plan(
+        StackSettings(data_dir=tmp_path, blackbox_port=9115), DemoSettings(traffic=False, prober_port=8340)
+    ) == {
         "prometheus": 9090,
         "alertmanager": 9093,
         "node_exporter": 9100,
@@ -99,6 +101,7 @@ def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
         "platform": 8300,
         "processor": 8310,
         "sinks": 8330,
+        "prober": 8340,
         "smtp": 8325,
     }
 

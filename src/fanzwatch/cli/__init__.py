@@ -12,6 +12,7 @@ from .demo import demo_app
 from .demo_backfill import demo_backfill
 from .demo_generate import demo_generate
 from .faults import incident_app
+from .probes import probe_app
 from .provisioning import render
 from .server import db_app, serve
 from .stack import up
@@ -38,6 +39,7 @@ demo_app.command("backfill")(demo_backfill)  # issue 16: history before the firs
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(bi_app, name="bi")
 app.command()(render)
+app.add_typer(probe_app, name="probe")  # issue 19: the journey prober
 
 
 @app.command()

@@ -19,6 +19,10 @@ class DemoSettings(ComponentSettings):
     platform_port: int = Field(default=8300, ge=1, le=65535, description="demo platform HTTP port")
     processor_port: int = Field(default=8310, ge=1, le=65535, description="fake payment processor HTTP port")
     simulator_port: int = Field(default=8320, ge=1, le=65535, description="traffic simulator admin port")
+    prober_port: int = Field(default=8340, ge=1, le=65535, description="journey prober's /metrics port")
+    prober_interval_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="seconds between the journey prober's rounds of every platform"
+    )
     platforms: tuple[str, ...] = Field(
         default=DEFAULT_PLATFORMS,
         description="tenants served side by side by one platform process (at most 13): all 13 FANZ platforms",

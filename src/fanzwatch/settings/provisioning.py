@@ -73,6 +73,7 @@ class StackTargets(BaseModel):
     platforms: tuple[str, ...] = Field(default=(), description="FANZ platform services exposing /metrics")
     payment_processor: tuple[str, ...] = Field(default=(), description="payment processor exporters")
     node_exporter: tuple[str, ...] = Field(default=("127.0.0.1:9100",), description="node_exporter instances")
+    journey_probers: tuple[str, ...] = Field(default=(), description="journey probers (fanzwatch probe journey)")
     blackbox: str | None = Field(
         default="127.0.0.1:9115", description="blackbox_exporter that runs the synthetic probes (none: no probes)"
     )
@@ -87,7 +88,7 @@ class StackTargets(BaseModel):
     def _optional(cls, v: str | None) -> str | None:
         return None if v is None else _check_host_port(v)
 
-    @field_validator("platforms", "payment_processor", "node_exporter")
+    @field_validator("platforms", "payment_processor", "node_exporter", "journey_probers")
     @classmethod
     def _many(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for item in v:

@@ -101,7 +101,7 @@ def port_plan(stack: StackSettings, demo: DemoSettings | None) -> dict[str, int]
     }
     if demo is not None:
         ports |= {"platform": demo.platform_port, "processor": demo.processor_port}
-        ports |= {"sinks": demo.sinks_port, "smtp": demo.smtp_port}
+        ports |= {"sinks": demo.sinks_port, "smtp": demo.smtp_port, "prober": demo.prober_port}
         if demo.traffic:
             ports["simulator"] = demo.simulator_port
     check_port_plan(ports)
@@ -136,6 +136,7 @@ def provisioning_settings(
             payment_processor=(_addr(stack, demo.processor_port),) if demo is not None else (),
             node_exporter=(_addr(stack, stack.node_exporter_port),),
             blackbox=_addr(stack, stack.blackbox_port),
+            journey_probers=(_addr(stack, demo.prober_port),) if demo is not None else (),
         ),
         "probe_platforms": tuple(demo.platforms) if demo is not None else base.probe_platforms,
         "secrets_dir": secrets.resolve(),
@@ -300,14 +301,16 @@ def core_children(
     return children if stack.run_server else [c for c in children if c.name != "server"]
 
 
-def probe_children(stack: StackSettings, binaries: Binaries, paths: StackPaths) -> list[ChildSpec]:
+def probe_children(
+    stack: StackSettings, binaries: Binaries, paths: StackPaths, demo: DemoSettings | None = None
+) -> list[ChildSpec]:
     """The synthetic probes: blackbox_exporter (``config/blackbox.yml``; Prometheus scrapes
-    every probe through it).
+    every probe through it) and, with the demo, the journey prober on every demo platform.
 
     Started once every service is ready, so a stack's own start-up is not an outage
     counted against the probe SLO.
     """
-    return [
+    children = [
         ChildSpec(
             "blackbox",
             (
@@ -319,6 +322,31 @@ def probe_children(stack: StackSettings, binaries: Binaries, paths: StackPaths) 
             url=_url(stack, stack.blackbox_port),
         )
     ]
+    if demo is not None:
+        children.append(
+            ChildSpec(
+                "prober",  # the money journey, walked like a fan (fanzwatch probe journey)
+                fanzwatch_argv(
+                    "probe",
+                    "journey",
+                    "--platform-url",
+                    _url(stack, demo.platform_port),
+                    "--platforms",
+                    ",".join(demo.platforms),
+                    "--location",
+                    "local",
+                    "--interval",
+                    str(demo.prober_interval_seconds),
+                    "--host",
+                    stack.host,
+                    "--port",
+                    str(demo.prober_port),
+                ),
+                ready_url=_url(stack, demo.prober_port, "/metrics"),
+                url=_url(stack, demo.prober_port, "/metrics"),
+            )
+        )
+    return children
 
 
 def demo_children(

@@ -197,7 +197,7 @@ class Stack:
         self.supervisor.wait_ready(started, timeout=timeout, should_stop=self._stop_requested.is_set)
         # Probes once everything is up: the stack's own start-up is not an outage.
         self.supervisor.wait_ready(
-            [self.supervisor.start(spec) for spec in probe_children(self.settings, binaries, self.paths)],
+            [self.supervisor.start(spec) for spec in probe_children(self.settings, binaries, self.paths, self.demo)],
             timeout=timeout,
             should_stop=self._stop_requested.is_set,
         )

@@ -5,6 +5,8 @@
 URL that fails only warns. A probe must fail for two minutes (a blip of one probe is not
 an outage; the probe SLO counts it anyway). ``TLSCertificateExpiringSoon`` warns 14 days
 before a probed certificate expires: time to renew without a weekend emergency.
+``JourneyFailing`` pages when the journey prober's money journey fails on a platform from a
+quorum of its locations (N of M: ``JOURNEY_QUORUM``, capped at the locations reporting).
 """
 
 from __future__ import annotations
@@ -60,4 +62,27 @@ TLS_EXPIRY = AlertRule(
     ),
 )
 
-PROBES = RuleGroup("fanzwatch.probes", "probes", (*probe_failing(PROBE_KINDS), TLS_EXPIRY))
+JOURNEY_QUORUM = 2
+"""Failing locations needed before ``JourneyFailing`` fires (capped at the locations reporting):
+one location failing alone is more likely its own network than the platform."""
+_JOURNEY_BY = "by (journey, platform)"
+JOURNEY_FAILING = AlertRule(
+    name="JourneyFailing",
+    expr=(
+        f"count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name} == 0)\n"
+        f">= on (journey, platform)\n"
+        f"clamp_max(count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name}), {JOURNEY_QUORUM})"
+    ),
+    hold=timedelta(minutes=1),
+    severity=Severity.CRITICAL,
+    service="payments",
+    summary="The {{ $labels.journey }} journey fails on {{ $labels.platform }} from {{ $value }} probe locations",
+    description=(
+        "The journey prober's last {{ $labels.journey }} journey (sign in, subscribe, tip, unlock PPV) failed on "
+        f"{{{{ $labels.platform }}}} from {{{{ $value }}}} locations for over a minute: a quorum of "
+        f"{JOURNEY_QUORUM} locations (or all of them, if fewer report) agrees fans cannot pay. "
+        "fanz_journey_step_failures_total says which step."
+    ),
+)
+
+PROBES = RuleGroup("fanzwatch.probes", "probes", (*probe_failing(PROBE_KINDS), TLS_EXPIRY, JOURNEY_FAILING))

@@ -12,11 +12,12 @@ PAYMENT_PROCESSOR = ScrapeJob("payment-processor", "the payment processor", "pay
 NODE = ScrapeJob("node", "a node_exporter", "infrastructure", Severity.WARNING)
 ALERTMANAGER = ScrapeJob("alertmanager", "Alertmanager", "monitoring", Severity.CRITICAL)
 PROMETHEUS = ScrapeJob("prometheus", "Prometheus", "monitoring", Severity.WARNING)
+JOURNEY_PROBER = ScrapeJob("journey-prober", "a journey prober", "monitoring", Severity.WARNING)
 
 VIEWER_TOKEN_FILE = "viewer_token"
 """File, in the secrets directory, of the viewer token Prometheus scrapes fanzwatch with."""
 
-JOBS = (FANZWATCH, PLATFORM, PAYMENT_PROCESSOR, NODE, ALERTMANAGER, PROMETHEUS)
+JOBS = (FANZWATCH, PLATFORM, PAYMENT_PROCESSOR, NODE, ALERTMANAGER, PROMETHEUS, JOURNEY_PROBER)
 
 
 def scrape_jobs(targets: StackTargets, *, fanzwatch_token_file: str | None = None) -> tuple[ScrapeJob, ...]:
@@ -32,6 +33,7 @@ def scrape_jobs(targets: StackTargets, *, fanzwatch_token_file: str | None = Non
         NODE.name: targets.node_exporter,
         ALERTMANAGER.name: (targets.alertmanager,),
         PROMETHEUS.name: (targets.prometheus,),
+        JOURNEY_PROBER.name: targets.journey_probers,
     }
     return tuple(
         job.with_targets(by_job[job.name], bearer_token_file=fanzwatch_token_file if job is FANZWATCH else None)

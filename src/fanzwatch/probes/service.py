@@ -1,0 +1,72 @@
+"""``fanzwatch probe journey``: walk the money journey every ``interval`` and serve ``/metrics``.
+
+Prometheus scrapes the prober like any target (job ``journey-prober``); several probers in
+several locations, each with its own ``--location``, make the ``JourneyFailing`` quorum.
+A journey that raises something unexpected is logged and counted as a failed run; the
+loop goes on (a prober that dies shows as ``TargetDown``, never as a passing journey).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import httpx
+from opentelemetry.trace import Tracer
+from prometheus_client import CollectorRegistry, start_http_server
+
+from .journey import JourneyProber
+
+logger = logging.getLogger(__name__)
+STEP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+"""Per request: a step slower than this has failed (the step histogram shows how slow)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyProberConfig:
+    """Where the platform is, which tenants to walk, from where, how often, where to serve metrics."""
+
+    platform_url: str
+    platforms: tuple[str, ...]
+    location: str = "local"
+    interval_seconds: float = 30.0
+    host: str = "127.0.0.1"
+    port: int = 8340
+    max_runs: int | None = None
+
+
+async def run_prober(config: JourneyProberConfig, *, registry: CollectorRegistry, tracer: Tracer | None = None) -> int:
+    """Walk every ``interval_seconds`` (``max_runs`` rounds, or until cancelled); returns 0."""
+    async with httpx.AsyncClient(base_url=config.platform_url, timeout=STEP_TIMEOUT) as client:
+        prober = JourneyProber(
+            client, platforms=config.platforms, location=config.location, registry=registry, tracer=tracer
+        )
+        runs = 0
+        while config.max_runs is None or runs < config.max_runs:
+            started = time.monotonic()
+            for platform in config.platforms:
+                try:
+                    await prober.walk(platform)
+                except Exception:  # a bug in a step must not stop the probing
+                    logger.exception("journey on %s raised; counted as failed", platform)
+            runs += 1
+            await asyncio.sleep(max(0.0, config.interval_seconds - (time.monotonic() - started)))
+    return 0
+
+
+def serve_prober(config: JourneyProberConfig, *, tracer: Tracer | None = None) -> int:
+    """Serve ``/metrics`` on ``host:port`` and run the prober in this thread until interrupted."""
+    registry = CollectorRegistry(auto_describe=True)
+    server, thread = start_http_server(config.port, config.host, registry=registry)
+    logger.info(
+        "journey prober at %s from %s: metrics on %s:%d", config.platform_url, config.location, config.host, config.port
+    )
+    try:
+        return asyncio.run(run_prober(config, registry=registry, tracer=tracer))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -11,6 +11,7 @@ was generated with ``--scale 4.5`` before the profiles existed, every platform o
 ``VACUUM ANALYZE``. A copy for the baseline code is made with ``CREATE DATABASE ... TEMPLATE``.
 
     .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12      # ~10 M transactions
+    .venv/bin/python bench/bi_data.py --sqlite /tmp/bi_1m.db --scale 1.2     # ~1 M transactions, SQLite
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -49,15 +51,20 @@ def url_of(database: str) -> str:
 
 
 def exists(database: str) -> bool:
+    if database.startswith("sqlite:///"):
+        return Path(database.removeprefix("sqlite:///")).exists()
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is not None
 
 
 def build(database: str, *, scale: float, seed: int = 17, platforms: tuple[str, ...] = PLATFORMS) -> None:
-    """Create ``database`` and fill it (drops nothing: refuses an existing database)."""
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    engine = sa.create_engine(url_of(database))
+    """Create ``database`` (a PostgreSQL name, or ``sqlite:///PATH``) and fill it (refuses an existing one)."""
+    sqlite = database.startswith("sqlite:///")
+    if not sqlite:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    url = database if sqlite else url_of(database)
+    engine = sa.create_engine(url)
     schema.create_all(engine)
     indexes = [ix for t in schema.TABLES for ix in t.indexes]
     with engine.begin() as conn:
@@ -73,7 +80,7 @@ def build(database: str, *, scale: float, seed: int = 17, platforms: tuple[str, 
             )
 
     summary = generate_platform_data(
-        url_of(database),
+        url,
         start=END - timedelta(days=DAYS),
         end=END,
         platforms=platforms,
@@ -87,10 +94,16 @@ def build(database: str, *, scale: float, seed: int = 17, platforms: tuple[str, 
         print(f"  {table:<16}{n:>12,}")
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+        if not sqlite:
+            conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
         for ix in indexes:
             ix.create(conn)
     print(f"  {len(indexes)} indexes built in {time.perf_counter() - started:,.0f} s", flush=True)
+    if sqlite:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        engine.dispose()
+        return
     engine.dispose()
     with psycopg.connect(url_of(database).replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -107,10 +120,12 @@ def main() -> None:
     parser.add_argument("--database", default="fw_17_bench")
     parser.add_argument("--scale", type=float, default=12.0)
     parser.add_argument("--platforms", type=int, default=13)
+    parser.add_argument("--sqlite", metavar="PATH", help="a SQLite file instead of --database")
     args = parser.parse_args()
-    if exists(args.database):
-        raise SystemExit(f"{args.database} exists already: reuse it, or drop it first")
-    build(args.database, scale=args.scale, platforms=PLATFORMS[: args.platforms])
+    database = f"sqlite:///{args.sqlite}" if args.sqlite else args.database
+    if exists(database):
+        raise SystemExit(f"{database} exists already: reuse it, or drop it first")
+    build(database, scale=args.scale, platforms=PLATFORMS[: args.platforms])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ import pytest
 
 from fanzwatch.alerting import AlertingService, Explains
 from fanzwatch.alerting.matchers import LabelMatcher
+from fanzwatch.core.models import HOLD_ANNOTATION
 from fanzwatch.core.platforms import DEFAULT_PLATFORMS
+from fanzwatch.provisioning import ProvisioningSettings
+from fanzwatch.provisioning.render import build_provisioning
 from fanzwatch.server.correlation import META_ALERTS, correlation_rules
 from fanzwatch.settings.alerting import MatcherConfig
 
@@ -357,3 +360,54 @@ async def test_two_symptoms_point_at_their_dependency_only_when_they_start_withi
         "HighErrorRate on fanz-3",
         "Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2",
     ]
+
+
+def provisioned_hold(alertname: str, severity: str) -> dict[str, str]:
+    """The annotations Prometheus sends with ``alertname``: its rule's ``hold`` as provisioned (production pace)."""
+    rules = build_provisioning(ProvisioningSettings()).alert_rules()
+    rule = next(r for r in rules if r.name == alertname and r.severity.value == severity)
+    annotations = rule.to_dict(runbook_base_url="http://rb")["annotations"]
+    return {k: annotations[k] for k in ("summary", "description", HOLD_ANNOTATION)}
+
+
+async def test_a_long_hold_cause_firing_after_its_short_hold_symptoms_still_takes_them_in(harness: Harness) -> None:
+    """The processor's non-critical check holds 5 min, PaymentFailureRate 1 min: the cause fires last.
+
+    Its symptoms began 30-90 s after it (the checks failed at T0), but Prometheus sends each when it fired:
+    the symptoms at T0 + 1.5-2.5 min, the processor at T0 + 5 min. Compared by when they fired, the
+    symptoms started 2.5-3.5 min before their "cause" and the processor opened a second incident (a
+    second page); compared by when they began, it is one incident.
+    """
+    assert provisioned_hold("HealthCheckFailing", "warning")[HOLD_ANNOTATION] == "5m"
+    pfr_hold = provisioned_hold("PaymentFailureRate", "critical")
+    her_hold = provisioned_hold("HighErrorRate", "critical")
+    svc = service(harness)
+    async with api_client(svc) as c:
+        await send(svc, c, pfr("fanz-1", starts_at=T0 + timedelta(seconds=90), annotations=pfr_hold))
+        await send(svc, c, pfr("fanz-2", starts_at=T0 + timedelta(seconds=95), annotations=pfr_hold))
+        await send(svc, c, her("fanz-1", starts_at=T0 + timedelta(seconds=150), annotations=her_hold))
+        await send(
+            svc,
+            c,
+            processor_down(
+                starts_at=T0 + timedelta(minutes=5), annotations=provisioned_hold("HealthCheckFailing", "warning")
+            ),
+        )
+        found = await listing(c)
+        inc = await incident(c)
+    assert found["total"] == 1
+    assert (
+        inc["title"]
+        == "Payment processor: PaymentFailureRate, HighErrorRate, HealthCheckFailing on fanz-1, fanz-2, other"
+    )
+
+
+async def test_without_holds_a_cause_firing_minutes_after_its_symptoms_is_its_own_incident(harness: Harness) -> None:
+    """The same arrival times without ``hold`` annotations (an alert from elsewhere): timed as they fired."""
+    svc = service(harness)
+    async with api_client(svc) as c:
+        await send(svc, c, pfr("fanz-1", starts_at=T0 + timedelta(seconds=90)))
+        await send(svc, c, pfr("fanz-2", starts_at=T0 + timedelta(seconds=95)))
+        await send(svc, c, processor_down(starts_at=T0 + timedelta(minutes=5)))
+        found = await listing(c)
+    assert found["total"] == 2

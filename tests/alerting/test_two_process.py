@@ -141,6 +141,49 @@ def test_the_cause_and_its_symptom_at_once_on_two_replicas_are_one_incident(
     assert incident_count(url) == 1, checks.describe(url)
 
 
+def test_two_unrelated_alerts_racing_into_one_incident_on_two_replicas_are_decided_one_after_the_other(
+    database: tuple[str, str], pagerduty: FakePagerDuty
+) -> None:
+    """An incident of one HighErrorRate on fanz-1; the processor's alert reaches a, HighResponseTime on fanz-1 b.
+
+    Each alone fits the incident (the processor explains a 5xx; so does the platform's database, which also
+    explains the latency), but not both: a processor incident takes no latency alert. The two share no
+    correlation key, so only the lock on the candidate incident makes b decide after a and see a's
+    alert there: two incidents. Unserialised, both joined and the incident held an undeclared symptom.
+    """
+    name, url = database
+    settings = settings_dict(pagerduty, correlation_window="15m")
+    existing = am_alert("HighErrorRate", service="fanz-platform", platform="fanz-1")
+    cause = am_alert(
+        "HealthCheckFailing",
+        severity="warning",
+        service="payments",
+        platform="other",
+        check="payment_processor_primary",
+        starts_at=T0 + timedelta(seconds=20),
+    )
+    latency = am_alert(
+        "HighResponseTime",
+        severity="warning",
+        service="fanz-platform",
+        platform="fanz-1",
+        starts_at=T0 + timedelta(seconds=30),
+    )
+    specs = [{"instance": n, "frozen": T0.isoformat(), "correlate": True} for n in ("a", "b")]
+    with replicas(url, settings, *specs) as (a, b):
+        a.send("apply", payload=am_payload(existing))
+        assert a.answer()["done"] == ["applied"]
+        with psycopg.connect(f"dbname={name} user=postgres host=127.0.0.1") as gate:
+            gate.execute("LOCK TABLE alerting_timeline IN ACCESS EXCLUSIVE MODE")
+            a.send("apply", payload=am_payload(cause))
+            wait_until("replica a to wait after deciding", lambda: waiting_on_locks(name) == 1)
+            b.send("apply", payload=am_payload(latency))
+            wait_until("replica b to wait too", lambda: waiting_on_locks(name) == 2)
+            gate.commit()  # both go at once
+            assert (a.answer()["done"], b.answer()["done"]) == (["applied"], ["applied"])
+    assert incident_count(url) == 2, checks.describe(url)
+
+
 def post_webhooks(targets: list[tuple[str, dict[str, Any]]]) -> None:
     """POST each (replica URL, payload) at the same time, as Alertmanager's peers do; all must be 202."""
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from fanzwatch import schema
-from fanzwatch.bi import KpiEngine, RollupRefresher, Window
+from fanzwatch.bi import KpiEngine, RollupRefresher, Window, _layout
 from fanzwatch.bi import rollup_tables as rt
 from fanzwatch.bi._sql import hour_number
 from fanzwatch.bi.kpis import Converter
@@ -173,3 +174,26 @@ def test_a_late_refund_leaves_its_payment_window_unchanged_and_lands_in_its_own(
     was, now = before[1].revenue, after_rolled[1].revenue
     assert (now.refunds - was.refunds, now.refund_amount - was.refund_amount) == (1, amount)
     assert now.net - was.net == -amount
+
+
+def test_an_upgrade_adding_the_hour_counts_derives_them_without_a_rebuild(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rollups built before ``bi_user_hours`` existed: the next refresh fills it from ``bi_user_days``."""
+    populate(engine, start=START, days=20, seed=7)
+    clock = FrozenClock(START + timedelta(days=18, minutes=17))
+    assert RollupRefresher(engine, clock=clock).refresh().rebuilt
+    rebuilt = _rollup_tables(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_bi_user_days_new"))
+        rt.user_hours.drop(conn)
+    result = RollupRefresher(engine, clock=clock).refresh()  # a new process: it creates what is missing
+    assert not result.rebuilt
+    assert _rollup_tables(engine) == rebuilt
+    assert "ix_bi_user_days_new" in {ix["name"] for ix in sa.inspect(engine).get_indexes("bi_user_days")}
+    windows = _windows(seed=9, n=12)
+    raw, rolled = _both_ways(engine, result.covered_until, windows, None)
+    assert rolled == raw
+    monkeypatch.setattr(_layout, "EDGE_HOURS", False)  # the earlier per-user path: the same figures
+    _, earlier = _both_ways(engine, result.covered_until, windows, None)
+    assert earlier == raw

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fanzwatch.core import FrozenClock, HealthStatus, Priority, Severity
+from fanzwatch.core.models import parse_hold
 from fanzwatch.core.platforms import DEFAULT_PLATFORMS, bound_platform, validate_platforms
 
 
@@ -53,3 +54,25 @@ def test_platforms() -> None:
         validate_platforms(["Bad Slug"])
     with pytest.raises(ValueError, match="unique"):
         validate_platforms(["a", "a"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5m", timedelta(minutes=5)),
+        ("1h30m", timedelta(minutes=90)),
+        ("3s", timedelta(seconds=3)),
+        ("1m500ms", timedelta(seconds=60.5)),
+        ("2w1d", timedelta(days=15)),
+        ("0s", timedelta(0)),
+        (None, timedelta(0)),
+        ("", timedelta(0)),
+        ("5 minutes", timedelta(0)),
+        ("5m junk", timedelta(0)),
+        ("-5m", timedelta(0)),
+        ("1y", timedelta(0)),
+        ("9" * 40 + "s", timedelta(0)),
+    ],
+)
+def test_parse_hold_reads_prometheus_durations_and_nothing_else(text: str | None, expected: timedelta) -> None:
+    assert parse_hold(text) == expected

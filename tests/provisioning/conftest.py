@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fanzwatch.core.models import HOLD_ANNOTATION
 from fanzwatch.provisioning import ProvisioningSettings, StackTargets, render_all
 
 RUNBOOKS = "https://runbooks.fanz.test"
@@ -93,13 +95,29 @@ def promtool_test(rendered: Path, tmp_path: Path) -> PromtoolRunner:
     promtool = shutil.which("promtool")
     assert promtool, "promtool is not installed (apt-get install prometheus)"
 
+    holds: dict[tuple[str, str], str] = {}  # (alertname, severity) → its rule's ``for``, as the hold annotation
+    for rule_file in (rendered / "rules").glob("*.yml"):
+        for group in yaml.safe_load(rule_file.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    holds[(rule["alert"], rule["labels"]["severity"])] = rule["annotations"][HOLD_ANNOTATION]
+
+    def with_holds(document: dict[str, Any]) -> dict[str, Any]:
+        """Every expected alert also expects its rule's ``hold`` annotation (unless the case names one)."""
+        for test in document["tests"]:
+            for check in test.get("alert_rule_test", []):
+                for exp in check.get("exp_alerts", []):
+                    key = (check["alertname"], exp["exp_labels"]["severity"])
+                    exp.setdefault("exp_annotations", {}).setdefault(HOLD_ANNOTATION, holds[key])
+        return document
+
     def run(case: PromtoolCase) -> str:
         doc = {
             "rule_files": [str(rendered / "rules" / f"{f}.yml") for f in case.rule_files],
             # promtool orders groups randomly unless told; recording rules go first, as
             # their results are what the alert groups read.
             "group_eval_order": [f"fanzwatch.{f}" for f in case.rule_files],
-            **case.document,
+            **with_holds(copy.deepcopy(case.document)),
         }
         path = tmp_path / "test.yml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False, width=4096))

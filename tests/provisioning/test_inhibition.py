@@ -97,6 +97,36 @@ def test_a_critical_alert_inhibits_the_matching_warning_only(alertmanager: str) 
     assert states[("warning", "fanz-2")]["inhibitedBy"] == []
 
 
+def test_a_critical_anomaly_mutes_the_warning_anomaly_of_its_own_metric_only(alertmanager: str) -> None:
+    def anomaly(severity: str, metric: str) -> dict[str, Any]:
+        labels = {"alertname": "MetricAnomaly", "severity": severity, "platform": "fanz-1", "metric": metric}
+        return {"labels": labels, "annotations": {"summary": f"{severity} {metric}"}}
+
+    posted = [
+        anomaly("critical", "payment_success_ratio"),
+        anomaly("warning", "payment_success_ratio"),  # same metric: muted
+        anomaly("warning", "p95_latency"),  # another metric of the same platform: not muted
+    ]
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
+
+    def states() -> dict[tuple[str, str], dict[str, Any]]:
+        alerts = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=30).json()
+        return {(a["labels"]["severity"], a["labels"]["metric"]): a["status"] for a in alerts}
+
+    got = wait_until(
+        states,
+        until=lambda s: len(s) == 3 and all(st["state"] != "unprocessed" for st in s.values()),
+        timeout=30,
+        message="Alertmanager did not process the three anomaly alerts",
+        interval=0.1,
+    )
+    assert {key: st["state"] for key, st in got.items()} == {
+        ("critical", "payment_success_ratio"): "active",
+        ("warning", "payment_success_ratio"): "suppressed",
+        ("warning", "p95_latency"): "active",
+    }
+
+
 def _burn(tier: str, platform: str, slo: str = "checkout-success") -> dict[str, Any]:
     return {
         "labels": {

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from fanzwatch.core import ConfigError
+from fanzwatch.core.models import HOLD_ANNOTATION, parse_hold
 from fanzwatch.provisioning import check_rendered, render_all, render_files
 
 from .conftest import make_settings
@@ -244,3 +245,24 @@ def test_output_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     target.write_text("x")
     with pytest.raises(ConfigError, match="exists and is not a directory"):
         render_all(make_settings(), target)
+
+
+@pytest.mark.parametrize("for_scale", [1.0, 0.01])
+def test_every_alert_carries_its_scaled_hold_as_an_annotation(for_scale: float) -> None:
+    """Correlation reads the ``hold`` annotation to tell when an alert began (``startsAt`` is when it fired)."""
+    files = render_files(make_settings().model_copy(update={"for_scale": for_scale}))
+    rules = [
+        rule
+        for rel, content in files.items()
+        if rel.startswith("rules/")
+        for group in yaml.safe_load(content)["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+    assert len(rules) > 30
+    for rule in rules:
+        assert rule["annotations"][HOLD_ANNOTATION] == rule["for"], rule["alert"]
+        assert parse_hold(rule["for"]) > timedelta(0) or rule["for"] == "0s", rule["alert"]
+    if for_scale == 0.01:
+        five = [r for r in rules if r["alert"] == "HealthCheckFailing" and r["labels"]["severity"] == "warning"]
+        assert five[0]["annotations"][HOLD_ANNOTATION] == "3s"  # 5 min × 0.01

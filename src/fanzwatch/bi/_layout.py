@@ -19,6 +19,10 @@ from ._sql import day_number, hour_number, hour_start
 from .rollup_tables import LOOKBACK_DAYS
 from .window import Window, split_window
 
+#: Partial first/last days of distinct counts from ``bi_user_hours`` (False: the earlier
+#: per-user path, kept for ``bench/bench_bi.py --previous-path``; the figures are the same).
+EDGE_HOURS = True
+
 
 @dataclass(frozen=True, slots=True)
 class WindowShape:
@@ -49,6 +53,9 @@ class DistinctShape:
     tail: bool  # last partial day d2, before me
     edge_head: bool  # raw partial hour q{n}_eh_lo/hi
     edge_tail: bool  # raw partial hour q{n}_et_lo/hi
+    #: head and (when nobody can have been active earlier in the window) tail from the
+    #: per-hour counts of ``bi_user_hours``; False: from ``bi_user_days`` (the earlier path)
+    hours: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,7 @@ class Plan:
         t_hs, t_me = hour_start(hs), hour_start(me)
         v.update({p + "d0": d0, p + "hs": hs, p + "d1": d1, p + "d2": d2, p + "anchor": anchor, p + "me": me})
         v.update({p + "first_day": hs // 24, p + "last_day": (me - 1) // 24})
+        v.update({p + "head_hi": d1 * 24, p + "tail_lo": d2 * 24})
         edge_head, edge_tail = window.start < t_hs, t_me < window.end
         if edge_head:
             v[p + "eh_lo"], v[p + "eh_hi"] = window.start, t_hs
@@ -175,7 +183,14 @@ class Plan:
             v[p + "et_lo"], v[p + "et_hi"] = t_me, window.end
         self.distinct.append(
             DistinctShape(
-                kind, raw=False, head=head, whole=d1 < d2, tail=tail, edge_head=edge_head, edge_tail=edge_tail
+                kind,
+                raw=False,
+                head=head,
+                whole=d1 < d2,
+                tail=tail,
+                edge_head=edge_head,
+                edge_tail=edge_tail,
+                hours=EDGE_HOURS,
             )
         )
         return CountKey(n)

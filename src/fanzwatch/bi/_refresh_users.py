@@ -13,7 +13,7 @@ from ._plan import RefreshPlan, in_int_ranges, merge_ranges
 from ._ranges import chunks, to_ranges
 from ._sql import day_start, epoch_day, epoch_hour, hour_start
 from .facts import Activity
-from .rollup_tables import LOOKBACK_DAYS, RETENTION_DAYS, cohort_hourly, first_active, user_days
+from .rollup_tables import LOOKBACK_DAYS, RETENTION_DAYS, cohort_hourly, first_active, user_days, user_hours
 
 _tmp_meta = sa.MetaData()
 #: Users whose day rows must be recomputed from ``from_day`` on (one refresh, one connection).
@@ -111,6 +111,7 @@ def refresh_activity(conn: Connection, activity: Activity, plan: RefreshPlan) ->
     if plan.full:
         conn.execute(sa.delete(user_days).where(user_days.c.kind == kind))
         conn.execute(sa.insert(user_days).from_select(columns, _day_rows(activity, plan, since_day=None)))
+        recompute_user_hours(conn, kind, None)
         recompute_first_active(conn, kind, None, plan.complete_days_until)
         users = sa.select(sa.func.count(sa.distinct(user_days.c.user_id))).where(user_days.c.kind == kind)
         return int(conn.execute(users).scalar_one())
@@ -140,11 +141,34 @@ def refresh_activity(conn: Connection, activity: Activity, plan: RefreshPlan) ->
         rows = _day_rows(activity, plan, since_day=int(since))
         conn.execute(sa.insert(user_days).from_select(columns, rows))
     touched |= _touched_days(conn, kind)
+    days = to_ranges(touched)
+    if days:
+        recompute_user_hours(conn, kind, days)
     complete = {d for d in touched if d < plan.complete_days_until}
     ranges = merge_ranges(to_ranges(complete) + plan.newly_complete_days())
     if ranges:
         recompute_first_active(conn, kind, ranges, plan.complete_days_until)
     return int(conn.execute(sa.select(sa.func.count()).select_from(affected_users)).scalar_one())
+
+
+def recompute_user_hours(conn: Connection, kind: str, day_ranges: list[tuple[int, int]] | None) -> None:
+    """``bi_user_hours`` of ``day_ranges`` (None: every day) from ``bi_user_days``: first/last-hour counts."""
+    ud, uh = user_days, user_hours
+    for group in [None] if day_ranges is None else list(chunks(day_ranges)):
+        where, uh_where = [ud.c.kind == kind], [uh.c.kind == kind]
+        if group is not None:
+            where.append(in_int_ranges(ud.c.day, group))
+            uh_where.append(in_int_ranges(uh.c.hour, [(a * 24, b * 24) for a, b in group]))
+        conn.execute(sa.delete(uh).where(*uh_where))
+        one, zero = sa.literal(1, sa.BigInteger), sa.literal(0, sa.BigInteger)
+        ends = sa.union_all(
+            sa.select(ud.c.platform, ud.c.first_hour.label("hour"), one.label("f"), zero.label("l")).where(*where),
+            sa.select(ud.c.platform, ud.c.last_hour.label("hour"), zero.label("f"), one.label("l")).where(*where),
+        ).subquery("ends")
+        rows = sa.select(
+            sa.literal(kind, sa.String(8)), ends.c.hour, ends.c.platform, sa.func.sum(ends.c.f), sa.func.sum(ends.c.l)
+        ).group_by(ends.c.hour, ends.c.platform)
+        conn.execute(sa.insert(uh).from_select(["kind", "hour", "platform", "first_users", "last_users"], rows))
 
 
 def recompute_first_active(conn: Connection, kind: str, day_ranges: list[tuple[int, int]] | None, top: int) -> None:

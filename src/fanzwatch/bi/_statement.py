@@ -41,7 +41,16 @@ from ._keys import (
 from ._layout import DistinctShape, ReportShape
 from ._sql import epoch_day
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS, Activity, Fact
-from .rollup_tables import DAILY, HOURLY, RETENTION_DAYS, cohort_hourly, first_active, subscription_balance, user_days
+from .rollup_tables import (
+    DAILY,
+    HOURLY,
+    RETENTION_DAYS,
+    cohort_hourly,
+    first_active,
+    subscription_balance,
+    user_days,
+    user_hours,
+)
 
 MAX_DIMS, MAX_MEASURES = 4, 8
 MAX_BRANCHES = 400
@@ -286,7 +295,11 @@ class ReportStatement:
         ud, fa, kind = user_days, first_active, d.kind
         on_p = self._on_platform(ud.c.platform)
         out = []
-        if d.head:
+        uh, on_uh = user_hours, self._on_platform(user_hours.c.platform)
+        if d.head and d.hours:  # users whose last hour on d0 is in [hs, end of d0): <= 24 rows per platform
+            where = [uh.c.kind == kind, uh.c.hour >= b("hs"), uh.c.hour < b("head_hi"), *on_uh]
+            out.append(self._branch(part, key, [], [("users", sa.func.sum(uh.c.last_users))], uh, where))
+        elif d.head:
             where = [ud.c.kind == kind, ud.c.day == b("d0"), ud.c.last_hour >= b("hs"), *on_p]
             out.append(self._branch(part, key, [], count, ud, where))
         if d.whole:
@@ -302,7 +315,18 @@ class ReportStatement:
                     ud.c.prev_last_hour < b("hs"), *on_p,
                 ]  # fmt: skip
                 out.append(self._branch(part, key, [], count, ud, where))
-        if d.tail:
+        if d.tail and d.hours and not d.head and not d.whole:
+            # the middle starts at d2's midnight: every user of d2 before me is new to it
+            where = [uh.c.kind == kind, uh.c.hour >= b("tail_lo"), uh.c.hour < b("me"), *on_uh]
+            out.append(self._branch(part, key, [], [("users", sa.func.sum(uh.c.first_users))], uh, where))
+        elif d.tail and d.hours:
+            # only users new to the window since hs (prev_last_hour < hs implies prev_day <= anchor,
+            # which bounds the scan of ix_bi_user_days_new); never active before, apart
+            first = [ud.c.kind == kind, ud.c.day == b("d2"), ud.c.first_hour < b("me"), *on_p]
+            new = [ud.c.prev_day <= b("anchor"), ud.c.prev_last_hour < b("hs")]
+            out.append(self._branch(part, key, [], count, ud, [*first, ud.c.prev_day.is_(None)]))
+            out.append(self._branch(part, key, [], count, ud, [*first, *new]))
+        elif d.tail:
             where = [
                 ud.c.kind == kind, ud.c.day == b("d2"), ud.c.first_hour < b("me"),
                 sa.or_(ud.c.prev_last_hour.is_(None), ud.c.prev_last_hour < b("hs")), *on_p,

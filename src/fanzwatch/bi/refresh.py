@@ -24,10 +24,10 @@ from sqlalchemy import Connection, Engine
 from ..core.clock import Clock
 from ._plan import RefreshPlan
 from ._refresh_facts import refresh_fact, refresh_subscription_balance
-from ._refresh_users import affected_users, refresh_activity, refresh_cohorts
+from ._refresh_users import affected_users, recompute_user_hours, refresh_activity, refresh_cohorts
 from ._sql import hour_number, hour_start
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS
-from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state
+from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state, user_hours
 from .rollup_tables import metadata as rollup_metadata
 
 logger = logging.getLogger(__name__)
@@ -68,13 +68,17 @@ class RollupRefresher:
     def refresh(self, *, rebuild: bool = False) -> RefreshResult:
         """Bring the rollups up to the last complete hour; ``rebuild`` recomputes everything."""
         with self._mutex:
+            added: frozenset[str] = frozenset()
             if not self._created:
-                create_rollup_tables(self._engine)
+                added = create_rollup_tables(self._engine).added
                 self._created = True
             started = time.perf_counter()  # a duration, not a time of day: the real clock
             with self._engine.begin() as conn:
                 self._lock(conn)
                 plan = self._plan(conn, rebuild=rebuild)
+                if user_hours.name in added and not plan.full:  # an upgrade added it: derive it once
+                    for activity in (ACTIVE, PAYING):
+                        recompute_user_hours(conn, activity.kind, None)
                 touched: dict[str, set[int]] = {}
                 for fact in FACTS:
                     touched[fact.name] = refresh_fact(conn, fact, plan)

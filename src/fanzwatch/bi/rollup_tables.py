@@ -5,6 +5,10 @@
 - ``bi_user_days``: one row per (activity kind, user, platform, UTC day with activity),
   with the first and last active hour of that day and the previous active day (of the
   same user on the same platform) and its last hour.
+- ``bi_user_hours``: per (activity kind, epoch hour, platform), how many user-days have
+  their first / last active hour of the day there (derived from ``bi_user_days``): the
+  distinct users of a partial first or last day of a window are then a sum of at most 24
+  rows per platform instead of a scan of that day's users.
 - ``bi_first_active``: for each (kind, platform, day) and anchor day ``a`` in
   ``[day - LOOKBACK_DAYS, day]``, how many users active on ``day`` had no activity on days
   ``[a, day)``. Summing it over a run of days counts distinct users without scanning users.
@@ -18,6 +22,8 @@ All keys are integers (epoch hours/days) so both backends compare and index them
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -66,6 +72,21 @@ user_days = sa.Table(
         postgresql_include=["first_hour", "last_hour", "prev_day", "prev_last_hour"],
     ),
     sa.Index("ix_bi_user_days_prev", "kind", "prev_day", "day", "platform", postgresql_include=["prev_last_hour"]),
+    # A window's last partial day: only the users new to the window (no activity since the
+    # anchor), not the whole day. Covering on both backends (keys, not INCLUDE).
+    sa.Index("ix_bi_user_days_new", "kind", "day", "prev_day", "prev_last_hour", "first_hour", "platform"),
+    # A window's first partial day: users of that day, before its first whole hour, who came back.
+    sa.Index("ix_bi_user_days_back", "kind", "prev_day", "prev_last_hour", "day", "platform"),
+)
+
+user_hours = sa.Table(
+    "bi_user_hours",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("platform", schema.Platform, primary_key=True),
+    sa.Column("first_users", sa.BigInteger, nullable=False, doc="user-days whose first active hour is this one"),
+    sa.Column("last_users", sa.BigInteger, nullable=False, doc="user-days whose last active hour is this one"),
 )
 
 first_active = sa.Table(
@@ -118,23 +139,46 @@ rollup_generation = sa.Table(
 )
 
 
-def create_rollup_tables(engine: Engine) -> bool:
-    """Create the ``bi_*`` tables that do not exist yet (idempotent); True when they were replaced.
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What ``create_rollup_tables`` did."""
+
+    replaced: bool  # every bi_* table was dropped and created afresh (the next refresh rebuilds)
+    #: tables added to existing rollups (an upgrade): the refresher fills those derived from others
+    added: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:  # the earlier API returned ``replaced`` as a bool
+        return self.replaced
+
+
+def create_rollup_tables(engine: Engine) -> Created:
+    """Create the ``bi_*`` tables and indexes that do not exist yet (idempotent).
 
     Rollups are derived data: when an existing ``bi_*`` table has other columns than this
     version declares (an upgrade changed them), every ``bi_*`` table is dropped and created
-    afresh, and the next refresh rebuilds them from the platform tables.
+    afresh, and the next refresh rebuilds them from the platform tables. Tables and indexes
+    an upgrade only adds are created beside the existing ones.
     """
     inspector = sa.inspect(engine)
+    present = {t.name for t in metadata.sorted_tables if inspector.has_table(t.name)}
     stale = [
-        t.name
-        for t in metadata.sorted_tables
-        if inspector.has_table(t.name) and {c["name"] for c in inspector.get_columns(t.name)} != set(t.columns.keys())
+        name
+        for name in present
+        if {c["name"] for c in inspector.get_columns(name)} != set(metadata.tables[name].columns.keys())
     ]
     if stale:
         metadata.drop_all(engine)
+        metadata.create_all(engine)
+        return Created(replaced=True)
     metadata.create_all(engine)
-    return bool(stale)
+    with engine.begin() as conn:
+        for name in present:
+            known = {ix["name"] for ix in inspector.get_indexes(name)}
+            for ix in metadata.tables[name].indexes:
+                if ix.name not in known:
+                    ix.create(conn)
+    added = frozenset(t.name for t in metadata.sorted_tables) - present
+    return Created(replaced=False, added=added if present else frozenset())
 
 
 def drop_rollup_tables(engine: Engine) -> None:

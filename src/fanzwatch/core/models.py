@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from enum import StrEnum
+
+HOLD_ANNOTATION = "hold"
+"""The annotation on every provisioned alert holding its rule's ``for:`` (Prometheus syntax, as scaled).
+
+Prometheus sends an alert's ``startsAt`` when it *fired*, after the hold; correlation
+subtracts the hold to compare when problems *began* (a 5-minute-hold cause fires minutes
+after its 1-minute-hold symptoms)."""
+
+_PROM_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_PROM_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_hold(text: str | None) -> timedelta:
+    """``"1h30m"`` → 90 minutes; zero for a missing or malformed value (an alert without a known hold)."""
+    if not text or len(text) > 32:
+        return timedelta(0)
+    parts = _PROM_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text or any(u == "y" for _, u in parts):
+        return timedelta(0)
+    return timedelta(milliseconds=sum(int(n) * _PROM_UNIT_MS[u] for n, u in parts))
 
 
 class Severity(StrEnum):

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..core import Severity
+from ..core.models import HOLD_ANNOTATION
 from ._output import prom_duration
 
 _ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -93,15 +94,17 @@ class AlertRule:
         }
 
     def to_dict(self, *, runbook_base_url: str, for_scale: float = 1.0) -> dict[str, Any]:
+        hold = prom_duration(scaled_hold(self.hold, for_scale))
         return {
             "alert": self.name,
             "expr": self.expr,
-            "for": prom_duration(scaled_hold(self.hold, for_scale)),
+            "for": hold,
             "labels": self.labels(),
             "annotations": {
                 "summary": self.summary,
                 "description": self.description,
                 "runbook_url": f"{runbook_base_url}/{self.runbook_page}.md",
+                HOLD_ANNOTATION: hold,  # correlation compares when problems began, not when they fired
             },
         }
 

@@ -466,13 +466,13 @@ class AlertingSettings(ComponentSettings):
     symptom_window: Duration = Field(
         default=timedelta(minutes=5),
         description=(
-            "a dependency's symptom joins its incident only if it started within this after the dependency's alert "
-            "(or, before that alert fires, of another of its symptoms)"
+            "a dependency's symptom joins its incident only if it began within this after the dependency's problem "
+            "(or, before that alert fires, of another of its symptoms); began = startsAt less its hold annotation"
         ),
     )
     symptom_lead: Duration = Field(
         default=timedelta(minutes=1),
-        description="how much earlier than the dependency's alert a symptom may start and still join (scrape skew)",
+        description="how much earlier than the dependency's problem a symptom may begin and still join (scrape skew)",
     )
     default_priority: Priority = Field(default=Priority.P2, description="for alerts without severity or priority")
     impact_rules: tuple[ImpactRule, ...] = Field(default=DEFAULT_IMPACT_RULES)

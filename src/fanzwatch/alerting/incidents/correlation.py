@@ -9,10 +9,13 @@ it. What an incident accepts depends on what it is about:
   only if it is one of the dependency's *declared* symptoms (``PaymentFailureRate``,
   ``HighErrorRate``), on a platform the dependency serves, agreeing with the
   dependency's alert on its ``equal`` labels (a platform's database explains that
-  platform's symptoms only), and started at most ``symptom_lead`` (1 min: scrape and
-  evaluation skew) before the dependency's alert and at most ``symptom_window`` (5 min)
-  after it. Until the dependency's own alert fires, its symptoms are timed against each
-  other (within ``symptom_window``). Another alert of the dependency itself (or a severity
+  platform's symptoms only), and began at most ``symptom_lead`` (1 min: scrape and
+  evaluation skew) before the dependency's problem and at most ``symptom_window`` (5 min)
+  after it. "Began" is when the alert's condition first held: its ``startsAt`` (when it
+  fired) less its rule's hold, carried on the alert as the ``hold`` annotation — the
+  processor's 5-minute-hold health check fires minutes after its 1-minute-hold symptoms,
+  although it began first. Until the dependency's own alert fires, its symptoms are timed
+  against each other (within ``symptom_window``). Another alert of the dependency itself (or a severity
   twin of a member) joins too; nothing else, however alike: "the same alert elsewhere"
   does not reach into a dependency's incident.
 - **any other incident**: the **same alert elsewhere** (equal labels except where it
@@ -36,11 +39,15 @@ incident's ``platforms`` list has them all.
 each of its *correlation keys* (``correlation_keys``): the same-alert identity, and one
 per rule it takes part in (with the rule's ``equal`` values). Two related alerts always
 share a key, so of two replicas receiving the cause and a symptom at the same instant
-one decides first and the other sees its incident. On PostgreSQL the locks are
-``pg_advisory_xact_lock`` (released at commit or rollback; taken in key order, so two
-transactions never wait on each other in a circle); on SQLite the alert's transaction
-already started with a write (its event key), which makes it the database's only writer
-until it commits.
+one decides first and the other sees its incident. Whether an alert joins an incident
+also depends on the incident's other alerts, so it then locks every candidate incident
+(in id order) before reading their alerts: two unrelated alerts that could each join the
+same incident — a processor alert and a database symptom, both fitting an incident of
+one ``HighErrorRate`` — are decided one after the other, the second seeing the first.
+On PostgreSQL the locks are ``pg_advisory_xact_lock`` (released at commit or rollback;
+alert keys in key order, then incidents in id order, so two transactions never wait on
+each other in a circle); on SQLite the alert's transaction already started with a write
+(its event key), which makes it the database's only writer until it commits.
 
 >>> correlator = Correlator([Explains("Payment processor", source, symptoms)], window=timedelta(minutes=15))
 """
@@ -57,6 +64,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...core.models import HOLD_ANNOTATION, parse_hold
 from ..matchers import LabelMatcher, match_all
 from ..payload import AlertmanagerAlert
 from ..tables import alerts, incidents
@@ -68,7 +76,7 @@ SYMPTOM_WINDOW = timedelta(minutes=5)
 SYMPTOM_LEAD = timedelta(minutes=1)
 TITLE_NAMES = 3  # alert names and platforms named in a title; more are counted
 _CANDIDATES = 50  # unresolved incidents looked at per decision
-_MEMBERS = 500  # their alerts read
+_MEMBERS = 200  # alerts read per candidate incident (the oldest); a bigger incident is joined by twins only
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,18 @@ class Member:
     """An alert of a candidate incident: what the decision needs of it."""
 
     labels: Mapping[str, str]
-    starts_at: datetime
+    starts_at: datetime  # when it fired (Alertmanager's startsAt)
+    hold: timedelta = timedelta(0)  # its rule's ``for:``, from the ``hold`` annotation
+
+    @classmethod
+    def of(cls, labels: Mapping[str, str], starts_at: datetime, annotations: Mapping[str, Any] | None) -> Member:
+        hold = (annotations or {}).get(HOLD_ANNOTATION)
+        return cls(labels, starts_at, parse_hold(hold if isinstance(hold, str) else None))
+
+    @property
+    def began(self) -> datetime:
+        """When its condition first held: fired less its hold."""
+        return self.starts_at - self.hold
 
 
 def _identity(labels: Mapping[str, str]) -> dict[str, str]:
@@ -206,13 +225,18 @@ class Correlator:
         if not rule.relates(a, m):
             return False
         if rule.is_source(m) and rule.is_symptom(a):  # a symptom after its cause
-            return member.starts_at - self.symptom_lead <= alert.starts_at <= member.starts_at + self.symptom_window
+            return member.began - self.symptom_lead <= alert.began <= member.began + self.symptom_window
         if rule.is_source(a) and rule.is_symptom(m):  # the cause, after some of its symptoms
-            return alert.starts_at - self.symptom_lead <= member.starts_at <= alert.starts_at + self.symptom_window
-        return abs(alert.starts_at - member.starts_at) <= self.symptom_window  # two symptoms, the cause not yet seen
+            return alert.began - self.symptom_lead <= member.began <= alert.began + self.symptom_window
+        return abs(alert.began - member.began) <= self.symptom_window  # two symptoms, the cause not yet seen
 
     def _twin(self, alert: Member, members: Sequence[Member]) -> bool:
         return any(rule.relates(alert.labels, m.labels) for rule in self._twins for m in members)
+
+    def _elsewhere_of(self, alert: Member, members: Sequence[Member]) -> bool:
+        """The same alert elsewhere as a member of an incident that is no dependency's."""
+        labels = [m.labels for m in members]
+        return self.cause_of(labels) is None and any(same_alert_elsewhere(alert.labels, m) for m in labels)
 
     def joins(self, alert: Member, members: Sequence[Member]) -> bool:
         """Whether ``alert`` belongs to the unresolved incident whose alerts are ``members``."""
@@ -257,20 +281,45 @@ class Correlator:
             .order_by(alerts.c.incident_id)
             .limit(_CANDIDATES)
         )
-        ids = [int(r.incident_id) for r in await conn.execute(candidates)]
+        ids = sorted(int(r.incident_id) for r in await conn.execute(candidates))
         if not ids:
             return None
-        rows = await conn.execute(
-            sa.select(alerts.c.incident_id, alerts.c.labels, alerts.c.starts_at)
+        if conn.dialect.name == "postgresql":  # their alerts decide: read them only once no one else is deciding
+            for incident_id in ids:
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(f"incident:{incident_id}")}
+                )
+        numbered = (
+            sa.select(
+                alerts.c.incident_id,
+                alerts.c.labels,
+                alerts.c.annotations,
+                alerts.c.starts_at,
+                sa.func.row_number().over(partition_by=alerts.c.incident_id, order_by=alerts.c.id).label("n"),
+            )
             .where(alerts.c.incident_id.in_(ids), alerts.c.fingerprint != alert.fingerprint)
-            .order_by(alerts.c.incident_id, alerts.c.id)
-            .limit(_MEMBERS)
+            .subquery()
+        )
+        rows = await conn.execute(
+            sa.select(
+                numbered.c.incident_id, numbered.c.labels, numbered.c.annotations, numbered.c.starts_at, numbered.c.n
+            )
+            .where(numbered.c.n <= _MEMBERS + 1)
+            .order_by(numbered.c.incident_id, numbered.c.n)
         )
         by_incident: dict[int, list[Member]] = {}
         for row in rows:
-            by_incident.setdefault(int(row.incident_id), []).append(Member(dict(row.labels), row.starts_at))
-        joining = Member(alert.labels, alert.starts_at)
-        return next((i for i, members in by_incident.items() if self.joins(joining, members)), None)
+            by_incident.setdefault(int(row.incident_id), []).append(
+                Member.of(dict(row.labels), row.starts_at, row.annotations)
+            )
+        joining = Member.of(alert.labels, alert.starts_at, alert.annotations)
+        for incident_id, members in by_incident.items():
+            if len(members) > _MEMBERS:  # too big to judge whole: a twin, or the same alert elsewhere, joins
+                if self._twin(joining, members) or self._elsewhere_of(joining, members):
+                    return incident_id
+            elif self.joins(joining, members):
+                return incident_id
+        return None
 
     def title(self, members: Sequence[Mapping[str, str]]) -> str:
         """``Payment processor: PaymentFailureRate, HighErrorRate on fanz-1, fanz-2`` (or ``on 12 platforms``)."""

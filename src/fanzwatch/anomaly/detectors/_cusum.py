@@ -442,7 +442,8 @@ class SeasonalCusumDetector:
         if size >= p.unprecedented_z and size >= p.unprecedented_factor * self._zmax:
             evidence = max(evidence, size / p.unprecedented_z)
         self._zmax = max(size, self._zmax * self._zdecay)
-        if self._novel >= self.threshold and size > p.range_spreads:
+        novelty_alarm = self._novelty.threshold if self._novelty is not None else float("inf")
+        if self._novel >= novelty_alarm and size > p.range_spreads:  # where the seasonal detector alarms
             novel = self._novel / (1.0 - self._novel) if self._novel < 1.0 else 1e6
             evidence = max(evidence, novel)
         if replay or t - self._first_t < p.learn_seconds:

@@ -46,7 +46,12 @@ SLI_ERROR = tuple(
 )
 OBJECTIVE = _gauge("slo:objective:ratio", "ratio", "Each SLO's objective (0-1), e.g. 0.999.", _IDS)
 ERROR_BUDGET = _gauge("slo:error_budget:ratio", "ratio", "Each SLO's error budget: 1 - objective.", _IDS)
-TIME_PERIOD = _gauge("slo:time_period:days", "days", "Each SLO's period in days (31 for a calendar month).", _IDS)
+TIME_PERIOD = _gauge(
+    "slo:time_period:days",
+    "days",
+    "Each SLO's period in days (for a calendar month: the days of the current month).",
+    _IDS,
+)
 CURRENT_BURN_RATE = _gauge(
     "slo:current_burn_rate:ratio",
     "ratio",

@@ -54,8 +54,12 @@ SECRET_FILES = {
 }
 """File names, inside ``secrets_dir``, Alertmanager reads each secret from."""
 
-INHIBIT_EQUAL = ("alertname", "platform", "job", "instance", "pool_name", "mountpoint", "check")
-"""Labels that identify "the same alert on the same thing" for inhibition."""
+INHIBIT_EQUAL = ("alertname", "platform", "job", "instance", "pool_name", "mountpoint", "check", "metric")
+"""Labels that identify "the same alert on the same thing" for inhibition.
+
+``metric`` keeps the anomaly engine's ``MetricAnomaly`` alerts apart: a critical anomaly on one metric must not mute
+a warning anomaly on another metric of the same platform. A label absent from both alerts counts as equal, so rules'
+alerts (which carry no ``metric``) are unaffected."""
 
 SLACK_TITLE = (
     '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '

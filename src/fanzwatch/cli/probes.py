@@ -36,6 +36,7 @@ def probe_journey(
     from ..settings.telemetry import TelemetrySettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the failures
     config = JourneyProberConfig(
         platform_url=platform_url,
         platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),

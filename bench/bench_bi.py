@@ -14,6 +14,10 @@ in its own process (``bench/bi_worker.py``), the baseline with its source first 
     .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12
     .venv/bin/python bench/bench_bi.py --baseline-src /tmp/fw17-base/src
 
+``--previous-path``: no baseline commit; both sides run this code on ``--url``, the baseline
+with the earlier distinct-user path (partial days scanned per user from ``bi_user_days``
+instead of summed from ``bi_user_hours``), so one database serves both.
+
 SQLite: ``--url sqlite:///A.db --baseline-url sqlite:///B.db`` (B a copy of A). Loopback
 PostgreSQL by default; every phase is bounded by ``--max-seconds``.
 """
@@ -47,11 +51,15 @@ def _pg(database: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 
 
-def _side(url: str, src: str | None, args: argparse.Namespace, raw_check: str) -> dict[str, Any]:
+def _side(
+    url: str, src: str | None, args: argparse.Namespace, raw_check: str, *, previous_path: bool = False
+) -> dict[str, Any]:
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, str(HERE / "bi_worker.py"), "--url", url, "--windows", args.windows]
+    if previous_path:
+        cmd.append("--previous-path")
     cmd += ["--iterations", str(args.iterations), "--max-seconds", str(args.max_seconds), "--raw-check", raw_check]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=args.max_seconds * 20)
     if done.returncode != 0:
@@ -75,7 +83,15 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--raw-check", default="24h", help="window lengths whose rollup report is compared with raw")
+    parser.add_argument("--previous-path", action="store_true", help="baseline: this code's earlier query path")
     args = parser.parse_args()
+    if args.previous_path:
+        if not _exists(args.url):
+            raise SystemExit(f"{args.url} does not exist: build it with bench/bi_data.py")
+        new = _side(args.url, None, args, args.raw_check)
+        base = _side(args.url, None, args, "", previous_path=True)
+        _table(args, "previous path (per-user partial days)", new, base)
+        return
     for url in (args.url, args.baseline_url):
         if not _exists(url):
             raise SystemExit(f"{url} does not exist: build it with bench/bi_data.py (and copy it for the baseline)")
@@ -83,13 +99,19 @@ def main() -> None:
         raise SystemExit(f"{args.baseline_src} is not a fanzwatch src/ directory: git archive <commit> src | tar -x")
     new = _side(args.url, None, args, args.raw_check)
     base = _side(args.baseline_url, args.baseline_src, args, "")
+    _table(args, args.baseline_label, new, base)
+
+
+def _table(args: argparse.Namespace, baseline_label: str, new: dict[str, Any], base: dict[str, Any]) -> None:
     print(f"rollup refresh before timing: new {new['refresh_seconds']:.1f} s, baseline {base['refresh_seconds']:.1f} s")
     lines = [
-        f"| window | {args.baseline_label} p50 ms | p95 ms | this code p50 ms | p95 ms | runs | this code's revenue |",
+        f"| window | {baseline_label} p50 ms | p95 ms | this code p50 ms | p95 ms | runs | this code's revenue |",
         "|---|---|---|---|---|---|---|",
     ]
     for label in args.windows.split(","):
         b, n = base["windows"][label], new["windows"][label]
+        if b["revenue"] != n["revenue"] or b["active_users"] != n["active_users"]:
+            print(f"{label}: the sides' last figures differ (expected only against an older commit)")
         lines.append(
             f"| {label} | {statistics.median(b['ms']):,.0f} | {_p(b['ms'], 0.95):,.0f} | "
             f"{statistics.median(n['ms']):,.0f} | {_p(n['ms'], 0.95):,.0f} | {len(n['ms'])} | "

@@ -29,7 +29,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--raw-check", default="", help="window lengths to compare with raw SQL once")
+    parser.add_argument("--previous-path", action="store_true", help="the earlier per-user partial-day counts")
     args = parser.parse_args()
+    if args.previous_path:
+        from fanzwatch.bi import _layout
+
+        _layout.EDGE_HOURS = False
     engine = sa.create_engine(args.url)
     clock = FrozenClock(NOW)
     out: dict[str, Any] = {"windows": {}, "checks": {}}

@@ -27,7 +27,7 @@ from ._refresh_facts import refresh_fact, refresh_subscription_balance
 from ._refresh_users import affected_users, recompute_user_hours, refresh_activity, refresh_cohorts
 from ._sql import hour_number, hour_start
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS
-from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state, user_hours
+from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state, user_days, user_hours
 from .rollup_tables import metadata as rollup_metadata
 
 logger = logging.getLogger(__name__)
@@ -68,15 +68,14 @@ class RollupRefresher:
     def refresh(self, *, rebuild: bool = False) -> RefreshResult:
         """Bring the rollups up to the last complete hour; ``rebuild`` recomputes everything."""
         with self._mutex:
-            added: frozenset[str] = frozenset()
             if not self._created:
-                added = create_rollup_tables(self._engine).added
+                create_rollup_tables(self._engine)
                 self._created = True
             started = time.perf_counter()  # a duration, not a time of day: the real clock
             with self._engine.begin() as conn:
                 self._lock(conn)
                 plan = self._plan(conn, rebuild=rebuild)
-                if user_hours.name in added and not plan.full:  # an upgrade added it: derive it once
+                if not plan.full and _underived(conn):  # an upgrade added it (or its filling was interrupted)
                     for activity in (ACTIVE, PAYING):
                         recompute_user_hours(conn, activity.kind, None)
                 touched: dict[str, set[int]] = {}
@@ -148,6 +147,15 @@ class RollupRefresher:
         bumped = conn.execute(sa.update(g).where(g.c.name == "default").values(generation=g.c.generation + 1)).rowcount
         if not bumped:
             conn.execute(sa.insert(g).values(name="default", generation=1))
+
+
+def _underived(conn: Connection) -> bool:
+    """``bi_user_hours`` is empty while ``bi_user_days`` is not: derive it (in this refresh's transaction)."""
+    has = [
+        conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is not None
+        for t in (user_hours, user_days)
+    ]
+    return not has[0] and has[1]
 
 
 def read_status(conn: Connection) -> RollupStatus | None:

@@ -133,8 +133,10 @@ class FakeRum:
 
 @dataclass
 class FakeAnomalies:
+    view: EngineView = field(default_factory=lambda: EngineView("pass", "watching 2 series; 1 anomalies active"))
+
     def status(self) -> EngineView:
-        return EngineView("pass", "watching 2 series; 1 anomalies active")
+        return self.view
 
     def series(self, *, metric: str | None, platform: str | None, points: int) -> list[AnomalySeries]:
         t0 = NOW.timestamp() - 600

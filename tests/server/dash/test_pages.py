@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -10,9 +11,10 @@ import pytest
 
 from fanzwatch.provisioning.definitions.dashboards import CORE, DASHBOARDS
 from fanzwatch.server.dash import DashSources, SourceRejectedError, SourceUnavailableError
+from fanzwatch.server.dash.sources import EngineView
 
 from .conftest import MakeClient
-from .fakes import FakeAlertmanager, FakePrometheus
+from .fakes import FakeAlertmanager, FakeAnomalies, FakePrometheus
 
 PAGES = [
     "/dash",
@@ -165,6 +167,39 @@ def test_overview_shows_health_alerts_anomalies_and_pulse(make_client: MakeClien
         "Active users",
     ]
     assert "last week 6, +0.0%" not in body  # last week's value equals now's in the fake: no change shown as +0.0%
+
+
+@pytest.mark.parametrize(
+    ("view", "said", "not_said"),
+    [
+        (
+            EngineView("pass", "watching 0 series; 4 still learning", learning=4),
+            "No series has enough history",
+            "within",
+        ),
+        (
+            EngineView("warn", "partly blind: cannot read request_rate", watching=3),
+            "No anomalies on what the engine can read (cannot read request_rate)",
+            "within",
+        ),
+        (
+            EngineView("pass", "watching 3 series; 2 still learning", watching=3, learning=2),
+            "No anomalies: 3 watched series within their expected band; 2 still learning (they cannot alarm yet).",
+            "every watched series",
+        ),
+        (
+            EngineView("unknown", "blind: anomaly state unknown: refused", blind=True),
+            "Anomaly detection is blind",
+            "within",
+        ),
+    ],
+)
+def test_overview_never_says_within_band_when_it_cannot_know(
+    make_client: MakeClient, full_sources: DashSources, view: EngineView, said: str, not_said: str
+) -> None:
+    sources = dataclasses.replace(full_sources, anomalies=FakeAnomalies(view=view))
+    body = text(make_client(sources).get("/dash?platform=fanz-2").text)  # no active anomaly on fanz-2
+    assert said in body and not_said not in body.split("Active anomalies", 1)[1]
 
 
 def test_anomalies_page_draws_value_band_and_marks(make_client: MakeClient, full_sources: DashSources) -> None:

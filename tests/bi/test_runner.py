@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from fanzwatch import schema
 from fanzwatch.bi import BiRunner, RollupRefresher, build_bi
 from fanzwatch.bi import rollup_tables as rt
+from fanzwatch.bi.service import GENERATION_POLL
 from fanzwatch.core import ConfigError, FrozenClock
 from fanzwatch.settings.bi import BiSettings
 
@@ -170,7 +171,8 @@ def test_a_rollup_refresh_by_another_process_makes_the_next_report_and_scrape_fr
     load_market(engine)
     # the "server": no runner of its own (refresh_rollups off), a long TTL
     settings = BiSettings(database_url=url, metrics_window="24h", refresh_rollups=False, cache_ttl_seconds=3600)
-    parts = build_bi(settings, platforms=PLATFORMS, clock=FrozenClock(NOW))
+    clock = FrozenClock(NOW)
+    parts = build_bi(settings, platforms=PLATFORMS, clock=clock)
     registry = CollectorRegistry()
     registry.register(parts.collector)
     gauge, labels = "fanz_bi_revenue_per_minute", {"platform": "fanz-2", "currency": "USD"}
@@ -189,10 +191,36 @@ def test_a_rollup_refresh_by_another_process_makes_the_next_report_and_scrape_fr
         assert registry.get_sample_value(gauge, labels) == 40 / 1440
         done = subprocess.run([*cli, "--rebuild"], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
+        # the generation is read at most once a second: within it, the cache (and one read) still hold
+        assert parts.service.report("24h", end=NOW) is first
+        clock.advance(timedelta(seconds=GENERATION_POLL))
         fresh = parts.service.report("24h", end=NOW)
         assert fresh is not first and fresh.current.revenue.gross == first.current.revenue.gross + Decimal("14.40")
         assert registry.get_sample_value(gauge, labels) == 54.4 / 1440
         assert parts.service.report("24h", end=NOW) is fresh  # and cached again until the next refresh
+    finally:
+        parts.dispose()
+        engine.dispose()
+
+
+def test_a_server_serving_raw_reports_before_any_rollup_notices_the_first_refresh(tmp_path: Path) -> None:
+    """No rollup tables yet: raw reports are cached; the first refresh (another process's) is a move."""
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    engine = sa.create_engine(url)
+    schema.create_all(engine)
+    load_market(engine)
+    clock = FrozenClock(NOW)
+    settings = BiSettings(database_url=url, metrics_window="24h", refresh_rollups=False, cache_ttl_seconds=3600)
+    parts = build_bi(settings, platforms=PLATFORMS, clock=clock)
+    try:
+        raw = parts.service.report("24h", end=NOW)
+        assert raw.source == "raw"
+        clock.advance(timedelta(seconds=GENERATION_POLL))
+        assert parts.service.report("24h", end=NOW) is raw  # nothing moved: cached
+        RollupRefresher(engine, clock=FrozenClock(NOW)).refresh()  # the first rollup build, as by the CLI
+        clock.advance(timedelta(seconds=GENERATION_POLL))
+        after = parts.service.report("24h", end=NOW)
+        assert after is not raw and after.source == "rollups"
     finally:
         parts.dispose()
         engine.dispose()

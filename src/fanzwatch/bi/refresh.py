@@ -145,8 +145,8 @@ class RollupRefresher:
         # the new generation together
         g = rollup_generation
         bumped = conn.execute(sa.update(g).where(g.c.name == "default").values(generation=g.c.generation + 1)).rowcount
-        if not bumped:
-            conn.execute(sa.insert(g).values(name="default", generation=1))
+        if not bumped:  # first refresh since the table was (re)created: start where no earlier counter reached
+            conn.execute(sa.insert(g).values(name="default", generation=first_generation()))
 
 
 def _underived(conn: Connection) -> bool:
@@ -170,12 +170,31 @@ def read_status(conn: Connection) -> RollupStatus | None:
     return RollupStatus(covered_until=hour_start(int(row.covered_until_hour)), changes_seen_at=row.changes_seen_at)
 
 
+def first_generation() -> int:
+    """The generation a fresh ``bi_rollup_generation`` starts at: the wall-clock time in microseconds.
+
+    A rebuild recreates the table, and a counter restarting at 1 could repeat a value a server
+    already saw (and miss the rebuild); a start at "now in µs" exceeds every earlier start plus
+    one per refresh since. (Wall-clock, not the refresher's clock: a frozen test clock must not
+    make two starts equal.)
+    """
+    return time.time_ns() // 1_000
+
+
 def read_generation(conn: Connection) -> int | None:
-    """The rollups' generation: bumped by every refresh and rebuild, by any process (None: none yet)."""
+    """The rollups' generation: moved by every refresh and rebuild, by any process.
+
+    0 while there is none yet (no rollup tables, or no refresh so far), so the first refresh
+    counts as a move for a server that was serving raw reports; None when it cannot be read.
+    """
     g = rollup_generation
     try:
         value = conn.execute(sa.select(g.c.generation).where(g.c.name == "default")).scalar()
     except sa.exc.DBAPIError:
         conn.rollback()
-        return None
-    return None if value is None else int(value)
+        try:
+            return None if sa.inspect(conn).has_table(g.name) else 0
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return None
+    return 0 if value is None else int(value)

@@ -38,10 +38,15 @@ class UnknownPlatformError(ConfigError):
         self.platform = platform
 
 
+GENERATION_POLL = 1.0
+"""Seconds between two reads of the rollups' generation by one service (cache hits and scrapes in between reuse it)."""
+
+
 class RollupGenerationWatch:
     """Says whether the rollups' generation moved since the last look (a refresh by any process).
 
-    The first look only remembers; ``None`` (the generation could not be read) changes nothing.
+    The first look only remembers; ``None`` (the generation could not be read) changes nothing;
+    0 (no refresh yet) is a value like any other, so the first refresh is a move.
     """
 
     def __init__(self) -> None:
@@ -84,8 +89,11 @@ class BiService:
         cache_ttl: float = 300.0,
         cache_entries: int = 256,
         use_rollups: bool = True,
+        generation_poll: float = GENERATION_POLL,
     ) -> None:
         self._engine = engine
+        self._generation_poll = generation_poll
+        self._generation_read: tuple[float, int | None] | None = None  # (monotonic, value) of the last read
         self._platforms = platforms
         self._clock = clock
         self._currency = reporting_currency
@@ -164,14 +172,26 @@ class BiService:
         return report
 
     def rollup_generation(self) -> int | None:
-        """The rollups' generation in the database (None: never built, not used, or the database is unreachable)."""
+        """The rollups' generation in the database (None: never built, not used, or the database is unreachable).
+
+        Read at most once per ``generation_poll`` seconds (of ``clock.monotonic()``, default 1 s): a burst
+        of cached reports or scrapes costs one query, and an unreachable database one connect attempt per
+        poll. A refresh by another process is therefore noticed within that second.
+        """
         if not self._use_rollups:
             return None
+        now = self._clock.monotonic()
+        with self._lock:
+            if self._generation_read is not None and now - self._generation_read[0] < self._generation_poll:
+                return self._generation_read[1]
         try:
             with self._engine.connect() as conn:
-                return read_generation(conn)
+                value = read_generation(conn)
         except sa.exc.SQLAlchemyError:
-            return None  # the report itself will say what is wrong; a cached one may still be served
+            value = None  # the report itself will say what is wrong; a cached one may still be served
+        with self._lock:
+            self._generation_read = (now, value)
+        return value
 
     def _follow_rollups(self) -> None:
         """Forget cached reports when another process (or this one) refreshed the rollups since."""
@@ -183,6 +203,7 @@ class BiService:
         with self._lock:
             self._generation += 1
             self._cache.clear()
+            self._generation_read = None  # this process refreshed: read the new generation at once
 
     def compute(self, window: Window, *, platform: str | None = None, raw: bool = False) -> BiReport:
         """Compute a report now, without the cache."""

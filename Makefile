@@ -30,11 +30,11 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy
 
-# Two pytest-xdist workers: modules stay whole, the shared demo stack's tests share one worker
-# and go first (tests/conftest.py). PYTEST_WORKERS=0 runs the suite in one process.
-PYTEST_WORKERS ?= 2
+# PYTEST_WORKERS=2: two pytest-xdist workers, modules whole, the longest first (tests/conftest.py).
+# Off by default: not yet shown reliable (timing-bound stack tests failed at load 12-30).
+PYTEST_WORKERS ?= 0
 pytest:
-	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 docs: setup ## regenerate docs/metrics.md from the catalog
 	$(PY) -m fanzwatch.core.catalog.docs > docs/metrics.md

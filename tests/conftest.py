@@ -44,40 +44,25 @@ def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("FANZWATCH_DEMO_BROWSER_SESSIONS", "false")
 
 
-#: the xdist group of every test that uses the run's shared demo stack (tests/stack/conftest.py)
-DEMO_STACK_GROUP = "demo_stack"
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """How ``make test`` spreads the suite over pytest-xdist workers (``-n 2 --dist loadgroup``).
+    """How ``make test PYTEST_WORKERS=2`` spreads the suite over pytest-xdist workers (``--dist loadscope``).
 
-    A module runs whole on one worker (its module fixtures start once, its tests keep their
-    order), and every test that uses the shared demo stack runs on one worker (the stack starts
-    once a run). The longest units go first, so the demo stack's tests overlap the rest of the
-    suite instead of running after it: the demo stack's group, then the modules with a ``slow``
-    test, then the others, each in collection order (``--no-loadscope-reorder`` keeps it).
-    Without xdist nothing changes.
+    ``loadscope`` keeps a module whole on one worker (its module fixtures start once, its tests
+    keep their order); the shared demo stack is session-scoped, so it starts once per worker
+    that runs a test using it: keep those tests in ``tests/stack/test_faults.py`` or accept a
+    second stack. The longest modules go first, so they overlap the rest of the suite instead
+    of running after it: modules using ``demo_stack``, then modules with a ``slow`` test, then
+    the others, each in collection order (``--no-loadscope-reorder`` keeps this order; xdist
+    would otherwise sort by test count). Without xdist nothing changes.
+    (``--dist loadgroup`` would group across modules, but its ``xdist_group`` marks do not
+    reach the scheduler with pytest 9.2 here: tests of one group ran on both workers.)
     """
     if not hasattr(config, "workerinput"):  # not an xdist worker
         return
-    groups: dict[str, str] = {}
-    slow: set[str] = set()
+    rank: dict[str, int] = {}
     for item in items:
-        if "demo_stack" in item.fixturenames:
-            group = DEMO_STACK_GROUP
-        elif (mark := item.get_closest_marker("xdist_group")) is not None:
-            group = str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-        else:
-            group = item.nodeid.split("::", 1)[0]
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
-        groups[item.nodeid] = group
-        if item.get_closest_marker("slow") is not None:
-            slow.add(group)
-
-    def rank(item: pytest.Item) -> int:
-        group = groups[item.nodeid]
-        return 0 if group == DEMO_STACK_GROUP else 1 if group in slow else 2
-
-    items.sort(key=rank)
+        module = item.nodeid.split("::", 1)[0]
+        here = 0 if "demo_stack" in item.fixturenames else 1 if item.get_closest_marker("slow") else 2
+        rank[module] = min(rank.get(module, 2), here)
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])

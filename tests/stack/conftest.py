@@ -33,8 +33,15 @@ The rules that keep its tests independent of each other and of their order:
 - **change nothing else**: no restarts, no settings, no stopping a child. A test that needs
   another configuration builds its own stack with ``stack_settings`` / ``demo_settings``.
 
-Under pytest-xdist (``make test``) every test that uses ``demo_stack`` runs on the same worker
-(tests/conftest.py puts them in one ``xdist_group``), so the stack still starts once a run.
+Under pytest-xdist (``make test``, ``--dist loadscope``) a module runs whole on one worker and
+modules using ``demo_stack`` go first (tests/conftest.py); the stack starts once per worker that
+needs it, so a test in another module may share it only on the same worker: today every user
+is in ``test_faults.py`` (one stack a run).
+
+The other end-to-end tests build their own stack because they need another configuration:
+``test_end_to_end`` (15 s windows, an extra webhook and Slack receiver of the test's),
+``test_demo_story`` (the real failover), ``test_demo_rum`` (headless Chromium sessions), and
+tests/alerting/test_end_to_end.py (its own alerting service in place of the server).
 """
 
 from __future__ import annotations

@@ -30,8 +30,11 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy
 
+# PYTEST_WORKERS=2: two pytest-xdist workers, modules whole, the longest first (tests/conftest.py).
+# Off by default: not yet shown reliable (timing-bound stack tests failed at load 12-30).
+PYTEST_WORKERS ?= 0
 pytest:
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 docs: setup ## regenerate docs/metrics.md from the catalog
 	$(PY) -m fanzwatch.core.catalog.docs > docs/metrics.md

@@ -49,3 +49,27 @@ def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         prober.bind(("127.0.0.1", 0))
         monkeypatch.setenv("FANZWATCH_STACK_BLACKBOX_PORT", str(bb.getsockname()[1]))
         monkeypatch.setenv("FANZWATCH_DEMO_PROBER_PORT", str(prober.getsockname()[1]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How ``make test PYTEST_WORKERS=2`` spreads the suite over pytest-xdist workers (``--dist loadscope``).
+
+    ``loadscope`` keeps a module whole on one worker (its module fixtures start once, its tests
+    keep their order); the shared demo stack is session-scoped, so it starts once per worker
+    that runs a test using it: keep those tests in ``tests/stack/test_faults.py`` or accept a
+    second stack. The longest modules go first, so they overlap the rest of the suite instead
+    of running after it: modules using ``demo_stack``, then modules with a ``slow`` test, then
+    the others, each in collection order (``--no-loadscope-reorder`` keeps this order; xdist
+    would otherwise sort by test count). Without xdist nothing changes.
+    (``--dist loadgroup`` would group across modules, but its ``xdist_group`` marks do not
+    reach the scheduler with pytest 9.2 here: tests of one group ran on both workers.)
+    """
+    if not hasattr(config, "workerinput"):  # not an xdist worker
+        return
+    rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        here = 0 if "demo_stack" in item.fixturenames else 1 if item.get_closest_marker("slow") else 2
+        rank[module] = min(rank.get(module, 2), here)
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])

@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -32,72 +27,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from fanzwatch.alerting import AlertingService, build_router
 from fanzwatch.core.clock import SystemClock
-from fanzwatch.demo.incidents import IncidentController, IncidentKind, IncidentTargets
+from fanzwatch.demo.incidents import IncidentKind
 from fanzwatch.provisioning import ProvisioningSettings
-from fanzwatch.settings.demo import DemoSettings
-from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import Stack
 from fanzwatch.store import create_store_engine, upgrade
+from stack._load import PaymentLoad
+from stack.conftest import demo_settings, incident_controller, named_free_ports, stack_settings
 
 from ._fakes import FakePagerDuty, FakeSlack
 from ._helpers import base_settings, eventually
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(300)]
 PLATFORM = "fanz-1"
-
-
-def free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-
-
-class Tips:
-    """Tips from one fan to one creator at ``rate`` per second, in a thread; counts outcomes."""
-
-    def __init__(self, platform_url: str, *, rate: float) -> None:
-        self.base = f"{platform_url}/p/{PLATFORM}/api/v1"
-        self.rate = rate
-        self.outcomes: Counter[int] = Counter()
-        self._stop = threading.Event()
-        self._http = httpx.Client(timeout=10.0)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _register(self, role: str) -> dict[str, Any]:
-        body = {
-            "email": f"e2e-{role}-{uuid.uuid4().hex[:8]}@example.org",
-            "password": "e2e password",
-            "role": role,
-            "display_name": f"e2e {role}",
-        }
-        r = self._http.post(f"{self.base}/auth/register", json=body)
-        r.raise_for_status()
-        data: dict[str, Any] = r.json()
-        return data
-
-    def start(self) -> Tips:
-        creator, fan = self._register("creator"), self._register("fan")
-        self._url = f"{self.base}/creators/{creator['user_id']}/tips"
-        self._auth = {"Authorization": f"Bearer {fan['token']}"}
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0 / self.rate):
-            try:
-                code = self._http.post(
-                    self._url, headers=self._auth, json={"amount_minor": 500, "card_token": "tok_visa"}
-                ).status_code
-            except httpx.HTTPError:
-                code = 0
-            self.outcomes[code] += 1
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=15)
-        self._http.close()
 
 
 @contextlib.asynccontextmanager
@@ -139,18 +80,7 @@ async def test_payment_outage_is_failed_over_and_the_incident_resolves(
     tmp_path: Path, fakes: tuple[FakePagerDuty, FakeSlack]
 ) -> None:
     pagerduty, slack = fakes
-    names = (
-        "prometheus",
-        "alertmanager",
-        "node_exporter",
-        "server",
-        "platform",
-        "processor",
-        "simulator",
-        "sinks",
-        "smtp",
-    )
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    ports = named_free_ports()
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "webhook_token").write_text("e2e-webhook-token\n")
@@ -181,43 +111,27 @@ async def test_payment_outage_is_failed_over_and_the_incident_resolves(
         },
         tick_interval="1s",
     )
-    stack_settings = StackSettings(
-        data_dir=tmp_path / "stack",
-        short_intervals=True,
+    settings_of_stack = stack_settings(
+        tmp_path / "stack",
+        ports,
         run_server=False,  # the alerting service below serves the server's port
         secrets_dir=secrets,
-        prometheus_port=ports["prometheus"],
-        alertmanager_port=ports["alertmanager"],
-        node_exporter_port=ports["node_exporter"],
-        server_port=ports["server"],
-        startup_timeout_seconds=90,
     )
-    demo = DemoSettings(
-        platform_port=ports["platform"],
-        processor_port=ports["processor"],
-        simulator_port=ports["simulator"],
-        sinks_port=ports["sinks"],
-        smtp_port=ports["smtp"],
-        platforms=(PLATFORM, "fanz-2"),
-        traffic=False,
-        seed=5,
-    )
+    demo = demo_settings(ports, traffic=False, seed=5)
     provisioning = ProvisioningSettings(webhook_token=True, slack=False, pagerduty=False, email=False)
-    incidents = IncidentController(
-        IncidentTargets(platform_url=platform_url, processor_url=f"http://127.0.0.1:{ports['processor']}")
-    )
-    stack = Stack(stack_settings, demo=demo, provisioning=provisioning)
+    incidents = incident_controller(ports)
+    stack = Stack(settings_of_stack, demo=demo, provisioning=provisioning)
     async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0)) as http:
         registry = CollectorRegistry()
         svc = AlertingService(settings, engine, http, registry, SystemClock(), platforms=demo.platforms)
         await svc.start()
-        tips: Tips | None = None
+        tips: PaymentLoad | None = None
         try:
             async with alerting_server(svc, registry, ports["server"]):
                 await asyncio.to_thread(stack.start)
                 rendered = (stack.paths.config / "alertmanager.yml").read_text()
                 assert f"credentials_file: {secrets / 'webhook_token'}" in rendered
-                tips = await asyncio.to_thread(Tips(platform_url, rate=10).start)
+                tips = await asyncio.to_thread(PaymentLoad(platform_url, PLATFORM, rate=10).start)
                 with httpx.Client(timeout=5.0) as sync_http:
                     attempts = f'platform:fanz_payment_transactions:increase5m{{platform="{PLATFORM}"}}'
                     await eventually(

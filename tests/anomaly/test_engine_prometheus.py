@@ -382,7 +382,11 @@ async def test_prometheus_unreachable_posts_the_blind_meta_alert_and_resolves_it
 
 
 async def test_silent_series_raises_the_stale_meta_alert(stack: Stack, http: httpx.AsyncClient) -> None:
-    settings = stack.settings().model_copy(update={"history_seconds": 120.0, "stale_after_seconds": 3 * STEP})
+    # A 20 s rate window (four scrapes) instead of the module's 60 s: a vanished counter's rate()
+    # outlives the series by its window, and this test waits for that, not for the window.
+    settings = stack.settings().model_copy(
+        update={"history_seconds": 120.0, "stale_after_seconds": 3 * STEP, "rate_window_seconds": 4 * int(STEP)}
+    )
     registry = CollectorRegistry()
     engine = AnomalyEngine(settings, http, registry, SystemClock())
     await engine.tick()
@@ -398,7 +402,7 @@ async def test_silent_series_raises_the_stale_meta_alert(stack: Stack, http: htt
             alerts = [a for a in _all_alerts(stack) if a["labels"]["alertname"] == "AnomalySeriesStale"]
             return {(a["labels"]["metric"], a["labels"]["platform"]) for a in alerts}
 
-        # the gauge is stale after 15 s; rate() keeps a vanished counter for its window (60 s), then 15 s
+        # the gauge is stale after 15 s; rate() keeps a vanished counter for its window (20 s), then 15 s
         signals = {(m, "fanz-1") for m in ("request_rate", "error_ratio", "registrations", "payment_success_ratio")}
         signals.add(("active_users", "fanz-1"))
         seen = await async_wait_until(

@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _waiting import wait_until
 from fanzwatch.provisioning import ProvisioningSettings
-from fanzwatch.settings.demo import DemoSettings
-from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import Stack
+
+from .conftest import demo_settings, stack_settings
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0 Safari/537.36"
@@ -25,22 +26,9 @@ def _value(http: httpx.Client, prom: str, expr: str) -> float:
 
 
 def test_browser_sessions_send_real_beacons(tmp_path: Path, ports: dict[str, int]) -> None:
-    settings = StackSettings(
-        data_dir=tmp_path / "data",
-        short_intervals=True,
-        prometheus_port=ports["prometheus"],
-        alertmanager_port=ports["alertmanager"],
-        node_exporter_port=ports["node_exporter"],
-        server_port=ports["server"],
-        startup_timeout_seconds=90,
-    )
-    demo = DemoSettings(
-        platform_port=ports["platform"],
-        processor_port=ports["processor"],
-        simulator_port=ports["simulator"],
-        sinks_port=ports["sinks"],
-        smtp_port=ports["smtp"],
-        platforms=("fanz-1", "fanz-2"),
+    settings = stack_settings(tmp_path / "data", ports)
+    demo = demo_settings(
+        ports,
         browser_sessions=True,  # off by default in tests (tests/conftest.py)
         browser_interval_seconds=1.0,
         peak_rps=4,
@@ -54,10 +42,12 @@ def test_browser_sessions_send_real_beacons(tmp_path: Path, ports: dict[str, int
         Stack(settings, demo=demo, provisioning=ProvisioningSettings(slack=False, pagerduty=False, email=False)),
         httpx.Client(timeout=5.0) as http,
     ):
-        deadline = time.monotonic() + 120
-        while _value(http, prom, accepted) < 3 and time.monotonic() < deadline:
-            time.sleep(1)
-        assert _value(http, prom, accepted) >= 3, "no beacons from the browser sessions"
+        wait_until(
+            lambda: _value(http, prom, accepted) >= 3,
+            timeout=120,
+            message="3 beacons from the browser sessions",
+            interval=0.5,
+        )
         assert _value(http, prom, "sum(fanz_rum_page_load_seconds_count)") >= 1
         # Most beacons leave while their page lives, with the key; the few sent during unload lose it.
         assert _value(http, prom, 'sum(fanz_rum_beacons_total{outcome="bot"})') < _value(http, prom, accepted)

@@ -20,15 +20,15 @@ import anyio
 import httpx
 import pytest
 
-from fanzwatch.demo.incidents import IncidentController, IncidentKind, IncidentTargets
+from _waiting import wait_until
+from fanzwatch.demo.incidents import IncidentKind
 from fanzwatch.provisioning import ProvisioningSettings
-from fanzwatch.settings.demo import DemoSettings
 from fanzwatch.settings.provisioning import ExtraWebhook
-from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import Stack
 
 from ._load import PaymentLoad
 from ._receivers import Received, recording_receiver
+from .conftest import demo_settings, incident_controller, stack_settings
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(240)]
 ALERT = "PaymentFailureRate"
@@ -36,18 +36,6 @@ PLATFORM = "fanz-1"
 TOKEN = "e2e-webhook-token-3f9a"
 HOOK_PATH = "/hooks/alertmanager"
 WINDOW = "15s"
-
-
-def poll(check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not seen within {timeout:g} s (last: {last!r})")
 
 
 def _prometheus_alert(http: httpx.Client, url: str) -> dict[str, Any] | None:
@@ -89,18 +77,7 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
     secrets.mkdir()
     (secrets / "slack_api_url").write_text(f"http://127.0.0.1:{ports['slack']}/services/T000/B000/XXXX")
     (secrets / "e2e_webhook_token").write_text(TOKEN)
-    settings = StackSettings(
-        data_dir=tmp_path / "data",
-        short_intervals=True,
-        rate_window=WINDOW,
-        secrets_dir=secrets,
-        prometheus_port=ports["prometheus"],
-        alertmanager_port=ports["alertmanager"],
-        node_exporter_port=ports["node_exporter"],
-        server_port=ports["server"],
-        startup_timeout_seconds=90,
-        stop_grace_seconds=10,
-    )
+    settings = stack_settings(tmp_path / "data", ports, rate_window=WINDOW, secrets_dir=secrets, stop_grace_seconds=10)
     provisioning = ProvisioningSettings(
         extra_webhooks=(
             ExtraWebhook(
@@ -109,21 +86,11 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
         ),
         email=False,
     )
-    demo = DemoSettings(
-        platform_port=ports["platform"],
-        processor_port=ports["processor"],
-        simulator_port=ports["simulator"],
-        sinks_port=ports["sinks"],
-        smtp_port=ports["smtp"],
-        platforms=(PLATFORM, "fanz-2"),
-        seed=11,
-    )
+    demo = demo_settings(ports, seed=11)
     prom = f"http://127.0.0.1:{ports['prometheus']}"
     am = f"http://127.0.0.1:{ports['alertmanager']}"
     platform_url = f"http://127.0.0.1:{ports['platform']}"
-    incidents = IncidentController(
-        IncidentTargets(platform_url=platform_url, processor_url=f"http://127.0.0.1:{ports['processor']}")
-    )
+    incidents = incident_controller(ports)
     with (
         recording_receiver(ports["webhook"]) as webhook,
         recording_receiver(ports["slack"], answer=b"ok") as slack,
@@ -144,19 +111,30 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
         try:
             # The alert needs 10 attempts in its window before a failure ratio means anything.
             attempts = f'platform:fanz_payment_transactions:increase5m{{platform="{PLATFORM}"}}'
-            poll(lambda: (_query(http, prom, attempts) or 0) >= 10, timeout=30, what="10 payment attempts")
+            wait_until(
+                lambda: (_query(http, prom, attempts) or 0) >= 10,
+                timeout=30,
+                interval=0.2,
+                message="10 payment attempts",
+            )
             # The real server and the processor (its /metrics through the SDK) are scraped.
             for job in ("fanzwatch", "payment-processor"):
-                poll(lambda job=job: _query(http, prom, f'up{{job="{job}"}}') == 1, timeout=10, what=f"{job} up")
+                wait_until(
+                    lambda job=job: _query(http, prom, f'up{{job="{job}"}}') == 1,
+                    timeout=10,
+                    interval=0.2,
+                    message=f"{job} up",
+                )
             assert _prometheus_alert(http, prom) is None
 
             injected_at = time.monotonic()
             anyio.run(incidents.inject, IncidentKind.PAYMENT_OUTAGE)
 
-            firing = poll(
+            firing = wait_until(
                 lambda: (a := _prometheus_alert(http, prom)) and a["state"] == "firing" and a,
                 timeout=45,
-                what=f"{ALERT} firing in Prometheus",
+                interval=0.2,
+                message=f"{ALERT} firing in Prometheus",
             )
             fired_at = time.monotonic()
             assert firing["labels"]["severity"] == "critical"
@@ -164,10 +142,11 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             assert float(firing["value"]) > 0.05
             assert "over the last 15 seconds" in firing["annotations"]["description"]
 
-            in_am = poll(
+            in_am = wait_until(
                 lambda: http.get(f"{am}/api/v2/alerts", params={"filter": f'alertname="{ALERT}"'}).json(),
                 timeout=15,
-                what=f"{ALERT} in Alertmanager",
+                interval=0.2,
+                message=f"{ALERT} in Alertmanager",
             )
             assert {a["labels"]["platform"] for a in in_am} == {PLATFORM}
             assert in_am[0]["status"]["state"] == "active"
@@ -181,7 +160,9 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             assert hook.authorization == f"Bearer {TOKEN}"
             for channel in ("#fanz-critical", "#fanz-payments"):
                 slack.wait_for(
-                    _slack(channel, f"[FIRING:1] {ALERT} on {PLATFORM}"), timeout=20, what=f"Slack {channel}"
+                    _slack(channel, f"[FIRING:1] {ALERT} on {PLATFORM}"),
+                    timeout=20,
+                    what=f"Slack {channel}",
                 )
 
             # Same 4/s load: the failures leave the 15 s window and the alert resolves.
@@ -189,7 +170,9 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             assert resolved.authorization == f"Bearer {TOKEN}"
             for channel in ("#fanz-critical", "#fanz-payments"):
                 slack.wait_for(
-                    _slack(channel, f"[RESOLVED] {ALERT} on {PLATFORM}"), timeout=20, what=f"resolved {channel}"
+                    _slack(channel, f"[RESOLVED] {ALERT} on {PLATFORM}"),
+                    timeout=20,
+                    what=f"resolved {channel}",
                 )
             assert _prometheus_alert(http, prom) is None
             # The server stayed up through it all (it got the same alerts on its own route).

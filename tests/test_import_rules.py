@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "bi": FOUNDATION | {"store", "schema"},
     "alerting": FOUNDATION | {"store"},
     "provisioning": FOUNDATION,
+    "telemetry": FOUNDATION,
     "server": {
         "core",
         "settings",
@@ -43,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"*"},
     "__init__": set(),
 }
-FEATURES = {"health", "rum", "anomaly", "bi", "alerting", "provisioning"}
+FEATURES = {"health", "rum", "anomaly", "bi", "alerting", "provisioning", "telemetry"}
 # The root package's __init__ and the CLI may import anything.
 
 

@@ -1,0 +1,130 @@
+"""OTLP protobuf → ``otel_traces`` rows, with hostile values bounded.
+
+The receiver's decoding step, kept pure so it is tested on its own: attribute values
+become strings as the Collector's exporter stores them (arrays and maps as JSON), each cut
+to ``max_value`` characters with NUL removed, nesting cut at ``max_depth``; a span whose
+trace or span id has the wrong length is rejected (counted for the partial-success answer),
+the rest of the request is kept.
+
+>>> rows, rejected = decode_traces(ExportTraceServiceRequest(...).SerializeToString())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from .store import unix_nano_text
+
+SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
+STATUS_CODES = ("Unset", "Ok", "Error")
+MAX_VALUE = 4096
+MAX_DEPTH = 4
+MAX_ATTRIBUTES = 128
+
+
+class MalformedOtlpError(ValueError):
+    """The body is not an OTLP export request (answered 400)."""
+
+
+def _clean(text: str, max_value: int) -> str:
+    return text.replace("\x00", "")[:max_value]
+
+
+def _plain(value: AnyValue, depth: int) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value[:MAX_VALUE]).decode()
+    if depth >= MAX_DEPTH:
+        return "[too deep]"
+    if kind == "array_value":
+        return [_plain(v, depth + 1) for v in value.array_value.values[:MAX_ATTRIBUTES]]
+    if kind == "kvlist_value":
+        return {kv.key[:256]: _plain(kv.value, depth + 1) for kv in value.kvlist_value.values[:MAX_ATTRIBUTES]}
+    return getattr(value, kind)
+
+
+def value_text(value: AnyValue, *, max_value: int = MAX_VALUE) -> str:
+    """One attribute value as stored: strings as they are, numbers and booleans as text
+    (``true``/``false``), arrays and maps as JSON; bounded."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return _clean(value.string_value, max_value)
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind in ("int_value", "double_value"):
+        return str(getattr(value, kind))
+    plain = _plain(value, 0)
+    if plain is None:
+        return ""
+    if isinstance(plain, str):
+        return _clean(plain, max_value)
+    return _clean(orjson.dumps(plain).decode(), max_value)
+
+
+def attributes(items: Any, *, max_value: int = MAX_VALUE) -> dict[str, str]:
+    """A ``KeyValue`` list as a bounded string map (the first ``MAX_ATTRIBUTES`` keys)."""
+    out: dict[str, str] = {}
+    for kv in items:
+        if len(out) >= MAX_ATTRIBUTES:
+            break
+        assert isinstance(kv, KeyValue)
+        out[_clean(kv.key, 256)] = value_text(kv.value, max_value=max_value)
+    return out
+
+
+def decode_traces(body: bytes, *, max_value: int = MAX_VALUE) -> tuple[list[dict[str, Any]], int]:
+    """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` in protobuf."""
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise MalformedOtlpError(f"not an OTLP traces request: {exc}") from None
+    rows: list[dict[str, Any]] = []
+    rejected = 0
+    for resource_spans in request.resource_spans:
+        resource = attributes(resource_spans.resource.attributes, max_value=max_value)
+        service = resource.get("service.name", "")
+        for scope_spans in resource_spans.scope_spans:
+            scope_name = _clean(scope_spans.scope.name, 256)
+            scope_version = _clean(scope_spans.scope.version, 256)
+            for span in scope_spans.spans:
+                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                    rejected += 1
+                    continue
+                events = span.events[:MAX_ATTRIBUTES]
+                links = span.links[:MAX_ATTRIBUTES]
+                rows.append(
+                    {
+                        "Timestamp": unix_nano_text(span.start_time_unix_nano),
+                        "TraceId": span.trace_id.hex(),
+                        "SpanId": span.span_id.hex(),
+                        "ParentSpanId": span.parent_span_id.hex() if len(span.parent_span_id) == 8 else "",
+                        "TraceState": _clean(span.trace_state, 512),
+                        "SpanName": _clean(span.name, 1024),
+                        "SpanKind": SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "Unspecified",
+                        "ServiceName": service,
+                        "ResourceAttributes": resource,
+                        "ScopeName": scope_name,
+                        "ScopeVersion": scope_version,
+                        "SpanAttributes": attributes(span.attributes, max_value=max_value),
+                        "Duration": max(0, span.end_time_unix_nano - span.start_time_unix_nano),
+                        "StatusCode": STATUS_CODES[span.status.code] if 0 <= span.status.code < 3 else "Unset",
+                        "StatusMessage": _clean(span.status.message, max_value),
+                        "Events.Timestamp": [unix_nano_text(e.time_unix_nano) for e in events],
+                        "Events.Name": [_clean(e.name, 1024) for e in events],
+                        "Events.Attributes": [attributes(e.attributes, max_value=max_value) for e in events],
+                        "Links.TraceId": [link.trace_id.hex() for link in links],
+                        "Links.SpanId": [link.span_id.hex() for link in links],
+                        "Links.TraceState": [_clean(link.trace_state, 512) for link in links],
+                        "Links.Attributes": [attributes(link.attributes, max_value=max_value) for link in links],
+                    }
+                )
+    return rows, rejected

@@ -106,6 +106,8 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             "platform",
             "simulator",
             "notifications",
+            "blackbox",
+            "prober",
         }
         load = PaymentLoad(platform_url, PLATFORM, rate=4).start()
         try:

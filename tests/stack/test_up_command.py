@@ -127,6 +127,8 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
             "platform",
             "simulator",
             "notifications",
+            "blackbox",
+            "prober",
         }
         assert state["pid"] == up.proc.pid
         assert all(group_alive(pid) for pid in children.values())

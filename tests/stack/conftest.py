@@ -3,17 +3,17 @@ the one demo stack a test run shares.
 
 The shared demo stack: ``demo_stack``
 =====================================
-One real demo stack per test run, started the first time a test asks for it and stopped at
-the end of the run: Prometheus, Alertmanager, node_exporter, the fanzwatch server, the demo
-platform, payment processor, traffic simulator and sinks, as child processes, at the demo's
-pacing (1 s scrape and evaluation, alert holds x0.02, 60 s rule windows: what ``fanzwatch up
---demo`` runs), after a short backfill (2 days of metrics, 1 of platform data) so the anomaly
-engine and week-over-week rules have history. Two platforms (fanz-1 has 57 % of the
-traffic, enough for every volume guard at any hour), 24 requests/s together at the peak, no
-browser sessions, no e-mail provisioning. The payment-failover playbook runs in **dry run**
-(it decides and audits, never switches): a real failover switches every tenant at once and
-would end one platform's fault before its own alert fired (the failover itself is
-``test_demo_story``'s, on a stack of its own)::
+One real demo stack for the stack tests (package scope), started the first time a test asks for it
+and stopped when the run leaves ``tests/stack`` — not kept running (two cores' worth of Prometheus
+and traffic) under the rest of the suite. Prometheus, Alertmanager, node_exporter, the fanzwatch
+server, the demo platform, payment processor, traffic simulator and sinks, as child processes, at
+the demo's pacing (1 s scrape and evaluation, alert holds x0.02, 60 s rule windows: what ``fanzwatch
+up --demo`` runs), after a short backfill (2 days of metrics, 1 of platform data) so the anomaly
+engine and week-over-week rules have history. Two platforms (fanz-1 has 57 % of the traffic, enough
+for every volume guard at any hour), 24 requests/s together at the peak, no browser sessions, no
+e-mail provisioning. The payment-failover playbook runs in **dry run** (it decides and audits, never
+switches): a real failover switches every tenant at once and would end one platform's fault before
+its own alert fired (the failover itself is ``test_demo_story``'s, on a stack of its own)::
 
     from stack.conftest import DemoStack                  # tests/ is on sys.path
 
@@ -198,7 +198,7 @@ class DemoStack:
             self.heal(kind)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _shared_demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     # Session fixtures start before the suite's function-scoped monkeypatches: the stack gets
     # its own registry directory explicitly (commands under test never find it by accident).

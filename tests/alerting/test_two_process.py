@@ -105,6 +105,21 @@ def incident_count(url: str) -> int:
         engine.dispose()
 
 
+def race_at_the_timeline(database: str, *sends: tuple[Any, dict[str, Any]]) -> None:
+    """Each (replica, alert) applied while ``alerting_timeline`` is locked, then all let go at once.
+
+    The timeline is written just after a replica decides, so each waits there having decided: the
+    race is certain rather than likely. Every replica must answer "applied".
+    """
+    with psycopg.connect(f"dbname={database} user=postgres host=127.0.0.1") as gate:
+        gate.execute("LOCK TABLE alerting_timeline IN ACCESS EXCLUSIVE MODE")
+        for waiting, (replica, alert) in enumerate(sends, start=1):
+            replica.send("apply", payload=am_payload(alert))
+            wait_until(f"replica {replica.instance} to wait", lambda n=waiting: waiting_on_locks(database) == n)
+        gate.commit()  # all go at once
+        assert [replica.answer()["done"] for replica, _ in sends] == [["applied"]] * len(sends)
+
+
 def test_the_cause_and_its_symptom_at_once_on_two_replicas_are_one_incident(
     database: tuple[str, str], pagerduty: FakePagerDuty
 ) -> None:
@@ -127,17 +142,8 @@ def test_the_cause_and_its_symptom_at_once_on_two_replicas_are_one_incident(
         "PaymentFailureRate", service="payments", platform="fanz-1", starts_at=T0 + timedelta(seconds=30)
     )
     specs = [{"instance": n, "frozen": T0.isoformat(), "correlate": True} for n in ("a", "b")]
-    with (
-        replicas(url, settings, *specs) as (a, b),
-        psycopg.connect(f"dbname={name} user=postgres host=127.0.0.1") as gate,
-    ):
-        gate.execute("LOCK TABLE alerting_timeline IN ACCESS EXCLUSIVE MODE")
-        a.send("apply", payload=am_payload(cause))
-        wait_until("replica a to wait after deciding", lambda: waiting_on_locks(name) == 1)
-        b.send("apply", payload=am_payload(symptom))
-        wait_until("replica b to wait too", lambda: waiting_on_locks(name) == 2)
-        gate.commit()  # both go at once
-        assert (a.answer()["done"], b.answer()["done"]) == (["applied"], ["applied"])
+    with replicas(url, settings, *specs) as (a, b):
+        race_at_the_timeline(name, (a, cause), (b, symptom))
     assert incident_count(url) == 1, checks.describe(url)
 
 
@@ -173,14 +179,7 @@ def test_two_unrelated_alerts_racing_into_one_incident_on_two_replicas_are_decid
     with replicas(url, settings, *specs) as (a, b):
         a.send("apply", payload=am_payload(existing))
         assert a.answer()["done"] == ["applied"]
-        with psycopg.connect(f"dbname={name} user=postgres host=127.0.0.1") as gate:
-            gate.execute("LOCK TABLE alerting_timeline IN ACCESS EXCLUSIVE MODE")
-            a.send("apply", payload=am_payload(cause))
-            wait_until("replica a to wait after deciding", lambda: waiting_on_locks(name) == 1)
-            b.send("apply", payload=am_payload(latency))
-            wait_until("replica b to wait too", lambda: waiting_on_locks(name) == 2)
-            gate.commit()  # both go at once
-            assert (a.answer()["done"], b.answer()["done"]) == (["applied"], ["applied"])
+        race_at_the_timeline(name, (a, cause), (b, latency))
     assert incident_count(url) == 2, checks.describe(url)
 
 

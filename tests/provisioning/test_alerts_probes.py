@@ -281,8 +281,59 @@ def case_journey_failing_needs_a_quorum_of_locations() -> PromtoolCase:
     )
 
 
+def _not_running(job: str, count: str) -> dict[str, Any]:
+    return alert(
+        "ProbesNotRunning",
+        severity="warning",
+        service="monitoring",
+        job=job,
+        summary=f"{count} synthetic probes of {job} are not running",
+        description=f"Prometheus could not get a result from blackbox_exporter for {count} probes of {job} for "
+        "over 2 minutes (the exporter is down, unreachable or timing out): those probes report nothing, so "
+        "ProbeFailing cannot fire for them and the probe-availability SLO is blind.",
+    )
+
+
+def case_a_dead_exporter_is_not_every_probe_passing() -> PromtoolCase:
+    """The exporter dies at 1m: ``up`` is 0 and ``probe_success`` has no sample after it."""
+    down = "1x4 0x40"
+    return PromtoolCase(
+        {
+            "evaluation_interval": "15s",
+            "tests": [
+                {
+                    "interval": "15s",
+                    "input_series": [
+                        _probe("platform-page", PAGE, down, metric="up", platform="fanz-1"),
+                        _probe("platform-page", "http://10.0.0.1:8300/p/fanz-2/", down, metric="up", platform="fanz-2"),
+                        _probe("processor-tcp", "10.0.0.3:8310", down, metric="up"),
+                        _probe("platform-page", PAGE, "1x4", platform="fanz-1"),
+                        # another module's probes still answer: one alert per job that gets nothing
+                        _probe("platform-ready", "http://10.0.0.1:8300/health/ready", "1x44", metric="up"),
+                        _probe("platform-ready", "http://10.0.0.1:8300/health/ready", "1x44"),
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "2m30s", "alertname": "ProbesNotRunning", "exp_alerts": []},
+                        {"eval_time": "5m", "alertname": "ProbeFailing", "exp_alerts": []},
+                        {
+                            "eval_time": "5m",
+                            "alertname": "ProbesNotRunning",
+                            "exp_alerts": [
+                                _not_running("blackbox-http_platform_page", "2"),
+                                _not_running("blackbox-tcp_connect", "1"),
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=("probes",),
+    )
+
+
 CASES = (
     case_probe_failing_reaches_the_owner_of_each_probe,
+    case_a_dead_exporter_is_not_every_probe_passing,
     case_journey_failing_needs_a_quorum_of_locations,
     case_tls_certificate_alerts_14_days_before_it_expires,
     case_probe_availability_slo_burns_on_an_outage_not_on_one_failed_probe,

@@ -130,7 +130,7 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
         "fanzwatch.slo-payments-subscription-renewal-success",
     ]
     # + the anomaly meta-alerts, + the probe alerts, + the SLOs (18 rules each, 21 with money)
-    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 7 + 5 * 18 + 2 * 21
+    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 8 + 5 * 18 + 2 * 21
 
     # Healthy traffic first; Prometheus must see the counters before they move, as a
     # counter's first scraped value is its baseline. (Prometheus's discovery hands the
@@ -170,5 +170,5 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     assert float(firing[0]["value"]) > 0.9  # nearly every attempt failed
 
     rules = [r for g in httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"] for r in g["rules"]]
-    assert len(rules) == 12 + 19 + 4 + 7 + 5 * 18 + 2 * 21  # + the anomaly meta-alerts, probe alerts, SLOs
+    assert len(rules) == 12 + 19 + 4 + 8 + 5 * 18 + 2 * 21  # + the anomaly meta-alerts, probe alerts, SLOs
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

@@ -7,6 +7,9 @@ an outage; the probe SLO counts it anyway). ``TLSCertificateExpiringSoon`` warns
 before a probed certificate expires: time to renew without a weekend emergency.
 ``JourneyFailing`` pages when the journey prober's money journey fails on a platform from a
 quorum of its locations (N of M: ``JOURNEY_QUORUM``, capped at the locations reporting).
+``ProbesNotRunning`` warns when Prometheus cannot scrape blackbox_exporter's ``/probe`` at all:
+then no ``probe_success`` sample exists, ``ProbeFailing`` cannot fire and the probe SLO has no
+SLI, so a dead exporter would otherwise look like every probe passing.
 """
 
 from __future__ import annotations
@@ -85,4 +88,23 @@ JOURNEY_FAILING = AlertRule(
     ),
 )
 
-PROBES = RuleGroup("fanzwatch.probes", "probes", (*probe_failing(PROBE_KINDS), TLS_EXPIRY, JOURNEY_FAILING))
+PROBES_NOT_RUNNING = AlertRule(
+    name="ProbesNotRunning",
+    # One alert for the exporter, not one per probe: every probe job scrapes the same exporter.
+    expr='count by (job) (up{job=~"blackbox-.+"} == 0) > 0',
+    hold=timedelta(minutes=2),
+    severity=Severity.WARNING,
+    service="monitoring",
+    summary="{{ $value }} synthetic probes of {{ $labels.job }} are not running",
+    description=(
+        "Prometheus could not get a result from blackbox_exporter for {{ $value }} probes of {{ $labels.job }} "
+        "for over 2 minutes (the exporter is down, unreachable or timing out): those probes report nothing, so "
+        "ProbeFailing cannot fire for them and the probe-availability SLO is blind."
+    ),
+)
+
+PROBES = RuleGroup(
+    "fanzwatch.probes",
+    "probes",
+    (*probe_failing(PROBE_KINDS), TLS_EXPIRY, JOURNEY_FAILING, PROBES_NOT_RUNNING),
+)

@@ -76,3 +76,34 @@ async def test_a_processor_outage_fails_the_journey_at_subscribe_and_stops_there
     assert _value(registry, "fanz_journey_step_duration_seconds_count", step="tip") is None  # never walked
     failed = [s for s in exporter.get_finished_spans() if s.name in ("journey.money", "journey.step.subscribe")]
     assert [s.status.description for s in failed] == ["HTTP 502, expected 201", "subscribe failed"]
+
+
+class _BreakableTips(httpx.AsyncBaseTransport):
+    """The platform; once ``broken``, a tip raises an exception httpx does not wrap (a bug, say)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.broken = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.broken and request.url.path.endswith("/tips"):
+            raise RuntimeError("tip handler bug")
+        return await self._inner.handle_async_request(request)
+
+
+async def test_a_step_that_raises_something_unexpected_fails_the_journey_and_is_counted(
+    client: httpx.AsyncClient,
+) -> None:
+    registry, exporter = CollectorRegistry(), InMemorySpanExporter()
+    transport = _BreakableTips(client._transport)
+    async with httpx.AsyncClient(transport=transport, base_url=client.base_url) as breakable:
+        prober = _prober(breakable, registry, exporter)
+        assert (await prober.walk("fanz-1")).ok
+        assert _value(registry, "fanz_journey_success") == 1
+        transport.broken = True
+        result = await prober.walk("fanz-1")
+    assert [(s.step, s.ok) for s in result.steps] == [("sign_in", True), ("subscribe", True), ("tip", False)]
+    assert result.steps[-1].reason == "RuntimeError: tip handler bug"
+    assert _value(registry, "fanz_journey_success") == 0
+    assert _value(registry, "fanz_journey_runs_total", result="failure") == 1
+    assert _value(registry, "fanz_journey_step_failures_total", step="tip") == 1

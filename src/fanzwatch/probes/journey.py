@@ -197,9 +197,9 @@ class JourneyProber:
         with self._tracer.start_as_current_span(f"journey.{JOURNEY}", attributes=attributes) as span:
             try:
                 fixture = await self.prepare(platform)
-            except (StepFailedError, httpx.HTTPError) as exc:
+            except Exception as exc:  # any failure to prepare is the journey failing
                 # Without its creator and item the journey cannot start: its first step fails.
-                reason = exc.reason if isinstance(exc, StepFailedError) else f"{type(exc).__name__}: {exc}"
+                reason = exc.reason if isinstance(exc, StepFailedError) else _unexpected(exc)
                 result.steps.append(StepResult(JOURNEY_STEPS[0], False, 0.0, f"preparing: {reason}"))
             else:
                 token = ""
@@ -252,8 +252,8 @@ class JourneyProber:
                 await run()
             except StepFailedError as exc:
                 reason = exc.reason
-            except httpx.HTTPError as exc:  # refused, reset, timed out
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except Exception as exc:  # refused, reset, timed out, or a bug: the step failed
+                reason = _unexpected(exc)
             else:
                 return StepResult(name, True, time.perf_counter() - started)
             span.set_status(Status(StatusCode.ERROR, reason))
@@ -272,3 +272,15 @@ class JourneyProber:
     async def walk_all(self) -> list[JourneyResult]:
         """One journey on every platform, one after the other (a prober never floods a platform)."""
         return [await self.walk(platform) for platform in self.platforms]
+
+
+def _unexpected(exc: Exception) -> str:
+    """A step's failure reason for an exception; anything but an HTTP error is also logged with its traceback.
+
+    Every exception fails the step and so the journey: a prober whose step hits a bug (or an
+    httpx error outside ``HTTPError``, such as ``InvalidURL``) must count a failed run, not
+    leave ``fanz_journey_success`` at its last value.
+    """
+    if not isinstance(exc, httpx.HTTPError):
+        logger.error("journey step raised %s", type(exc).__name__, exc_info=exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

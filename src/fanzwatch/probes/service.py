@@ -2,8 +2,9 @@
 
 Prometheus scrapes the prober like any target (job ``journey-prober``); several probers in
 several locations, each with its own ``--location``, make the ``JourneyFailing`` quorum.
-A journey that raises something unexpected is logged and counted as a failed run; the
-loop goes on (a prober that dies shows as ``TargetDown``, never as a passing journey).
+A step that raises anything (a refused connection or a bug) fails that step and so the run,
+which is counted and logged (``JourneyProber.walk``); the loop goes on (a prober that dies
+shows as ``TargetDown``, never as a passing journey).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ async def run_prober(config: JourneyProberConfig, *, registry: CollectorRegistry
             for platform in config.platforms:
                 try:
                     await prober.walk(platform)
-                except Exception:  # a bug in a step must not stop the probing
-                    logger.exception("journey on %s raised; counted as failed", platform)
+                except Exception:  # walk() counts every step's failure; this is a bug in the recording itself
+                    logger.exception("journey on %s raised outside its steps", platform)
             runs += 1
             await asyncio.sleep(max(0.0, config.interval_seconds - (time.monotonic() - started)))
     return 0

@@ -36,7 +36,7 @@ BASELINE = (
 )
 
 
-def run(detector: str, n: int, days: float, ticks: int) -> tuple[float, float]:
+def run(detector: str, n: int, days: float, ticks: int) -> tuple[float, float, float]:
     signals = build_watchlist(rate_window_seconds=300)
     rng = np.random.default_rng(1)
     t0 = 1_767_225_600.0

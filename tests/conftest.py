@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """How ``make test PYTEST_WORKERS=2`` spreads the suite over pytest-xdist workers (``--dist loadscope``).
 
     ``loadscope`` keeps a module whole on one worker (its module fixtures start once, its tests
-    keep their order); the shared demo stack is session-scoped, so it starts once per worker
+    keep their order); the shared demo stack is package-scoped (tests/stack), so it starts once per worker
     that runs a test using it: keep those tests in ``tests/stack/test_faults.py`` or accept a
     second stack. The longest modules go first, so they overlap the rest of the suite instead
     of running after it: modules using ``demo_stack``, then modules with a ``slow`` test, then

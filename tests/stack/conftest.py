@@ -200,7 +200,7 @@ class DemoStack:
 
 @pytest.fixture(scope="package")
 def _shared_demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
-    # Session fixtures start before the suite's function-scoped monkeypatches: the stack gets
+    # Package fixtures start before the suite's function-scoped monkeypatches: the stack gets
     # its own registry directory explicitly (commands under test never find it by accident).
     ports = named_free_ports()
     root = tmp_path_factory.mktemp("demo-stack")

@@ -178,7 +178,8 @@ def test_overview_shows_health_alerts_anomalies_and_pulse(make_client: MakeClien
             "within",
         ),
         (
-            EngineView("warn", "partly blind: cannot read request_rate", watching=3),
+            # the flag, not the message's wording, says partly blind
+            EngineView("warn", "some queries fail", unreadable=("request_rate",), watching=3),
             "No anomalies on what the engine can read (cannot read request_rate)",
             "within",
         ),

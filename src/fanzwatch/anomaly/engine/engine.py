@@ -414,6 +414,7 @@ class AnomalyEngine:
             "active_anomalies": self.active_count(),
             "evaluations": self._ticks,
             "clock_offset_seconds": round(self.data_offset, 3),
+            "unreadable": sorted(self._query_errors),  # queries failing now: partly blind when not all
         }
         if self._crash is not None:
             return EngineStatus(EngineState.FAIL, f"blind: evaluation failed: {self._crash}", now, details)

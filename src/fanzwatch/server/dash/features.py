@@ -107,6 +107,7 @@ class EngineAnomalySource:
             status=status.status.value,
             output=status.output,
             blind=status.status.value in ("unknown", "fail"),
+            unreadable=tuple(details.get("unreadable", ())),  # type: ignore[arg-type]
             learning=int(details.get("series_learning", 0)),  # type: ignore[call-overload]
             watching=int(details.get("series_watching", 0)),  # type: ignore[call-overload]
             idle_platforms=tuple(details.get("idle_platforms", ())),  # type: ignore[arg-type]

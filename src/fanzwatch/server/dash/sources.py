@@ -181,9 +181,15 @@ class EngineView:
     output: str
     blind: bool = False
     """The engine cannot see (Prometheus unreachable, erroring, or not evaluating): say so."""
+    unreadable: tuple[str, ...] = ()
+    """Queries the engine cannot read now; some while not ``blind``: it is partly blind."""
     learning: int = 0
     watching: int = 0
     idle_platforms: tuple[str, ...] = ()
+
+    @property
+    def partly_blind(self) -> bool:
+        return not self.blind and bool(self.unreadable)
 
 
 @dataclass(frozen=True, slots=True)

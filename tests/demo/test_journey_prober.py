@@ -107,3 +107,14 @@ async def test_a_step_that_raises_something_unexpected_fails_the_journey_and_is_
     assert _value(registry, "fanz_journey_success") == 0
     assert _value(registry, "fanz_journey_runs_total", result="failure") == 1
     assert _value(registry, "fanz_journey_step_failures_total", step="tip") == 1
+
+
+async def test_a_platform_that_cannot_be_prepared_fails_sign_in_without_a_duration() -> None:
+    registry, exporter = CollectorRegistry(), InMemorySpanExporter()
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=2.0) as unreachable:
+        result = await _prober(unreachable, registry, exporter).walk("fanz-1")
+    assert [(s.step, s.ok, s.seconds) for s in result.steps] == [("sign_in", False, None)]
+    assert result.steps[0].reason.startswith("preparing: ConnectError")
+    assert _value(registry, "fanz_journey_step_failures_total", step="sign_in") == 1
+    # never started: no zero-second sign-in that would pull its p95 down during an outage
+    assert _value(registry, "fanz_journey_step_duration_seconds_count", step="sign_in") is None

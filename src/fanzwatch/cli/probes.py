@@ -37,15 +37,18 @@ def probe_journey(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the failures
-    config = JourneyProberConfig(
-        platform_url=platform_url,
-        platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
-        location=location,
-        interval_seconds=interval,
-        host=host,
-        port=port,
-        max_runs=max_runs,
-    )
+    try:
+        config = JourneyProberConfig(
+            platform_url=platform_url,
+            platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+            location=location,
+            interval_seconds=interval,
+            host=host,
+            port=port,
+            max_runs=max_runs,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     telemetry = build_telemetry(
         load_settings(lambda: TelemetrySettings(service_name="fanzwatch-journey-prober", auto_instrument=()))
     )

@@ -56,7 +56,8 @@ class StepFailedError(Exception):
 class StepResult:
     step: str
     ok: bool
-    seconds: float
+    seconds: float | None
+    """How long the step took; None when it never started (the journey could not be prepared)."""
     reason: str = ""
 
 
@@ -200,7 +201,7 @@ class JourneyProber:
             except Exception as exc:  # any failure to prepare is the journey failing
                 # Without its creator and item the journey cannot start: its first step fails.
                 reason = exc.reason if isinstance(exc, StepFailedError) else _unexpected(exc)
-                result.steps.append(StepResult(JOURNEY_STEPS[0], False, 0.0, f"preparing: {reason}"))
+                result.steps.append(StepResult(JOURNEY_STEPS[0], False, None, f"preparing: {reason}"))
             else:
                 token = ""
 
@@ -262,7 +263,8 @@ class JourneyProber:
     def _record(self, result: JourneyResult) -> None:
         p, loc = result.platform, self.location
         for step in result.steps:
-            self._duration.labels(JOURNEY, step.step, p, loc).observe(step.seconds)
+            if step.seconds is not None:  # a step that never ran has no duration (zeros would lower its p95)
+                self._duration.labels(JOURNEY, step.step, p, loc).observe(step.seconds)
             if not step.ok:
                 self._failures.labels(JOURNEY, step.step, p, loc).inc()
                 logger.warning("journey on %s failed at %s: %s", p, step.step, step.reason)

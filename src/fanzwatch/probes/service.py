@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import signal
 import time
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from .journey import JourneyProber
 
 logger = logging.getLogger(__name__)
+PLATFORM_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+"""A tenant's name as it appears in the platform's URL path (``/p/<platform>/``)."""
 STEP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 """Per request: a step slower than this has failed (the step histogram shows how slow)."""
 
@@ -36,6 +40,17 @@ class JourneyProberConfig:
     host: str = "127.0.0.1"
     port: int = 8340
     max_runs: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.platforms:
+            raise ValueError("no platform to walk: give at least one (--platforms fanz-1,fanz-2)")
+        bad = [p for p in self.platforms if not PLATFORM_NAME.fullmatch(p)]
+        if bad:
+            raise ValueError(f"not a platform name: {', '.join(map(repr, bad))} (lower-case letters, digits, '-')")
+        if self.max_runs is not None and self.max_runs < 1:
+            raise ValueError(f"max_runs must be at least 1, not {self.max_runs}")
+        if self.interval_seconds <= 0:
+            raise ValueError(f"interval_seconds must be positive, not {self.interval_seconds}")
 
 
 async def run_prober(config: JourneyProberConfig, *, registry: CollectorRegistry, tracer: Tracer | None = None) -> int:
@@ -64,10 +79,14 @@ def serve_prober(config: JourneyProberConfig, *, tracer: Tracer | None = None) -
     logger.info(
         "journey prober at %s from %s: metrics on %s:%d", config.platform_url, config.location, config.host, config.port
     )
+    # ``fanzwatch up`` stops its children with SIGTERM: end like Ctrl-C, so the caller's
+    # ``finally`` flushes the last journeys' spans (often the failing ones) instead of dying.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return asyncio.run(run_prober(config, registry=registry, tracer=tracer))
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.shutdown()
         thread.join(timeout=5)

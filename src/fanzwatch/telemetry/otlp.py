@@ -1,24 +1,32 @@
-"""OTLP protobuf → ``otel_traces`` rows, with hostile values bounded.
+"""OTLP (protobuf or JSON) → ``otel_traces`` / ``otel_logs`` rows, with hostile values bounded.
 
 The receiver's decoding step, kept pure so it is tested on its own: attribute values
 become strings as the Collector's exporter stores them (arrays and maps as JSON), each cut
-to ``max_value`` characters with NUL removed, nesting cut at ``max_depth``; a span whose
-trace or span id has the wrong length is rejected (counted for the partial-success answer),
-the rest of the request is kept.
+to ``max_value`` characters with NUL removed, nesting cut at ``max_depth``; a span (or log
+record) whose trace or span id has the wrong length is rejected (counted for the
+partial-success answer), the rest of the request is kept. Log bodies pass through
+``scrub`` (the server gives it the RUM scrubbing rules) before they are stored.
+
+JSON is the OTLP/JSON mapping (``otlp_json``): camelCase or snake_case keys, trace and
+span ids in hex, 64-bit integers as strings or numbers, enums as integers.
 
 >>> rows, rejected = decode_traces(ExportTraceServiceRequest(...).SerializeToString())  # doctest: +SKIP
+>>> rows, rejected = decode_logs(body, json=True, scrub=scrub_text)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from .otlp_json import OtlpJsonError, parse_json_request
 from .store import unix_nano_text
 
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -80,13 +88,20 @@ def attributes(items: Any, *, max_value: int = MAX_VALUE) -> dict[str, str]:
     return out
 
 
-def decode_traces(body: bytes, *, max_value: int = MAX_VALUE) -> tuple[list[dict[str, Any]], int]:
-    """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` in protobuf."""
-    request = ExportTraceServiceRequest()
+def _parse(request: Any, body: bytes, *, json: bool, what: str) -> None:
     try:
-        request.ParseFromString(body)
-    except DecodeError as exc:
-        raise MalformedOtlpError(f"not an OTLP traces request: {exc}") from None
+        if json:
+            parse_json_request(body, request)
+        else:
+            request.ParseFromString(body)
+    except (DecodeError, OtlpJsonError) as exc:
+        raise MalformedOtlpError(f"not an OTLP {what} request: {str(exc)[:300]}") from None
+
+
+def decode_traces(body: bytes, *, json: bool = False, max_value: int = MAX_VALUE) -> tuple[list[dict[str, Any]], int]:
+    """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` (protobuf, or OTLP/JSON)."""
+    request = ExportTraceServiceRequest()
+    _parse(request, body, json=json, what="traces")
     rows: list[dict[str, Any]] = []
     rejected = 0
     for resource_spans in request.resource_spans:
@@ -125,6 +140,60 @@ def decode_traces(body: bytes, *, max_value: int = MAX_VALUE) -> tuple[list[dict
                         "Links.SpanId": [link.span_id.hex() for link in links],
                         "Links.TraceState": [_clean(link.trace_state, 512) for link in links],
                         "Links.Attributes": [attributes(link.attributes, max_value=max_value) for link in links],
+                    }
+                )
+    return rows, rejected
+
+
+def decode_logs(
+    body: bytes,
+    *,
+    json: bool = False,
+    scrub: Callable[[str], str] | None = None,
+    max_value: int = MAX_VALUE,
+) -> tuple[list[dict[str, Any]], int]:
+    """``(rows, rejected log records)`` of an ``ExportLogsServiceRequest`` (protobuf, or OTLP/JSON).
+
+    A record's time is its ``time_unix_nano``, or the observed time when that is unset (as
+    the Collector's exporter does); trace and span ids are optional, but a record whose id
+    is present with the wrong length is rejected. ``scrub`` rewrites each body.
+    """
+    request = ExportLogsServiceRequest()
+    _parse(request, body, json=json, what="logs")
+    rows: list[dict[str, Any]] = []
+    rejected = 0
+    for resource_logs in request.resource_logs:
+        resource = attributes(resource_logs.resource.attributes, max_value=max_value)
+        service = resource.get("service.name", "")
+        resource_schema = _clean(resource_logs.schema_url, 512)
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            scope_name, scope_version = _clean(scope.name, 256), _clean(scope.version, 256)
+            scope_attributes = attributes(scope.attributes, max_value=max_value)
+            scope_schema = _clean(scope_logs.schema_url, 512)
+            for record in scope_logs.log_records:
+                if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
+                    rejected += 1
+                    continue
+                text = value_text(record.body, max_value=max_value)
+                rows.append(
+                    {
+                        "Timestamp": unix_nano_text(record.time_unix_nano or record.observed_time_unix_nano),
+                        "TraceId": record.trace_id.hex(),
+                        "SpanId": record.span_id.hex(),
+                        "TraceFlags": record.flags & 0xFF,
+                        "SeverityText": _clean(record.severity_text, 64),
+                        "SeverityNumber": record.severity_number if 0 <= record.severity_number <= 24 else 0,
+                        "ServiceName": service,
+                        "Body": scrub(text) if scrub is not None else text,
+                        "ResourceSchemaUrl": resource_schema,
+                        "ResourceAttributes": resource,
+                        "ScopeSchemaUrl": scope_schema,
+                        "ScopeName": scope_name,
+                        "ScopeVersion": scope_version,
+                        "ScopeAttributes": scope_attributes,
+                        "LogAttributes": attributes(record.attributes, max_value=max_value),
+                        "EventName": _clean(getattr(record, "event_name", ""), 256),
                     }
                 )
     return rows, rejected

@@ -25,6 +25,10 @@ from .schema import LOGS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, table_statement
 _TABLES = frozenset({TRACES_TABLE, LOGS_TABLE})
 
 
+class StoreInputError(ValueError):
+    """A batch the store refuses: unknown table, or lines that are not JSON objects."""
+
+
 def unix_nano_text(nanos: int) -> str:
     """``1764756000123456789`` → ``"1764756000.123456789"`` (exact in ``DateTime64(9)``)."""
     seconds, rest = divmod(int(nanos), 1_000_000_000)
@@ -52,8 +56,31 @@ class ChdbTelemetryStore:
     def insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Write ``rows`` (the exporter's column names) in one insert; the number written."""
         if table not in _TABLES:
-            raise ValueError(f"table {table!r}: use {TRACES_TABLE} or {LOGS_TABLE}")
+            raise StoreInputError(f"table {table!r}: use {TRACES_TABLE} or {LOGS_TABLE}")
         lines = [orjson.dumps(row) for row in rows]
+        if not lines:
+            return 0
+        data = b"\n".join(lines).decode()
+        with self._lock:
+            self._session.query(f"INSERT INTO {table} FORMAT JSONEachRow {data}")
+        return len(lines)
+
+    def insert_lines(self, table: str, body: bytes) -> int:
+        """Write an encoded batch (one JSON object per line, the exporter's columns) in one insert.
+
+        Each line is checked to be a JSON object first, so a bad batch is refused whole
+        (``StoreInputError``) instead of failing half-way inside the engine.
+        """
+        if table not in _TABLES:
+            raise StoreInputError(f"table {table!r}: use {TRACES_TABLE} or {LOGS_TABLE}")
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        for number, line in enumerate(lines, 1):
+            if not line.lstrip().startswith(b"{"):
+                raise StoreInputError(f"line {number} is not a JSON object")
+            try:
+                orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise StoreInputError(f"line {number} is not JSON: {exc}") from None
         if not lines:
             return 0
         data = b"\n".join(lines).decode()

@@ -78,6 +78,7 @@ async def test_server_span_has_route_status_and_request_id(cap: TelemetryCapture
         "http.request.method": "GET",
         "url.path": "/api/creators/5",
         "url.scheme": "http",
+        "fanz.platform": "fanz-1",
         "fanz.request.id": response.headers["x-request-id"],
         "http.route": "/api/creators/{creator_id}",
         "http.response.status_code": 200,
@@ -391,3 +392,16 @@ async def test_routers_included_with_a_prefix_are_labelled_with_the_full_templat
     assert cap.get_sample_value(f"{HTTP}_count", register_labels) == 1
     assert cap.get_sample_value(f"{HTTP}_count", http_labels("/api/v1/items/{item_id}", 200)) == 1
     assert cap.get_sample_value(f"{HTTP}_count", http_labels("/items/{item_id}", 200)) is None
+
+
+async def test_spans_only_mode_and_a_bounded_platform_attribute(cap: TelemetryCapture) -> None:
+    app = build_app(cap, metrics=False, platform=lambda scope: "not-a-tenant", user_id=None)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        assert (await c.get("/api/creators/4")).status_code == 200
+    span = cap.span("GET /api/creators/{creator_id}")
+    assert span.attributes is not None
+    assert span.attributes["fanz.platform"] == "other"  # bounded like the label: not the raw value
+    assert span.attributes["http.route"] == "/api/creators/{creator_id}"
+    body = cap.telemetry.render_metrics()[0].decode()
+    assert f"{HTTP}_count" not in body

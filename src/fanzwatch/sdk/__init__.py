@@ -39,7 +39,15 @@ from ._internal.process import TelemetryNotInitialisedError, current_telemetry
 from ._internal.request_id import current_request_id
 from ._internal.setup import build_telemetry, init_telemetry
 from ._internal.telemetry import Telemetry
-from ._internal.tracing import ExternalCall, add_event, set_attributes, trace_db, trace_external, trace_operation
+from ._internal.tracing import (
+    ExternalCall,
+    add_event,
+    current_traceparent,
+    set_attributes,
+    trace_db,
+    trace_external,
+    trace_operation,
+)
 
 __all__ = [
     "ActiveUsersCollector",
@@ -67,6 +75,7 @@ __all__ = [
     "configure_logging",
     "current_request_id",
     "current_telemetry",
+    "current_traceparent",
     "init_telemetry",
     "instrument_db_pool",
     "mark_user_active",

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -43,6 +45,7 @@ class TelemetryCapture:
     telemetry: Telemetry
     span_exporter: InMemorySpanExporter
     metric_reader: InMemoryMetricReader
+    log_exporter: InMemoryLogRecordExporter
 
     def spans(self) -> tuple[ReadableSpan, ...]:
         """Finished spans, in the order they ended."""
@@ -53,6 +56,10 @@ class TelemetryCapture:
         found = [s for s in self.spans() if s.name == name]
         assert len(found) == 1, f"expected one span {name!r}, got {len(found)}: {[s.name for s in self.spans()]}"
         return found[0]
+
+    def logs(self) -> tuple[ReadableLogRecord, ...]:
+        """Log records exported by OTLP (those of the root logger inside ``capture_telemetry``)."""
+        return tuple(self.log_exporter.get_finished_logs())
 
     def get_sample_value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
         """A sample from the Prometheus registry (e.g. ``fanz_revenue_total``), None when absent."""
@@ -77,6 +84,7 @@ class TelemetryCapture:
 
     def clear(self) -> None:
         self.span_exporter.clear()
+        self.log_exporter.clear()
 
 
 def make_test_telemetry(
@@ -89,6 +97,9 @@ def make_test_telemetry(
         "otlp_endpoint": None,
         "otlp_traces_endpoint": None,
         "otlp_metrics_endpoint": None,
+        "otlp_logs_endpoint": None,
+        "otlp_headers": None,
+        "otlp_token_file": None,
         "multiprocess_dir": None,
         "traces_sampler": "parentbased_always_on",
         "metrics_port": None,
@@ -96,21 +107,28 @@ def make_test_telemetry(
     resolved = TelemetrySettings(**{**defaults, **base, **overrides})
     exporter = InMemorySpanExporter()
     reader = InMemoryMetricReader()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     telemetry = build_telemetry(
         resolved,
         span_exporters=[exporter],
         metric_readers=[reader],
+        log_exporters=[logs],
         tracker=tracker or InMemoryActiveUsers(window_s=resolved.active_users_window_s),
     )
-    return TelemetryCapture(telemetry, exporter, reader)
+    return TelemetryCapture(telemetry, exporter, reader, logs)
 
 
 @contextmanager
 def capture_telemetry(
     settings: TelemetrySettings | None = None, *, tracker: ActiveUsersTracker | None = None, **overrides: Any
 ) -> Iterator[TelemetryCapture]:
-    """A fresh in-memory Telemetry, installed as the process's for the block, shut down after."""
+    """A fresh in-memory Telemetry, installed as the process's for the block, shut down after.
+
+    The root logger's records (at the settings' ``logs_export_level`` and above, when the
+    root logger lets them through) are captured too: ``cap.logs()``.
+    """
     cap = make_test_telemetry(settings, tracker=tracker, **overrides)
+    cap.telemetry.attach_log_handler()
     try:
         with PROCESS.installed(cap.telemetry):
             yield cap

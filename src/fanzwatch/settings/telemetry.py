@@ -12,10 +12,17 @@ field                                  also read from
 ``otlp_endpoint``                      ``OTEL_EXPORTER_OTLP_ENDPOINT``
 ``otlp_traces_endpoint``               ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
 ``otlp_metrics_endpoint``              ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``
+``otlp_logs_endpoint``                 ``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT``
+``otlp_headers``                       ``OTEL_EXPORTER_OTLP_HEADERS`` (``k=v,k2=v2``)
+``otlp_timeout_s``                     ``OTEL_EXPORTER_OTLP_TIMEOUT`` (seconds)
 ``traces_sampler`` / ``_arg``          ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``
 ``metrics_export_interval_ms``         ``OTEL_METRIC_EXPORT_INTERVAL``
 ``multiprocess_dir``                   ``PROMETHEUS_MULTIPROC_DIR``
 =====================================  ===========================================
+
+``fanzwatch up`` gives the services it starts ``FANZWATCH_TELEMETRY_OTLP_ENDPOINT`` (its
+server's receiver) and ``FANZWATCH_TELEMETRY_OTLP_TOKEN_FILE`` (the receiver's bearer
+token), unless an OTLP endpoint is configured already: explicit values always win.
 
 >>> s = TelemetrySettings(service_name="payments", platform="fanz-1", metrics_port=9464)
 """
@@ -27,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from ..core.platforms import DEFAULT_PLATFORMS, OTHER_PLATFORM, validate_platforms
@@ -118,6 +125,36 @@ class TelemetrySettings(ComponentSettings):
         default=None,
         validation_alias=_env("otlp_metrics_endpoint", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
         description="full OTLP metrics URL; when set, metrics are also pushed by OTLP",
+    )
+    otlp_logs_endpoint: str | None = Field(
+        default=None,
+        validation_alias=_env("otlp_logs_endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+        description="full OTLP logs URL; overrides otlp_endpoint for logs",
+    )
+    otlp_headers: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS"),
+        description="headers sent with every OTLP export, 'key=value,key2=value2' (URL-encoded values)",
+    )
+    otlp_token_file: Path | None = Field(
+        default=None,
+        description="file holding a bearer token for the OTLP receiver (sent as Authorization: Bearer ...); "
+        "read when telemetry is built. fanzwatch up's receiver token is <secrets_dir>/otlp_token",
+    )
+    otlp_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        validation_alias=_env("otlp_timeout_s", "OTEL_EXPORTER_OTLP_TIMEOUT"),
+        description="time one OTLP export may take, retries included; an endpoint that does not answer "
+        "is then left alone for a while (exports dropped and counted, one warning)",
+    )
+    logs_export: bool = Field(
+        default=True,
+        description="with an OTLP logs endpoint, also export log records (with the active span's ids) by OTLP",
+    )
+    logs_export_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="the least severe log record exported by OTLP"
     )
     metrics_export_interval_ms: int = Field(
         default=60_000,
@@ -229,14 +266,37 @@ class TelemetrySettings(ComponentSettings):
             return self.otlp_endpoint.rstrip("/") + "/v1/traces"
         return None
 
+    @property
+    def logs_endpoint(self) -> str | None:
+        """Where log records go: the logs URL, else the base endpoint + /v1/logs, else nowhere."""
+        if not self.logs_export:
+            return None
+        if self.otlp_logs_endpoint:
+            return self.otlp_logs_endpoint
+        if self.otlp_endpoint:
+            return self.otlp_endpoint.rstrip("/") + "/v1/logs"
+        return None
 
-def _parse_resource_attributes(raw: str) -> dict[str, str]:
+    @property
+    def extra_otlp_headers(self) -> dict[str, str]:
+        """``otlp_headers`` parsed (values URL-decoded, as OTEL_EXPORTER_OTLP_HEADERS is).
+
+        Checked when telemetry is built, not here: a validation error would echo the value.
+        """
+        if self.otlp_headers is None:
+            return {}
+        return _parse_resource_attributes(self.otlp_headers.get_secret_value(), what="OTLP header")
+
+
+def _parse_resource_attributes(raw: str, *, what: str = "resource attribute") -> dict[str, str]:
     out: dict[str, str] = {}
-    for item in raw.split(","):
+    for n, item in enumerate(raw.split(","), start=1):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"resource attribute {item!r} is not key=value")
+            # A header's text may be a secret: name it by position only.
+            shown = repr(item) if what == "resource attribute" else f"number {n}"
+            raise ValueError(f"{what} {shown} is not key=value")
         out[key.strip()] = unquote(value.strip())
     return out

@@ -78,7 +78,9 @@ class TelemetryMiddleware:
     platform label per request (default: the service's platform). A request the hook
     gives no tenant (an admin route, a health probe, a 404) is labelled ``other``: a
     multi-tenant service's own platform is just its first tenant, and counting such
-    requests there would charge that tenant with everyone's traffic.
+    requests there would charge that tenant with everyone's traffic. The same platform
+    goes on the server span as ``fanz.platform``. ``metrics=False`` keeps the spans and
+    request ids but records no request metrics (a stand-in for a third party).
     """
 
     def __init__(
@@ -91,8 +93,10 @@ class TelemetryMiddleware:
         user_id: UserIdHook | None = user_id_from_state,
         platform: PlatformHook | None = None,
         max_series: int = MAX_SERIES,
+        metrics: bool = True,
     ) -> None:
         self.app = app
+        self._metrics = metrics
         self._telemetry = telemetry
         self._tracing_opt = tracing
         self._request_id = request_id
@@ -237,22 +241,24 @@ class TelemetryMiddleware:
             else:
                 template = prefix + (_effective_path_format(scope) or _route_path_format(route))
         platform = self._platform if self._platform_hook is None else self._platform_hook(scope) or OTHER_PLATFORM
-        key = (method, template, status, platform)
-        cached = self._children.get(key)
-        if cached is None:
-            cached = self._child(key)
-        cached[0].observe(duration)
-        if cached[1] is not None and self._mirror is not None:
-            self._mirror.record(_DURATION, duration, cached[1])
         uid = self._user_id(scope) if self._user_id is not None else None
-        if uid is not None and uid != "":
-            self._business.mark_user_active(uid, platform=platform)
+        if self._metrics:
+            key = (method, template, status, platform)
+            cached = self._children.get(key)
+            if cached is None:
+                cached = self._child(key)
+            cached[0].observe(duration)
+            if cached[1] is not None and self._mirror is not None:
+                self._mirror.record(_DURATION, duration, cached[1])
+            if uid is not None and uid != "":
+                self._business.mark_user_active(uid, platform=platform)
         if span is not None:
             # One set_attributes call for everything: each call validates and takes the span's lock.
             attrs: dict[str, str | int] = {
                 "http.request.method": method,
                 "url.path": path,
                 "url.scheme": scope.get("scheme", "http"),
+                "fanz.platform": self._bounds.bound("platform", platform),
             }
             if rid is not None:
                 attrs["fanz.request.id"] = rid

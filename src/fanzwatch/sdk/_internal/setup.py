@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -36,15 +38,18 @@ from ...core.catalog import business, runtime
 from ...settings.telemetry import TelemetrySettings
 from .active_users import ActiveUsersCollector, ActiveUsersTracker, InMemoryActiveUsers
 from .business import BusinessMetrics
+from .export import ExportBreaker, QuietLogExporter, QuietSpanExporter
 from .exposition import Exposition, MetricsPortServer
 from .instruments import SdkInstruments
 from .memory import MemoryLimitCollector
 from .otel_metrics import GuardedMetricExporter, build_mirror
+from .otlp_logs import OtlpLogHandler
 from .process import INSTRUMENTATION_NAME, PROCESS
 from .telemetry import Telemetry
 
 logger = logging.getLogger("fanzwatch.sdk")
 
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 # library -> (module to detect, instrumentor module, instrumentor class)
 _INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
     "httpx": ("httpx", "opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
@@ -136,13 +141,17 @@ def build_telemetry(
     registry: CollectorRegistry | None = None,
     span_exporters: Sequence[SpanExporter] = (),
     metric_readers: Sequence[MetricReader] = (),
+    log_exporters: Sequence[LogRecordExporter] = (),
     tracker: ActiveUsersTracker | None = None,
 ) -> Telemetry:
     """A complete Telemetry without touching any process-wide state.
 
-    ``span_exporters`` are attached with a synchronous processor (tests read spans
-    immediately); the configured OTLP endpoint gets a batching one. ``metric_readers``
-    (e.g. ``InMemoryMetricReader``) turn on the OTel mirror of the catalog instruments.
+    ``span_exporters`` and ``log_exporters`` are attached with a synchronous processor
+    (tests read them immediately); the configured OTLP endpoints get batching ones, behind
+    an :class:`ExportBreaker` (an endpoint that does not answer costs one warning, not a
+    stream of them). ``metric_readers`` (e.g. ``InMemoryMetricReader``) turn on the OTel
+    mirror of the catalog instruments. The log handler is built, not attached: see
+    :meth:`Telemetry.attach_log_handler`.
     """
     settings = settings or TelemetrySettings()
     _check_multiprocess(settings)
@@ -156,13 +165,17 @@ def build_telemetry(
 
     resource = build_resource(settings)
     provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
+    headers = otlp_headers(settings)
     endpoint = settings.traces_endpoint
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(GuardedSpanExporter(OTLPSpanExporter(endpoint), on_failure)))
+        spans_out = OTLPSpanExporter(endpoint, headers=headers, timeout=settings.otlp_timeout_s)
+        breaker = ExportBreaker("spans", endpoint, on_failure=on_failure, component="otlp_trace_export")
+        provider.add_span_processor(BatchSpanProcessor(QuietSpanExporter(spans_out, breaker)))
     for exporter in span_exporters:
         provider.add_span_processor(SimpleSpanProcessor(GuardedSpanExporter(exporter, on_failure)))
+    logger_provider = _build_logger_provider(settings, resource, headers, log_exporters, on_failure)
 
     readers = list(metric_readers)
     if settings.otlp_metrics_endpoint:
@@ -209,12 +222,63 @@ def build_telemetry(
         tracer_provider=provider,
         tracer=provider.get_tracer(INSTRUMENTATION_NAME, __version__),
         mirror=mirror,
+        logger_provider=logger_provider,
+        log_handler=(
+            OtlpLogHandler(logger_provider, level=LOG_LEVELS[settings.logs_export_level])
+            if logger_provider is not None
+            else None
+        ),
     )
     failures.append(telemetry)
     if settings.metrics_port is not None:
         server = MetricsPortServer(exposition, host=settings.metrics_host, port=settings.metrics_port)
         telemetry.closers.append(server.close)
     return telemetry
+
+
+def otlp_headers(settings: TelemetrySettings) -> dict[str, str]:
+    """Headers of every OTLP export: ``otlp_headers``, and the bearer token of ``otlp_token_file``.
+
+    Raises :class:`~fanzwatch.core.ConfigError` when the token file cannot be read or is empty.
+    """
+    try:
+        headers = dict(settings.extra_otlp_headers)
+    except ValueError as exc:
+        raise ConfigError(str(exc), setting="otlp_headers") from None
+    path = settings.otlp_token_file
+    if path is not None:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the OTLP token file {path}: {exc.strerror}", setting="otlp_token_file"
+            ) from None
+        if not token:
+            raise ConfigError(f"the OTLP token file {path} is empty", setting="otlp_token_file")
+        headers["authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _build_logger_provider(
+    settings: TelemetrySettings,
+    resource: Resource,
+    headers: dict[str, str],
+    log_exporters: Sequence[LogRecordExporter],
+    on_failure: Callable[[str], None],
+) -> LoggerProvider | None:
+    endpoint = settings.logs_endpoint
+    if not endpoint and not log_exporters:
+        return None
+    provider = LoggerProvider(resource=resource)
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+        logs_out = OTLPLogExporter(endpoint, headers=headers, timeout=settings.otlp_timeout_s)
+        breaker = ExportBreaker("log records", endpoint, on_failure=on_failure, component="otlp_log_export")
+        provider.add_log_record_processor(BatchLogRecordProcessor(QuietLogExporter(logs_out, breaker)))
+    for exporter in log_exporters:
+        provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    return provider
 
 
 def _register_process_metrics(
@@ -266,8 +330,9 @@ def init_telemetry(settings: TelemetrySettings | None = None, /, **overrides: An
     """Initialise this process's telemetry once; later calls return the same object.
 
     Builds the catalog instruments, the tracer provider (set as the OpenTelemetry
-    global so auto-instrumented libraries use it), OTLP exporters when configured,
-    auto-instrumentation of the installed client libraries, and the metrics port.
+    global so auto-instrumented libraries use it), OTLP exporters when configured
+    (log records of the root logger are exported too), auto-instrumentation of the
+    installed client libraries, and the metrics port.
 
     >>> telemetry = init_telemetry(service_name="payments", platform="fanz-3")
     >>> init_telemetry() is telemetry
@@ -284,6 +349,7 @@ def init_telemetry(settings: TelemetrySettings | None = None, /, **overrides: An
             settings = TelemetrySettings(**{**base, **overrides})
         telemetry = build_telemetry(settings)
         _install_globals(telemetry)
+        telemetry.attach_log_handler()
         PROCESS.set(telemetry)
         telemetry.closers.insert(0, lambda: PROCESS.set(None) if PROCESS.current is telemetry else None)
         return telemetry

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry, Gauge
@@ -20,6 +21,7 @@ from .db_pool import DbPoolCollector, DbPoolEventGauges, read_pool, sync_engine
 from .exposition import Exposition
 from .instruments import SdkInstruments, build_prometheus_metric
 from .otel_metrics import OtelMirror
+from .otlp_logs import OtlpLogHandler
 
 logger = logging.getLogger("fanzwatch.sdk")
 
@@ -44,11 +46,16 @@ class Telemetry:
     tracer_provider: TracerProvider
     tracer: Tracer
     mirror: OtelMirror | None = None
+    logger_provider: LoggerProvider | None = None
+    """Exports log records by OTLP when a logs endpoint (or test exporter) is configured."""
+    log_handler: OtlpLogHandler | None = None
+    """The ``logging`` handler feeding ``logger_provider``; see :meth:`attach_log_handler`."""
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _engines: dict[str, Engine] = field(default_factory=dict, init=False, repr=False)
     _pool_collector: DbPoolCollector | None = field(default=None, init=False, repr=False)
     _pool_gauges: DbPoolEventGauges | None = field(default=None, init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
+    _log_targets: list[logging.Logger] = field(default_factory=list, init=False, repr=False)
 
     @property
     def multiprocess(self) -> bool:
@@ -112,9 +119,31 @@ class Telemetry:
                 out.append((state.max, {"platform": self.platform, "pool_name": name}))
         return out
 
+    def attach_log_handler(self, target: logging.Logger | None = None) -> None:
+        """Export ``target``'s records (default: the root logger's) by OTLP until shutdown.
+
+        A no-op without a logs exporter. ``init_telemetry`` does this for the root logger;
+        a service built with ``build_telemetry`` calls it where it sets up its logging.
+        """
+        handler = self.log_handler
+        if handler is None:
+            return
+        where = target if target is not None else logging.getLogger()
+        if handler in where.handlers:
+            return
+        where.addHandler(handler)
+        self._log_targets.append(where)
+
+    def _detach_log_handler(self) -> None:
+        handler, targets = self.log_handler, self._log_targets
+        while handler is not None and targets:
+            targets.pop().removeHandler(handler)
+
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
-        """Export pending spans (and metrics, when pushed) now."""
+        """Export pending spans and log records (and metrics, when pushed) now."""
         ok = self.tracer_provider.force_flush(timeout_millis)
+        if self.logger_provider is not None:
+            ok = self.logger_provider.force_flush(timeout_millis) and ok
         if self.mirror is not None:
             ok = self.mirror.provider.force_flush(timeout_millis) and ok
         return ok
@@ -125,7 +154,12 @@ class Telemetry:
             return
         self._closed = True
         # Exporters first (their final export still reads the tracker and pools), then the rest.
-        steps: list[tuple[str, Callable[[], object]]] = [("tracer_provider", self.tracer_provider.shutdown)]
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("log_handler", self._detach_log_handler),
+            ("tracer_provider", self.tracer_provider.shutdown),
+        ]
+        if self.logger_provider is not None:
+            steps.append(("logger_provider", self.logger_provider.shutdown))
         if self.mirror is not None:
             steps.append(("meter_provider", self.mirror.shutdown))
         steps.append(("active_users", self.business.tracker.close))

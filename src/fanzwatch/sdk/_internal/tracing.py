@@ -170,3 +170,17 @@ def add_event(name: str, attributes: Attributes | None = None, /, **kwargs: Attr
     span = trace.get_current_span()
     if span.is_recording():
         span.add_event(name, {**(attributes or {}), **kwargs})
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span, or None outside a valid one.
+
+    Server-rendered pages put it in ``<meta name="traceparent" content="...">``: fanz-rum.js
+    then reports the page view, and the page's fetch/XHR calls, under the page's trace.
+
+    >>> f'<meta name="traceparent" content="{current_traceparent()}">'
+    """
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"

@@ -36,7 +36,15 @@ from fanzwatch.stack import (
     port_plan,
     provisioning_settings,
 )
-from fanzwatch.stack.plan import WEBHOOK_TOKEN_FILE, StackPaths, alerting_config, server_env
+from fanzwatch.stack.plan import (
+    OTLP_ENDPOINT_VARIABLES,
+    WEBHOOK_TOKEN_FILE,
+    StackPaths,
+    alerting_config,
+    demo_children,
+    otlp_env,
+    server_env,
+)
 
 from .conftest import free_ports
 
@@ -277,6 +285,8 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "ANOMALY_ALERTMANAGER_URL",
     ):
         monkeypatch.delenv(f"FANZWATCH_{key}", raising=False)
+    for variable in OTLP_ENDPOINT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     stack = StackSettings(data_dir=tmp_path, prometheus_port=19090, alertmanager_port=19093)
     paths = StackPaths(tmp_path)
     core = {
@@ -285,6 +295,9 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": "http://127.0.0.1:19093",
         "FANZWATCH_DASH_PROMETHEUS_URL": "http://127.0.0.1:19090",
         "FANZWATCH_DASH_ALERTMANAGER_URL": "http://127.0.0.1:19093",
+        # The server traces itself to its own OTLP receiver.
+        "FANZWATCH_TELEMETRY_OTLP_ENDPOINT": f"http://127.0.0.1:{stack.server_port}",
+        "FANZWATCH_TELEMETRY_OTLP_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "otlp_token"),
         # The role tokens the runner generates (Prometheus scrapes with the viewer one).
         **{
             f"FANZWATCH_AUTH_{role.upper()}_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / f"{role}_token")
@@ -301,6 +314,28 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
     assert json.loads(env["FANZWATCH_HEALTH_CHECKS"])[1]["url"] == "http://127.0.0.1:8311/health"
     monkeypatch.setenv("FANZWATCH_RUM_ALLOWED_ORIGINS", '["https://fanz.example"]')
     assert "FANZWATCH_RUM_ALLOWED_ORIGINS" not in server_env(stack, DemoSettings(), paths)  # the user's choice wins
+
+
+def test_instrumented_children_send_to_the_receiver_unless_an_endpoint_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in OTLP_ENDPOINT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    stack = StackSettings(data_dir=tmp_path, server_port=18000)
+    expected = {
+        "FANZWATCH_TELEMETRY_OTLP_ENDPOINT": "http://127.0.0.1:18000",
+        "FANZWATCH_TELEMETRY_OTLP_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "otlp_token"),
+    }
+    assert otlp_env(stack) == expected
+    services, _traffic = demo_children(stack, DemoSettings(), StackPaths(tmp_path))
+    by_name = {spec.name: spec for spec in services}
+    assert by_name["platform"].env == expected
+    assert by_name["processor"].env == expected
+    assert by_name["notifications"].env == {}
+    assert otlp_env(stack.model_copy(update={"run_server": False})) == {}  # no server: no receiver
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")  # the user's choice wins
+    assert otlp_env(stack) == {}
+    assert "FANZWATCH_TELEMETRY_OTLP_ENDPOINT" not in server_env(stack, None, StackPaths(tmp_path))
 
 
 def test_alerting_config_notifies_people_and_fails_over_for_real_in_the_demo(tmp_path: Path) -> None:

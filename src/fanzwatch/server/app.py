@@ -41,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 # One client for every outgoing call; explicit timeouts so a slow peer never hangs us.
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+SERVICE_NAME = "fanzwatch"
+"""service.name of the server's own spans and logs, unless configured."""
+OTLP_PATH_PREFIX = "/v1"
+UNEXPORTED_LOGGERS = ("fanzwatch.telemetry",)
+"""The receiver's and store's own logs stay out of the OTLP logs they receive."""
 
 
 def create_app(settings: ServerSettings | None = None, *, registry: CollectorRegistry | None = None) -> FastAPI:
@@ -67,10 +72,22 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         bi = build_bi(settings.bi, platforms=settings.platforms, clock=clock)  # no I/O until used
         registry.register(bi.collector)  # KPI gauges (revenue, payment success) computed at scrape time
     # The server instruments itself with its own SDK; /metrics exposes the same registry.
+    # Its traces and logs go to the configured OTLP endpoint, under `fanzwatch up` its own
+    # receiver: the OTLP routes (/v1/...) are left untraced, so exporting never feeds itself.
+    own = settings.telemetry
     telemetry = build_telemetry(
-        settings.telemetry.model_copy(update={"metrics_path": None, "platforms": settings.platforms}),
+        own.model_copy(
+            update={
+                "metrics_path": None,
+                "platforms": settings.platforms,
+                "excluded_paths": (*own.excluded_paths, OTLP_PATH_PREFIX),
+                "service_name": own.service_name if "service_name" in own.model_fields_set else SERVICE_NAME,
+            }
+        ),
         registry=registry,
     )
+    if telemetry.log_handler is not None:
+        telemetry.log_handler.exclude(*UNEXPORTED_LOGGERS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +102,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             stack.push_async_callback(engine.dispose)
             telemetry.instrument_db_pool(engine, pool_name="store")
             stack.callback(telemetry.shutdown)
+            telemetry.attach_log_handler()  # its log records by OTLP too, when configured
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
             await rum.start(engine)
             stack.push_async_callback(rum.stop)

@@ -12,7 +12,8 @@ Data directory layout (a second run reuses every part of it)::
     demo/              platform.db and objects/ (uploaded content) of the demo platform,
                        notifications.jsonl (what the demo's sinks received)
     secrets/           files Alertmanager reads secrets from (slack_api_url, ...), role tokens,
-                       rum_synthetic_key (the demo's browser sessions)
+                       rum_synthetic_key (the demo's browser sessions), otlp_token (what services
+                       send to the server's OTLP receiver)
     logs/<child>.log   each child's output, appended run after run
     stack.json         PIDs and URLs of the running stack (removed on stop)
 """
@@ -45,6 +46,14 @@ enough that an alert fires and resolves within about a minute of the fault."""
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
 RUM_SYNTHETIC_KEY_FILE = "rum_synthetic_key"
 """The demo's browser sessions send it; the server's RUM ingestion lets them past bot detection."""
+OTLP_TOKEN_FILE = "otlp_token"
+"""The bearer token of the server's OTLP receiver (``/v1/traces``, ``/v1/logs``)."""
+OTLP_ENDPOINT_VARIABLES = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "FANZWATCH_TELEMETRY_OTLP_ENDPOINT",
+    "FANZWATCH_TELEMETRY_OTLP_TRACES_ENDPOINT",
+)
 
 
 def fanzwatch_argv(*args: str) -> tuple[str, ...]:
@@ -194,6 +203,22 @@ def alerting_config(stack: StackSettings, demo: DemoSettings | None) -> dict[str
     return config
 
 
+def otlp_env(stack: StackSettings) -> dict[str, str]:
+    """How the stack's instrumented children (server, demo services) find the OTLP receiver.
+
+    ``fanzwatch.sdk`` reads these (``TelemetrySettings``): traces and logs go to the server's
+    ``/v1/traces`` and ``/v1/logs`` with the bearer token of ``<secrets_dir>/otlp_token``.
+    Nothing is added when an OTLP endpoint is configured in the environment already (that
+    one wins, e.g. a Collector), or when this stack runs no server to receive them.
+    """
+    if not stack.run_server or any(os.environ.get(v) for v in OTLP_ENDPOINT_VARIABLES):
+        return {}
+    return {
+        "FANZWATCH_TELEMETRY_OTLP_ENDPOINT": _url(stack, stack.server_port),
+        "FANZWATCH_TELEMETRY_OTLP_TOKEN_FILE": str(stack.resolved_secrets_dir.resolve() / OTLP_TOKEN_FILE),
+    }
+
+
 def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPaths) -> dict[str, str]:
     """Environment for the fanzwatch server child: where Prometheus and Alertmanager are and,
     with the demo, which dependencies to health-check and which origin may post RUM beacons.
@@ -204,6 +229,7 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
     """
     secrets = stack.resolved_secrets_dir.resolve()
     env = {
+        **otlp_env(stack),  # the server traces itself to its own receiver (which it leaves untraced)
         "FANZWATCH_ALERTING_CONFIG_FILE": str(paths.config / "alerting.yml"),
         "FANZWATCH_ANOMALY_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
@@ -357,12 +383,14 @@ def demo_children(
     platform_url = _url(stack, demo.platform_port)
     database = demo_database_url(demo, paths)
     seed = ("--seed", str(demo.seed)) if demo.seed is not None else ()
+    otlp = otlp_env(stack)  # traces and logs of the payment flow go to the server's receiver
     services = [
         ChildSpec(
             "processor",
             fanzwatch_argv("demo", "processor", "--host", stack.host, "--port", str(demo.processor_port), *seed),
             ready_url=f"{processor_url}/health",
             url=processor_url,
+            env=otlp,
         ),
         ChildSpec(
             "platform",
@@ -386,6 +414,7 @@ def demo_children(
             ),
             ready_url=f"{platform_url}/health/ready",
             url=f"{platform_url}/p/{demo.platforms[0]}/",
+            env=otlp,
         ),
     ]
     services.append(

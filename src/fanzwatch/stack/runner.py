@@ -33,6 +33,7 @@ from ..settings.stack import StackSettings
 from .binaries import Binaries, find_binaries
 from .history import backfill_argv, prometheus_retention, read_history_marker
 from .plan import (
+    OTLP_TOKEN_FILE,
     RUM_SYNTHETIC_KEY_FILE,
     StackPaths,
     alerting_config,
@@ -136,7 +137,7 @@ class Stack:
         secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Kept across runs: Alertmanager sends the webhook token, Prometheus the viewer token,
         # and the server accepts both (the same files `fanzwatch serve` generates by itself).
-        for filename in (WEBHOOK_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
+        for filename in (WEBHOOK_TOKEN_FILE, OTLP_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
             ensure_token_file(secrets_dir / filename)
         if self.demo is not None:
             ensure_token_file(secrets_dir / RUM_SYNTHETIC_KEY_FILE)

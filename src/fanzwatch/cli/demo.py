@@ -36,8 +36,21 @@ def demo_processor(
     import uvicorn
 
     from ..demo.processor import ProcessorConfig, create_processor_app
+    from ..demo.processor.app import SERVICE_NAME
+    from ..sdk import build_telemetry, configure_logging
+    from ..settings.telemetry import TelemetrySettings
 
-    uvicorn.run(create_processor_app(ProcessorConfig(seed=seed)), host=host, port=port, log_level="warning")
+    settings = load_settings(TelemetrySettings)
+    if "service_name" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"service_name": SERVICE_NAME})
+    configure_logging(service=settings.service_name)
+    telemetry = load_settings(lambda: build_telemetry(settings))
+    telemetry.attach_log_handler()  # JSON lines on stderr, and OTLP logs when an endpoint is set
+    try:
+        app = create_processor_app(ProcessorConfig(seed=seed), telemetry=telemetry)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        telemetry.shutdown()
 
 
 @demo_app.command("platform")

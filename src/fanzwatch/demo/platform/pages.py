@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from fanzwatch import schema
+from fanzwatch.sdk import current_traceparent
 
 from .runtime import PathId, Runtime, Tenant
 from .tables import content_files, credentials
@@ -26,9 +27,12 @@ def _page(rt: Runtime, platform: str, title: str, body: str) -> HTMLResponse:
         endpoint = f' data-endpoint="{escape(rt.config.rum_endpoint)}"' if rt.config.rum_endpoint else ""
         src = escape(rt.config.rum_script_url)
         rum = f'<script src="{src}" data-platform="{escape(platform)}"{endpoint} defer></script>'
+    # The page's own trace: fanz-rum.js reports the page view and the page's API calls under it.
+    traceparent = current_traceparent()
+    meta = f'<meta name="traceparent" content="{traceparent}">' if traceparent else ""
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>{rum}
+{meta}<title>{escape(title)}</title>{rum}
 <style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
 li{{margin:.3rem 0}} .price{{color:#a40}}</style></head>
 <body><header><a href="/p/{escape(platform)}/" data-rum="home">{escape(platform)}</a></header>
@@ -91,8 +95,17 @@ async def creator_page(rt: Runtime, platform: Tenant, creator_id: PathId) -> HTM
         for i in items
     )
     price = f"{creator.subscription_price:.2f} {escape(creator.subscription_currency or '')}"
+    # The latest items come from the API (a same-origin fetch: fanz-rum.js adds traceparent,
+    # so the API's server span joins the page view's trace).
+    feed = f"/p/{escape(platform)}/api/v1/content?creator_id={creator_id}&limit=5"
+    latest = (
+        '<p id="latest" data-feed="' + feed + '">Latest: …</p><script>addEventListener("DOMContentLoaded",()=>'
+        'fetch(document.getElementById("latest").dataset.feed).then(r=>r.json()).then(items=>{'
+        'document.getElementById("latest").textContent="Latest: "+items.length+" items"}).catch(()=>{}))</script>'
+    )
     body = (
         f"<h1>{escape(creator.display_name)}</h1><p>Subscribe for {price} a month.</p>"
-        f'<button type="button" data-rum="subscribe">Subscribe</button><ul>{rows or "<li>Nothing yet.</li>"}</ul>'
+        f'<button type="button" data-rum="subscribe">Subscribe</button>{latest}'
+        f"<ul>{rows or '<li>Nothing yet.</li>'}</ul>"
     )
     return _page(rt, platform, creator.display_name, body)

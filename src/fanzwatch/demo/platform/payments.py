@@ -10,7 +10,9 @@ Every attempt ends in exactly one of three outcomes, recorded the same way in th
   and what the payment-failure alert watches).
 
 The trace is ``payment.process`` with two client spans below it, the fraud check and the
-charge, each carrying W3C trace context to the processor.
+charge, each carrying W3C trace context to the processor (whose server spans and
+``fraud.check`` span join the trace); the route then writes the ledger row in an
+``INSERT transactions`` span. Log lines inside these spans carry their ids.
 """
 
 from __future__ import annotations
@@ -87,11 +89,18 @@ class PaymentService:
             status, reason, charge_id = await self._run(p)
             set_attributes({"payment.status": status, "payment.endpoint": self.processor.active.value})
             add_event(f"payment.{status}", {"reason": reason or ""})
+            # Inside the span: exported as OTLP logs, these lines link to the payment's trace.
+            if status == "failed":
+                logger.warning("payment failed: %s (platform=%s type=%s)", reason, p.platform, p.payment_type)
+            else:
+                logger.info(
+                    "payment %s",
+                    status,
+                    extra={"reason": reason, "platform": p.platform, "payment_type": p.payment_type},
+                )
         self.telemetry.business.record_payment(
             amount=amount, currency=p.currency, payment_type=p.payment_type, status=status, platform=p.platform
         )
-        if status == "failed":
-            logger.warning("payment failed: %s (platform=%s type=%s)", reason, p.platform, p.payment_type)
         return PaymentOutcome(status=status, reason=reason, charge_id=charge_id, amount=amount, at=datetime.now(UTC))
 
     async def _run(self, p: PaymentAttempt) -> tuple[PaymentStatus, str | None, str | None]:

@@ -6,6 +6,7 @@ Answers: 201 when the payment completed, 402 when it was declined (card or fraud
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fanzwatch import schema
+from fanzwatch.sdk import trace_db
 
 from .auth import CurrentUser
 from .payments import CURRENCY_EXPONENT, PaymentAttempt, PaymentOutcome, PaymentType, money
@@ -23,6 +25,7 @@ from .routes_content import load_content
 from .runtime import PathId, PlatformRuntime, Runtime, Tenant, User, tenant_router
 from .tables import credentials, insert_id
 
+logger = logging.getLogger(__name__)
 router = tenant_router("payments")
 SUBSCRIPTION_PERIOD = timedelta(days=30)
 HTTP_FOR = {"completed": 201, "declined": 402, "failed": 502}
@@ -81,7 +84,13 @@ async def _record(
         else Decimal(0)
     )
     subscription_id = None
-    async with rt.engine.begin() as conn:
+    ledger = trace_db(
+        operation="INSERT",
+        table="transactions",
+        system=rt.engine.dialect.name,
+        attributes={"fanz.platform": attempt.platform, "payment.status": outcome.status},
+    )
+    async with ledger, rt.engine.begin() as conn:
         if attempt.payment_type == "subscription" and outcome.status == "completed":
             subscription_id = await _activate_subscription(conn, attempt, outcome, subscription_price or outcome.amount)
         tx_id = await insert_id(
@@ -100,6 +109,16 @@ async def _record(
             created_at=outcome.at,
             updated_at=outcome.at,
         )
+    # In the request's server span: this log line carries its trace and span ids.
+    logger.info(
+        "payment recorded",
+        extra={
+            "transaction_id": tx_id,
+            "payment_status": outcome.status,
+            "payment_type": attempt.payment_type,
+            "platform": attempt.platform,
+        },
+    )
     body: dict[str, Any] = {
         "transaction_id": str(tx_id),
         "status": outcome.status,

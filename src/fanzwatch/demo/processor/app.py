@@ -7,8 +7,10 @@ runtime through ``/admin/faults``: that is how incidents are injected.
 
 ``GET /metrics`` exposes the process through ``fanzwatch.sdk`` (resident memory against
 its limit, CPU, file descriptors), so the ``payment-processor`` scrape job has a target
-and ``TargetDown`` pages payments when the processor dies. It records no HTTP request
-metrics, on purpose: it stands in for a third party whose request metrics we would never
+and ``TargetDown`` pages payments when the processor dies. Its server spans continue the
+platform's trace (W3C ``traceparent``), with a ``fraud.check`` / ``charge.authorize``
+span inside, and its log lines carry their ids. It records no HTTP request metrics, on
+purpose: it stands in for a third party whose request metrics we would never
 scrape, and its series, having no tenant, would be added to the platforms' request and
 5xx aggregates under ``platform="other"``, making a processor outage look like a FANZ
 5xx burst. The platform's client spans and payment metrics show what the processor does.
@@ -18,6 +20,7 @@ scrape, and its series, having no tenant, would be added to the platforms' reque
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
@@ -32,7 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from fanzwatch.sdk import Telemetry, build_telemetry
+from fanzwatch.sdk import Telemetry, TelemetryMiddleware, build_telemetry
 
 from .fraud import FraudScorer
 from .models import (
@@ -43,8 +46,12 @@ from .models import (
     FaultConfig,
     FraudCheckRequest,
     FraudCheckResult,
+    FraudDecision,
 )
 
+logger = logging.getLogger(__name__)
+SERVICE_NAME = "fanz-payment-processor"
+"""service.name of its spans and logs under ``fanzwatch demo processor``."""
 DECLINING_CARDS = {
     "tok_chargeDeclined": "card_declined",
     "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
@@ -93,6 +100,12 @@ def _unavailable(exc: _InjectedFailure) -> JSONResponse:
     )
 
 
+def _platform_of(customer_ref: str, platforms: tuple[str, ...]) -> str:
+    """The platform of a payer reference (``fanz-1:42``), bounded to the configured ones."""
+    platform = customer_ref.partition(":")[0]
+    return platform if platform in platforms else "other"
+
+
 def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Telemetry | None = None) -> FastAPI:
     """Build the processor application; each call has its own state.
 
@@ -103,6 +116,7 @@ def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Te
     config = config or ProcessorConfig()
     owns_telemetry = telemetry is None
     metrics = telemetry if telemetry is not None else build_telemetry()
+    tracer = metrics.tracer
     state = ProcessorState(
         config=config,
         rng=random.Random(config.seed),
@@ -115,17 +129,27 @@ def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Te
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if owns_telemetry:
+            metrics.attach_log_handler()  # its log lines by OTLP too, when an endpoint is configured
         try:
             yield
         finally:
             if owns_telemetry:
                 metrics.shutdown()
 
-    app = FastAPI(title="fanz demo payment processor", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="fanz demo payment processor",
+        version="1",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.processor = state
+    # Spans only: a third party's request metrics are not ours to scrape (see above).
+    app.add_middleware(TelemetryMiddleware, telemetry=metrics, metrics=False, user_id=None)
 
     @app.exception_handler(_InjectedFailure)
     async def _on_injected(_request: Request, exc: _InjectedFailure) -> JSONResponse:
+        logger.warning("answering 503: %s", exc.reason, extra={"endpoint": exc.endpoint.value})
         return _unavailable(exc)
 
     async def apply_faults(endpoint: Endpoint, *, sampled: bool) -> None:
@@ -161,7 +185,23 @@ def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Te
     @app.post("/{endpoint}/v1/fraud-checks", tags=["payments"])
     async def fraud_check(endpoint: Endpoint, body: FraudCheckRequest) -> FraudCheckResult:
         await apply_faults(endpoint, sampled=True)
-        result = state.scorer.check(body)
+        platform = _platform_of(body.customer_ref, metrics.settings.platforms)
+        attributes = {"fanz.platform": platform, "payment.type": body.payment_type, "payment.endpoint": endpoint.value}
+        with tracer.start_as_current_span("fraud.check", attributes=attributes) as span:
+            result = state.scorer.check(body)
+            span.set_attributes(
+                {
+                    "fraud.risk_score": result.risk_score,
+                    "fraud.decision": result.decision.value,
+                    "fraud.reasons": result.reasons,
+                }
+            )
+            if result.decision is not FraudDecision.APPROVE:
+                logger.info(
+                    "fraud check: %s",
+                    result.decision.value,
+                    extra={"risk_score": result.risk_score, "platform": platform},
+                )
         state.stats[f"{endpoint.value}.fraud.{result.decision.value}"] += 1
         return result
 
@@ -174,6 +214,10 @@ def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Te
         decline = DECLINING_CARDS.get(body.card_token)
         if decline is None and not body.card_token.startswith("tok_"):
             decline = "invalid_card"
+        with tracer.start_as_current_span("charge.authorize", attributes={"payment.endpoint": endpoint.value}) as span:
+            span.set_attribute("charge.outcome", "declined" if decline else "succeeded")
+            if decline:
+                logger.info("charge declined: %s", decline, extra={"decline_code": decline})
         result = Charge(
             id=f"ch_{uuid.uuid4().hex[:24]}",
             status=ChargeStatus.DECLINED if decline else ChargeStatus.SUCCEEDED,

@@ -33,6 +33,8 @@ EpochMs = Annotated[int, Field(ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)]
 TimingMs = Annotated[float, Field(ge=0.0, le=MAX_TIMING_MS)]
 PageUrl = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://")]
 AnyUrlText = Annotated[str, Field(max_length=2048)]
+TraceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+"""A W3C trace id, lower-case hex; the all-zero (invalid) id is refused by the model."""
 SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 PlatformSlug = Annotated[str, Field(min_length=1, max_length=32)]
 Selector = Annotated[str, Field(min_length=1, max_length=256, pattern=r'^[A-Za-z0-9_#>:\[\]=".() -]+$')]
@@ -106,6 +108,14 @@ class PageLoadEvent(_Model):
     dom_content_loaded: TimingMs = 0.0
     load: TimingMs
     transfer_size: Annotated[int, Field(ge=0, le=1_000_000_000)] | None = None
+    trace_id: TraceId | None = None
+    """The page view's W3C trace id: the backend spans of the page's calls carry it."""
+
+    @model_validator(mode="after")
+    def _valid_trace(self) -> PageLoadEvent:
+        if self.trace_id is not None and self.trace_id == "0" * 32:
+            raise ValueError("trace_id 00000000000000000000000000000000 is not a valid trace id")
+        return self
 
 
 class ElementIdentity(_Model):

@@ -28,7 +28,18 @@ _WS = re.compile(r"\s+")
 _VITAL_DETAIL: Mapping[str, bool] = MappingProxyType(dict.fromkeys(("rating", "id", "nav", "attribution"), True))
 _PAGE_LOAD_DETAIL: Mapping[str, bool] = MappingProxyType(
     dict.fromkeys(
-        ("nav", "dns", "connect", "tls", "ttfb", "response", "dom_interactive", "dom_content_loaded", "transfer_size"),
+        (
+            "nav",
+            "dns",
+            "connect",
+            "tls",
+            "ttfb",
+            "response",
+            "dom_interactive",
+            "dom_content_loaded",
+            "transfer_size",
+            "trace_id",
+        ),
         True,
     )
 )

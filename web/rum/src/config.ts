@@ -3,7 +3,8 @@
  * or `data-*` attributes on the script tag (the object wins where both are given).
  *
  *   <script src="https://watch.example/rum/fanz-rum.js" async
- *           data-platform="fanz-1" data-key="pk_live_..." data-sample-rate="0.5"></script>
+ *           data-platform="fanz-1" data-key="pk_live_..." data-sample-rate="0.5"
+ *           data-trace-origins="https://api.fanz-1.example"></script>
  */
 
 export interface RumConfig {
@@ -19,6 +20,10 @@ export interface RumConfig {
   interactionSampleRate: number;
   /** Flush early when this many events are queued. */
   maxBatch: number;
+  /** Add W3C traceparent to fetch/XHR calls (same origin and traceOrigins). */
+  tracing: boolean;
+  /** Other origins whose calls get traceparent (their CORS must allow the header). */
+  traceOrigins: string[];
 }
 
 export interface RumUserConfig {
@@ -28,6 +33,8 @@ export interface RumUserConfig {
   sampleRate?: number;
   interactionSampleRate?: number;
   maxBatch?: number;
+  tracing?: boolean;
+  traceOrigins?: string[];
 }
 
 const BATCH_PATH = '/api/v1/analytics/batch';
@@ -40,6 +47,20 @@ const rate = (raw: unknown, fallback: number): number => {
 const positiveInt = (raw: unknown, fallback: number, max: number): number => {
   const n = typeof raw === 'string' ? parseInt(raw, 10) : typeof raw === 'number' ? raw : NaN;
   return n >= 1 && n <= max ? Math.floor(n) : fallback;
+};
+
+const origins = (raw: unknown): string[] => {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
+  const out: string[] = [];
+  for (const item of list.slice(0, 20)) {
+    try {
+      const origin = new URL(String(item).trim()).origin;
+      if (origin !== 'null') out.push(origin);
+    } catch {
+      // not a URL: ignored
+    }
+  }
+  return out;
 };
 
 export const readConfig = (script: HTMLScriptElement | null, user: RumUserConfig | undefined): RumConfig => {
@@ -63,5 +84,7 @@ export const readConfig = (script: HTMLScriptElement | null, user: RumUserConfig
       0.1,
     ),
     maxBatch: positiveInt(u.maxBatch !== undefined ? u.maxBatch : data.maxBatch, 50, 200),
+    tracing: u.tracing !== undefined ? u.tracing !== false : data.tracing !== 'off' && data.tracing !== 'false',
+    traceOrigins: origins(u.traceOrigins !== undefined ? u.traceOrigins : data.traceOrigins),
   };
 };

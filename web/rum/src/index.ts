@@ -5,7 +5,8 @@
  *   <script src="/rum/fanz-rum.js" data-platform="fanz-1" async></script>
  * Options (`window.fanzRum = {...}` or `data-*`): endpoint, platform, key,
  * sampleRate (tabs that report), interactionSampleRate (clicks/submits sent),
- * maxBatch (events per early flush).
+ * maxBatch (events per early flush), tracing (traceparent on fetch/XHR, default on),
+ * traceOrigins (other origins that get it; comma-separated as data-trace-origins).
  */
 
 import { readConfig } from './config';
@@ -14,6 +15,7 @@ import { collectErrors } from './errors';
 import { collectInteractions } from './interactions';
 import { collectPageLoad } from './pageload';
 import { sessionId, sessionSampled } from './session';
+import { pageTraceId, propagateTrace } from './tracecontext';
 import { Transport } from './transport';
 import { collectVitals } from './vitals';
 
@@ -29,13 +31,18 @@ const start = (): void => {
   const script = document.currentScript as HTMLScriptElement | null;
   const config = readConfig(script, user);
   const state = (window.fanzRum = { ...(user || {}), started: true });
+  // Every tab propagates the trace (sampled out of RUM or not): backend traces stay whole.
+  // The transport keeps the unpatched fetch, so beacons carry no traceparent.
+  const transportFetch = typeof fetch === 'function' ? fetch.bind(window) : undefined;
+  const traceId = config.tracing ? pageTraceId() : undefined;
+  if (traceId) propagateTrace(traceId, config.traceOrigins);
   if (!sessionSampled(config.sampleRate)) return;
 
-  const transport = new Transport(config, sessionId());
+  const transport = new Transport(config, sessionId(), transportFetch);
   const push = transport.push.bind(transport);
   collectErrors(push);
   collectVitals(push);
-  collectPageLoad(push);
+  collectPageLoad(push, traceId);
   collectInteractions(config.interactionSampleRate, push);
 
   // Registered after web-vitals' own listeners (window, capture phase), so the

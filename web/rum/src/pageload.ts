@@ -9,7 +9,7 @@ import type { PageLoadEvent } from './types';
 
 const span = (from: number, to: number): number => (to > 0 && from > 0 && to >= from ? to - from : 0);
 
-export const collectPageLoad = (push: (e: PageLoadEvent) => void): void => {
+export const collectPageLoad = (push: (e: PageLoadEvent) => void, traceId?: string): void => {
   const measure = (): void => {
     const entries = performance.getEntriesByType ? performance.getEntriesByType('navigation') : [];
     const nav = entries[0] as PerformanceNavigationTiming | undefined;
@@ -29,6 +29,7 @@ export const collectPageLoad = (push: (e: PageLoadEvent) => void): void => {
       dom_content_loaded: since(nav.domContentLoadedEventEnd),
       load: since(nav.loadEventEnd),
       transfer_size: typeof nav.transferSize === 'number' ? nav.transferSize : undefined,
+      trace_id: traceId,
     });
   };
   // loadEventEnd is only set once every load handler has returned: read it a task later.

@@ -20,6 +20,7 @@ export class Transport {
   constructor(
     private readonly config: RumConfig,
     private readonly sid: string,
+    private readonly fetchFn: typeof fetch | undefined = typeof fetch === 'function' ? fetch.bind(window) : undefined,
   ) {
     this.url = config.key
       ? config.endpoint + (config.endpoint.indexOf('?') < 0 ? '?' : '&') + 'k=' + encodeURIComponent(config.key)
@@ -63,8 +64,9 @@ export class Transport {
     } catch {
       // fall through to fetch
     }
+    if (!this.fetchFn) return;
     try {
-      fetch(this.url, {
+      this.fetchFn(this.url, {
         method: 'POST',
         body,
         keepalive: true,

@@ -57,6 +57,8 @@ export interface PageLoadEvent {
   dom_content_loaded: number;
   load: number;
   transfer_size?: number;
+  /** The page view's W3C trace id (32 hex): the backend spans of its calls share it. */
+  trace_id?: string;
 }
 
 export interface ElementIdentity {

@@ -32,6 +32,7 @@ from ..provisioning import ProvisioningSettings, StackTargets
 from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
+from ..settings.telemetry_store import OTLP_TOKEN_FILE  # the receiver's bearer token (/v1/traces, /v1/logs)
 from .binaries import Binaries
 from .demo_alerting import demo_alerting_config
 from .ports import check_port_plan
@@ -46,8 +47,6 @@ enough that an alert fires and resolves within about a minute of the fault."""
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
 RUM_SYNTHETIC_KEY_FILE = "rum_synthetic_key"
 """The demo's browser sessions send it; the server's RUM ingestion lets them past bot detection."""
-OTLP_TOKEN_FILE = "otlp_token"
-"""The bearer token of the server's OTLP receiver (``/v1/traces``, ``/v1/logs``)."""
 OTLP_ENDPOINT_VARIABLES = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",

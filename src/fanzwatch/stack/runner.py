@@ -30,10 +30,10 @@ from ..provisioning import ProvisioningSettings, render_all
 from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
+from ..settings.telemetry_store import OTLP_TOKEN_FILE
 from .binaries import Binaries, find_binaries
 from .history import backfill_argv, prometheus_retention, read_history_marker
 from .plan import (
-    OTLP_TOKEN_FILE,
     RUM_SYNTHETIC_KEY_FILE,
     StackPaths,
     alerting_config,

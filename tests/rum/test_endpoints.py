@@ -16,6 +16,7 @@ from fanzwatch.rum.tables import rum_events
 
 from ._helpers import CHROME_UA, NOW_MS, ORIGIN, PAGE, SID, RumFactory, RumHarness, batch, make_settings, single, vital
 
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 LABELS = {"platform": "fanz-1", "page_template": "/creator/:id", "device_class": "desktop"}
 
 
@@ -29,7 +30,7 @@ async def test_a_batch_is_accepted_measured_and_stored(rum: RumHarness) -> None:
     body = batch(
         vital("LCP", 1830.0, attribution={"target": "main>img#hero", "url": "https://cdn.example/hero.jpg?sig=abc"}),
         vital("CLS", 0.12),
-        {"type": "page_load", "t": NOW_MS - 500, "load": 2300.0, "ttfb": 120.5},
+        {"type": "page_load", "t": NOW_MS - 500, "load": 2300.0, "ttfb": 120.5, "trace_id": TRACE_ID},
         {"type": "interaction", "t": NOW_MS - 200, "kind": "click", "target": {"tag": "button", "id": "buy"}},
         {
             "type": "error",
@@ -65,12 +66,22 @@ async def test_a_batch_is_accepted_measured_and_stored(rum: RumHarness) -> None:
     assert orjson.loads(rows[0].detail) == {
         "attribution": {"target": "main>img#hero", "url": "https://cdn.example/hero.jpg"}
     }
+    # The page view keeps its trace id: it links to the backend trace of the page's calls.
+    page_load = orjson.loads(rows[2].detail)
+    assert (page_load["ttfb"], page_load["trace_id"]) == (120.5, TRACE_ID)
     assert orjson.loads(rows[3].detail) == {"tag": "button", "id": "buy"}
     assert rows[4].message == "TypeError: cannot read 'x' for [email]"
     assert orjson.loads(rows[4].detail)["stack"] == "TypeError: x\n    at pay (https://fanz-1.example/app.js:10:5)"
     assert rows[4].fingerprint == errors[0]["fingerprint"]
     assert rum.sample("fanz_rum_stored_events_total", platform="fanz-1") == 5.0
     assert rum.sample("fanz_rum_queued_events", platform="fanz-1") == 0.0
+
+
+@pytest.mark.parametrize("trace_id", ["0" * 32, "4BF92F3577B34DA6A3CE929D0E0E4736", "4bf92f35", 42])
+async def test_a_page_view_with_a_malformed_trace_id_is_refused(rum: RumHarness, trace_id: object) -> None:
+    body = batch({"type": "page_load", "t": NOW_MS - 500, "load": 2300.0, "trace_id": trace_id})
+    assert (await rum.post("batch", body)).status_code == 422  # as every invalid event field
+    assert await _rows(rum) == []
 
 
 async def test_a_wrong_client_clock_does_not_move_events(rum: RumHarness) -> None:

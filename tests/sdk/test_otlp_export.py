@@ -178,3 +178,22 @@ def test_the_breaker_pauses_doubles_and_recovers(caplog: pytest.LogCaptureFixtur
         clock.now += MAX_PAUSE_S
         breaker.run(1, lambda: False)
     assert breaker._pause == MAX_PAUSE_S
+
+
+def test_records_logged_during_an_export_are_not_exported(app_logger: logging.Logger) -> None:
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+
+    kept = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
+    telemetry = build_telemetry(TelemetrySettings(logs_export_level="debug"), log_exporters=[kept])
+    telemetry.attach_log_handler(app_logger)
+    app_logger.setLevel(logging.DEBUG)
+    breaker = ExportBreaker("spans", "http://x", on_failure=lambda _c: None, component="c")
+
+    def export() -> bool:
+        app_logger.debug("urllib3-like connection noise inside an export")
+        return True
+
+    breaker.run(1, export)
+    app_logger.debug("an ordinary record")
+    telemetry.shutdown()
+    assert [r.log_record.body for r in kept.get_finished_logs()] == ["an ordinary record"]

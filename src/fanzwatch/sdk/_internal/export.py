@@ -38,6 +38,11 @@ _local = threading.local()
 R = TypeVar("R")
 
 
+def in_export() -> bool:
+    """Whether this thread is inside an export (its log records must not be exported)."""
+    return getattr(_local, "held", None) is not None
+
+
 class _HoldBack(logging.Filter):
     """Drops the exporter's records while the current thread is inside a breaker's export."""
 

@@ -7,10 +7,11 @@ same redaction of secret-looking names as :class:`~fanzwatch.sdk.JsonFormatter`;
 trace and span ids come from the context the record was logged in, so a log line
 links to its trace.
 
-Records of the exporters themselves (``opentelemetry.*``, ``fanzwatch.sdk.export``) and
-uvicorn's access log, and of the loggers in ``excluded`` (or added with :meth:`exclude`)
-are not exported: an export failure must not feed the export it failed to make, and a
-receiver's own logs must not come back to it as log records.
+Records of the exporters themselves (``opentelemetry.*``, ``fanzwatch.sdk.export``, and
+whatever an exporting thread logs during an export, e.g. urllib3's), uvicorn's access log,
+and of the loggers in ``excluded`` (or added with :meth:`exclude`) are not exported: an
+export failure must not feed the export it failed to make, and a receiver's own logs must
+not come back to it as log records.
 
 >>> handler = OtlpLogHandler(provider, level=logging.INFO)
 >>> logging.getLogger().addHandler(handler)
@@ -27,6 +28,7 @@ from opentelemetry import context as otel_context
 from opentelemetry._logs import Logger, SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 
+from .export import in_export
 from .json_logs import _STANDARD, REDACTED, SECRET_KEY
 from .request_id import REQUEST_ID
 
@@ -82,7 +84,7 @@ class OtlpLogHandler(logging.Handler):
         return any(name == e or name.startswith(e + ".") for e in self._excluded)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._skip(record.name):
+        if self._skip(record.name) or in_export():
             return
         try:
             otel_logger = self._loggers.get(record.name)

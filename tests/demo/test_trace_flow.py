@@ -112,6 +112,8 @@ def test_a_reviewed_tip_is_one_trace_from_checkout_to_ledger_with_its_logs(
     logs = {(r.log_record.body, r.log_record.trace_id, r.log_record.span_id) for r in telemetry.logs()}
     assert ("payment completed", trace_id, process.context.span_id) in logs
     assert ("payment recorded", trace_id, checkout.context.span_id) in logs
+    [recorded] = [r.log_record for r in telemetry.logs() if r.log_record.body == "payment recorded"]
+    assert recorded.attributes is not None and recorded.attributes["fanz.platform"] == "fanz-1"  # the request's tenant
     [review] = [r.log_record for r in processor_telemetry.logs() if r.log_record.body == "fraud check: review"]
     assert (review.trace_id, review.span_id) == (trace_id, check.context.span_id)
 

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ...core.catalog import http
 from ...core.platforms import OTHER_PLATFORM
 from .process import current_telemetry
-from .request_id import REQUEST_ID, new_request_id, sane_request_id, trace_id_from_traceparent
+from .request_id import REQUEST_ID, REQUEST_PLATFORM, new_request_id, sane_request_id, trace_id_from_traceparent
 from .telemetry import Telemetry
 
 logger = logging.getLogger("fanzwatch.sdk.http")
@@ -188,6 +188,7 @@ class TelemetryMiddleware:
             rid_token = REQUEST_ID.set(rid)
             rid_header = (_X_REQUEST_ID, rid.encode("ascii"))
 
+        platform_token = REQUEST_PLATFORM.set(lambda: self._bounded_platform(scope))
         status = 0
 
         async def send_wrapper(message: Message) -> None:
@@ -218,6 +219,7 @@ class TelemetryMiddleware:
                 otel_context.detach(ctx_token)
             if rid_token is not None:
                 REQUEST_ID.reset(rid_token)
+            REQUEST_PLATFORM.reset(platform_token)
 
     def _finish(
         self,
@@ -258,7 +260,7 @@ class TelemetryMiddleware:
                 "http.request.method": method,
                 "url.path": path,
                 "url.scheme": scope.get("scheme", "http"),
-                "fanz.platform": self._bounds.bound("platform", platform),
+                "fanz.platform": self._bounded_platform(scope),
             }
             if rid is not None:
                 attrs["fanz.request.id"] = rid
@@ -278,6 +280,11 @@ class TelemetryMiddleware:
                 "slow request",
                 extra={"http_method": method, "http_route": template, "status_code": status, "duration_s": duration},
             )
+
+    def _bounded_platform(self, scope: Scope) -> str:
+        """The request's platform as its label and span attribute show it (unknown: ``other``)."""
+        raw = self._platform if self._platform_hook is None else self._platform_hook(scope) or OTHER_PLATFORM
+        return self._bounds.bound("platform", raw)
 
     def _child(self, key: tuple[str, str, int, str]) -> tuple[Any, dict[str, str] | None]:
         method, template, status, platform = key

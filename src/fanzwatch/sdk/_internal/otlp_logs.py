@@ -3,9 +3,10 @@
 ``OtlpLogHandler`` is a ``logging.Handler`` that turns each record into an OpenTelemetry
 log record on the service's ``LoggerProvider`` (batched, exported by OTLP/HTTP). The
 record's body is the formatted message; ``extra=`` fields become attributes, with the
-same redaction of secret-looking names as :class:`~fanzwatch.sdk.JsonFormatter`; the
-trace and span ids come from the context the record was logged in, so a log line
-links to its trace.
+same redaction of secret-looking names as :class:`~fanzwatch.sdk.JsonFormatter`; inside
+a request, ``fanz.request.id`` and ``fanz.platform`` (the request's tenant, as on its
+server span) are added. The trace and span ids come from the context the record was
+logged in, so a log line links to its trace.
 
 Records of the exporters themselves (``opentelemetry.*``, ``fanzwatch.sdk.export``, and
 whatever an exporting thread logs during an export, e.g. urllib3's), uvicorn's access log,
@@ -30,7 +31,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 
 from .export import in_export
 from .json_logs import _STANDARD, REDACTED, SECRET_KEY
-from .request_id import REQUEST_ID
+from .request_id import REQUEST_ID, REQUEST_PLATFORM
 
 EXCLUDED_LOGGERS = ("opentelemetry", "fanzwatch.sdk.export", "uvicorn.access")
 MAX_ATTRIBUTE_CHARS = 4096
@@ -109,6 +110,11 @@ class OtlpLogHandler(logging.Handler):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             attrs["fanz.request.id"] = request_id
+        platform = REQUEST_PLATFORM.get()
+        if platform is not None:
+            # The tenant of the request, as on its server span: one multi-tenant process's
+            # resource names only its first platform.
+            attrs["fanz.platform"] = platform()
         for key, value in record.__dict__.items():
             if key in _STANDARD or key.startswith("_") or key in attrs:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 
 # A client-supplied X-Request-ID is kept only when it looks like an id: short, and
@@ -19,6 +20,8 @@ _TRACEPARENT = re.compile(rb"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 _ZERO_TRACE_ID = b"0" * 32
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("fanzwatch_request_id", default=None)
+REQUEST_PLATFORM: ContextVar[Callable[[], str] | None] = ContextVar("fanzwatch_request_platform", default=None)
+"""The platform of the request being handled (bounded), read lazily: routing sets it after the request starts."""
 
 
 def current_request_id() -> str | None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx
 from fastapi import FastAPI
 from starlette.types import Scope
@@ -116,6 +117,9 @@ def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> Fast
         finally:
             await http.aclose()
             await engine.dispose()
+            # uvicorn re-raises SIGTERM once the app is down, so the CLI's telemetry.shutdown()
+            # may never run: batched spans and log records leave now.
+            await anyio.to_thread.run_sync(lambda: telemetry.force_flush(timeout_millis=5_000))
 
     app = FastAPI(title="FANZ demo creator platform", version="1", lifespan=lifespan)
     app.state.runtime = rt

@@ -136,6 +136,10 @@ def create_processor_app(config: ProcessorConfig | None = None, *, telemetry: Te
         finally:
             if owns_telemetry:
                 metrics.shutdown()
+            else:
+                # uvicorn re-raises SIGTERM once the app is down: the caller's own shutdown
+                # may never run, so what is batched leaves now.
+                metrics.force_flush(timeout_millis=5_000)
 
     app = FastAPI(
         title="fanz demo payment processor",

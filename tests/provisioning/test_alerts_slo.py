@@ -43,6 +43,12 @@ _SERIES = [
         'instance="10.0.0.1:8001"}',
         "values": "0+1000x150",  # $10 a completed payment
     },
+    {
+        # The failed ones were bigger: $12 each. The money lost is counted from this, not priced at $10.
+        "series": 'fanz_payment_failed_value_total{platform="fanz-1",payment_type="tip",currency="USD",'
+        'job="fanz-platform",instance="10.0.0.1:8001"}',
+        "values": counter((0, 60), (300, 90)),
+    },
     _payments("fanz-2", "completed", "0+98x150"),
     _payments("fanz-2", "failed", "0+2x150"),
     _payments("fanz-3", "completed", "0+499x150"),
@@ -94,7 +100,7 @@ def _alerts(at: str, fast: list[Any], medium: list[Any], slow: list[Any]) -> lis
 
 def _money(metric: str, value: float) -> dict[str, Any]:
     return {
-        "expr": f"round({metric}{{{_IDS}}}, 0.01)",
+        "expr": f'round({metric}{{{_IDS}, platform="fanz-1"}}, 0.01)',  # the platform with a price
         "eval_time": "100m",
         "exp_samples": [
             {
@@ -133,11 +139,11 @@ def case_checkout_burns_fast_slow_not_at_all_and_too_quietly() -> PromtoolCase:
                         ),
                     ],
                     "promql_expr_test": [
-                        # 1000 failed checkouts this month at $10 each; the budget allows 0.5 % of
-                        # 11000 attempts ($550), so it is $9450 overspent.
-                        _money("slo:bad_events_value:currency", 10000),
+                        # 1000 failed checkouts this month worth $12 each (counted); the budget allows
+                        # 0.5 % of 11000 attempts at the $10 average ($550), so it is $11450 overspent.
+                        _money("slo:bad_events_value:currency", 12000),
                         _money("slo:error_budget:currency", 550),
-                        _money("slo:error_budget_remaining:currency", -9450),
+                        _money("slo:error_budget_remaining:currency", -11450),
                         {
                             "expr": "round(slo:period_error_budget_remaining:ratio"
                             f'{{{_IDS}, platform=~"fanz-1|fanz-3"}}, 0.001)',

@@ -40,6 +40,24 @@ def test_revenue_is_added_for_completed_payments_only_and_per_currency(cap: Tele
     assert points[frozenset(TIP_USD.items())].value == pytest.approx(15.0)
 
 
+def test_failed_payments_count_their_value_and_every_outcome_exists_from_the_first_attempt(
+    cap: TelemetryCapture,
+) -> None:
+    record_payment(amount=Decimal("9.99"), currency="USD", payment_type="tip", status="completed")
+    # Before any failure, the failed series are there at 0, so rate() counts the first one.
+    assert cap.get_sample_value("fanz_payment_transactions_total", {**TIP_USD, "status": "failed"}) == 0
+    assert cap.get_sample_value("fanz_payment_failed_value", TIP_USD) is None  # no _total: not a sample name
+    assert cap.get_sample_value("fanz_payment_failed_value_total", TIP_USD) == 0
+    record_payment(amount=Decimal("12.50"), currency="USD", payment_type="tip", status="failed")
+    record_payment(amount=Decimal("0.51"), currency="USD", payment_type="tip", status="failed")
+    record_payment(amount=100, currency="USD", payment_type="tip", status="declined")
+    assert cap.get_sample_value("fanz_payment_failed_value_total", TIP_USD) == pytest.approx(13.01)
+    assert cap.get_sample_value("fanz_revenue_total", TIP_USD) == pytest.approx(9.99)
+    # Another platform's series start with its own first attempt, not before.
+    other = {**TIP_USD, "platform": "fanz-2"}
+    assert cap.get_sample_value("fanz_payment_transactions_total", {**other, "status": "failed"}) is None
+
+
 def test_renewals_and_payouts_count_by_outcome_for_the_slos(cap: TelemetryCapture) -> None:
     record_renewal(currency="eur", status="completed")
     record_renewal(currency="EUR", status="failed")

@@ -10,8 +10,9 @@ from ``metadata.annotations``:
 
 - ``fanzwatch.io/group-by``: the expansion labels, comma-separated (default ``platform``);
 - ``fanzwatch.io/min-events``: the minimum-traffic guard (default 20);
-- ``fanzwatch.io/value-price``, ``fanzwatch.io/value-bad``, ``fanzwatch.io/value-total``
-  and ``fanzwatch.io/value-labels`` (default ``platform,currency``): a money SLO's
+- ``fanzwatch.io/value-price``, ``fanzwatch.io/value-bad``, ``fanzwatch.io/value-total``,
+  ``fanzwatch.io/value-labels`` (default ``platform,currency``) and, optionally,
+  ``fanzwatch.io/value-amount`` (what the bad events were worth, per second): a money SLO's
   :class:`~fanzwatch.provisioning.slo.SloValue`.
 
 Anything else that would change the rules' meaning (timeslices, several objectives, other
@@ -147,6 +148,7 @@ def _value(doc: _Doc, notes: Mapping[str, str]) -> SloValue | None:
         errors=notes["value-bad"].strip(),
         total=notes["value-total"].strip(),
         labels=_labels(notes.get("value-labels", "platform,currency")),
+        amount=notes["value-amount"].strip() if "value-amount" in notes else None,
     )
 
 

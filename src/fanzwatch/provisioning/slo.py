@@ -170,26 +170,48 @@ class SloValue:
     ``price`` is an instant query of the value of **one** bad event, by ``labels``
     (e.g. the average completed payment per platform and currency); ``errors`` and
     ``total`` are the SLI's queries grouped by the same ``labels``, so money is never
-    summed across currencies.
+    summed across currencies. ``amount``, when the service counts what its bad events
+    were worth (``fanz_payment_failed_value_total``), is that value per second over
+    ``{{.window}}`` by ``labels``: the money lost is then counted, not priced, and ``price``
+    only prices the budget (the events the objective allows to fail).
     """
 
     price: str
     errors: str
     total: str
     labels: tuple[str, ...] = ("platform", "currency")
+    amount: str | None = None
 
     def __post_init__(self) -> None:
         if _has_window(self.price):
             raise ConfigError("an SLO value's price is an instant query; write its range out", setting="price")
         SLI(self.errors, self.total)
+        if self.amount is not None and not _has_window(self.amount):
+            raise ConfigError(
+                f"SLO value amount query {self.amount!r} has no {WINDOW} placeholder for its range", setting="amount"
+            )
 
 
 def money_value(
-    series: str, *, price: str, bad: str, where: str = "", labels: tuple[str, ...] = ("platform", "currency")
+    series: str,
+    *,
+    price: str,
+    bad: str,
+    where: str = "",
+    labels: tuple[str, ...] = ("platform", "currency"),
+    bad_value: str | None = None,
 ) -> SloValue:
-    """The :class:`SloValue` of a :func:`ratio_sli` over ``series`` with bad events ``bad``."""
+    """The :class:`SloValue` of a :func:`ratio_sli` over ``series`` with bad events ``bad``.
+
+    ``bad_value`` is a counter of what the bad events were worth (its ``where`` events only),
+    when the service keeps one: the money lost is counted from it instead of priced.
+    """
     return SloValue(
-        price=price, errors=_rate(series, _and(where, bad), labels), total=_rate(series, where, labels), labels=labels
+        price=price,
+        errors=_rate(series, _and(where, bad), labels),
+        total=_rate(series, where, labels),
+        labels=labels,
+        amount=None if bad_value is None else _rate(bad_value, where, labels),
     )
 
 

@@ -12,7 +12,8 @@ Sloth's Grafana dashboards work unchanged. Two differences, both deliberate:
   5-minute steps of a subquery kept while their month is the evaluation's month
   (``@ end()`` pins "now" inside the subquery).
 
-Money SLOs add ``slo:bad_events_value:currency``, ``slo:error_budget:currency`` and
+Money SLOs add ``slo:bad_events_value:currency`` (counted from the value's ``amount``
+counter where it has one, else bad events × ``price``), ``slo:error_budget:currency`` and
 ``slo:error_budget_remaining:currency``, per the value's labels (platform and currency).
 Everything of one SLO is one rule group, evaluated in order: SLI windows, period, metadata,
 money, alerts.
@@ -128,10 +129,13 @@ def _money_rules(slo: SLO) -> tuple[RecordingRule, ...]:
     v, p = slo.value, slo.period
     labels = {**_ids(slo), **slo.labels}
     on = _on(v.labels)
-    bad = period_events(_zero_filled(v.errors, v.total), p)
     f = _filter(slo)
+    if v.amount is None:
+        bad = f"(\n{period_events(_zero_filled(v.errors, v.total), p)}\n)\n* {on}\n({v.price})"
+    else:  # counted: what the bad events were worth, 0 where there were events but none bad
+        bad = period_events(_zero_filled(v.amount, v.total), p)
     return (
-        RecordingRule(cat.BAD_EVENTS_VALUE.name, f"(\n{bad}\n)\n* {on}\n({v.price})", labels=labels),
+        RecordingRule(cat.BAD_EVENTS_VALUE.name, bad, labels=labels),
         RecordingRule(
             cat.ERROR_BUDGET_VALUE.name,
             f"(\n{period_events(v.total, p)}\n) * {_g(slo.error_budget)}\n* {on}\n({v.price})",

@@ -55,6 +55,13 @@ REVENUE = MetricSpec(
     guide_name="revenue_amount_total",
     guide_note="completed payments only; never summed across currencies",
 )
+FAILED_PAYMENTS_VALUE = MetricSpec(
+    name="fanz_payment_failed_value",
+    kind=MetricKind.COUNTER,
+    unit="currency units",
+    help="Value of the payment attempts the processor failed, in major units of the label's currency.",
+    labels=(PLATFORM, PAYMENT_TYPE, CURRENCY),
+)
 ACTIVE_USERS = MetricSpec(
     name="fanz_active_users",
     kind=MetricKind.GAUGE,
@@ -85,6 +92,7 @@ METRICS = (
     CONTENT_UPLOADS,
     PAYMENT_TRANSACTIONS,
     REVENUE,
+    FAILED_PAYMENTS_VALUE,
     ACTIVE_USERS,
     SUBSCRIPTION_RENEWALS,
     CREATOR_PAYOUTS,

@@ -2,7 +2,9 @@
 
 Each is grouped by platform (one SLI, budget and alert per platform). The two money SLOs
 price a bad event at the platform's average completed payment of the same kind and
-currency over the last day, so their budgets read in money as well as in percent.
+currency over the last day, so their budgets read in money as well as in percent; the
+checkout SLO's money lost is counted (``fanz_payment_failed_value_total``: what the failed
+attempts were worth), the renewal SLO's priced.
 Declines are the fan's bank saying no, not our failure: only ``failed`` payments are bad.
 """
 
@@ -56,7 +58,9 @@ CHECKOUT_SUCCESS = SLO(
     objective=0.995,
     period=SloPeriod.CALENDAR_MONTH,
     description="Payment attempts the processor did not fail",
-    value=money_value(_PAYMENTS, price=_average_payment(""), bad='status="failed"'),
+    value=money_value(
+        _PAYMENTS, price=_average_payment(""), bad='status="failed"', bad_value="fanz_payment_failed_value_total"
+    ),
 )
 SUBSCRIPTION_RENEWAL_SUCCESS = SLO(
     name="subscription-renewal-success",

@@ -59,6 +59,7 @@ class BusinessMetrics:
         self._mirror = mirror
         self._bounds = instruments.bounds
         self._platform_bounds = LabelBounds(business.ACTIVE_USERS, platforms)
+        self._touched: set[tuple[object, ...]] = set()
 
     def _record(self, spec_name: str, value: float, labels: dict[str, object]) -> None:
         bounds = self._bounds[spec_name]
@@ -109,9 +110,30 @@ class BusinessMetrics:
         }
         # Validate every label before recording anything, so a bad status records nothing.
         self._bounds[business.PAYMENT_TRANSACTIONS.name].bound("status", status)
+        self._touch_outcomes(labels)
         self._record(business.PAYMENT_TRANSACTIONS.name, 1, {**labels, "status": status})
         if status == "completed":
             self._record(business.REVENUE.name, value, labels)
+        elif status == "failed":
+            self._record(business.FAILED_PAYMENTS_VALUE.name, value, labels)
+
+    def _touch_outcomes(self, labels: dict[str, object]) -> None:
+        """Create every outcome's series of these labels at 0 (once; later calls find them).
+
+        ``rate()`` counts increases from a series' first sample on: a ``failed`` series born
+        with the first failure would lose that failure (and its value) from every rate,
+        SLO and money figure. Existing from the platform's first payment on, it does not.
+        """
+        key = tuple(labels.values())
+        if key in self._touched:
+            return
+        transactions = self._bounds[business.PAYMENT_TRANSACTIONS.name]
+        bounded = {k: transactions.bound(k, v) for k, v in labels.items()}
+        for outcome in ("completed", "declined", "failed"):
+            self._instruments.counter(business.PAYMENT_TRANSACTIONS.name).labels(**bounded, status=outcome)
+        self._instruments.counter(business.REVENUE.name).labels(**bounded)
+        self._instruments.counter(business.FAILED_PAYMENTS_VALUE.name).labels(**bounded)
+        self._touched.add(key)
 
     def record_renewal(self, *, currency: str, status: PaymentStatus, platform: str | None = None) -> None:
         """A subscription renewal's payment ended with ``status`` (the subscription-renewal SLO).

@@ -23,6 +23,7 @@ RECORDED_SPECS: tuple[MetricSpec, ...] = (
     business.CONTENT_UPLOADS,
     business.PAYMENT_TRANSACTIONS,
     business.REVENUE,
+    business.FAILED_PAYMENTS_VALUE,
     business.SUBSCRIPTION_RENEWALS,
     business.CREATOR_PAYOUTS,
     http.HTTP_SERVER_REQUEST_DURATION,

@@ -72,6 +72,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/dash/slos"): VIEWER,
     ("GET", "/dash/incidents"): VIEWER,
     ("GET", "/dash/incidents/{incident_id}"): VIEWER,
+    ("GET", "/dash/incidents/{incident_id}/budget"): VIEWER,
     ("POST", "/dash/incidents/{incident_id}/ack"): RESPONDER,
     ("POST", "/dash/incidents/{incident_id}/resolve"): RESPONDER,
     ("POST", "/dash/incidents/{incident_id}/notes"): RESPONDER,

@@ -14,12 +14,13 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ...core.models import Priority
 from ..auth import Role
 from .context import DashContext, Section, attempt
-from .errors import SourceError, not_running
+from .errors import SourceError, not_configured, not_running
+from .incident_budget import BudgetSpent, incident_budget
 from .incidents import IncidentMissingError
 from .security import CSRF_FIELD, AccessDeniedError
 from .sources import Incident, IncidentDetail, IncidentFilter, IncidentSource
@@ -64,6 +65,22 @@ def _name(value: str) -> str:
 
 def _incident_id(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and 0 < len(raw) <= 18 else None
+
+
+async def _budget(ctx: DashContext, detail: IncidentDetail) -> Section[list[BudgetSpent]] | None:
+    """The error budget the incident consumed, per SLO of its alerts; None when it has none."""
+    if not any(isinstance(labels := a.get("labels"), dict) and labels.get("sloth_id") for a in detail.alerts):
+        return None
+    prom = ctx.sources().prometheus
+    i = detail.incident
+    end = (i.resolved_at or ctx.clock.now()).timestamp()
+
+    async def read() -> list[BudgetSpent]:
+        if prom is None:
+            raise not_configured("Prometheus", "FANZWATCH_DASH_PROMETHEUS_URL", "the SLO series")
+        return await incident_budget(prom, detail.alerts, start=i.opened_at.timestamp(), end=end)
+
+    return await attempt("the error budget", read())
 
 
 def register(router: APIRouter, ctx: DashContext) -> None:
@@ -163,6 +180,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                 link=(ctx.url("/incidents?status=all&since=all"), "See every incident"),
             )
         title = result.data.incident.title if result.data else "Incident"
+        budget = await _budget(ctx, result.data) if result.data else None
         return ctx.render(
             request,
             "incident.html",
@@ -177,6 +195,32 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             values=values or {},
             max_name=MAX_NAME,
             max_text=MAX_TEXT,
+            budget=budget,
+        )
+
+    @router.get("/incidents/{incident_id}/budget", summary="The error budget one incident consumed (JSON)")
+    async def incident_budget_json(incident_id: str) -> JSONResponse:
+        """Per SLO of the incident's alerts: budget share consumed and money burnt, start to end (or now)."""
+        number = _incident_id(incident_id)
+        try:
+            detail = await _source(ctx).detail(number) if number is not None else None
+        except SourceError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        if detail is None:
+            return JSONResponse({"detail": f"there is no incident {incident_id[:20]!r}"}, status_code=404)
+        i = detail.incident
+        end = i.resolved_at or ctx.clock.now()
+        budget = await _budget(ctx, detail)
+        if budget is not None and not budget.ok:
+            return JSONResponse({"detail": budget.error}, status_code=503)
+        return JSONResponse(
+            {
+                "incident_id": i.id,
+                "start": i.opened_at.isoformat(),
+                "end": end.isoformat(),
+                "ongoing": i.resolved_at is None,
+                "slos": [b.as_dict() for b in (budget.data or [])] if budget is not None else [],
+            }
         )
 
     @router.get("/incidents/{incident_id}", response_class=HTMLResponse, summary="One incident")

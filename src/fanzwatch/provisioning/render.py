@@ -128,7 +128,7 @@ def build_provisioning(settings: ProvisioningSettings) -> Provisioning:
             probe_jobs=probe_jobs(synthetic, settings.targets.blackbox, scrape_interval=settings.scrape_interval),
         ),
         rule_groups=groups,
-        alertmanager=alertmanager_config(settings),
+        alertmanager=alertmanager_config(settings, slos(settings)),
         dashboards=DASHBOARDS,
         probes=synthetic,
     )

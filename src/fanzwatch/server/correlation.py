@@ -22,6 +22,8 @@ from ..anomaly.engine.alertmanager import ALERTNAME as ANOMALY_ALERTNAME
 from ..provisioning.alertmanager import Matcher
 from ..provisioning.definitions.dependencies import DEPENDENCIES
 from ..provisioning.definitions.routing import inhibit_rules
+from ..provisioning.definitions.slos import SLOS
+from ..provisioning.slo import SLO
 from ..settings.alerting import MatcherConfig
 
 
@@ -32,14 +34,17 @@ def _matchers(matchers: Iterable[Matcher]) -> tuple[LabelMatcher, ...]:
 META_ALERTS = frozenset({ANOMALY_ALERTNAME})
 
 
-def correlation_rules(platforms: tuple[str, ...]) -> tuple[Explains, ...]:
+def correlation_rules(platforms: tuple[str, ...], slos: Iterable[SLO] = SLOS) -> tuple[Explains, ...]:
     """Severity twins (no cause in the title), then dependencies (their name is the probable cause).
 
     ``platforms``: the configured ones, which a dependency without its own list serves.
+    ``slos``: whose burn-rate tiers are twins (a faster tier explains a slower one); the
+    built-in definitions by default, the only ones that can choose their own tiers
+    (OpenSLO files always get the default tiers, which the built-ins use too).
     """
     twins = tuple(
         Explains("", _matchers(r.source), _matchers(r.target), r.equal, symptoms_correlate=False)
-        for r in inhibit_rules()
+        for r in inhibit_rules(slos)
     )
     dependencies = tuple(
         Explains(

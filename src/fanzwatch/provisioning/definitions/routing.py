@@ -19,6 +19,7 @@ burn-rate tier mutes the slower ones of the same SLO on the same platform.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from ...settings.provisioning import ProvisioningSettings
@@ -35,7 +36,8 @@ from ..alertmanager import (
     WebhookConfig,
     eq,
 )
-from ..slo import DEFAULT_TIERS, BurnRateTier
+from ..slo import DEFAULT_TIERS, SLO, BurnRateTier
+from .slos import SLOS
 
 FANZWATCH = "fanzwatch"
 DEFAULT = "default"
@@ -160,22 +162,28 @@ SLO_INHIBIT_EQUAL = ("sloth_id", "platform")
 
 
 def slo_tier_inhibitions(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[InhibitRule, ...]:
-    """Each tier (fastest first) mutes every slower tier of the same SLO and platform."""
+    """Each tier mutes every slower tier (lower factor) of the same SLO and platform."""
+    fastest_first = sorted(tiers, key=lambda t: -t.factor)
     return tuple(
         InhibitRule(
             source=(eq("alertname", tier.alert),),
-            target=(Matcher("alertname", "=~", "|".join(t.alert for t in tiers[i + 1 :])),),
+            target=(Matcher("alertname", "=~", "|".join(t.alert for t in fastest_first[i + 1 :])),),
             equal=SLO_INHIBIT_EQUAL,
         )
-        for i, tier in enumerate(tiers[:-1])
+        for i, tier in enumerate(fastest_first[:-1])
     )
 
 
-def inhibit_rules() -> tuple[InhibitRule, ...]:
-    return (
-        InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL),
-        *slo_tier_inhibitions(),
-    )
+def inhibit_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
+    """Critical mutes warning on the same thing; and, for each set of burn-rate tiers the
+    ``slos`` use (their own, when a definition chooses tiers), faster tiers mute slower ones.
+    Equal tier sets give one set of rules (``sloth_id`` in ``equal`` keeps SLOs apart)."""
+    rules: list[InhibitRule] = [
+        InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL)
+    ]
+    for slo in slos:
+        rules.extend(r for r in slo_tier_inhibitions(slo.tiers) if r not in rules)
+    return tuple(rules)
 
 
 def global_settings(settings: ProvisioningSettings) -> dict[str, object]:
@@ -194,10 +202,10 @@ def global_settings(settings: ProvisioningSettings) -> dict[str, object]:
     return out
 
 
-def alertmanager_config(settings: ProvisioningSettings) -> AlertmanagerConfig:
+def alertmanager_config(settings: ProvisioningSettings, slos: Iterable[SLO] = SLOS) -> AlertmanagerConfig:
     return AlertmanagerConfig(
         route=route(settings),
         receivers=receivers(settings),
-        inhibit_rules=inhibit_rules(),
+        inhibit_rules=inhibit_rules(slos),
         global_=global_settings(settings),
     )

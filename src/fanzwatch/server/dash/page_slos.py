@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ...provisioning.slo import DEFAULT_TIERS
 from .charts import chart
 from .context import DashContext, Section, attempt
 from .errors import not_configured
@@ -61,5 +60,5 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             result=result,
             charts=charts,
             windows=WINDOWS,
-            tiers=DEFAULT_TIERS,
+            tiers=None,  # each SLO's own tiers (SloStatus.tiers)
         )

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ...core.catalog import slo as cat
+from ...provisioning.definitions.slos import SLOS
 from ...provisioning.slo import DEFAULT_TIERS, BurnRateTier
 from .sources import PrometheusSource, Series
 
 WINDOWS = ("5m", "30m", "1h", "6h", "3d")
 """The windows shown (the default tiers' long and short windows)."""
+BUILT_IN_TIERS: Mapping[str, tuple[BurnRateTier, ...]] = {s.id: s.tiers for s in SLOS}
+"""The tiers of each built-in SLO by id. Only a Python definition can choose its tiers: an
+SLO not listed here (an OpenSLO file's) has the default ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,8 @@ class SloStatus:
     period_burn: float | None = None
     ratios: dict[str, float | None] = field(default_factory=dict)
     money: list[SloMoney] = field(default_factory=list)
+    tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
+    """The SLO's burn-rate tiers, as its definition generated its alerts."""
 
     @property
     def sli(self) -> float | None:
@@ -59,9 +66,10 @@ class SloStatus:
             return None
         return ratio / self.budget
 
-    def would_fire(self, tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> list[BurnRateTier]:
+    def would_fire(self, tiers: tuple[BurnRateTier, ...] | None = None) -> list[BurnRateTier]:
+        """The tiers (``tiers``, or the SLO's own when None) whose long and short windows both burn."""
         out = []
-        for tier in tiers:
+        for tier in self.tiers if tiers is None else tiers:
             long_, short = self.burn(tier.long), self.burn(tier.short)
             if long_ is not None and short is not None and long_ > tier.factor and short > tier.factor:
                 out.append(tier)
@@ -80,11 +88,22 @@ def _where(platform: str | None) -> str:
     return f'{{platform="{platform}"}}' if platform else ""
 
 
-async def slo_statuses(prom: PrometheusSource, *, now: float, platform: str | None = None) -> list[SloStatus]:
-    """Every SLO Prometheus has series of, worst first; ``platform`` limits them to one."""
+async def slo_statuses(
+    prom: PrometheusSource,
+    *,
+    now: float,
+    platform: str | None = None,
+    tiers: Mapping[str, tuple[BurnRateTier, ...]] = BUILT_IN_TIERS,
+) -> list[SloStatus]:
+    """Every SLO Prometheus has series of, worst first; ``platform`` limits them to one.
+
+    ``tiers``: each SLO's burn-rate tiers by ``sloth_id`` (default tiers for one not in it).
+    """
     where = _where(platform)
+    windows = tuple(
+        w for w in cat.SLI_WINDOWS if w in WINDOWS or any(w in (t.long, t.short) for ts in tiers.values() for t in ts)
+    )
     names = {
-        "info": cat.INFO.name,
         "budget": cat.ERROR_BUDGET.name,
         "objective": cat.OBJECTIVE.name,
         "remaining": cat.PERIOD_BUDGET_REMAINING.name + where,
@@ -92,7 +111,7 @@ async def slo_statuses(prom: PrometheusSource, *, now: float, platform: str | No
         "bad": cat.BAD_EVENTS_VALUE.name + where,
         "allowed": cat.ERROR_BUDGET_VALUE.name + where,
         "left": cat.ERROR_BUDGET_REMAINING_VALUE.name + where,
-        **{w: cat.sli_error_name(w) + where for w in WINDOWS},
+        **{w: cat.sli_error_name(w) + where for w in windows},
     }
     answers = await asyncio.gather(*(prom.query_range(e, start=now, end=now, step=60) for e in names.values()))
     got: dict[str, list[Series]] = dict(zip(names, answers, strict=True))
@@ -113,6 +132,7 @@ async def slo_statuses(prom: PrometheusSource, *, now: float, platform: str | No
                 platform=plat,
                 objective=per_slo[sid].get("objective"),
                 budget=per_slo[sid].get("budget"),
+                tiers=tiers.get(sid, DEFAULT_TIERS),
             )
         return rows[(sid, plat)]
 
@@ -120,7 +140,7 @@ async def slo_statuses(prom: PrometheusSource, *, now: float, platform: str | No
         row(s).remaining = s.last()
     for s in got["period_burn"]:
         row(s).period_burn = s.last()
-    for w in WINDOWS:
+    for w in windows:
         for s in got[w]:
             row(s).ratios[w] = s.last()
     money: dict[tuple[str, str, str], dict[str, float | None]] = defaultdict(dict)

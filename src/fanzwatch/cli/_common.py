@@ -26,6 +26,11 @@ def load_settings(factory: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
 
 
+def platform_list(text: str) -> tuple[str, ...]:
+    """``--platforms fanz-1, fanz-2,`` as ``("fanz-1", "fanz-2")``: comma-separated, blanks dropped."""
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print ``message`` on stderr in red; return the ``Exit`` to raise."""
     typer.secho(message, err=True, fg=typer.colors.RED)

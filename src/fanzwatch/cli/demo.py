@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import load_settings
+from ._common import load_settings, platform_list
 from .faults import fault_app
 
 demo_app = typer.Typer(
@@ -69,7 +69,7 @@ def demo_platform(
     from ..demo.platform import PlatformConfig, create_platform_app
     from ..sdk import configure_logging, init_telemetry
 
-    tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    tenants = platform_list(platforms)
     config = load_settings(
         lambda: PlatformConfig(
             database_url=database_url,
@@ -113,7 +113,7 @@ def demo_simulate(
     config = load_settings(
         lambda: SimulatorConfig(
             platform_url=platform_url,
-            platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+            platforms=platform_list(platforms),
             peak_rps=peak_rps,
             day_seconds=day_seconds,
             max_requests=max_requests,
@@ -160,7 +160,7 @@ def demo_browse(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = BrowserConfig(
         platform_url=platform_url,
-        platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+        platforms=platform_list(platforms),
         synthetic_key=key,
         chromium=chromium,
         interval_seconds=interval,

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ._common import platform_list
+
 # The model's aggregates and the recorded series (catalog names) they stand for.
 _RECORDED_OF = {
     "request_rate": "HTTP_REQUEST_RATE",
@@ -48,7 +50,7 @@ def demo_backfill(
     if end is not None and end.tzinfo is None:
         typer.secho("--end needs an offset, e.g. 2026-03-01T00:00:00+00:00", err=True, fg="red")
         raise typer.Exit(2)
-    tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    tenants = platform_list(platforms)
     # Checked before anything is written: accepted, either would record an empty history as
     # done in history.json, and every later `up --demo` of this data dir would skip it.
     if not tenants:

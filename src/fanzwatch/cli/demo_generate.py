@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ._common import platform_list
+
 
 def demo_generate(
     database_url: Annotated[str, typer.Option(help="sqlite:///PATH (created if missing) or postgresql://...")],
@@ -29,7 +31,7 @@ def demo_generate(
         typer.secho("--end needs an offset, e.g. 2026-03-01T00:00:00+00:00", err=True, fg="red")
         raise typer.Exit(2)
     stop = (end or datetime.now(UTC)).astimezone(UTC)
-    tenants = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    tenants = platform_list(platforms)
     last = [0.0]
 
     def report(p: GenerationProgress) -> None:

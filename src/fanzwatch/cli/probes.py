@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import load_settings
+from ._common import load_settings, platform_list
 
 probe_app = typer.Typer(help="Synthetic probes: the journey prober of the money flows.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def probe_journey(
     try:
         config = JourneyProberConfig(
             platform_url=platform_url,
-            platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()),
+            platforms=platform_list(platforms),
             location=location,
             interval_seconds=interval,
             host=host,

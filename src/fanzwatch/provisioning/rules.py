@@ -15,7 +15,7 @@ severity, never chosen separately), ``service``, ``summary``, ``description`` an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -107,6 +107,25 @@ class AlertRule:
                 HOLD_ANNOTATION: hold,  # correlation compares when problems began, not when they fired
             },
         }
+
+
+def owner_routed_alerts(
+    owned: Iterable[tuple[str, str, Severity]], *, label: str, build: Callable[[str, str, Severity], AlertRule]
+) -> tuple[AlertRule, ...]:
+    """One alert per (service, severity) among ``owned``, in first-seen order.
+
+    ``owned`` is ``(name, owning service, severity)`` per monitored thing (a scrape job, a
+    probe kind); ``build(selector, service, severity)`` makes each rule, ``selector`` being
+    ``label="name"`` (or ``label=~"a|b"`` for several). So each outage reaches the team that
+    owns it with the severity it deserves (``TargetDown``, ``ProbeFailing``).
+    """
+    owners: dict[tuple[str, Severity], list[str]] = {}
+    for name, service, severity in owned:
+        owners.setdefault((service, severity), []).append(name)
+    return tuple(
+        build(f'{label}="{names[0]}"' if len(names) == 1 else f'{label}=~"{"|".join(names)}"', service, severity)
+        for (service, severity), names in owners.items()
+    )
 
 
 def scaled_hold(hold: timedelta, for_scale: float) -> timedelta:

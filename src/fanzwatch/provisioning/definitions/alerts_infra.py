@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from ...core import Severity
 from ...core.catalog import recording as rec
-from ..rules import AlertRule, RuleGroup
+from ..rules import AlertRule, RuleGroup, owner_routed_alerts
 from ..scrape import ScrapeJob
 from .jobs import JOBS
 
@@ -38,27 +38,22 @@ def _disk(severity: Severity, threshold: float, hold: timedelta) -> AlertRule:
 
 def target_down(jobs: tuple[ScrapeJob, ...]) -> tuple[AlertRule, ...]:
     """``up == 0``, one rule per (service, severity) of the jobs, in the jobs' order."""
-    owners: dict[tuple[str, Severity], list[str]] = {}
-    for job in jobs:
-        owners.setdefault((job.service, job.severity_when_down), []).append(job.name)
-    rules = []
-    for (service, severity), names in owners.items():
-        selector = f'job="{names[0]}"' if len(names) == 1 else f'job=~"{"|".join(names)}"'
-        rules.append(
-            AlertRule(
-                name="TargetDown",
-                expr=f"up{{{selector}}} == 0",
-                hold=timedelta(minutes=1),
-                severity=severity,
-                service=service,
-                summary="Scrape target {{ $labels.job }} at {{ $labels.instance }} is down",
-                description=(
-                    "Prometheus could not scrape {{ $labels.job }} at {{ $labels.instance }} for over a minute: "
-                    "the process is down, unreachable or not answering /metrics."
-                ),
-            )
+
+    def rule(selector: str, service: str, severity: Severity) -> AlertRule:
+        return AlertRule(
+            name="TargetDown",
+            expr=f"up{{{selector}}} == 0",
+            hold=timedelta(minutes=1),
+            severity=severity,
+            service=service,
+            summary="Scrape target {{ $labels.job }} at {{ $labels.instance }} is down",
+            description=(
+                "Prometheus could not scrape {{ $labels.job }} at {{ $labels.instance }} for over a minute: "
+                "the process is down, unreachable or not answering /metrics."
+            ),
         )
-    return tuple(rules)
+
+    return owner_routed_alerts(((j.name, j.service, j.severity_when_down) for j in jobs), label="job", build=rule)
 
 
 INFRA_ALERTS = (

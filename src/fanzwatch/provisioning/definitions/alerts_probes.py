@@ -19,7 +19,7 @@ from datetime import timedelta
 from ...core import Severity
 from ...core.catalog import probes as cat
 from ..blackbox import ProbeKind
-from ..rules import AlertRule, RuleGroup
+from ..rules import AlertRule, RuleGroup, owner_routed_alerts
 from .probes import PROBE_KINDS
 
 TLS_EXPIRY_WARNING_DAYS = 14
@@ -27,28 +27,23 @@ TLS_EXPIRY_WARNING_DAYS = 14
 
 def probe_failing(kinds: tuple[ProbeKind, ...]) -> tuple[AlertRule, ...]:
     """``probe_success == 0`` for 2 minutes, one rule per (service, severity) of ``kinds``."""
-    owners: dict[tuple[str, Severity], list[str]] = {}
-    for kind in kinds:
-        owners.setdefault((kind.service, kind.severity), []).append(kind.name)
-    rules = []
-    for (service, severity), names in owners.items():
-        selector = f'probe="{names[0]}"' if len(names) == 1 else f'probe=~"{"|".join(names)}"'
-        rules.append(
-            AlertRule(
-                name="ProbeFailing",
-                expr=f"{cat.PROBE_SUCCESS.name}{{{selector}}} == 0",
-                hold=timedelta(minutes=2),
-                severity=severity,
-                service=service,
-                summary="Probe {{ $labels.probe }} of {{ $labels.instance }} is failing",
-                description=(
-                    "blackbox_exporter's {{ $labels.probe }} probe of {{ $labels.instance }} has failed for over "
-                    "2 minutes (wrong status or body, refused connection, timeout or bad certificate): users see "
-                    "this outage from outside."
-                ),
-            )
+
+    def rule(selector: str, service: str, severity: Severity) -> AlertRule:
+        return AlertRule(
+            name="ProbeFailing",
+            expr=f"{cat.PROBE_SUCCESS.name}{{{selector}}} == 0",
+            hold=timedelta(minutes=2),
+            severity=severity,
+            service=service,
+            summary="Probe {{ $labels.probe }} of {{ $labels.instance }} is failing",
+            description=(
+                "blackbox_exporter's {{ $labels.probe }} probe of {{ $labels.instance }} has failed for over "
+                "2 minutes (wrong status or body, refused connection, timeout or bad certificate): users see "
+                "this outage from outside."
+            ),
         )
-    return tuple(rules)
+
+    return owner_routed_alerts(((k.name, k.service, k.severity) for k in kinds), label="probe", build=rule)
 
 
 TLS_EXPIRY = AlertRule(

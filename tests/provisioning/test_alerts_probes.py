@@ -331,7 +331,95 @@ def case_a_dead_exporter_is_not_every_probe_passing() -> PromtoolCase:
     )
 
 
+JOURNEY_SLO = "slo-payments-journey-availability"
+_JOURNEY_IDS = {
+    "sloth_id": "payments-journey-availability",
+    "sloth_service": "payments",
+    "sloth_slo": "journey-availability",
+}
+
+
+def _journey_ratio(window: str, platform: str, value: float) -> dict[str, Any]:
+    ids = ", ".join(f'{k}="{v}"' for k, v in _JOURNEY_IDS.items())
+    return {
+        "labels": f'slo:sli_error:ratio_rate{window}{{platform="{platform}", {ids}, sloth_window="{window}"}}',
+        "value": value,
+    }
+
+
+def case_journey_slo_counts_the_time_a_quorum_of_locations_failed() -> PromtoolCase:
+    """Three locations walk fanz-1 and fanz-2, one walks fanz-3; the gauge is scraped every 15 s.
+
+    fanz-1: one location fails all along (no quorum): the SLI stays at 0 and nothing pages.
+    fanz-2: two of three fail from 60m: the quorum fails, the SLI burns and the fast tier pages.
+    fanz-3: its only location fails one scrape at 30m: one bad evaluation of the hour, no page.
+    """
+    ok = "1x400"
+    return PromtoolCase(
+        {
+            "evaluation_interval": "15s",
+            "tests": [
+                {
+                    "interval": "15s",
+                    "input_series": [
+                        _journey("fanz-1", "eu-west", "0x400"),
+                        _journey("fanz-1", "us-east", ok),
+                        _journey("fanz-1", "ap-south", ok),
+                        _journey("fanz-2", "eu-west", "1x239 0x160"),
+                        _journey("fanz-2", "us-east", "1x239 0x160"),
+                        _journey("fanz-2", "ap-south", ok),
+                        _journey("fanz-3", "eu-west", "1x119 0 1x280"),
+                    ],
+                    "promql_expr_test": [
+                        {
+                            "eval_time": "70m",
+                            "expr": f'slo:sli_error:ratio_rate1h{{sloth_id="{_JOURNEY_IDS["sloth_id"]}"}}',
+                            # Evaluations of the last hour (ranges include both ends: 241) in which
+                            # the quorum failed: fanz-2 from 60m to 70m (41), fanz-3 once.
+                            "exp_samples": [
+                                _journey_ratio("1h", "fanz-1", 0),
+                                _journey_ratio("1h", "fanz-2", 41 / 241),
+                                _journey_ratio("1h", "fanz-3", 1 / 241),
+                            ],
+                        },
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": "45m", "alertname": "SLOErrorBudgetBurnFast", "exp_alerts": []},
+                        {
+                            "eval_time": "70m",
+                            "alertname": "SLOErrorBudgetBurnFast",
+                            "exp_alerts": [
+                                {
+                                    "exp_labels": {
+                                        "severity": "critical",
+                                        "priority": "P0",
+                                        "service": "payments",
+                                        "burn_tier": "fast",
+                                        "sloth_severity": "page",
+                                        **_JOURNEY_IDS,
+                                        "platform": "fanz-2",
+                                    },
+                                    "exp_annotations": {
+                                        "summary": "SLO journey-availability on fanz-2 is burning its error budget "
+                                        "at 14.4x the sustainable rate",
+                                        "description": "17.01% of the events of SLO journey-availability on fanz-2 "
+                                        "were bad over the last 1h (and still over 5m); the objective 99.5 % over 30 "
+                                        "days allows 0.5 %. At this pace the budget lasts 2.1 days.",
+                                        "runbook_url": f"{RUNBOOKS}/SLOErrorBudgetBurnFast.md",
+                                    },
+                                }
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=("probes", JOURNEY_SLO),
+    )
+
+
 CASES = (
+    case_journey_slo_counts_the_time_a_quorum_of_locations_failed,
     case_probe_failing_reaches_the_owner_of_each_probe,
     case_a_dead_exporter_is_not_every_probe_passing,
     case_journey_failing_needs_a_quorum_of_locations,

@@ -24,8 +24,9 @@ def test_every_rendered_expression_is_sound() -> None:
     provisioning = build_provisioning(make_settings())
     expressions = provisioning.expressions()
     # rules, dashboard targets and the $platform variable's series: nothing skipped
-    # plus the probe alerts, plus the SLOs: 18 rules each, 21 for the two priced in money
-    assert len(expressions) == 12 + 19 + 4 + 16 + 2 + 8 + 5 * 18 + 2 * 21
+    # plus the probe rules (the journey quorum record and alerts), plus the SLOs: 18 rules each,
+    # 21 for the two priced in money
+    assert len(expressions) == 12 + 19 + 4 + 16 + 2 + 9 + 6 * 18 + 2 * 21
     assert check_provisioning(provisioning) == []
 
 

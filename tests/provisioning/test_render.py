@@ -31,6 +31,7 @@ EXPECTED_FILES = {
     "rules/slo-fanz-platform-api-latency.yml",
     "rules/slo-fanz-platform-probe-availability.yml",
     "rules/slo-payments-checkout-success.yml",
+    "rules/slo-payments-journey-availability.yml",
     "rules/slo-payments-subscription-renewal-success.yml",
     "rules/slo-payments-payout-on-time.yml",
     "rules/slo-payments-ppv-unlock-latency.yml",
@@ -69,7 +70,7 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 def test_promtool_and_amtool_accept_the_output(rendered: Path) -> None:
     results = check_rendered(rendered)
     assert [r.returncode for r in results] == [0, 0, 0]
-    assert "SUCCESS: 14 rule files found" in results[0].output
+    assert "SUCCESS: 15 rule files found" in results[0].output
     for file, count in {"recording": 12, "service": 7, "business": 2, "infrastructure": 7, "health": 3}.items():
         assert f"Checking rules/{file}.yml\n  SUCCESS: {count} rules found" in results[0].output
     assert "Checking 'alertmanager.yml'  SUCCESS" in results[1].output

@@ -45,7 +45,7 @@ def test_its_faster_tier_inhibits_its_slower_one_and_the_default_tiers_stay_once
     assert ('alertname="PayoutBudgetPage"', 'alertname=~"PayoutBudgetTicket"') in rules
     assert ('alertname="PayoutBudgetTicket"', 'alertname=~""') not in rules  # the slowest mutes nothing
     defaults = [r for r in rules if r[0] == f'alertname="{DEFAULT_TIERS[0].alert}"']
-    assert len(defaults) == 1, rules  # seven built-in SLOs share one set of default-tier rules
+    assert len(defaults) == 1, rules  # the built-in SLOs share one set of default-tier rules
     # Without the custom SLO, nothing of its tiers.
     assert not [r for r in map(_inhibition, inhibit_rules(SLOS)) if "PayoutBudget" in r[0]]
 

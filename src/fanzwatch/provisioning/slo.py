@@ -163,6 +163,18 @@ def probe_sli(probe: str, *, by: tuple[str, ...] = ("platform",)) -> SLI:
     )
 
 
+def flag_sli(series: str, *, by: tuple[str, ...] = ("platform",)) -> SLI:
+    """An SLI over a recorded 0/1 series that is 1 while things are bad (e.g. a quorum of
+    journey locations failing): each sample (each rule evaluation) is an event, so the SLI
+    is the share of the time things were good. Counted like :func:`probe_sli`, per second."""
+    sel = f"{series}[{WINDOW}]"
+    group = ", ".join(by)
+    return SLI(
+        errors=f"(sum by ({group}) (sum_over_time({sel})) / {WINDOW_SECONDS})",
+        total=f"(sum by ({group}) (count_over_time({sel})) / {WINDOW_SECONDS})",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SloValue:
     """What a money SLO's bad events cost.

@@ -88,6 +88,15 @@ JOURNEY_SUCCESS = MetricSpec(
     labels=(JOURNEY, PLATFORM, LOCATION),
     source=Source.PROBER,
 )
+JOURNEY_QUORUM_FAILING = MetricSpec(
+    name="platform:fanz_journey_quorum_failing:bool",
+    kind=MetricKind.GAUGE,
+    unit="boolean",
+    help="1 while a quorum of the locations' last journeys failed on the platform (what JourneyFailing "
+    "and the journey SLO count), else 0.",
+    labels=(JOURNEY, PLATFORM),
+    source=Source.PROMETHEUS,
+)
 
 METRICS = (
     PROBE_SUCCESS,
@@ -98,4 +107,5 @@ METRICS = (
     JOURNEY_STEP_FAILURES,
     JOURNEY_RUNS,
     JOURNEY_SUCCESS,
+    JOURNEY_QUORUM_FAILING,
 )

@@ -6,7 +6,9 @@ URL that fails only warns. A probe must fail for two minutes (a blip of one prob
 an outage; the probe SLO counts it anyway). ``TLSCertificateExpiringSoon`` warns 14 days
 before a probed certificate expires: time to renew without a weekend emergency.
 ``JourneyFailing`` pages when the journey prober's money journey fails on a platform from a
-quorum of its locations (N of M: ``JOURNEY_QUORUM``, capped at the locations reporting).
+quorum of its locations (N of M: ``JOURNEY_QUORUM``, capped at the locations reporting);
+``platform:fanz_journey_quorum_failing:bool`` records the same quorum as 1 or 0 every
+evaluation, the events of the journey-availability SLO.
 ``ProbesNotRunning`` warns when Prometheus cannot scrape blackbox_exporter's ``/probe`` at all:
 then no ``probe_success`` sample exists, ``ProbeFailing`` cannot fire and the probe SLO has no
 SLI, so a dead exporter would otherwise look like every probe passing.
@@ -19,7 +21,7 @@ from datetime import timedelta
 from ...core import Severity
 from ...core.catalog import probes as cat
 from ..blackbox import ProbeKind
-from ..rules import AlertRule, RuleGroup, owner_routed_alerts
+from ..rules import AlertRule, RecordingRule, RuleGroup, owner_routed_alerts
 from .probes import PROBE_KINDS
 
 TLS_EXPIRY_WARNING_DAYS = 14
@@ -64,13 +66,17 @@ JOURNEY_QUORUM = 2
 """Failing locations needed before ``JourneyFailing`` fires (capped at the locations reporting):
 one location failing alone is more likely its own network than the platform."""
 _JOURNEY_BY = "by (journey, platform)"
+_FAILING_LOCATIONS = f"count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name} == 0)"
+_QUORUM = f"clamp_max(count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name}), {JOURNEY_QUORUM})"
+JOURNEY_QUORUM_FAILING = RecordingRule(
+    cat.JOURNEY_QUORUM_FAILING.name,
+    f"(\n  {_FAILING_LOCATIONS}\n  or 0 * count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name})\n)\n"
+    f">= bool on (journey, platform)\n{_QUORUM}",
+)
+"""1 while the quorum fails, 0 while it does not, per journey and platform: the journey SLO's events."""
 JOURNEY_FAILING = AlertRule(
     name="JourneyFailing",
-    expr=(
-        f"count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name} == 0)\n"
-        f">= on (journey, platform)\n"
-        f"clamp_max(count {_JOURNEY_BY} ({cat.JOURNEY_SUCCESS.name}), {JOURNEY_QUORUM})"
-    ),
+    expr=f"{_FAILING_LOCATIONS}\n>= on (journey, platform)\n{_QUORUM}",
     hold=timedelta(minutes=1),
     severity=Severity.CRITICAL,
     service="payments",
@@ -101,5 +107,5 @@ PROBES_NOT_RUNNING = AlertRule(
 PROBES = RuleGroup(
     "fanzwatch.probes",
     "probes",
-    (*probe_failing(PROBE_KINDS), TLS_EXPIRY, JOURNEY_FAILING, PROBES_NOT_RUNNING),
+    (JOURNEY_QUORUM_FAILING, *probe_failing(PROBE_KINDS), TLS_EXPIRY, JOURNEY_FAILING, PROBES_NOT_RUNNING),
 )

@@ -11,7 +11,8 @@ Declines are the fan's bank saying no, not our failure: only ``failed`` payments
 from __future__ import annotations
 
 from ...core.catalog.http import HTTP_SERVER_REQUEST_DURATION
-from ..slo import SLO, SloPeriod, latency_sli, money_value, probe_sli, ratio_sli
+from ...core.catalog.probes import JOURNEY_QUORUM_FAILING
+from ..slo import SLO, SloPeriod, flag_sli, latency_sli, money_value, probe_sli, ratio_sli
 from .probes import PLATFORM_PAGE_PROBE
 
 _REQUESTS = f"{HTTP_SERVER_REQUEST_DURATION.name}_count"
@@ -50,6 +51,16 @@ PROBE_AVAILABILITY = SLO(
     sli=probe_sli(PLATFORM_PAGE_PROBE.name),
     objective=0.999,
     description="Landing-page probes from outside (blackbox_exporter) that passed",
+)
+JOURNEY_AVAILABILITY = SLO(
+    name="journey-availability",
+    service="payments",
+    sli=flag_sli(JOURNEY_QUORUM_FAILING.name),
+    objective=0.995,
+    description="Time the money journey (sign in, subscribe, tip, unlock PPV) worked, by a quorum of probe locations",
+    # Events are rule evaluations: a quiet hour still has them. The guard only waits for the
+    # first ones after the prober starts (a minute of evaluations at 15 s).
+    min_events=4,
 )
 CHECKOUT_SUCCESS = SLO(
     name="checkout-success",
@@ -92,6 +103,7 @@ SLOS: tuple[SLO, ...] = (
     API_AVAILABILITY,
     API_LATENCY,
     PROBE_AVAILABILITY,
+    JOURNEY_AVAILABILITY,
     CHECKOUT_SUCCESS,
     SUBSCRIPTION_RENEWAL_SUCCESS,
     PAYOUT_ON_TIME,

@@ -125,12 +125,13 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
         "fanzwatch.slo-fanz-platform-api-latency",
         "fanzwatch.slo-fanz-platform-probe-availability",
         "fanzwatch.slo-payments-checkout-success",
+        "fanzwatch.slo-payments-journey-availability",
         "fanzwatch.slo-payments-payout-on-time",
         "fanzwatch.slo-payments-ppv-unlock-latency",
         "fanzwatch.slo-payments-subscription-renewal-success",
     ]
-    # + the anomaly meta-alerts, + the probe alerts, + the SLOs (18 rules each, 21 with money)
-    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 8 + 5 * 18 + 2 * 21
+    # + the anomaly meta-alerts, + the probe rules, + the SLOs (18 rules each, 21 with money)
+    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21
 
     # Healthy traffic first; Prometheus must see the counters before they move, as a
     # counter's first scraped value is its baseline. (Prometheus's discovery hands the
@@ -139,7 +140,8 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     pay("failed")
     _wait_for(
         "the payment counters to be scraped",
-        lambda: len(_query(prometheus, 'fanz_payment_transactions_total{platform="fanz-1"}')) == 2,
+        # completed, failed, and declined at 0: every outcome's series exists from the first attempt
+        lambda: len(_query(prometheus, 'fanz_payment_transactions_total{platform="fanz-1"}')) == 3,
         15,
     )
     assert _payment_alerts(prometheus) == []
@@ -170,5 +172,5 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     assert float(firing[0]["value"]) > 0.9  # nearly every attempt failed
 
     rules = [r for g in httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"] for r in g["rules"]]
-    assert len(rules) == 12 + 19 + 4 + 8 + 5 * 18 + 2 * 21  # + the anomaly meta-alerts, probe alerts, SLOs
+    assert len(rules) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21  # + the anomaly meta-alerts, probe rules, SLOs
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from fanzwatch.alerting import AlertingService, Explains
-from fanzwatch.alerting.matchers import LabelMatcher
+from fanzwatch.alerting.matchers import AnyOf, LabelMatcher
 from fanzwatch.core.models import HOLD_ANNOTATION
 from fanzwatch.core.platforms import DEFAULT_PLATFORMS
 from fanzwatch.provisioning import ProvisioningSettings
@@ -303,7 +303,7 @@ async def test_an_anomaly_never_merges_into_a_dependency_incident_even_when_its_
     harness: Harness,
 ) -> None:
     """A dependency declared loosely (any alert on its platform) still does not absorb the anomaly engine's alert."""
-    anything = (LabelMatcher.from_config(MatcherConfig(name="alertname", op="=~", value=".+")),)
+    anything = AnyOf.of((LabelMatcher.from_config(MatcherConfig(name="alertname", op="=~", value=".+")),))
     processor = next(r for r in RULES if r.cause == "Payment processor")
     loose = Explains(processor.cause, processor.source, anything, serves=frozenset(DEFAULT_PLATFORMS))
     svc = service(harness, explains=(loose,))

@@ -112,7 +112,7 @@ def test_inject_and_heal_from_any_directory_in_plain_words(
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         "injected payment_outage: the processor's primary endpoint answers 503",
-        "  expect:  PaymentFailureRate within 90 s",
+        "  expect:  PaymentFailureRate and JourneyFailing within 90 s",
         "  watch:   http://127.0.0.1:1/dash/incidents",
         "  heal it: fanzwatch demo fault heal payment_outage",
     ]

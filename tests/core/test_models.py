@@ -63,7 +63,8 @@ def test_platforms() -> None:
         ("1h30m", timedelta(minutes=90)),
         ("3s", timedelta(seconds=3)),
         ("1m500ms", timedelta(seconds=60.5)),
-        ("2w1d", timedelta(days=15)),
+        ("1d", timedelta(days=1)),  # MAX_HOLD: the longest believed
+        ("23h59m60s", timedelta(days=1)),
         ("0s", timedelta(0)),
         (None, timedelta(0)),
         ("", timedelta(0)),
@@ -72,6 +73,13 @@ def test_platforms() -> None:
         ("-5m", timedelta(0)),
         ("1y", timedelta(0)),
         ("9" * 40 + "s", timedelta(0)),
+        ("abc", timedelta(0)),
+        # Hostile or absurd holds (any alert source may set the annotation): unknown, never an error.
+        ("1d1ms", timedelta(0)),
+        ("2w1d", timedelta(0)),
+        ("99999999999999999999w", timedelta(0)),  # was OverflowError building the timedelta
+        ("999999999d", timedelta(0)),  # was a valid timedelta that dated the alert's start before year 1
+        ("9999999999999ms", timedelta(0)),  # was 115,740 days: began in 1710
     ],
 )
 def test_parse_hold_reads_prometheus_durations_and_nothing_else(text: str | None, expected: timedelta) -> None:

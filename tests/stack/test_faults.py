@@ -3,9 +3,9 @@
 The run's shared demo stack (``demo_stack``, tests/stack/conftest.py: real Prometheus,
 Alertmanager, server, platform, processor and simulator at the demo's pacing, 1 s scrape and
 60 s rule windows, after a backfill of 2 days of metrics and 1 of platform data, so the
-anomaly engine has history to judge by). Each fault is injected, its alert
+anomaly engine has history to judge by). Each fault is injected, its alerts
 (``FAULTS[kind].alerts``, read from Prometheus) must fire on the largest platform within
-``within_seconds``, then it is healed and the alert must resolve. The traffic spike has no
+``within_seconds``, then it is healed and they must resolve. The traffic spike has no
 alert: the request rate must leave the anomaly engine's expected band within its bound.
 
 Two platforms at 24 requests/s together at their peaks: the test runs at whatever hour it
@@ -58,18 +58,22 @@ def test_the_backfilled_history_is_in_prometheus_and_continues_live(demo_stack: 
 )
 def test_the_fault_fires_its_alert_and_healing_resolves_it(demo_stack: DemoStack, kind: IncidentKind) -> None:
     effect = FAULTS[kind]
-    (alert,) = effect.alerts
-    demo_stack.wait_quiet(alert)
+    for alert in effect.alerts:
+        demo_stack.wait_quiet(alert)
     if kind is IncidentKind.PAYMENT_OUTAGE:  # the outage is the primary's: it shows only while the platform uses it
         active = demo_stack.http.get(f"{demo_stack.platform_url}/admin/payment-processor").json()
         assert active["active"] == "primary", f"the platform was failed over before the outage: {active}"
+    fired: dict[str, float] = {}
     with demo_stack.fault(kind) as injected:
-        demo_stack.wait_firing(alert, within=effect.within_seconds)
-        fired = time.monotonic() - injected
+        for alert in effect.alerts:  # each within the bound from the injection
+            demo_stack.wait_firing(alert, within=max(1.0, effect.within_seconds - (time.monotonic() - injected)))
+            fired[alert] = time.monotonic() - injected
     healed = time.monotonic()
-    demo_stack.wait_quiet(alert, within=RESOLVE_SECONDS)
+    for alert in effect.alerts:
+        demo_stack.wait_quiet(alert, within=RESOLVE_SECONDS)
     resolved = time.monotonic() - healed
-    print(f"\n{kind.value}: {alert} fired after {fired:.1f} s, resolved {resolved:.1f} s after healing")
+    said = ", ".join(f"{a} fired after {s:.1f} s" for a, s in fired.items())
+    print(f"\n{kind.value}: {said}; resolved {resolved:.1f} s after healing")
 
 
 def test_a_traffic_spike_leaves_the_request_rate_band(demo_stack: DemoStack) -> None:

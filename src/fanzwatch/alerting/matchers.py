@@ -55,3 +55,26 @@ def compile_matchers(configs: Iterable[MatcherConfig]) -> tuple[LabelMatcher, ..
 def match_all(matchers: Iterable[LabelMatcher], labels: Mapping[str, str]) -> bool:
     """True when every matcher matches (an empty set matches everything)."""
     return all(m.matches(labels) for m in matchers)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Labels matching every matcher of at least one set of ``alternatives`` (an "or" of matcher sets).
+
+    What one correlation rule takes part with: a payment processor's own alerts are its health
+    checks *or* its probes *or* its scrape target being down, each a set of matchers.
+
+    >>> down = AnyOf(((LabelMatcher.parse('alertname="TargetDown"'), LabelMatcher.parse('job="payment-processor"')),))
+    >>> down.matches({"alertname": "TargetDown", "job": "payment-processor"})
+    True
+    """
+
+    alternatives: tuple[tuple[LabelMatcher, ...], ...]
+
+    @classmethod
+    def of(cls, *alternatives: Iterable[LabelMatcher]) -> AnyOf:
+        return cls(tuple(tuple(a) for a in alternatives))
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """True when one set matches whole (no set: nothing matches; an empty set: everything)."""
+        return any(match_all(matchers, labels) for matchers in self.alternatives)

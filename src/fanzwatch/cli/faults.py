@@ -38,7 +38,7 @@ def _effect(kind: str) -> tuple[str, str]:
     effect = FAULTS.get(IncidentKind(kind))
     if effect is None:
         return "", ""
-    caught = [*effect.alerts, *(f"a {a} anomaly" for a in effect.anomalies)]
+    caught = [*((" and ".join(effect.alerts),) if effect.alerts else ()), *(f"a {a} anomaly" for a in effect.anomalies)]
     return effect.summary, f"{' or '.join(caught)} within {effect.within_seconds:g} s" if caught else ""
 
 

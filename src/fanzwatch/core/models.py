@@ -15,16 +15,23 @@ after its 1-minute-hold symptoms)."""
 
 _PROM_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _PROM_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+MAX_HOLD = timedelta(days=1)
+"""The longest hold believed: annotations come from any alert source (Alertmanager's API is open
+to whoever reaches it), and no rule waits a day before firing (the provisioned ones hold at most 1 h)."""
+_MAX_HOLD_MS = MAX_HOLD // timedelta(milliseconds=1)
 
 
 def parse_hold(text: str | None) -> timedelta:
-    """``"1h30m"`` → 90 minutes; zero for a missing or malformed value (an alert without a known hold)."""
+    """``"1h30m"`` → 90 minutes; zero for a missing, malformed or unbelievable value (an alert without a
+    known hold): anything longer than :data:`MAX_HOLD` (``"999999999d"`` would date the alert's start
+    before year 1), a negative or a unit-less number, years. Never raises."""
     if not text or len(text) > 32:
         return timedelta(0)
     parts = _PROM_DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text or any(u == "y" for _, u in parts):
         return timedelta(0)
-    return timedelta(milliseconds=sum(int(n) * _PROM_UNIT_MS[u] for n, u in parts))
+    total_ms = sum(int(n) * _PROM_UNIT_MS[u] for n, u in parts)  # an int: no overflow before the bound
+    return timedelta(milliseconds=total_ms) if total_ms <= _MAX_HOLD_MS else timedelta(0)
 
 
 class Severity(StrEnum):

@@ -5,7 +5,7 @@ really misbehaves and the monitoring has to notice by itself:
 
 | kind | what changes | what fires (demo pacing) |
 |---|---|---|
-| ``payment_outage`` | the processor's primary endpoint answers 503 | ``PaymentFailureRate`` (critical) within 90 s |
+| ``payment_outage`` | the processor's primary answers 503 | ``PaymentFailureRate``, ``JourneyFailing`` within 90 s |
 | ``latency_regression`` | every platform API request takes +1.5 s | ``HighResponseTime`` (p95 > 1 s) within 90 s |
 | ``error_burst`` | 30 % of platform API requests answer 500 | ``HighErrorRate`` (critical, > 5 %) within 90 s |
 | ``registration_breakage`` | sign-ups answer 500 | ``HighErrorRate`` (warning, > 1 %) within 90 s |
@@ -16,7 +16,9 @@ request above the 1 s p95 boundary (a bucket boundary of the duration histogram,
 estimate cannot interpolate below it: +0.8 s read as 0.99 s and never fired); sign-ups
 are about 4 % of a platform's requests, four times the 1 % warning ratio. An alert fires
 per platform, on the platforms with enough traffic for the rule's volume guard (at least
-0.1 requests/s, 10 payment attempts per window): the larger ones at any hour. Over a
+0.1 requests/s, 10 payment attempts per window): the larger ones at any hour. The journey
+prober's payments fail in a payment outage too (``JourneyFailing`` at its next round, 30 s
+apart); with remediation on, the failover to the backup processor may come first. Over a
 longer outage ``LowUserRegistrations`` (sign-ups below half of the same hour last week,
 which the backfilled history provides) follows ``registration_breakage`` after about
 35 minutes. The traffic spike becomes an anomaly (an episode the engine alerts on) once
@@ -60,7 +62,7 @@ class FaultEffect:
 
 FAULTS: dict[IncidentKind, FaultEffect] = {
     IncidentKind.PAYMENT_OUTAGE: FaultEffect(
-        ("PaymentFailureRate",), (), 90, "the processor's primary endpoint answers 503"
+        ("PaymentFailureRate", "JourneyFailing"), (), 90, "the processor's primary endpoint answers 503"
     ),
     IncidentKind.LATENCY_REGRESSION: FaultEffect(
         ("HighResponseTime",), (), 90, "every platform API request takes +1.5 s"

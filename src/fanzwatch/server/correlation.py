@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..alerting.incidents.correlation import Explains
-from ..alerting.matchers import LabelMatcher
+from ..alerting.matchers import AnyOf, LabelMatcher
 from ..anomaly.engine.alertmanager import ALERTNAME as ANOMALY_ALERTNAME
 from ..provisioning.alertmanager import Matcher
 from ..provisioning.definitions.dependencies import DEPENDENCIES
@@ -43,14 +43,14 @@ def correlation_rules(platforms: tuple[str, ...], slos: Iterable[SLO] = SLOS) ->
     (OpenSLO files always get the default tiers, which the built-ins use too).
     """
     twins = tuple(
-        Explains("", _matchers(r.source), _matchers(r.target), r.equal, symptoms_correlate=False)
+        Explains("", AnyOf.of(_matchers(r.source)), AnyOf.of(_matchers(r.target)), r.equal, symptoms_correlate=False)
         for r in inhibit_rules(slos)
     )
     dependencies = tuple(
         Explains(
             d.name,
-            _matchers(d.alerts),
-            _matchers(d.symptoms),
+            AnyOf.of(*map(_matchers, d.alerts)),
+            AnyOf.of(*map(_matchers, d.symptoms)),
             d.equal,
             serves=frozenset(d.serves if d.serves is not None else platforms),
         )

@@ -7,7 +7,8 @@ it. What an incident accepts depends on what it is about:
 - **a dependency's incident** (it holds the dependency's own alert — a failing
   payment-processor health check — or two different symptoms of it): an alert joins
   only if it is one of the dependency's *declared* symptoms (``PaymentFailureRate``,
-  ``HighErrorRate``), on a platform the dependency serves, agreeing with the
+  ``HighErrorRate``, ``JourneyFailing``, the payment SLOs' burns; each side of a rule is any
+  of several matcher sets, ``AnyOf``), on a platform the dependency serves, agreeing with the
   dependency's alert on its ``equal`` labels (a platform's database explains that
   platform's symptoms only), and began at most ``symptom_lead`` (1 min: scrape and
   evaluation skew) before the dependency's problem and at most ``symptom_window`` (5 min)
@@ -17,7 +18,10 @@ it. What an incident accepts depends on what it is about:
   although it began first. Until the dependency's own alert fires, its symptoms are timed
   against each other (within ``symptom_window``). Another alert of the dependency itself (or a severity
   twin of a member) joins too; nothing else, however alike: "the same alert elsewhere"
-  does not reach into a dependency's incident.
+  does not reach into a dependency's incident. Symptoms are shared, so a cause seen only
+  through them is a guess (the dependency explaining most of them, then the first declared):
+  an alert that, with all of them, makes it another dependency's incident joins and the
+  cause changes; once the dependency's own alert is there, it stays.
 - **any other incident**: the **same alert elsewhere** (equal labels except where it
   fires, ``platform``/``instance``/``job``, and how bad, ``severity``/``priority``) — one
   processor outage seen by three platforms is one incident, whose priority is its
@@ -65,7 +69,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...core.models import HOLD_ANNOTATION, parse_hold
-from ..matchers import LabelMatcher, match_all
+from ..matchers import AnyOf
 from ..payload import AlertmanagerAlert
 from ..tables import alerts, incidents
 from .records import IncidentStatus
@@ -85,12 +89,14 @@ class Explains:
 
     ``cause`` names the probable cause in the incident's title; a rule without one is a
     severity twin (``symptoms_correlate=False``), with one a dependency, whose symptoms
-    are those on a platform in ``serves`` (None: any platform).
+    are those on a platform in ``serves`` (None: any platform). ``source`` and ``target``
+    are each any of several matcher sets (a dependency's own alerts are its health checks,
+    its probes or its scrape target being down).
     """
 
     cause: str
-    source: tuple[LabelMatcher, ...]
-    target: tuple[LabelMatcher, ...]
+    source: AnyOf
+    target: AnyOf
     equal: tuple[str, ...] = ()
     symptoms_correlate: bool = True  # two targets firing together are one incident too
     serves: frozenset[str] | None = None
@@ -103,11 +109,11 @@ class Explains:
         return all(a.get(name, "") == b.get(name, "") for name in self.equal)
 
     def is_source(self, labels: Mapping[str, str]) -> bool:
-        return match_all(self.source, labels)
+        return self.source.matches(labels)
 
     def is_symptom(self, labels: Mapping[str, str]) -> bool:
         """A target; for a dependency, only on a platform it serves."""
-        if not match_all(self.target, labels):
+        if not self.target.matches(labels):
             return False
         if not self.is_dependency or self.serves is None:
             return True
@@ -127,6 +133,10 @@ class Explains:
             return True
         return self.symptoms_correlate and len({m.get("alertname") for m in labels if self.is_symptom(m)}) > 1
 
+    def covers(self, labels: Sequence[Mapping[str, str]]) -> int:
+        """How many of ``labels`` are this dependency's own alerts or symptoms."""
+        return sum(1 for m in labels if self.is_source(m) or self.is_symptom(m))
+
 
 @dataclass(frozen=True, slots=True)
 class Member:
@@ -137,14 +147,19 @@ class Member:
     hold: timedelta = timedelta(0)  # its rule's ``for:``, from the ``hold`` annotation
 
     @classmethod
-    def of(cls, labels: Mapping[str, str], starts_at: datetime, annotations: Mapping[str, Any] | None) -> Member:
-        hold = (annotations or {}).get(HOLD_ANNOTATION)
+    def of(cls, labels: Mapping[str, str], starts_at: datetime, annotations: object) -> Member:
+        """``annotations`` as stored or received: a hold that is missing, malformed or unbelievable
+        (``parse_hold``) counts as none, so one member's bad annotation never fails a decision."""
+        hold = annotations.get(HOLD_ANNOTATION) if isinstance(annotations, Mapping) else None
         return cls(labels, starts_at, parse_hold(hold if isinstance(hold, str) else None))
 
     @property
     def began(self) -> datetime:
-        """When its condition first held: fired less its hold."""
-        return self.starts_at - self.hold
+        """When its condition first held: fired less its hold (as fired, when that would precede year 1)."""
+        try:
+            return self.starts_at - self.hold
+        except OverflowError:
+            return self.starts_at
 
 
 def _identity(labels: Mapping[str, str]) -> dict[str, str]:
@@ -200,7 +215,7 @@ class Correlator:
         """The lock keys of ``labels``: two alerts this correlator may relate share at least one."""
         texts = ["same:" + json.dumps(_identity(labels), sort_keys=True)]
         for index, rule in enumerate(self.explains):
-            if rule.is_source(labels) or match_all(rule.target, labels):
+            if rule.is_source(labels) or rule.target.matches(labels):
                 texts.append(f"rule:{index}:" + json.dumps([labels.get(n, "") for n in rule.equal]))
         return sorted({lock_key(t) for t in texts})
 
@@ -214,21 +229,30 @@ class Correlator:
     # --- deciding -------------------------------------------------------------------
 
     def cause_of(self, members: Sequence[Mapping[str, str]]) -> Explains | None:
-        """The dependency an incident's alerts point at, if any."""
+        """The dependency an incident's alerts point at, if any.
+
+        Of several (symptoms are shared: ``HighErrorRate`` is the processor's, a platform
+        service's and a database's), the one whose own alert is there, then the one explaining
+        the most of them, then the first declared.
+        """
         if any(self.is_meta(m) for m in members):
             return None
-        return next((r for r in self._dependencies if r.explains_any(members)), None)
+        pointing = [r for r in self._dependencies if r.explains_any(members)]
+        if not pointing:
+            return None
+        return max(pointing, key=lambda r: (any(r.is_source(m) for m in members), r.covers(members)))
 
     def _timely(self, rule: Explains, alert: Member, member: Member) -> bool:
         """``alert`` and ``member`` related by dependency ``rule``, in the order and time a cause and symptom are."""
         a, m = alert.labels, member.labels
         if not rule.relates(a, m):
             return False
+        after = alert.began - member.began  # a difference: no datetime arithmetic that could leave the range
         if rule.is_source(m) and rule.is_symptom(a):  # a symptom after its cause
-            return member.began - self.symptom_lead <= alert.began <= member.began + self.symptom_window
+            return -self.symptom_lead <= after <= self.symptom_window
         if rule.is_source(a) and rule.is_symptom(m):  # the cause, after some of its symptoms
-            return alert.began - self.symptom_lead <= member.began <= alert.began + self.symptom_window
-        return abs(alert.began - member.began) <= self.symptom_window  # two symptoms, the cause not yet seen
+            return -self.symptom_lead <= -after <= self.symptom_window
+        return abs(after) <= self.symptom_window  # two symptoms, the cause not yet seen
 
     def _twin(self, alert: Member, members: Sequence[Member]) -> bool:
         return any(rule.relates(alert.labels, m.labels) for rule in self._twins for m in members)
@@ -252,13 +276,24 @@ class Correlator:
             ):
                 return True  # another alert of the failing dependency itself
             sources = [m for m in members if cause.is_source(m.labels)]
-            return any(self._timely(cause, alert, m) for m in (sources or members))
+            if any(self._timely(cause, alert, m) for m in (sources or members)):
+                return True
+            # A cause seen only through its symptoms is a guess: an alert that, with all of them,
+            # makes the incident another dependency's (its own alert, a symptom it alone explains) joins.
+            return not sources and self._makes_dependency(alert, members)
         if self._twin(alert, members) or any(same_alert_elsewhere(alert.labels, m) for m in labels):
             return True
         if self.is_meta(alert.labels) or any(self.is_meta(m) for m in labels):
             return False
-        for rule in self._dependencies:  # would the alert make this incident a dependency's?
-            fits = all((rule.is_source(m) or rule.is_symptom(m)) and rule.agree(alert.labels, m) for m in labels)
+        return self._makes_dependency(alert, members)
+
+    def _makes_dependency(self, alert: Member, members: Sequence[Member]) -> bool:
+        """Whether ``alert`` with every member is one dependency's alerts and symptoms, in time."""
+        for rule in self._dependencies:
+            fits = all(
+                (rule.is_source(m.labels) or rule.is_symptom(m.labels)) and rule.agree(alert.labels, m.labels)
+                for m in members
+            )
             if fits and any(self._timely(rule, alert, m) for m in members):
                 return True
         return False
@@ -268,14 +303,18 @@ class Correlator:
         if not self.enabled:
             return None
         window = self.window
+        try:
+            earliest, latest = alert.starts_at - window, alert.starts_at + window
+        except OverflowError:  # started at the edge of time (year 1 or 9999): nothing is that close
+            return None
         candidates = (
             sa.select(alerts.c.incident_id)
             .join(incidents, incidents.c.id == alerts.c.incident_id)
             .where(
                 incidents.c.status != IncidentStatus.RESOLVED.value,
                 alerts.c.fingerprint != alert.fingerprint,
-                alerts.c.starts_at >= alert.starts_at - window,
-                alerts.c.starts_at <= alert.starts_at + window,
+                alerts.c.starts_at >= earliest,
+                alerts.c.starts_at <= latest,
             )
             .distinct()
             .order_by(alerts.c.incident_id)

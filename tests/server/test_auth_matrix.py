@@ -26,6 +26,7 @@ from fanzwatch.settings.dash import DashSettings
 from ._auth import TOKENS
 
 PUBLIC, VIEWER, RESPONDER, ADMIN, WEBHOOK = "public", "viewer", "responder", "admin", "webhook token"
+OTLP = "otlp token"
 RANK = {PUBLIC: 0, VIEWER: 1, RESPONDER: 2, ADMIN: 3}
 
 # The documented policy: (method, route template) -> who may call it.
@@ -47,6 +48,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/anomalies/insights"): VIEWER,
     ("GET", "/api/v1/anomalies/forecast"): VIEWER,
     ("POST", "/api/v1/alerts/webhook"): WEBHOOK,
+    ("POST", "/v1/traces"): OTLP,
+    ("POST", "/v1/logs"): OTLP,
     ("GET", "/api/v1/incidents"): VIEWER,
     ("GET", "/api/v1/incidents/{incident_id}"): VIEWER,
     ("POST", "/api/v1/incidents/{incident_id}/ack"): RESPONDER,
@@ -137,6 +140,8 @@ def test_each_caller_gets_the_documented_answer_on_every_route(served: TestClien
         status, headers = _call(served, method, template, caller)
         if needed == WEBHOOK:  # public to the policy; Alertmanager's token is checked by the webhook
             ok = status == 401 and "Basic" in headers.get("www-authenticate", "")
+        elif needed == OTLP:  # public to the policy; the receiver checks the otlp_token itself
+            ok = status == 401 and headers["x-refused-by-policy"] == "False"
         elif (caller != "anonymous" and RANK[caller] >= RANK[needed]) or needed == PUBLIC:
             to_login = headers.get("location", "").startswith("/dash/login?next=")
             ok = headers["x-refused-by-policy"] == "False" and not to_login
@@ -166,6 +171,17 @@ def test_the_webhook_takes_the_generated_token(served: TestClient, tmp_path_fact
     assert len(token) == 64 and (secrets_dir / "webhook_token").stat().st_mode & 0o777 == 0o600
     answer = served.post("/api/v1/alerts/webhook", json={}, headers={"authorization": f"Bearer {token}"})
     assert answer.status_code == 400  # past authentication: the empty payload is malformed
+
+
+def test_the_otlp_receiver_takes_the_generated_token(served: TestClient) -> None:
+    secrets_dir = served.app.state.authenticator.secrets_dir  # type: ignore[attr-defined]
+    token = (secrets_dir / "otlp_token").read_text().strip()
+    assert len(token) == 64 and (secrets_dir / "otlp_token").stat().st_mode & 0o777 == 0o600
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    answer = served.post("/v1/traces", content=b"{}", headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {})  # past authentication: an empty export
+    answer = served.post("/v1/logs", content=b"{}", headers={**headers, "authorization": "Bearer viewer-is-not-it"})
+    assert answer.status_code == 401 and answer.json()["message"].startswith("a valid bearer token is needed")
 
 
 def test_open_loopback_lets_local_callers_in_but_not_through_a_proxy(tmp_path: Path) -> None:

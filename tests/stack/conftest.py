@@ -64,7 +64,7 @@ from fanzwatch.settings.demo import DemoSettings
 from fanzwatch.settings.stack import StackSettings
 from fanzwatch.stack import Stack
 
-STACK_PORTS = ("prometheus", "alertmanager", "node_exporter", "blackbox", "server")
+STACK_PORTS = ("prometheus", "alertmanager", "node_exporter", "blackbox", "server", "telemetry_store")
 DEMO_PORTS = ("platform", "processor", "simulator", "sinks", "smtp", "prober")
 #: the largest platform of the shared demo stack, and the one its tests watch
 DEMO_PLATFORM = "fanz-1"
@@ -104,6 +104,7 @@ def stack_settings(data_dir: Path, ports: dict[str, int], **extra: Any) -> Stack
         node_exporter_port=ports["node_exporter"],
         server_port=ports["server"],
         blackbox_port=ports["blackbox"],
+        telemetry_store_port=ports["telemetry_store"],
         **given,
     )
 

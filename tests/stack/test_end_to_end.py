@@ -101,6 +101,7 @@ def test_payment_outage_pages_and_healing_resolves(tmp_path: Path, ports: dict[s
             "node_exporter",
             "alertmanager",
             "prometheus",
+            "telemetry_store",
             "server",
             "processor",
             "platform",

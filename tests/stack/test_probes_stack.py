@@ -43,6 +43,7 @@ def test_a_target_going_down_turns_its_blackbox_probe_red(tmp_path: Path, ports:
         node_exporter_port=ports["node_exporter"],
         blackbox_port=ports["blackbox"],
         server_port=ports["server"],
+        telemetry_store_port=ports["telemetry_store"],
         run_server=False,
         short_intervals=True,
         stop_grace_seconds=3,

@@ -57,6 +57,7 @@ def _settings(tmp_path: Path, ports: dict[str, int], **extra: object) -> StackSe
         node_exporter_port=ports["node_exporter"],
         blackbox_port=ports["blackbox"],
         server_port=ports["server"],
+        telemetry_store_port=ports["telemetry_store"],
         stop_grace_seconds=3,
         startup_timeout_seconds=30,
         **extra,  # type: ignore[arg-type]
@@ -106,6 +107,7 @@ def test_port_plan_refuses_clashes_and_9090(tmp_path: Path) -> None:
         "node_exporter": 9100,
         "blackbox": 9115,
         "server": 8900,
+        "telemetry_store": 8911,
         "platform": 8300,
         "processor": 8310,
         "sinks": 8330,
@@ -283,6 +285,8 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "HEALTH_CHECKS",
         "ANOMALY_PROMETHEUS_URL",
         "ANOMALY_ALERTMANAGER_URL",
+        "TELEMETRY_STORE_URL",
+        "TELEMETRY_STORE_TOKEN_FILE",
     ):
         monkeypatch.delenv(f"FANZWATCH_{key}", raising=False)
     for variable in OTLP_ENDPOINT_VARIABLES:
@@ -298,6 +302,9 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         # The server traces itself to its own OTLP receiver.
         "FANZWATCH_TELEMETRY_OTLP_ENDPOINT": f"http://127.0.0.1:{stack.server_port}",
         "FANZWATCH_TELEMETRY_OTLP_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "otlp_token"),
+        # The trace and log store child, and the token it shares with the server.
+        "FANZWATCH_TELEMETRY_STORE_URL": "http://127.0.0.1:8911",
+        "FANZWATCH_TELEMETRY_STORE_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "telemetry_store_token"),
         # The role tokens the runner generates (Prometheus scrapes with the viewer one).
         **{
             f"FANZWATCH_AUTH_{role.upper()}_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / f"{role}_token")

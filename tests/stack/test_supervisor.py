@@ -127,3 +127,40 @@ def test_deaths_are_reported_once_and_logs_are_per_run(tmp_path: Path) -> None:
     log = (tmp_path / "logs" / "job.log").read_text()
     assert log.index("run one") < log.index("run two")
     sup.stop_all()  # idempotent with everything already gone
+
+
+ON_SIGTERM = """
+import signal, sys, time
+from pathlib import Path
+record, name, linger = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+def stop(*_):
+    with record.open("a") as f:
+        f.write(f"{name} got SIGTERM\\n")
+    time.sleep(linger)  # a server flushing its queue into the store
+    with record.open("a") as f:
+        f.write(f"{name} stopped\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+with record.open("a") as f:
+    f.write(f"{name} ready\\n")
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_a_stop_last_child_is_stopped_once_the_others_are_gone(tmp_path: Path) -> None:
+    record = tmp_path / "order.txt"
+    sup = Supervisor(tmp_path / "logs", grace_seconds=20)
+    store = sup.start(ChildSpec("store", (*py(ON_SIGTERM), str(record), "store", "0"), stop_last=True))
+    server = sup.start(ChildSpec("server", (*py(ON_SIGTERM), str(record), "server", "0.5")))
+    assert {store.name, server.name} == {"store", "server"}
+    wait_until(
+        lambda: record.exists() and record.read_text().count("ready") == 2, timeout=60, message="both children up"
+    )
+    sup.stop_all()
+    assert [line for line in record.read_text().splitlines() if "ready" not in line] == [
+        "server got SIGTERM",
+        "server stopped",
+        "store got SIGTERM",
+        "store stopped",
+    ]

@@ -85,7 +85,7 @@ def fanzwatch_up(*args: str) -> Iterator[Running]:
 
 
 def _port_args(ports: dict[str, int], *, demo: bool) -> list[str]:
-    names = ["prometheus", "alertmanager", "node_exporter", "server"]
+    names = ["prometheus", "alertmanager", "node_exporter", "server", "telemetry_store"]
     if demo:
         names += ["platform", "processor", "simulator", "sinks", "smtp"]
     return [arg for n in names for arg in (f"--{n.replace('_', '-')}-port", str(ports[n]))]
@@ -122,6 +122,7 @@ def test_ctrl_c_stops_every_child_and_the_next_run_reuses_the_data(tmp_path: Pat
             "node_exporter",
             "alertmanager",
             "prometheus",
+            "telemetry_store",
             "server",
             "processor",
             "platform",

@@ -16,6 +16,7 @@ from .probes import probe_app
 from .provisioning import render
 from .server import db_app, serve
 from .stack import up
+from .telemetry_store import telemetry_store
 
 app = typer.Typer(
     name="fanzwatch",
@@ -40,6 +41,7 @@ app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(bi_app, name="bi")
 app.command()(render)
 app.add_typer(probe_app, name="probe")  # issue 19: the journey prober
+app.command("telemetry-store")(telemetry_store)  # issue 18: the trace and log store process
 
 
 @app.command()

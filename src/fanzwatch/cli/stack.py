@@ -63,6 +63,9 @@ def up(
         int | None, typer.Option(help=_stack_help("blackbox_exporter port (synthetic probes).", "blackbox_port"))
     ] = None,
     server_port: Annotated[int | None, typer.Option(help=_stack_help("fanzwatch server port.", "server_port"))] = None,
+    telemetry_store_port: Annotated[
+        int | None, typer.Option(help=_stack_help("Trace and log store process port.", "telemetry_store_port"))
+    ] = None,
     platform_port: Annotated[int | None, typer.Option(help=_demo_help("Demo platform port.", "platform_port"))] = None,
     processor_port: Annotated[
         int | None, typer.Option(help=_demo_help("Demo payment processor port.", "processor_port"))
@@ -120,6 +123,7 @@ def up(
         node_exporter_port=node_exporter_port,
         blackbox_port=blackbox_port,
         server_port=server_port,
+        telemetry_store_port=telemetry_store_port,
         startup_timeout_seconds=startup_timeout,
     )
     settings = load_settings(lambda: StackSettings(**stack_args))
@@ -170,6 +174,11 @@ def up(
             typer.echo(f"  {name:<14} {url}")
         tokens = settings.resolved_secrets_dir.resolve()
         typer.echo(f"\nsign in to FanzDash with a token from {tokens}: admin_token, responder_token or viewer_token")
+        if "server" in urls:
+            typer.echo(
+                f"send OTLP traces and logs to {urls['server'].rstrip('/')}/v1/traces and /v1/logs with "
+                f'"Authorization: Bearer <{tokens / "otlp_token"}>"'
+            )
         if demo:
             typer.echo("\ninject a fault: fanzwatch demo fault inject payment_outage  (all: fanzwatch demo fault list)")
             typer.echo("heal it:        fanzwatch demo fault heal all")

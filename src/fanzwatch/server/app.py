@@ -20,12 +20,17 @@ from ..anomaly.router import build_router as build_anomaly_router
 from ..bi import BiComponents, build_bi
 from ..bi import build_router as build_bi_router
 from ..core.clock import SystemClock
+from ..core.scrubbing import scrub_text
+from ..core.secrets import ensure_token_file
 from ..health import build_router as build_health_router
 from ..health import build_runner as build_health_runner
 from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_router
 from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
+from ..telemetry.client import TelemetryStoreClient
+from ..telemetry.queue import StoreQueue
+from ..telemetry.receiver import OtlpReceiver
 from .auth import AuthMiddleware, RoutePolicy, default_rules
 from .correlation import META_ALERTS, correlation_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
@@ -89,6 +94,14 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
     if telemetry.log_handler is not None:
         telemetry.log_handler.exclude(*UNEXPORTED_LOGGERS)
 
+    otlp = settings.otlp
+    receiver = OtlpReceiver(
+        scrub=lambda text: scrub_text(text, rules=settings.scrub),  # log bodies: the RUM rules
+        max_request_bytes=otlp.max_request_bytes,
+        max_decompressed_bytes=otlp.max_decompressed_bytes,
+        retry_after_seconds=otlp.retry_after_seconds,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Resources are released in the reverse order of acquisition, whatever fails.
@@ -104,6 +117,25 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             stack.callback(telemetry.shutdown)
             telemetry.attach_log_handler()  # its log records by OTLP too, when configured
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
+            # Traces and logs live in the telemetry-store process (chDB: one process per path).
+            store_settings = settings.telemetry_store
+            app.state.telemetry_store = TelemetryStoreClient(
+                store_settings.resolved_url(),
+                ensure_token_file(store_settings.resolved_token_file(settings.secrets_dir)),
+                http=http,
+                timeout=store_settings.timeout_seconds,
+            )
+            if otlp.enabled:
+                queue = StoreQueue(
+                    app.state.telemetry_store,
+                    capacity_rows=otlp.queue_rows,
+                    batch_rows=otlp.batch_rows,
+                    spool_dir=settings.data_dir / "otlp-spool",
+                )
+                await queue.start()  # replays what an earlier stop spooled
+                stack.push_async_callback(queue.stop, flush_seconds=otlp.shutdown_flush_seconds)
+                receiver.attach(queue, token=ensure_token_file(otlp.resolved_token_file(settings.secrets_dir)))
+                stack.callback(receiver.detach)
             await rum.start(engine)
             stack.push_async_callback(rum.stop)
             await stack.enter_async_context(health)  # first run now, then every period
@@ -186,6 +218,8 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
 
     app.include_router(build_health_router(health, service_id="fanzwatch", version=__version__))
     app.include_router(build_rum_router(rum, platforms=settings.platforms))
+    if otlp.enabled:
+        app.include_router(receiver.router())  # checks the otlp_token itself (public to the policy)
     app.include_router(build_anomaly_router(lambda: getattr(app.state, "anomaly_engine", None)))
     if settings.alerting.enabled:
         app.include_router(
@@ -206,5 +240,6 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         def home() -> RedirectResponse:
             return RedirectResponse("/dash/")
 
+    app.state.otlp_receiver = receiver
     app.state.authenticator = authenticator  # tests and tools read the loaded tokens from here
     return app

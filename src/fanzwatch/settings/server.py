@@ -18,6 +18,7 @@ from .rum import RumSettings
 from .scrubbing import ScrubSettings
 from .store import StoreSettings
 from .telemetry import TelemetrySettings
+from .telemetry_store import OtlpReceiverSettings, TelemetryStoreSettings
 
 
 class ServerSettings(ComponentSettings):
@@ -46,6 +47,8 @@ class ServerSettings(ComponentSettings):
     alerting: AlertingSettings = Field(default_factory=load_alerting_settings)
     bi: BiSettings = Field(default_factory=BiSettings)
     dash: DashSettings = Field(default_factory=DashSettings)
+    otlp: OtlpReceiverSettings = Field(default_factory=OtlpReceiverSettings)
+    telemetry_store: TelemetryStoreSettings = Field(default_factory=TelemetryStoreSettings)
 
     @field_validator("platforms")
     @classmethod

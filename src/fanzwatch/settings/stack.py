@@ -32,6 +32,9 @@ class StackSettings(ComponentSettings):
     node_exporter_port: int = Field(default=9100, ge=1, le=65535, description="node_exporter port")
     blackbox_port: int = Field(default=9115, ge=1, le=65535, description="blackbox_exporter port (synthetic probes)")
     server_port: int = Field(default=8900, ge=1, le=65535, description="fanzwatch server port")
+    telemetry_store_port: int = Field(
+        default=8911, ge=1, le=65535, description="trace and log store process port (fanzwatch telemetry-store)"
+    )
     run_server: bool = Field(
         default=True,
         description="start the fanzwatch server; off when something else serves server_port "

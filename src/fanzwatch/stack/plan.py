@@ -9,11 +9,13 @@ Data directory layout (a second run reuses every part of it)::
     prometheus/        Prometheus TSDB
     alertmanager/      Alertmanager silences and notification log
     fanzwatch.db       the server's store
+    telemetry/         traces and logs (chDB, owned by the telemetry_store child)
+    otlp-spool/        OTLP batches a stopping server could not hand to the store (replayed on start)
     demo/              platform.db and objects/ (uploaded content) of the demo platform,
                        notifications.jsonl (what the demo's sinks received)
     secrets/           files Alertmanager reads secrets from (slack_api_url, ...), role tokens,
-                       rum_synthetic_key (the demo's browser sessions), otlp_token (what services
-                       send to the server's OTLP receiver)
+                       rum_synthetic_key (the demo's browser sessions), otlp_token (what services send
+                       to /v1/traces and /v1/logs), telemetry_store_token (server → store process)
     logs/<child>.log   each child's output, appended run after run
     stack.json         PIDs and URLs of the running stack (removed on stop)
 """
@@ -32,7 +34,7 @@ from ..provisioning import ProvisioningSettings, StackTargets
 from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
-from ..settings.telemetry_store import OTLP_TOKEN_FILE  # the receiver's bearer token (/v1/traces, /v1/logs)
+from ..settings.telemetry_store import OTLP_TOKEN_FILE, TELEMETRY_STORE_TOKEN_FILE  # the receiver's bearer token; server → store
 from .binaries import Binaries
 from .demo_alerting import demo_alerting_config
 from .ports import check_port_plan
@@ -106,6 +108,7 @@ def port_plan(stack: StackSettings, demo: DemoSettings | None) -> dict[str, int]
         "node_exporter": stack.node_exporter_port,
         "blackbox": stack.blackbox_port,
         "server": stack.server_port,
+        "telemetry_store": stack.telemetry_store_port,
     }
     if demo is not None:
         ports |= {"platform": demo.platform_port, "processor": demo.processor_port}
@@ -234,6 +237,8 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         "FANZWATCH_ANOMALY_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
         "FANZWATCH_DASH_PROMETHEUS_URL": _url(stack, stack.prometheus_port),
         "FANZWATCH_DASH_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
+        "FANZWATCH_TELEMETRY_STORE_URL": _url(stack, stack.telemetry_store_port),
+        "FANZWATCH_TELEMETRY_STORE_TOKEN_FILE": str(secrets / TELEMETRY_STORE_TOKEN_FILE),
     }
     for role, filename in ROLE_TOKEN_FILES.items():
         variable = f"FANZWATCH_AUTH_{role.upper()}_TOKEN"
@@ -274,7 +279,7 @@ def core_children(
     env: Mapping[str, str] | None = None,
     retention: str | None = None,
 ) -> list[ChildSpec]:
-    """Prometheus, Alertmanager, node_exporter and the fanzwatch server (with ``env``).
+    """Prometheus, Alertmanager, node_exporter, the telemetry store and the fanzwatch server (with ``env``).
 
     ``retention`` overrides the settings' TSDB retention (the demo keeps its history).
     """
@@ -312,6 +317,26 @@ def core_children(
             ),
             ready_url=_url(stack, prom, "/-/ready"),
             url=_url(stack, prom),
+        ),
+        ChildSpec(
+            "telemetry_store",  # owns the chDB database of traces and logs; the server flushes into it on stop
+            fanzwatch_argv(
+                "telemetry-store",
+                "--host",
+                stack.host,
+                "--port",
+                str(stack.telemetry_store_port),
+                "--data-dir",
+                str(stack.data_dir),
+            ),
+            ready_url=_url(stack, stack.telemetry_store_port, "/health"),
+            url=_url(stack, stack.telemetry_store_port),
+            env={
+                "FANZWATCH_TELEMETRY_STORE_TOKEN_FILE": str(
+                    stack.resolved_secrets_dir.resolve() / TELEMETRY_STORE_TOKEN_FILE
+                )
+            },
+            stop_last=True,
         ),
         ChildSpec(
             "server",

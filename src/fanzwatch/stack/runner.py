@@ -30,7 +30,7 @@ from ..provisioning import ProvisioningSettings, render_all
 from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
-from ..settings.telemetry_store import OTLP_TOKEN_FILE
+from ..settings.telemetry_store import OTLP_TOKEN_FILE, TELEMETRY_STORE_TOKEN_FILE
 from .binaries import Binaries, find_binaries
 from .history import backfill_argv, prometheus_retention, read_history_marker
 from .plan import (
@@ -137,7 +137,8 @@ class Stack:
         secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Kept across runs: Alertmanager sends the webhook token, Prometheus the viewer token,
         # and the server accepts both (the same files `fanzwatch serve` generates by itself).
-        for filename in (WEBHOOK_TOKEN_FILE, OTLP_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
+        # The telemetry store and the server share telemetry_store_token; services send otlp_token.
+        for filename in (WEBHOOK_TOKEN_FILE, OTLP_TOKEN_FILE, TELEMETRY_STORE_TOKEN_FILE, *ROLE_TOKEN_FILES.values()):
             ensure_token_file(secrets_dir / filename)
         if self.demo is not None:
             ensure_token_file(secrets_dir / RUM_SYNTHETIC_KEY_FILE)

@@ -61,6 +61,7 @@ class ChildSpec:
     ``ready_url``: an HTTP GET answering 2xx means ready (None: ready once started).
     ``finite``: the child may finish on its own with exit code 0 (the traffic
     simulator ends when its budget is spent); that is reported, not treated as a crash.
+    ``stop_last``: stopped after every other child (others hand it their data on stop).
     """
 
     name: str
@@ -69,6 +70,7 @@ class ChildSpec:
     url: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     finite: bool = False
+    stop_last: bool = False
 
 
 @dataclass
@@ -228,9 +230,15 @@ class Supervisor:
     def stop_all(self) -> None:
         """SIGTERM every group (last started first), wait the grace period, then SIGKILL.
 
+        Children marked ``stop_last`` (the telemetry store, which the server flushes into)
+        get their SIGTERM only once the others are gone, with a grace period of their own.
         Idempotent; safe to call when some children already exited.
         """
         children = list(reversed(self._children))
+        self._stop_group([c for c in children if not c.spec.stop_last])
+        self._stop_group([c for c in children if c.spec.stop_last])
+
+    def _stop_group(self, children: list[ChildProcess]) -> None:
         for child in children:
             if child.returncode() is None:
                 self._on_event(f"stopping {child.name} (pid {child.pid})")

@@ -53,6 +53,8 @@ def default_rules(
         rule("* ", "/api/v1/analytics/*", None, "RUM beacons: origin, public key and rate rules of their own"),
         rule("GET HEAD", "/rum/fanz-rum.js", None, "the RUM script every platform page loads"),
         rule("POST", "/api/v1/alerts/webhook", None, "Alertmanager: checked against the webhook token"),
+        rule("POST", "/v1/traces", None, "OTLP/HTTP: checked against the otlp_token"),
+        rule("POST", "/v1/logs", None, "OTLP/HTTP: checked against the otlp_token"),
         rule("GET HEAD POST", f"{dash_prefix}/login", None, "FanzDash sign-in"),
         rule("POST", f"{dash_prefix}/logout", None, "signing out needs no role (CSRF-checked)"),
         rule("GET HEAD", f"{dash_prefix}/static/*", None, "FanzDash styles and script (the sign-in page uses them)"),

@@ -1,0 +1,199 @@
+"""The receiver's bounded queue to the store process, with its drainer.
+
+Accepted batches wait here (bounded by rows) until one task posts them to the store,
+merged up to ``batch_rows`` per insert. When the store is down the head batch is kept and
+retried with back-off, and the receiver refuses new data (503 ``Retry-After``) instead of
+growing: nothing accepted is dropped. On stop the queue is handed to the store for up to
+``flush_seconds``; whatever is left is spooled to disk and replayed by the next start.
+
+>>> queue = StoreQueue(client, capacity_rows=200_000, batch_rows=20_000, spool_dir=path)  # doctest: +SKIP
+>>> await queue.start(); queue.offer("otel_traces", body, rows=500)  # doctest: +SKIP
+>>> await queue.stop(flush_seconds=10)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .client import TelemetryStoreClient, TelemetryStoreUnavailableError
+from .queries import QueryParameterError
+
+logger = logging.getLogger(__name__)
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
+
+
+@dataclass(slots=True)
+class _Batch:
+    table: str
+    body: bytes
+    rows: int
+    spooled: list[Path] = field(default_factory=list)
+
+
+class StoreQueue:
+    """Bounded (by rows) queue of encoded batches, drained by one task to the store process."""
+
+    def __init__(
+        self, client: TelemetryStoreClient, *, capacity_rows: int, batch_rows: int, spool_dir: Path | None = None
+    ) -> None:
+        self.client = client
+        self.capacity_rows = capacity_rows
+        self.batch_rows = batch_rows
+        self.spool_dir = spool_dir
+        self._batches: deque[_Batch] = deque()
+        self._rows = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.store_up = True
+        self.delivered_rows = 0
+        self.dropped_rows = 0  # batches the store refused as invalid (never retried)
+
+    @property
+    def queued_rows(self) -> int:
+        return self._rows
+
+    def accepts(self, rows: int) -> bool:
+        """Whether ``rows`` more fit now (and the store is believed up)."""
+        return self.store_up and not self._stopping and self._rows + rows <= self.capacity_rows
+
+    def offer(self, table: str, body: bytes, *, rows: int) -> bool:
+        """Queue one encoded batch; False (nothing queued) when it does not fit."""
+        if not self.accepts(rows):
+            return False
+        self._push(_Batch(table, body, rows))
+        return True
+
+    def _push(self, batch: _Batch) -> None:
+        self._batches.append(batch)
+        self._rows += batch.rows
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._replay_spool()
+        self._task = asyncio.create_task(self._drain(), name="otlp-store-queue")
+
+    def _next(self) -> _Batch:
+        """The head batch merged with the following ones of the same table, up to ``batch_rows``."""
+        head = self._batches.popleft()
+        parts, rows, spooled = [head.body], head.rows, list(head.spooled)
+        while self._batches and self._batches[0].table == head.table:
+            following = self._batches[0]
+            if rows + following.rows > self.batch_rows:
+                break
+            self._batches.popleft()
+            parts.append(following.body)
+            rows += following.rows
+            spooled += following.spooled
+        return _Batch(head.table, b"\n".join(parts), rows, spooled)
+
+    async def _drain(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            if not self._batches:
+                if self._stopping:
+                    return
+                if not self.store_up:  # nothing to retry: probe until the store answers
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
+                    self.store_up = await self.client.healthy()
+                    continue
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._next()
+            try:
+                await self.client.insert(batch.table, batch.body)
+            except TelemetryStoreUnavailableError as exc:
+                if self.store_up:
+                    logger.warning("telemetry store unavailable; holding %d rows: %s", self._rows, exc)
+                self.store_up = False
+                self._batches.appendleft(batch)  # kept whole, retried first
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            except QueryParameterError as exc:  # the store refuses the batch itself: retrying cannot help
+                logger.error("telemetry store refused a batch of %d rows: %s", batch.rows, exc)
+                self.dropped_rows += batch.rows
+            else:
+                self.delivered_rows += batch.rows
+                if not self.store_up:
+                    logger.info("telemetry store back; %d rows still queued", self._rows - batch.rows)
+                self.store_up = True
+            backoff = BACKOFF_FIRST
+            self._rows -= batch.rows
+            for path in batch.spooled:
+                path.unlink(missing_ok=True)
+
+    async def stop(self, *, flush_seconds: float) -> None:
+        """Refuse new batches, hand the queue to the store for up to ``flush_seconds``, spool the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=flush_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        self._spool_rest()
+
+    # -- the spool: batches that outlive a stop ----------------------------------------------
+    def _spool_rest(self) -> None:
+        if not self._batches:
+            return
+        if self.spool_dir is None:
+            logger.error("telemetry store unreachable at stop: %d rows lost (no spool dir)", self._rows)
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kept = 0
+        while self._batches:
+            batch = self._batches.popleft()
+            name = f"{batch.table}.{os.getpid()}.{uuid.uuid4().hex}.{batch.rows}"
+            tmp = self.spool_dir / f".{name}.tmp"
+            tmp.write_bytes(batch.body)
+            tmp.replace(self.spool_dir / f"{name}.ndjson")
+            for path in batch.spooled:  # now in the new file
+                path.unlink(missing_ok=True)
+            kept += batch.rows
+        logger.warning("telemetry store unreachable at stop: %d rows spooled to %s", kept, self.spool_dir)
+        self._rows = 0
+
+    def _replay_spool(self) -> None:
+        """Queue the spooled batches of earlier runs (and of dead processes that had claimed some)."""
+        if self.spool_dir is None or not self.spool_dir.is_dir():
+            return
+        for path in sorted(self.spool_dir.iterdir()):
+            if path.suffix.startswith(".claimed-"):
+                if _alive(int(path.suffix.removeprefix(".claimed-"))):
+                    continue
+            elif path.suffix != ".ndjson":
+                continue
+            claimed = path.with_suffix(f".claimed-{os.getpid()}")
+            try:
+                path.rename(claimed)  # each file is claimed by one worker of several
+            except OSError:
+                continue
+            table, _, _, rows = path.stem.split(".")[:4]
+            self._push(_Batch(table, claimed.read_bytes(), int(rows), [claimed]))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a file this process claimed in an earlier life (pid reused): take it back
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,189 @@
+"""The OTLP/HTTP receiver: ``POST /v1/traces`` and ``POST /v1/logs`` (OTLP specification, "OTLP/HTTP").
+
+=====================================  ==================================================
+request                                answer
+=====================================  ==================================================
+no or wrong bearer token               401 (``<secrets_dir>/otlp_token``)
+not ``application/x-protobuf`` /       415
+``application/json``, or an encoding
+other than ``gzip``/``identity``
+body over ``max_request_bytes`` as     413 (checked while reading, before any
+sent, or over                          decompression; the gzip stream is inflated at
+``max_decompressed_bytes`` inflated    most to the limit, so a gzip bomb costs nothing)
+not OTLP, broken gzip                  400, a ``google.rpc.Status`` saying why
+queue full, or the store down          503 with ``Retry-After``; nothing is taken
+accepted                               200, ``Export*ServiceResponse``; ``partial_success``
+                                       counts the spans/records rejected (bad ids) and why
+=====================================  ==================================================
+
+Answers are in the request's encoding (protobuf or JSON). Decoding runs off the event
+loop; accepted rows go to the bounded ``StoreQueue`` (``queue``) as encoded batches.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from google.rpc.status_pb2 import Status  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from .client import encode_rows
+from .otlp import MalformedOtlpError, decode_logs, decode_traces
+from .queue import StoreQueue
+from .schema import LOGS_TABLE, TRACES_TABLE
+
+logger = logging.getLogger(__name__)
+PROTOBUF, JSON = "application/x-protobuf", "application/json"
+_GRPC_INVALID_ARGUMENT, _GRPC_UNAVAILABLE, _GRPC_UNAUTHENTICATED = 3, 14, 16
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str, *, code: int = _GRPC_INVALID_ARGUMENT) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+class OtlpReceiver:
+    """The two OTLP routes over one ``StoreQueue``.
+
+    Built without I/O (``create_app``); ``attach`` gives it the token and the started queue
+    (the lifespan). Until then, and after ``detach``, it answers 503.
+
+    >>> receiver = OtlpReceiver(scrub=lambda t: scrub_text(t, rules=rules))  # doctest: +SKIP
+    >>> app.include_router(receiver.router()); receiver.attach(queue, token=token)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        scrub: Callable[[str], str] | None = None,
+        max_request_bytes: int = 8 << 20,
+        max_decompressed_bytes: int = 32 << 20,
+        retry_after_seconds: int = 5,
+    ) -> None:
+        self.queue: StoreQueue | None = None
+        self._expected = b""
+        self._scrub = scrub
+        self.max_request_bytes = max_request_bytes
+        self.max_decompressed_bytes = max_decompressed_bytes
+        self.retry_after = str(retry_after_seconds)
+
+    def attach(self, queue: StoreQueue, *, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+        self.queue = queue
+
+    def detach(self) -> None:
+        self.queue = None
+
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["otlp"])
+
+        @router.post("/v1/traces", include_in_schema=False)
+        async def traces(request: Request) -> Response:
+            return await self.handle(request, TRACES_TABLE)
+
+        @router.post("/v1/logs", include_in_schema=False)
+        async def logs(request: Request) -> Response:
+            return await self.handle(request, LOGS_TABLE)
+
+        return router
+
+    async def handle(self, request: Request, table: str) -> Response:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        as_json = media == JSON
+        queue = self.queue
+        try:
+            if queue is None:
+                raise _Refusal(503, "the receiver is not running; retry later", code=_GRPC_UNAVAILABLE)
+            if not hmac.compare_digest(request.headers.get("authorization", "").encode(), self._expected):
+                raise _Refusal(401, "a valid bearer token is needed (the otlp_token file)", code=_GRPC_UNAUTHENTICATED)
+            if media not in (PROTOBUF, JSON):
+                raise _Refusal(415, f"content type {media or '(none)'!r}: send {PROTOBUF} or {JSON}")
+            encoding = request.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("gzip", "identity", ""):
+                raise _Refusal(415, f"content encoding {encoding!r}: send gzip or identity")
+            if not queue.accepts(1):
+                raise _Refusal(503, "the trace store is unavailable or busy; retry later", code=_GRPC_UNAVAILABLE)
+            body = await self._read(request)
+            if encoding == "gzip":
+                body = self._gunzip(body)
+            rows, rejected, payload = await anyio.to_thread.run_sync(self._decode, table, body, as_json)
+            if rows and not queue.offer(table, payload, rows=len(rows)):
+                raise _Refusal(503, "the trace store is unavailable or busy; retry later", code=_GRPC_UNAVAILABLE)
+        except _Refusal as refusal:
+            return self._refusal(refusal, as_json)
+        return self._success(table, rejected, as_json)
+
+    async def _read(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
+            raise _Refusal(413, f"the body is over {self.max_request_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_request_bytes:
+                raise _Refusal(413, f"the body is over {self.max_request_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _gunzip(self, body: bytes) -> bytes:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = inflater.decompress(body, self.max_decompressed_bytes + 1)
+        except zlib.error as exc:
+            raise _Refusal(400, f"the gzip body is broken: {exc}") from None
+        if len(out) > self.max_decompressed_bytes or inflater.unconsumed_tail:
+            raise _Refusal(413, f"the body inflates to over {self.max_decompressed_bytes} bytes")
+        if not inflater.eof:
+            raise _Refusal(400, "the gzip body is truncated")
+        return out
+
+    def _decode(self, table: str, body: bytes, as_json: bool) -> tuple[list[dict[str, Any]], int, bytes]:
+        try:
+            if table == TRACES_TABLE:
+                rows, rejected = decode_traces(body, json=as_json)
+            else:
+                rows, rejected = decode_logs(body, json=as_json, scrub=self._scrub)
+        except MalformedOtlpError as exc:
+            raise _Refusal(400, str(exc)) from None
+        return rows, rejected, encode_rows(rows)
+
+    def _success(self, table: str, rejected: int, as_json: bool) -> Response:
+        answer: Any = ExportTraceServiceResponse() if table == TRACES_TABLE else ExportLogsServiceResponse()
+        if rejected:
+            what = "spans" if table == TRACES_TABLE else "log records"
+            message = f"{rejected} {what} with a malformed trace or span id were rejected"
+            if table == TRACES_TABLE:
+                answer.partial_success.rejected_spans = rejected
+            else:
+                answer.partial_success.rejected_log_records = rejected
+            answer.partial_success.error_message = message
+        if as_json:
+            body: dict[str, Any] = {}
+            if rejected:
+                key = "rejectedSpans" if table == TRACES_TABLE else "rejectedLogRecords"
+                body["partialSuccess"] = {key: str(rejected), "errorMessage": answer.partial_success.error_message}
+            return Response(orjson.dumps(body), media_type=JSON)
+        return Response(answer.SerializeToString(), media_type=PROTOBUF)
+
+    def _refusal(self, refusal: _Refusal, as_json: bool) -> Response:
+        headers: dict[str, str] = {}
+        if refusal.status == 503:
+            headers["retry-after"] = self.retry_after
+        if refusal.status == 401:
+            headers["www-authenticate"] = "Bearer"
+        if as_json or refusal.status == 415:
+            body = orjson.dumps({"code": refusal.code, "message": refusal.message})
+            return Response(body, status_code=refusal.status, media_type=JSON, headers=headers)
+        status = Status(code=refusal.code, message=refusal.message)
+        return Response(status.SerializeToString(), status_code=refusal.status, media_type=PROTOBUF, headers=headers)

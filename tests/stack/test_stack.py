@@ -287,6 +287,7 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         "ANOMALY_ALERTMANAGER_URL",
         "TELEMETRY_STORE_URL",
         "TELEMETRY_STORE_TOKEN_FILE",
+        "OTLP_TOKEN_FILE",
     ):
         monkeypatch.delenv(f"FANZWATCH_{key}", raising=False)
     for variable in OTLP_ENDPOINT_VARIABLES:
@@ -305,6 +306,7 @@ def test_server_env_points_the_server_at_the_stack_and_the_demo(
         # The trace and log store child, and the token it shares with the server.
         "FANZWATCH_TELEMETRY_STORE_URL": "http://127.0.0.1:8911",
         "FANZWATCH_TELEMETRY_STORE_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "telemetry_store_token"),
+        "FANZWATCH_OTLP_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / "otlp_token"),
         # The role tokens the runner generates (Prometheus scrapes with the viewer one).
         **{
             f"FANZWATCH_AUTH_{role.upper()}_TOKEN_FILE": str(tmp_path.resolve() / "secrets" / f"{role}_token")

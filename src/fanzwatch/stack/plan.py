@@ -34,7 +34,7 @@ from ..provisioning import ProvisioningSettings, StackTargets
 from ..server.security import ROLE_TOKEN_FILES, WEBHOOK_TOKEN_FILE
 from ..settings.demo import DemoSettings
 from ..settings.stack import StackSettings
-from ..settings.telemetry_store import OTLP_TOKEN_FILE, TELEMETRY_STORE_TOKEN_FILE  # the receiver's bearer token; server → store
+from ..settings.telemetry_store import OTLP_TOKEN_FILE, TELEMETRY_STORE_TOKEN_FILE
 from .binaries import Binaries
 from .demo_alerting import demo_alerting_config
 from .ports import check_port_plan
@@ -239,6 +239,7 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         "FANZWATCH_DASH_ALERTMANAGER_URL": _url(stack, stack.alertmanager_port),
         "FANZWATCH_TELEMETRY_STORE_URL": _url(stack, stack.telemetry_store_port),
         "FANZWATCH_TELEMETRY_STORE_TOKEN_FILE": str(secrets / TELEMETRY_STORE_TOKEN_FILE),
+        "FANZWATCH_OTLP_TOKEN_FILE": str(secrets / OTLP_TOKEN_FILE),  # what the receiver checks
     }
     for role, filename in ROLE_TOKEN_FILES.items():
         variable = f"FANZWATCH_AUTH_{role.upper()}_TOKEN"

@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
         "bi",
         "alerting",
         "provisioning",
+        "telemetry",
     },
     "stack": {"core", "settings", "store", "server", "provisioning"},
     "demo": {"sdk", "health", "schema"},

@@ -23,6 +23,7 @@ from .errors import SourceError, not_running
 from .incidents import IncidentMissingError
 from .security import CSRF_FIELD, AccessDeniedError
 from .sources import Incident, IncidentDetail, IncidentFilter, IncidentSource
+from .telemetry_links import incident_links
 
 PAGE_SIZE = 50
 SINCE = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
@@ -163,6 +164,12 @@ def register(router: APIRouter, ctx: DashContext) -> None:
                 link=(ctx.url("/incidents?status=all&since=all"), "See every incident"),
             )
         title = result.data.incident.title if result.data else "Incident"
+        links = None
+        if result.data:
+            found = result.data.incident
+            links = incident_links(
+                ctx.prefix, list(result.data.platforms), found.opened_at, found.resolved_at or ctx.clock.now()
+            )
         return ctx.render(
             request,
             "incident.html",
@@ -177,6 +184,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             values=values or {},
             max_name=MAX_NAME,
             max_text=MAX_TEXT,
+            telemetry=links,
         )
 
     @router.get("/incidents/{incident_id}", response_class=HTMLResponse, summary="One incident")

@@ -88,6 +88,10 @@ class SLI:
 
     errors: str
     total: str
+    slow_after: float | None = None
+    """A latency SLI's threshold in seconds (FanzDash links to example traces slower than it)."""
+    route: str | None = None
+    """The ``http_route`` a latency SLI is limited to, if any."""
 
     def __post_init__(self) -> None:
         for name, query in (("errors", self.errors), ("total", self.total)):
@@ -144,7 +148,8 @@ def latency_sli(histogram: str, *, threshold: float, where: str = "", by: tuple[
         )
     total = _rate(f"{histogram}_count", where, by)
     good = _rate(f"{histogram}_bucket", _and(where, f'le="{go_float(threshold)}"'), by)
-    return SLI(errors=f"{total}\n-\n{good}", total=total)
+    route = re.search(r'http_route="([^"]*)"', where)
+    return SLI(errors=f"{total}\n-\n{good}", total=total, slow_after=threshold, route=route[1] if route else None)
 
 
 def probe_sli(probe: str, *, by: tuple[str, ...] = ("platform",)) -> SLI:

@@ -28,8 +28,10 @@ from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_rou
 from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
+from ..telemetry.api import build_router as build_telemetry_router
 from ..telemetry.client import TelemetryStoreClient
 from ..telemetry.queue import StoreQueue
+from ..telemetry.reader import TelemetryReader
 from ..telemetry.receiver import OtlpReceiver
 from .auth import AuthMiddleware, RoutePolicy, default_rules
 from .correlation import META_ALERTS, correlation_rules
@@ -53,8 +55,16 @@ UNEXPORTED_LOGGERS = ("fanzwatch.telemetry",)
 """The receiver's and store's own logs stay out of the OTLP logs they receive."""
 
 
-def create_app(settings: ServerSettings | None = None, *, registry: CollectorRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    registry: CollectorRegistry | None = None,
+    telemetry_reader: TelemetryReader | None = None,
+) -> FastAPI:
     """Build the server application.
+
+    ``telemetry_reader`` is where traces and logs are read from (the trace and log store,
+    or a client of the process owning it); without one, their API and pages answer 503.
 
     Nothing is started here: the store is migrated, clients are opened and the
     feature services are started in the lifespan, so creating an app is cheap and
@@ -101,6 +111,15 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
         max_decompressed_bytes=otlp.max_decompressed_bytes,
         retry_after_seconds=otlp.retry_after_seconds,
     )
+
+    def read_telemetry() -> TelemetryReader | None:
+        # The one seam between the server and the trace and log store: a reader given to
+        # create_app, else one over the store process's client once the lifespan made it.
+        reader: TelemetryReader | None = getattr(app.state, "telemetry_reader", None)
+        client = getattr(app.state, "telemetry_store", None)
+        if reader is None and client is not None:
+            reader = app.state.telemetry_reader = TelemetryReader(client)
+        return reader
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -179,6 +198,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
                     bi_service=bi.service if bi is not None else None,
                     get_alerting=(lambda: getattr(app.state, "alerting", None)) if settings.alerting.enabled else None,
                     scrub_rules=settings.scrub,
+                    get_telemetry=read_telemetry,
                 )
                 await history.start()
                 stack.push_async_callback(history.stop)
@@ -226,6 +246,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
             build_alerting_router(lambda: getattr(app.state, "alerting", None), scrub_rules=settings.scrub)
         )
     app.include_router(build_bi_router(lambda: bi.service if bi is not None else None))
+    app.include_router(build_telemetry_router(read_telemetry, platforms=settings.platforms, clock=clock))
     if settings.dash.enabled:
         app.include_router(
             build_dash_router(
@@ -242,4 +263,5 @@ def create_app(settings: ServerSettings | None = None, *, registry: CollectorReg
 
     app.state.otlp_receiver = receiver
     app.state.authenticator = authenticator  # tests and tools read the loaded tokens from here
+    app.state.telemetry_reader = telemetry_reader
     return app

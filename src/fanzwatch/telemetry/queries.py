@@ -173,3 +173,101 @@ QUERIES: dict[str, NamedQuery] = {
         "how many spans and log records are stored",
     ),
 }
+
+
+# -- FanzDash's and the read API's reads (``reader.TelemetryReader`` builds their parameters) --
+
+_SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+_PLATFORMS = Param("String", default="", max_length=4096, pattern=re.compile(r"^[a-z0-9,-]*$"))
+_WINDOW = Param("Int64")  # required: every search is bounded in time
+_HALF_OPEN = """Timestamp >= fromUnixTimestamp64Nano({start_ns:Int64})
+      AND Timestamp < fromUnixTimestamp64Nano({end_ns:Int64})"""
+_IN_PLATFORMS = "({platforms:String} = '' OR has(splitByChar(',', {platforms:String}), Platform))"
+_WORDS = " AND ".join(f"({{w{i}:String}} = '' OR hasToken(Body, {{w{i}:String}}))" for i in range(4))
+_WORD = Param("String", default="", max_length=256, pattern=re.compile(r"^[0-9A-Za-z\u0080-\U0010ffff]*$"))
+_TIE = "cityHash64(TraceId, SpanId, SeverityNumber, Body)"
+_LOG_FILTERS = f"""TimestampTime >= toDateTime(intDiv({{start_ns:Int64}}, 1000000000))
+      AND TimestampTime <= toDateTime(intDiv({{end_ns:Int64}}, 1000000000)) AND {_HALF_OPEN}
+      AND {_WORDS}
+      AND SeverityNumber >= {{min_severity:UInt64}}
+      AND ({{service:String}} = '' OR ServiceName = {{service:String}})
+      AND {_IN_PLATFORMS}
+      AND ({{trace_id:String}} = '' OR TraceId = {{trace_id:String}})
+      AND ({{span_id:String}} = '' OR SpanId = {{span_id:String}})"""
+_LOG_COLUMNS = f"""toUnixTimestamp64Nano(Timestamp) AS TimeNanos, {_TIE} AS Tie, TraceId, SpanId, SeverityText,
+      SeverityNumber, ServiceName, Platform, Body, LogAttributes"""
+_LOG_PARAMS = {
+    "start_ns": _WINDOW,
+    "end_ns": _WINDOW,
+    **{f"w{i}": _WORD for i in range(4)},
+    "min_severity": Param("UInt64", default=0, maximum=24),
+    "service": _ANY,
+    "platforms": _PLATFORMS,
+    "trace_id": Param("String", default="", pattern=_TRACE_ID),
+    "span_id": Param("String", default="", pattern=_SPAN_ID),
+    "limit": _LIMIT,
+}
+
+QUERIES.update(
+    {
+        "find_traces": NamedQuery(
+            f"""SELECT TraceId, toUnixTimestamp64Nano(min(Timestamp)) AS StartNanos,
+                argMax(ServiceName, Duration) AS Service, argMax(SpanName, Duration) AS Name,
+                argMax(HttpRoute, Duration) AS Route, argMax(Platform, Duration) AS Plat,
+                max(Duration) AS Slowest, count() AS Matched, countIf(StatusCode = 'Error') AS Errors
+            FROM {TRACES_TABLE}
+            WHERE {_HALF_OPEN}
+              AND ({{service:String}} = '' OR ServiceName = {{service:String}})
+              AND ({{route:String}} = '' OR HttpRoute = {{route:String}})
+              AND ({{name:String}} = '' OR SpanName = {{name:String}})
+              AND {_IN_PLATFORMS}
+              AND ({{status:String}} = '' OR StatusCode = {{status:String}})
+              AND Duration >= {{min_duration_ns:UInt64}}
+              AND ({{attribute:String}} = '' OR SpanAttributes[{{attribute:String}}] = {{value:String}}
+                   OR ResourceAttributes[{{attribute:String}}] = {{value:String}})
+            GROUP BY TraceId
+            ORDER BY {{slowest:UInt64}} * Slowest DESC, StartNanos DESC, TraceId LIMIT {{limit:UInt64}}""",
+            {
+                "start_ns": _WINDOW,
+                "end_ns": _WINDOW,
+                "service": _ANY,
+                "route": _ANY,
+                "name": _ANY,
+                "platforms": _PLATFORMS,
+                "status": _ANY,
+                "min_duration_ns": Param("UInt64", default=0),
+                "attribute": Param("String", default="", max_length=256),
+                "value": _ANY,
+                "slowest": Param("UInt64", default=0, maximum=1),
+                "limit": _LIMIT,
+            },
+            "traces with a span matching every filter: first matching start, slowest matching span, counts",
+        ),
+        "trace_spans": NamedQuery(
+            f"""WITH (SELECT (min(Start), max(End)) FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{trace_id:String}}) AS w
+            SELECT TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, Platform,
+                toUnixTimestamp64Nano(Timestamp) AS StartNanos, Duration, StatusCode, StatusMessage,
+                SpanAttributes, ResourceAttributes,
+                arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp) AS EventNanos,
+                Events.Name AS EventNames, Events.Attributes AS EventAttributes
+            FROM {TRACES_TABLE}
+            WHERE TraceId = {{trace_id:String}} AND Timestamp >= w.1 AND Timestamp <= w.2 + 1
+            ORDER BY Timestamp, SpanId LIMIT 5000""",
+            {"trace_id": _ID},
+            "a trace's spans for the waterfall (events with nanosecond times), oldest first, at most 5,000",
+        ),
+        "find_logs": NamedQuery(
+            f"""SELECT {_LOG_COLUMNS} FROM {LOGS_TABLE} WHERE {_LOG_FILTERS}
+            ORDER BY Timestamp DESC, Tie DESC LIMIT {{limit:UInt64}}""",
+            _LOG_PARAMS,
+            "log records, newest first: up to 4 whole words (the Body token index), severity and worse, ids",
+        ),
+        "tail_logs": NamedQuery(
+            f"""SELECT {_LOG_COLUMNS} FROM {LOGS_TABLE} WHERE {_LOG_FILTERS}
+              AND (Timestamp, {_TIE}) > (fromUnixTimestamp64Nano({{after_ns:Int64}}), {{after_tie:UInt64}})
+            ORDER BY Timestamp, Tie LIMIT {{limit:UInt64}}""",
+            {**_LOG_PARAMS, "after_ns": Param("Int64", default=0), "after_tie": Param("UInt64", default=0)},
+            "log records after a (time, tie-break) cursor, oldest first: the live tail",
+        ),
+    }
+)

@@ -306,3 +306,17 @@ def test_unknown_incidents_are_404_pages(served: Served) -> None:
         answer = client.get(path)
         assert answer.status_code == 404 and "There is no incident" in answer.text
     assert act(client, 424242, "ack", by="ana").status_code == 404
+
+
+def test_the_incident_page_links_traces_and_logs_of_its_platforms_and_window(served: Served) -> None:
+    sign_in(served.client, "viewer")
+    html = served.client.get(f"/dash/incidents/{served.ids['payment']}").text
+    links = re.search(r"<dd data-telemetry-links>(.*?)</dd>", html, re.S)
+    assert links, "no traces and logs links"
+    hrefs = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', links.group(1))]
+    assert [h.split("?")[0] for h in hrefs] == ["/dash/traces", "/dash/traces", "/dash/logs"]
+    for href in hrefs:
+        assert "platform=fanz-2&platform=fanz-3" in href
+        window = dict(re.findall(r"(from|to)=(\d+)", href))
+        assert int(window["to"]) - int(window["from"]) >= 30 * 60  # 15 min either side of the incident
+    assert "status=error" in hrefs[1] and "severity=warn" in hrefs[2] and "order=slowest" in hrefs[0]

@@ -277,3 +277,14 @@ def test_static_assets_are_versioned_and_cached(make_client: MakeClient, full_so
     assert js.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert client.get(js_url, headers={"if-none-match": js.headers["etag"]}).status_code == 304
     assert client.get("/dash/static/secrets.txt").status_code == 404
+
+
+def test_the_latency_panel_links_to_example_traces_as_slow_as_its_p95(
+    make_client: MakeClient, full_sources: DashSources
+) -> None:
+    page = make_client(full_sources).get("/dash/dashboards/fanz-core?platform=fanz-2&range=1h").text
+    links = re.findall(r'<a href="([^"]+)" data-exemplars>example traces this slow</a>', page)
+    # One latency panel (p95 / p50); the fake's latest value is 2 (s): traces slower than 2 s.
+    assert [html.unescape(x) for x in links] == [
+        "/dash/traces?platform=fanz-2&min_duration=2000ms&order=slowest&range=1h"
+    ]

@@ -108,3 +108,16 @@ def test_a_platform_pick_limits_the_rows_and_queries(make_client: MakeClient) ->
 def test_no_slo_series_yet_says_how_to_get_them(make_client: MakeClient) -> None:
     page = make_client(DashSources(prometheus=ScriptedPrometheus({}))).get("/dash/slos").text
     assert "Prometheus has no SLO series yet (sloth_slo_info)" in page
+
+
+def test_latency_slos_link_to_example_slow_traces(make_client: MakeClient) -> None:
+    page = make_client(DashSources(prometheus=_prometheus())).get("/dash/slos").text
+    latency = re.search(r'<tr data-slo="fanz-platform-api-latency" data-platform="fanz-1".*?</tr>', page, re.S)
+    checkout = re.search(r'<tr data-slo="payments-checkout-success" data-platform="fanz-1".*?</tr>', page, re.S)
+    assert latency and checkout
+    links = re.findall(r'<a class="small" href="([^"]+)" data-exemplars>example slow traces</a>', latency.group(0))
+    # Requests slower than the SLO's 1 s threshold on the row's platform, slowest first.
+    assert [html.unescape(x) for x in links] == [
+        "/dash/traces?platform=fanz-1&min_duration=1000ms&order=slowest&range=24h"
+    ]
+    assert "data-exemplars" not in checkout.group(0)

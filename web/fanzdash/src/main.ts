@@ -4,6 +4,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { destroyCharts, drawCharts } from './charts';
+import { enableTail, openTargetSpan } from './telemetry';
 
 async function fetchPage(url: string): Promise<Document> {
   const response = await fetch(url, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
@@ -74,6 +75,8 @@ function start(): void {
   enablePickers();
   loadFragments(document);
   startRefresh();
+  openTargetSpan();
+  enableTail();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -42,6 +42,8 @@ NAV = (
     ("slos", "SLOs", "/slos"),
     ("health", "Health", "/health"),
     ("incidents", "Incidents", "/incidents"),
+    ("traces", "Traces", "/traces"),
+    ("logs", "Logs", "/logs"),
 )
 
 
@@ -122,6 +124,8 @@ class DashContext:
             growth=formatting.fmt_growth,
             time=formatting.fmt_time,
             duration=formatting.fmt_duration,
+            nanos=formatting.fmt_nanos,
+            nano_time=formatting.fmt_nano_time,
             tojson_script=_json_script,
         )
         self.assets = {name: _asset(name) for name in ("fanzdash.js", "fanzdash.css")}

@@ -156,3 +156,24 @@ def fmt_duration(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} d"
+
+
+def fmt_nanos(nanos: int | None) -> str:
+    """A span's duration: ``850 ns``, ``12.5 µs``, ``3.42 ms``, ``1.25 s``."""
+    if nanos is None:
+        return "–"
+    if nanos < 1_000:
+        return f"{nanos} ns"
+    if nanos < 1_000_000:
+        return f"{nanos / 1e3:.3g} µs"
+    if nanos < 1_000_000_000:
+        return f"{nanos / 1e6:.3g} ms"
+    return f"{nanos / 1e9:.3g} s"
+
+
+def fmt_nano_time(nanos: int | None) -> str:
+    """A record's time to the millisecond: ``2026-01-02 14:05:09.123 UTC``."""
+    if nanos is None:
+        return "–"
+    when = datetime.fromtimestamp(nanos // 1_000_000_000, UTC)
+    return f"{when:%Y-%m-%d %H:%M:%S}.{nanos // 1_000_000 % 1000:03d} UTC"

@@ -24,6 +24,7 @@ from .incident_budget import BudgetSpent, incident_budget
 from .incidents import IncidentMissingError
 from .security import CSRF_FIELD, AccessDeniedError
 from .sources import Incident, IncidentDetail, IncidentFilter, IncidentSource
+from .telemetry_links import incident_links
 
 PAGE_SIZE = 50
 SINCE = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
@@ -181,6 +182,12 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             )
         title = result.data.incident.title if result.data else "Incident"
         budget = await _budget(ctx, result.data) if result.data else None
+        links = None
+        if result.data:
+            found = result.data.incident
+            links = incident_links(
+                ctx.prefix, list(result.data.platforms), found.opened_at, found.resolved_at or ctx.clock.now()
+            )
         return ctx.render(
             request,
             "incident.html",
@@ -195,6 +202,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             values=values or {},
             max_name=MAX_NAME,
             max_text=MAX_TEXT,
+            telemetry=links,
             budget=budget,
         )
 

@@ -17,6 +17,7 @@ from .pickers import read_picks
 from .platform_health import ServiceHealth, platform_health
 from .pulse import PulseView, pulse_views
 from .sources import Alert, DashSources, EngineView, Incident
+from .telemetry_links import panel_exemplars
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -151,4 +152,5 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             picks=picks,
             rng=rng,
             rows=rows,
+            exemplars=lambda view: panel_exemplars(ctx.prefix, view, platform=picks.platform, range_=picks.range),
         )

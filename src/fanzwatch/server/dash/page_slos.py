@@ -9,11 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ...provisioning.definitions.slos import SLOS
 from .charts import chart
 from .context import DashContext, Section, attempt
 from .errors import not_configured
 from .pickers import read_picks
 from .slo_status import WINDOWS, SloStatus, burn_down, slo_statuses
+from .telemetry_links import exemplar_url
+
+LATENCY_SLIS = {slo.id: slo.sli for slo in SLOS if slo.sli.slow_after is not None}
 
 
 def register(router: APIRouter, ctx: DashContext) -> None:
@@ -50,6 +54,14 @@ def register(router: APIRouter, ctx: DashContext) -> None:
 
             drawn = await asyncio.gather(*(attempt(f"the burn-down of {i}", one(i)) for i in ids))
             charts = dict(zip(ids, drawn, strict=True))
+
+        def exemplars(s: SloStatus) -> str | None:
+            """A latency SLO's example slow traces: its route (if any), slower than its threshold."""
+            sli = LATENCY_SLIS.get(s.sloth_id)
+            if sli is None or sli.slow_after is None:
+                return None
+            return exemplar_url(ctx.prefix, min_seconds=sli.slow_after, route=sli.route, platform=s.platform or None)
+
         return ctx.render(
             request,
             "slos.html",
@@ -61,4 +73,5 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             charts=charts,
             windows=WINDOWS,
             tiers=None,  # each SLO's own tiers (SloStatus.tiers)
+            exemplars=exemplars,
         )

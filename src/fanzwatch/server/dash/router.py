@@ -34,9 +34,11 @@ from . import (
     page_bi,
     page_health,
     page_incidents,
+    page_logs,
     page_overview,
     page_rum,
     page_slos,
+    page_traces,
 )
 from .context import DashContext
 from .security import CSRF_FIELD, SESSION_COOKIE, AccessDeniedError, DashAuth
@@ -88,6 +90,8 @@ def build_dash_router(
         page_slos,
         page_health,
         page_incidents,
+        page_traces,
+        page_logs,
     ):
         module.register(router, ctx)
 

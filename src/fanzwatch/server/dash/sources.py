@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 from ...bi.models import BiReport
 from ...health import CheckReport, HealthReport
 from ...rum.store import ErrorSummary, VitalP75
+from .telemetry_source import TelemetrySource
 
 # -- Prometheus --------------------------------------------------------------------------
 
@@ -307,6 +308,7 @@ class DashSources:
     anomalies: AnomalySource | None = None
     bi: BiSource | None = None
     incidents: IncidentSource | None = None
+    telemetry: TelemetrySource | None = None
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from ...core.scrubbing import ScrubRules
 from ...health import HealthCheckRunner
 from ...rum.store import RumEventStore
 from ...settings.dash import DashSettings
+from ...telemetry.reader import TelemetryReader
 from .alertmanager import HttpAlertmanager
 from .features import (
     EngineAnomalySource,
@@ -33,6 +34,7 @@ from .history import HealthHistory
 from .incidents import AlertingIncidentSource
 from .prometheus import HttpPrometheus
 from .sources import DashSources, IncidentSource
+from .telemetry_source import ReaderTelemetrySource
 
 
 def build_dash_sources(
@@ -47,6 +49,7 @@ def build_dash_sources(
     get_alerting: Callable[[], AlertingService | None] | None = None,
     scrub_rules: ScrubRules | None = None,
     incidents: IncidentSource | None = None,
+    get_telemetry: Callable[[], TelemetryReader | None] | None = None,
 ) -> DashSources:
     """Every source FanzDash can read, over the server's shared ``http`` client.
 
@@ -71,4 +74,5 @@ def build_dash_sources(
         bi=ServiceBiSource(bi_service) if bi_service is not None else None,
         incidents=incidents
         or (AlertingIncidentSource(get_alerting, scrub_rules=scrub_rules) if get_alerting is not None else None),
+        telemetry=ReaderTelemetrySource(get_telemetry) if get_telemetry is not None else None,
     )

@@ -68,6 +68,15 @@ def test_the_fault_fires_its_alert_and_healing_resolves_it(demo_stack: DemoStack
         for alert in effect.alerts:  # each within the bound from the injection
             demo_stack.wait_firing(alert, within=max(1.0, effect.within_seconds - (time.monotonic() - injected)))
             fired[alert] = time.monotonic() - injected
+        if kind is IncidentKind.PAYMENT_OUTAGE:  # the journey probes' availability SLI goes down with them
+            slo = f'sloth_slo="journey-availability", platform="{PLATFORM}"'
+            journey_sli = f'max({{__name__=~"slo:sli_error:ratio_rate.+", {slo}}})'
+            wait_until(
+                lambda: demo_stack.value(journey_sli),
+                timeout=120,
+                message=f"the journey-availability SLI of {PLATFORM} shows the failing journeys",
+                until=lambda bad: bad is not None and bad > 0,
+            )
     healed = time.monotonic()
     for alert in effect.alerts:
         demo_stack.wait_quiet(alert, within=RESOLVE_SECONDS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -239,8 +240,10 @@ def test_postgresql_runs_the_prepared_statement_with_the_same_figures(
     assert len(report_statements) == 1, "one prepared statement for the three reports of one shape"
     assert "$1" in report_statements[0] and "%(" not in report_statements[0]
 
-    def through_sqlalchemy(conn: sa.Connection, statement: object, params: dict[str, object]) -> list[object]:
-        return [row for part in statement.statements for row in conn.execute(part, params)]  # type: ignore[attr-defined]
+    def through_sqlalchemy(
+        conn: sa.Connection, statement: _statement.ReportStatement, params: dict[str, Any]
+    ) -> list[Any]:
+        return [row for part in statement.statements for row in conn.execute(part, params)]
 
     monkeypatch.setattr(_statement, "_fetch", through_sqlalchemy)
     plain = [service.compute(w) for w in windows]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -216,3 +217,37 @@ def test_the_window_edges_are_half_open(report_of: Callable[..., BiReport]) -> N
     assert shifted.total == D("85.0000")
     assert shifted.completed_transactions == 6
     assert shifted.by_type["ppv"] == D("26.0000")
+
+
+@pytest.mark.postgres
+def test_postgresql_runs_the_prepared_statement_with_the_same_figures(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg gets the statement once per shape with ``$n`` placeholders and prepares it once per
+    connection; its figures are those of the plain SQLAlchemy execution of the same statement."""
+    from fanzwatch.bi import _statement
+
+    engine = sa.create_engine(pg_url, pool_size=1, max_overflow=0)  # one connection: its prepared statements
+    schema.create_all(engine)
+    load_market(engine)
+    RollupRefresher(engine, clock=FrozenClock(NOW)).refresh(rebuild=True)
+    service = make_service(engine, FrozenClock(NOW))
+    windows = [Window.ending(NOW - timedelta(minutes=7 * i), DAY) for i in range(3)]  # one shape
+    native = [service.compute(w) for w in windows]
+    with engine.connect() as conn:
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    report_statements = [s for s in prepared if "UNION ALL" in s]
+    assert len(report_statements) == 1, "one prepared statement for the three reports of one shape"
+    assert "$1" in report_statements[0] and "%(" not in report_statements[0]
+
+    def through_sqlalchemy(
+        conn: sa.Connection, statement: _statement.ReportStatement, params: dict[str, Any]
+    ) -> list[Any]:
+        return [row for part in statement.statements for row in conn.execute(part, params)]
+
+    monkeypatch.setattr(_statement, "_fetch", through_sqlalchemy)
+    plain = [service.compute(w) for w in windows]
+    for a, b in zip(native, plain, strict=True):
+        assert (a.current, a.previous) == (b.current, b.previous)
+    assert native[0].current.revenue.gross == D("78.0500")
+    engine.dispose()

@@ -124,7 +124,9 @@ class BiService:
         window = Window.ending(self._clock.now(), length)
         with self._engine.connect() as conn:
             _, covered = self._covered(conn)
-            return platform_kpis(conn, window, self._platforms, covered, self._statements)
+            kpis = platform_kpis(conn, window, self._platforms, covered, self._statements)
+            conn.commit()  # read-only; ending it without a ROLLBACK keeps psycopg's prepared statements
+            return kpis
 
     def rollup_status(self) -> RollupStatus | None:
         """How far the rollups reach (None: never built, or BI answers from raw SQL)."""
@@ -217,6 +219,7 @@ class BiService:
             rates = exchange_rates(conn, window.end)
             convert = Converter(rates, self._currency)
             current, before = engine.metrics([window, previous], platform, convert)
+            conn.commit()  # read-only; ending it without a ROLLBACK keeps psycopg's prepared statements
         changes = compare(current, before)
         seconds = int(window.length.total_seconds())
         return BiReport(

@@ -1,9 +1,13 @@
-"""Traces: OTLP protobuf decode rate, and chDB vs a SQLite table store on the same spans.
+"""Traces: ingest through the OTLP/HTTP receiver, decode rate, and chDB vs a SQLite table store.
 
-A first, small run (issue 18): the HTTP receiver is not built yet, so "ingest" here is the
-receiver's decode step alone (protobuf → exporter rows) on one core, then a batched insert
-into each store; queries are trace by id and service+route+min-duration over 24 h, p50 of
-``--repeats``. Run: ``nice -n 10 .venv/bin/python bench/bench_telemetry.py --spans 200000``.
+``--http`` (issue 18's ingest figure): a real ``fanzwatch telemetry-store`` and a real
+``fanzwatch serve`` (one worker: one core), OTLP protobuf requests of ``--batch`` spans
+posted by ``--senders`` concurrent connections from this process; the figure is spans per
+CPU-second of the server process (from /proc), and spans/s of wall time until every span is
+in the store (counted by the store). Then, as without it: the receiver's decode step alone
+(protobuf → exporter rows) on one core, a batched insert into each store; queries are trace
+by id and service+route+min-duration over 24 h, p50 of ``--repeats``.
+Run: ``nice -n 10 .venv/bin/python bench/bench_telemetry.py --spans 200000 [--http]``.
 
 ``--queries`` (``bench_queries``): the read side at scale, ``--spans`` spans and as many logs
 filled inside each engine, then FanzDash's own reads (``TelemetryReader`` named queries:
@@ -15,13 +19,19 @@ word) against indexed SQLite tables. Run:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -233,6 +243,107 @@ def bench_queries(n: int, repeats: int, keep: Path | None) -> None:
         db.close()
 
 
+FANZWATCH = (sys.executable, "-c", "import sys; sys.argv[0] = 'fanzwatch'; from fanzwatch.cli import main; main()")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _start(argv: tuple[str, ...], url: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{argv[3]} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{argv[3]} not ready: {log.read_text()[-2000:]}")
+
+
+def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path) -> None:
+    """Spans/s through the receiver: CPU of the server process, and wall time until all are stored."""
+    data = tmp / "stack"
+    store_port, server_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANZWATCH_")}
+    env |= {"FANZWATCH_ANOMALY_ENABLED": "false", "FANZWATCH_DASH_PROMETHEUS_URL": ""}
+    env |= {
+        "FANZWATCH_TELEMETRY_STORE_URL": f"http://127.0.0.1:{store_port}",
+        "FANZWATCH_HEALTH_SERVER_CHECKS": "false",
+    }
+    store = _start(
+        (*FANZWATCH, "telemetry-store", "--port", str(store_port), "--data-dir", str(data)),
+        f"http://127.0.0.1:{store_port}/health",
+        env,
+        tmp / "store.log",
+    )
+    server = _start(
+        (*FANZWATCH, "serve", "--port", str(server_port), "--data-dir", str(data)),
+        f"http://127.0.0.1:{server_port}/health/live",
+        env,
+        tmp / "server.log",
+    )
+    otlp = (data / "secrets" / "otlp_token").read_text().strip()
+    internal = (data / "secrets" / "telemetry_store_token").read_text().strip()
+    headers = {"authorization": f"Bearer {otlp}", "content-type": "application/x-protobuf"}
+
+    def stored() -> int:
+        answer = httpx.post(
+            f"http://127.0.0.1:{store_port}/query/counts", json={}, headers={"authorization": f"Bearer {internal}"}
+        )
+        return int(answer.json()["rows"][0]["spans"])
+
+    async def send() -> int:
+        pending = list(reversed(bodies))
+        refused = 0
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server_port}", timeout=60) as http:
+
+            async def sender() -> None:
+                nonlocal refused
+                while pending:
+                    body = pending.pop()
+                    answer = await http.post("/v1/traces", content=body, headers=headers)
+                    if answer.status_code == 503:  # back-pressure: wait as told, send it again
+                        refused += 1
+                        pending.append(body)
+                        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+                    elif answer.status_code != 200:
+                        raise SystemExit(f"receiver answered {answer.status_code}: {answer.text[:200]}")
+
+            await asyncio.gather(*(sender() for _ in range(senders)))
+        return refused
+
+    try:
+        cpu, wall = _cpu_seconds(server.pid), time.perf_counter()
+        refused = asyncio.run(send())
+        answered = time.perf_counter() - wall
+        while stored() < spans:
+            time.sleep(0.05)
+        wall = time.perf_counter() - wall
+        cpu = _cpu_seconds(server.pid) - cpu
+        print(
+            f"HTTP receiver (protobuf, {len(bodies):,} requests, {senders} senders): "
+            f"{spans / cpu:,.0f} spans per CPU-second of the server; {spans / wall:,.0f} spans/s wall until stored "
+            f"({spans / answered:,.0f} spans/s answered; {refused} 503s retried)"
+        )
+    finally:
+        for proc in (server, store):
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spans", type=int, default=200_000)
@@ -240,12 +351,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--queries", action="store_true", help="only the query figures, at --spans spans and logs")
     parser.add_argument("--tmp", type=Path, default=None, help="where the stores are built (default: the system tmp)")
+    parser.add_argument("--http", action="store_true", help="also ingest through a real server's receiver")
+    parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
     if args.queries:
         bench_queries(args.spans, args.repeats, args.tmp)
         return
     rng = random.Random(18)
     bodies = _requests(args.spans, args.batch, rng)
+    if args.http:
+        with tempfile.TemporaryDirectory() as tmp:
+            _http_ingest(bodies, args.spans, args.senders, Path(tmp))
     cpu = time.process_time()
     rows = []
     for body in bodies:

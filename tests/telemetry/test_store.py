@@ -107,3 +107,32 @@ def test_spans_and_logs_are_read_back_exactly_and_outlive_a_reopen(tmp_path: Pat
             store.insert("users", [{}])
     finally:
         store.close()
+
+
+def test_the_platform_is_the_records_own_tenant_before_its_resources(tmp_path: Path) -> None:
+    """One demo platform process serves 13 tenants: its resource names one, each span and log its own."""
+    now = time.time_ns()
+    resource = {"fanz.platform": "fanz-1", "service.name": "fanz-platform"}
+    tenant = span_row(
+        trace_id=TRACE, span_id="2" * 16, name="POST /tips", service="fanz-platform", start_nanos=now,
+        duration_nanos=1, resource=resource, attributes={"fanz.platform": "fanz-3"},
+    )  # fmt: skip
+    untagged = span_row(
+        trace_id=TRACE, span_id="3" * 16, name="GET /", service="fanz-platform", start_nanos=now,
+        duration_nanos=1, resource=resource,
+    )  # fmt: skip
+    log = {
+        "Timestamp": unix_nano_text(now), "TraceId": TRACE, "SpanId": "2" * 16, "TraceFlags": 1,
+        "SeverityText": "INFO", "SeverityNumber": 9, "ServiceName": "fanz-platform", "Body": "tip",
+        "ResourceSchemaUrl": "", "ResourceAttributes": resource, "ScopeSchemaUrl": "", "ScopeName": "",
+        "ScopeVersion": "", "ScopeAttributes": {}, "LogAttributes": {"fanz.platform": "fanz-3"}, "EventName": "",
+    }  # fmt: skip
+    store = ChdbTelemetryStore(tmp_path / "telemetry", ttl_days=7)
+    try:
+        store.insert(TRACES_TABLE, [tenant, untagged])
+        store.insert(LOGS_TABLE, [log])
+        spans = store.query(f"SELECT SpanId, Platform FROM {TRACES_TABLE} ORDER BY SpanId", {})
+        assert spans == [{"SpanId": "2" * 16, "Platform": "fanz-3"}, {"SpanId": "3" * 16, "Platform": "fanz-1"}]
+        assert store.query(f"SELECT Platform FROM {LOGS_TABLE}", {}) == [{"Platform": "fanz-3"}]
+    finally:
+        store.close()

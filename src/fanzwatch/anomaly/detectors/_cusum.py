@@ -129,6 +129,9 @@ class SeasonalCusumParams:
     it (and at least ``flat_points``): a series that always moved and suddenly stops (a stuck
     exporter, a frozen gauge, a flat middle of a daily wave) is a changed pattern at an
     unchanged level, which no band and no CUSUM of the error sees."""
+    flat_seconds: float = 30 * 60.0
+    """...and lasting this long: Prometheus repeats a series' last sample for up to 5 minutes
+    (its lookback) when scrapes are late, so a short-step series repeats values on a busy host."""
     resolve_points: int = 5
     max_episode_seconds: float = 12 * _HOUR
     threshold: float = 0.5
@@ -191,6 +194,7 @@ class SeasonalCusumDetector:
         self._run = 0
         self._run_max = 0
         self._flat_fired = False
+        self._run_since = 0.0
         rate = p.false_alarms_per_week
         self._hp = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
         self._hm = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
@@ -410,6 +414,7 @@ class SeasonalCusumDetector:
             if self._run > self._run_max:
                 self._run_max = self._run
             self._run = 1
+            self._run_since = t
             self._flat_fired = False
         yhat = self._forecast(t)
         sigma = self._sigma(t, yhat)
@@ -470,6 +475,7 @@ class SeasonalCusumDetector:
             and not self._flat_fired
             and self._run >= p.flat_points
             and self._run >= p.flat_factor * self._run_max
+            and t - self._run_since >= p.flat_seconds
         ):  # a series that always moved has stopped
             self._flat_fired = True
             evidence = max(evidence, 1.0)

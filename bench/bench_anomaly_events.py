@@ -3,8 +3,8 @@
 Usage: ``.venv/bin/python bench/bench_anomaly_events.py [--seeds 1,2] [--nab DIR] [--no-nab]``
 
 For every detector (the default ``seasonal-cusum``, the default as it was on main before
-issue 15 ``seasonal-cusum@main``, ``seasonal``, the guide's ``seed`` z-score, the windowed
-Gaussian) it prints, per seed of the evaluation set
+its stuck-series rule ``seasonal-cusum@main``, ``seasonal``, the guide's ``seed`` z-score, the
+windowed Gaussian) it prints, per seed of the evaluation set
 (``fanzwatch.anomaly.evaluation``: 8 platforms × 6 creator-platform signals, 5 weeks at
 5 minutes, the first week history), the event figures of what people would receive
 (recall, false alarms per series-week, median delay, event F1, alarms per caught
@@ -46,13 +46,13 @@ from fanzwatch.anomaly.nab import (
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS = "seasonal-cusum@main"
-"""The default as it was before issue 15: no second opinion, no fire budget."""
+"""The default as it was on main before the stuck-series rule (issue 15, third session)."""
 DETECTORS = ("seasonal-cusum", PREVIOUS, "seasonal", "seed", "gaussian")
 
 
 def _factory(name: str) -> Callable[[], Detector]:
     if name == PREVIOUS:
-        return lambda: SeasonalCusumDetector(SeasonalCusumParams(novelty=False, fire_budget=0.0))
+        return lambda: SeasonalCusumDetector(SeasonalCusumParams(flat_factor=0.0))
     return lambda: make_detector(name)
 
 

@@ -11,6 +11,7 @@ from fanzwatch.anomaly.detectors import (
     DEFAULT_DETECTOR,
     DETECTORS,
     SeasonalCusumDetector,
+    SeasonalCusumParams,
     UnknownDetectorError,
     make_detector,
     severity_for,
@@ -204,3 +205,29 @@ def test_five_second_series_learns_the_whole_day_and_flags_a_drop_to_a_fifth(end
     assert before.lower[-1] > 0.85 * users[-1] and before.upper[-1] < 1.15 * users[-1]
     after = detector.score_batch(t[-1] + 5.0 * np.arange(1, 4), 0.2 * users[-3:])
     assert after.is_anomaly[0]
+
+
+def test_a_series_that_stops_moving_is_flagged_once_even_inside_its_band() -> None:
+    """A stuck gauge (one value repeated for 90 minutes around the daily peak, where the curve
+    is flat) is a changed pattern at an unchanged level: the band and the CUSUMs cannot see it,
+    the run of unchanged values can."""
+    t, v = seasonal_series(days=5)
+    stuck = v.copy()
+    start = 3 * 288 + 15 * 12 + 3  # day 4, 15:15
+    stuck[start : start + 18] = v[start - 3 : start + 15].mean()
+    batch = SeasonalCusumDetector().score_batch(t, stuck)
+    assert np.count_nonzero(batch.is_anomaly) == 1
+    assert batch.is_anomaly[start:].any()
+    plain = SeasonalCusumDetector(SeasonalCusumParams(flat_factor=0.0)).score_batch(t, stuck)
+    assert not plain.is_anomaly.any()
+
+
+def test_usual_runs_of_zeros_are_not_a_stuck_series() -> None:
+    """Sign-ups near zero every night give long runs of zeros; a night like the others is no alarm."""
+    t, v = seasonal_series(days=14)
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(np.maximum(v / 200.0 - 1.0, 0.0)).astype(np.float64)
+    assert np.count_nonzero(counts == 0) > 0.2 * counts.size
+    with_rule = SeasonalCusumDetector().score_batch(t, counts)
+    without = SeasonalCusumDetector(SeasonalCusumParams(flat_factor=0.0)).score_batch(t, counts)
+    assert np.array_equal(with_rule.is_anomaly, without.is_anomaly)

@@ -27,6 +27,8 @@ followed until it ends instead of being re-learnt as normal.
    of a week): a model that does not fit the series must not turn into an alarm stream.
    **Second opinion**: the ``seasonal`` detector (novelty + anomaly likelihood) runs beside
    it; where it alarms and the point is outside the band, an episode opens too.
+   **Stuck series**: a run of unchanged values 3 times the longest seen before (12 points at
+   least) opens an episode too, wherever the value is (a frozen gauge, a hung exporter).
 5. **Episode**: once fired the baseline is frozen; the series stays ``active`` while it
    is outside the band learnt before (``|z| > range_spreads``), and the state ends after
    ``resolve_points`` points back inside. A shift that lasts ``max_episode_seconds`` is
@@ -120,6 +122,16 @@ class SeasonalCusumParams:
     boost_max: float = 30.0
     boost_half_life: float = _WEEK
     """A raised threshold falls back towards the calibrated one with this half-life."""
+    flat_points: int = 12
+    """A run of this many unchanged values at least can be a stuck series (``flat_factor``)."""
+    flat_factor: float = 3.0
+    """A run of unchanged values alarms once it is this many times the longest run seen before
+    it (and at least ``flat_points``): a series that always moved and suddenly stops (a stuck
+    exporter, a frozen gauge, a flat middle of a daily wave) is a changed pattern at an
+    unchanged level, which no band and no CUSUM of the error sees."""
+    flat_seconds: float = 30 * 60.0
+    """...and lasting this long: Prometheus repeats a series' last sample for up to 5 minutes
+    (its lookback) when scrapes are late, so a short-step series repeats values on a busy host."""
     resolve_points: int = 5
     max_episode_seconds: float = 12 * _HOUR
     threshold: float = 0.5
@@ -179,6 +191,10 @@ class SeasonalCusumDetector:
         self._boost = [1.0, 1.0, 1.0]
         self._fires: list[deque[float]] = [deque(), deque(), deque()]
         self._bdecay = 1.0
+        self._run = 0
+        self._run_max = 0
+        self._flat_fired = False
+        self._run_since = 0.0
         rate = p.false_alarms_per_week
         self._hp = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
         self._hm = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
@@ -392,6 +408,14 @@ class SeasonalCusumDetector:
         y = self._y(x)
         change = abs(x - self._prev_x)
         self._prev_x = x
+        if change == 0.0:
+            self._run += 1
+        else:
+            if self._run > self._run_max:
+                self._run_max = self._run
+            self._run = 1
+            self._run_since = t
+            self._flat_fired = False
         yhat = self._forecast(t)
         sigma = self._sigma(t, yhat)
         r = y - yhat
@@ -446,6 +470,15 @@ class SeasonalCusumDetector:
         if self._novel >= novelty_alarm and size > p.range_spreads:  # where the seasonal detector alarms
             novel = self._novel / (1.0 - self._novel) if self._novel < 1.0 else 1e6
             evidence = max(evidence, novel)
+        if (
+            p.flat_factor > 0.0
+            and not self._flat_fired
+            and self._run >= p.flat_points
+            and self._run >= p.flat_factor * self._run_max
+            and t - self._run_since >= p.flat_seconds
+        ):  # a series that always moved has stopped
+            self._flat_fired = True
+            evidence = max(evidence, 1.0)
         if replay or t - self._first_t < p.learn_seconds:
             self._learn(t, r, sigma, change)
             return (0.0, lower, upper, deviation, z), (False, False)

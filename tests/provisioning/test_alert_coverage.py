@@ -93,4 +93,7 @@ def test_the_rule_set_is_the_corrected_guide_plus_target_and_health_alerts() -> 
         ("SLOErrorBudgetBurnMedium", "critical", "payments"),
         ("SLOErrorBudgetBurnSlow", "warning", "fanz-platform"),
         ("SLOErrorBudgetBurnSlow", "warning", "payments"),
+        # The performance budgets' own tiers (tickets, never pages).
+        ("PerformanceBudgetBurnFast", "warning", "web-performance"),
+        ("PerformanceBudgetBurnSlow", "info", "web-performance"),
     }

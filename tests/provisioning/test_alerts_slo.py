@@ -259,9 +259,159 @@ def case_api_latency_counts_requests_slower_than_the_1s_bucket() -> PromtoolCase
     )
 
 
+LCP_BUDGET = "slo-web-performance-lcp-budget"
+PAGE_LOAD_BUDGET = "slo-web-performance-page-load-p95-budget"
+_PERF_TIERS = {"fast": ("1h", "5m", "2", "14.0 days"), "slow": ("1d", "2h", "1", "28.0 days")}
+_PERF_OBJECTIVES = {"lcp-budget": ("75", "25"), "page-load-p95-budget": ("95", "5")}
+
+
+def _views(histogram: str, platform: str, template: str, le: str, values: str) -> dict[str, str]:
+    series = f"{histogram}_" + ("count" if le == "count" else "bucket")
+    bucket = "" if le == "count" else f',le="{le}"'
+    return {
+        "series": f'{series}{{platform="{platform}",page_template="{template}",device_class="desktop"{bucket},'
+        'job="fanzwatch",instance="127.0.0.1:8900"}',
+        "values": values,
+    }
+
+
+def _lcp(platform: str, template: str, per_minute: float, good_per_minute: str, minutes: int = 170) -> list[Any]:
+    """``per_minute`` page views, of which ``good_per_minute`` (a counter() string) had LCP <= 2.5 s."""
+    return [
+        _views("fanz_rum_lcp_seconds", platform, template, "count", f"0+{per_minute:g}x{minutes}"),
+        _views("fanz_rum_lcp_seconds", platform, template, "2.5", good_per_minute),
+    ]
+
+
+def _perf_burn(slo: str, tier: str, platform: str, template: str, value: str) -> dict[str, Any]:
+    long_, short, factor, lasts = _PERF_TIERS[tier]
+    objective, allows = _PERF_OBJECTIVES[slo]
+    severity = "warning" if tier == "fast" else "info"
+    return {
+        "exp_labels": {
+            "severity": severity,
+            "priority": "P1" if tier == "fast" else "P2",
+            "service": "web-performance",
+            "burn_tier": tier,
+            "sloth_severity": "ticket",
+            "sloth_id": f"web-performance-{slo}",
+            "sloth_service": "web-performance",
+            "sloth_slo": slo,
+            "platform": platform,
+            "page_template": template,
+        },
+        "exp_annotations": {
+            "summary": f"SLO {slo} on {platform} page_template={template} is burning its error budget at "
+            f"{factor}x the sustainable rate",
+            "description": f"{value} of the events of SLO {slo} on {platform} page_template={template} were bad "
+            f"over the last {long_} (and still over {short}); the objective {objective} % over 28 days allows "
+            f"{allows} %. At this pace the budget lasts {lasts}.",
+            "runbook_url": f"{RUNBOOKS}/PerformanceBudgetBurn{tier.title()}.md",
+        },
+    }
+
+
+def case_performance_budgets_per_page_template() -> PromtoolCase:
+    """RUM LCP (75 % of views within 2.5 s) and page load (95 % within 3 s), per platform and template.
+
+    - fanz-1 /creators/:id: 10 views a minute, all good, then 80 % poor from 60m: over the
+      fast tier's 50 % after ~98m, so it fires after its 10-minute hold; the slow tier's
+      1-day ratio passes 25 % at ~88m and fires after its hour;
+    - fanz-1 / (the same platform, another template): all good, silent;
+    - fanz-2 /: 30 % poor all along: over the budget (slow tier), under twice it (no fast);
+    - fanz-3 /: 10 % poor, within budget: silent;
+    - fanz-4 /: every view poor, but 0.2 views a minute (34 in 170 minutes, under the
+      50-view guard in every window): silent;
+    - page load, fanz-1 /: 20 % of views over 3 s, four times the p95 budget: fast tier.
+    """
+    page_load = "fanz_rum_page_load_seconds"
+    return PromtoolCase(
+        {
+            "evaluation_interval": "1m",
+            "tests": [
+                {
+                    "interval": "1m",
+                    "input_series": [
+                        *_lcp("fanz-1", "/creators/:id", 10, counter((10, 60), (2, 110))),
+                        *_lcp("fanz-1", "/", 10, "0+10x170"),
+                        *_lcp("fanz-2", "/", 10, "0+7x170"),
+                        *_lcp("fanz-3", "/", 10, "0+9x170"),
+                        *_lcp("fanz-4", "/", 0.2, "0x170"),
+                        _views(page_load, "fanz-1", "/", "count", "0+10x170"),
+                        _views(page_load, "fanz-1", "/", "3.0", "0+8x170"),
+                    ],
+                    "alert_rule_test": [
+                        # 8m: every burn is younger than its tier's hold.
+                        {"eval_time": "8m", "alertname": "PerformanceBudgetBurnFast", "exp_alerts": []},
+                        {"eval_time": "8m", "alertname": "PerformanceBudgetBurnSlow", "exp_alerts": []},
+                        # 100m: fanz-1's fast tier is pending (held 10 minutes), its slow tier too.
+                        {
+                            "eval_time": "100m",
+                            "alertname": "PerformanceBudgetBurnFast",
+                            "exp_alerts": [
+                                _perf_burn("page-load-p95-budget", "fast", "fanz-1", "/", "20%"),
+                            ],
+                        },
+                        {
+                            "eval_time": "100m",
+                            "alertname": "PerformanceBudgetBurnSlow",
+                            "exp_alerts": [
+                                _perf_burn("lcp-budget", "slow", "fanz-2", "/", "30%"),
+                                _perf_burn("page-load-p95-budget", "slow", "fanz-1", "/", "20%"),
+                            ],
+                        },
+                        # 170m: fanz-1 /creators/:id on both tiers (1h: 80 %; 1d: 880 of 1700 views).
+                        {
+                            "eval_time": "170m",
+                            "alertname": "PerformanceBudgetBurnFast",
+                            "exp_alerts": [
+                                _perf_burn("lcp-budget", "fast", "fanz-1", "/creators/:id", "80%"),
+                                _perf_burn("page-load-p95-budget", "fast", "fanz-1", "/", "20%"),
+                            ],
+                        },
+                        {
+                            "eval_time": "170m",
+                            "alertname": "PerformanceBudgetBurnSlow",
+                            "exp_alerts": [
+                                _perf_burn("lcp-budget", "slow", "fanz-1", "/creators/:id", "51.76%"),
+                                _perf_burn("lcp-budget", "slow", "fanz-2", "/", "30%"),
+                                _perf_burn("page-load-p95-budget", "slow", "fanz-1", "/", "20%"),
+                            ],
+                        },
+                    ],
+                    "promql_expr_test": [
+                        {
+                            "expr": 'round(slo:period_error_budget_remaining:ratio{sloth_slo="lcp-budget"}, 0.001)',
+                            "eval_time": "170m",
+                            "exp_samples": [
+                                {
+                                    "labels": f'{{platform="{p}", page_template="{t}", sloth_id="web-performance-'
+                                    'lcp-budget", sloth_service="web-performance", sloth_slo="lcp-budget", '
+                                    'sloth_window="28d"}',
+                                    "value": v,
+                                }
+                                # 1 - share poor / 0.25
+                                for p, t, v in (
+                                    ("fanz-1", "/creators/:id", -1.071),
+                                    ("fanz-1", "/", 1),
+                                    ("fanz-2", "/", -0.2),
+                                    ("fanz-3", "/", 0.6),
+                                    ("fanz-4", "/", -3),
+                                )
+                            ],
+                        },
+                    ],
+                }
+            ],
+        },
+        rule_files=(LCP_BUDGET, PAGE_LOAD_BUDGET),
+    )
+
+
 CASES = (
     case_checkout_burns_fast_slow_not_at_all_and_too_quietly,
     case_api_latency_counts_requests_slower_than_the_1s_bucket,
+    case_performance_budgets_per_page_template,
 )
 
 

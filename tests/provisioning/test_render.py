@@ -35,6 +35,9 @@ EXPECTED_FILES = {
     "rules/slo-payments-subscription-renewal-success.yml",
     "rules/slo-payments-payout-on-time.yml",
     "rules/slo-payments-ppv-unlock-latency.yml",
+    "rules/slo-web-performance-lcp-budget.yml",
+    "rules/slo-web-performance-inp-budget.yml",
+    "rules/slo-web-performance-page-load-p95-budget.yml",
     "alertmanager.yml",
     "blackbox.yml",
     "grafana/dashboards/fanz-core.json",
@@ -70,11 +73,11 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 def test_promtool_and_amtool_accept_the_output(rendered: Path) -> None:
     results = check_rendered(rendered)
     assert [r.returncode for r in results] == [0, 0, 0]
-    assert "SUCCESS: 15 rule files found" in results[0].output
+    assert "SUCCESS: 18 rule files found" in results[0].output
     for file, count in {"recording": 12, "service": 7, "business": 2, "infrastructure": 7, "health": 3}.items():
         assert f"Checking rules/{file}.yml\n  SUCCESS: {count} rules found" in results[0].output
     assert "Checking 'alertmanager.yml'  SUCCESS" in results[1].output
-    assert " - 3 inhibit rules\n - 6 receivers" in results[1].output
+    assert " - 4 inhibit rules\n - 6 receivers" in results[1].output
 
 
 def test_a_broken_file_is_reported_by_the_real_tools(tmp_path: Path) -> None:

@@ -305,6 +305,14 @@ class SLO:
             self.tiers
         ):
             raise ConfigError(f"SLO {self.name}: burn-rate tiers need distinct names and alerts", setting="tiers")
+        for tier in self.tiers:
+            if tier.factor * self.error_budget >= 1:
+                raise ConfigError(
+                    f"SLO {self.name}: burn-rate tier {tier.name} fires above an error ratio of "
+                    f"{tier.factor:g} x {self.error_budget:g} = {tier.factor * self.error_budget:.3g}, which no "
+                    "ratio reaches; give this SLO tiers with smaller factors",
+                    setting="tiers",
+                )
         if self.value is not None and not set(self.group_by) <= set(self.value.labels):
             raise ConfigError(
                 f"SLO {self.name}: the value's labels {self.value.labels} must include group_by {self.group_by}",

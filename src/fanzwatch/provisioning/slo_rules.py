@@ -166,10 +166,8 @@ def _alert(slo: SLO, tier: BurnRateTier) -> AlertRule:
         f"and\nmax({short}{f} > {threshold}) without (sloth_window)\n"
         f"and {_on(slo.group_by)}\n{guard}"
     )
-    where = (
-        " on {{ $labels.platform }}"
-        if slo.group_by == ("platform",)
-        else "".join(f" {label}={{{{ $labels.{label} }}}}" for label in slo.group_by)
+    where = (" on {{ $labels.platform }}" if "platform" in slo.group_by else "") + "".join(
+        f" {label}={{{{ $labels.{label} }}}}" for label in slo.group_by if label != "platform"
     )
     period = "the calendar month" if slo.period is SloPeriod.CALENDAR_MONTH else f"{slo.period.days} days"
     return AlertRule(

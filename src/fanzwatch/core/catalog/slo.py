@@ -3,8 +3,8 @@
 The ratio and metadata names are Sloth's (https://sloth.dev), with its ``sloth_*`` labels,
 so Sloth's Grafana dashboards read them unchanged; the ``:currency`` series are
 fanzwatch's own, pricing the error budget of money SLOs. Every series carries the SLO's
-grouping labels too (``platform`` for the built-in SLOs), so one SLO yields one series
-per platform.
+grouping labels too (``platform`` for the built-in SLOs, and ``page_template`` for the
+performance budgets), so one SLO yields one series per platform (and page template).
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ SLOTH_ID = Label("sloth_id", "the SLO's id: <service>-<slo name>")
 SLOTH_SLO = Label("sloth_slo", "the SLO's name")
 SLOTH_SERVICE = Label("sloth_service", "the service the SLO belongs to")
 SLOTH_WINDOW = Label("sloth_window", "the window of an SLI error ratio (5m ... 3d, or the period)")
+PAGE_TEMPLATE = Label(
+    "page_template",
+    "the RUM page template (bounded by rum.max_page_templates): only on the performance budgets' series",
+)
 _IDS = (SLOTH_ID, SLOTH_SLO, SLOTH_SERVICE)
-_GROUPED = (*_IDS, PLATFORM)
+_GROUPED = (*_IDS, PLATFORM, PAGE_TEMPLATE)
 _MONEY = (*_IDS, PLATFORM, CURRENCY)
 
 

@@ -157,8 +157,9 @@ def route(settings: ProvisioningSettings) -> Route:
     )
 
 
-SLO_INHIBIT_EQUAL = ("sloth_id", "platform")
-"""Labels that identify "the same SLO on the same thing" for burn-rate tier inhibition."""
+SLO_INHIBIT_EQUAL = ("sloth_id", "platform", "page_template")
+"""Labels that identify "the same SLO on the same thing" for burn-rate tier inhibition
+(``page_template`` for the performance budgets; a label on neither alert counts as equal)."""
 
 
 def slo_tier_inhibitions(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[InhibitRule, ...]:

@@ -121,3 +121,72 @@ def test_latency_slos_link_to_example_slow_traces(make_client: MakeClient) -> No
         "/dash/traces?platform=fanz-1&min_duration=1000ms&order=slowest&range=24h"
     ]
     assert "data-exemplars" not in checkout.group(0)
+
+
+_LCP = {"sloth_id": "web-performance-lcp-budget", "sloth_slo": "lcp-budget", "sloth_service": "web-performance"}
+
+
+def _budgets_prometheus() -> ScriptedPrometheus:
+    """LCP per template: / fine on fanz-1 and fanz-2; /creators/:id on fanz-1 half poor for an
+    hour (the fast perf tier, 2 × 25 %), over its budget for a day (the slow one)."""
+    home1 = {**_LCP, "platform": "fanz-1", "page_template": "/"}
+    home2 = {**_LCP, "platform": "fanz-2", "page_template": "/"}
+    creator1 = {**_LCP, "platform": "fanz-1", "page_template": "/creators/:id"}
+    lat = {**_LATENCY, "platform": "fanz-1"}
+    ratios = {"5m": 0.6, "30m": 0.6, "1h": 0.55, "2h": 0.5, "6h": 0.4, "1d": 0.3, "3d": 0.1}
+    return ScriptedPrometheus(
+        {
+            "slo:objective:ratio": [(_LCP, 0.75), (_LATENCY, 0.95)],
+            "slo:error_budget:ratio": [(_LCP, 0.25), (_LATENCY, 0.05)],
+            "slo:period_error_budget_remaining:ratio": [(home1, 0.8), (home2, 0.6), (creator1, -0.2), (lat, 0.9)],
+            "slo:period_burn_rate:ratio": [(home1, 0.2), (home2, 0.4), (creator1, 1.2), (lat, 0.1)],
+            **{
+                f"slo:sli_error:ratio_rate{w}": [(home1, 0.05), (home2, 0.1), (creator1, r), (lat, 0.01)]
+                for w, r in ratios.items()
+            },
+        }
+    )
+
+
+def _budget_cells(page: str, sloth_id: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(template, platform) → the cell's status and data-cell texts, from one budget's grid."""
+    block = re.search(rf'<article class="panel" data-budget="{sloth_id}".*?</article>', page, re.S)
+    assert block, f"no budget grid for {sloth_id}"
+    out = {}
+    for template, row in re.findall(r'<tr data-template="([^"]+)">(.*?)</tr>', block.group(0), re.S):
+        for platform, status, cell in re.findall(
+            r'<td class="[\w-]+" data-platform="([\w-]+)" data-status="(\w+)">(.*?)</td>', row, re.S
+        ):
+            spans = re.findall(r'<(?:span|small) data-cell="([\w-]+)">(.*?)</(?:span|small)>', cell, re.S)
+            out[(html.unescape(template), platform)] = {"status": status, **{k: html.unescape(v) for k, v in spans}}
+    return out
+
+
+def test_performance_budgets_are_a_template_by_platform_grid_judged_by_their_own_tiers(
+    make_client: MakeClient,
+) -> None:
+    prom = _budgets_prometheus()
+    page = make_client(DashSources(prometheus=prom)).get("/dash/slos").text
+    lcp = _budget_cells(page, "web-performance-lcp-budget")
+    assert set(lcp) == {("/", "fanz-1"), ("/", "fanz-2"), ("/creators/:id", "fanz-1")}
+    assert lcp[("/creators/:id", "fanz-1")] == {
+        "status": "fail",  # its 28-day budget is overspent
+        "sli": "70.0%",  # 1 - 1.2 × 0.25
+        "remaining": "-20.0%",
+        "burn-5m": "5m 2.40×",
+        "burn-1h": "1h 2.20×",
+        "burn-2h": "2h 2.00×",
+        "burn-1d": "1d 1.20×",
+        "firing": "PerformanceBudgetBurnFast, PerformanceBudgetBurnSlow",
+    }
+    assert lcp[("/", "fanz-2")]["status"] == "pass" and "firing" not in lcp[("/", "fanz-2")]
+    # fanz-2 has no /creators/:id views: the cell says so rather than showing a value.
+    assert 'data-platform="fanz-2">no views</td>' in page
+    # The API's p95 budget is the api-latency SLO, one row for all API requests.
+    assert _budget_cells(page, "fanz-platform-api-latency")[("API requests (all routes)", "fanz-1")]["sli"] == "99.5%"
+    # Budget rows stay out of the SLO table, and get no burn-down chart of their own.
+    assert 'data-slo="web-performance-lcp-budget"' not in page
+    assert 'data-slo="fanz-platform-api-latency" data-platform="fanz-1"' in page
+    assert not any(
+        "web-performance" in q and "period_error_budget_remaining" in q and "sloth_id=" in q for q in prom.queries
+    )

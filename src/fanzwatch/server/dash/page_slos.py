@@ -1,5 +1,6 @@
 """SLOs page: every SLO's SLI, budget left in percent and in money, burn rate per window,
-the tiers that would fire, and a burn-down chart over the picked range."""
+the tiers that would fire, and a burn-down chart over the picked range; then the
+performance budgets (RUM per page template, and the API's p95) as template × platform grids."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ...provisioning.definitions.slos import SLOS
 from .charts import chart
 from .context import DashContext, Section, attempt
 from .errors import not_configured
+from .perf_budgets import is_budget_row, performance_budgets
 from .pickers import read_picks
 from .slo_status import WINDOWS, SloStatus, burn_down, slo_statuses
 from .telemetry_links import exemplar_url
@@ -36,8 +38,10 @@ def register(router: APIRouter, ctx: DashContext) -> None:
 
         result = await attempt("the SLOs", statuses())
         charts: dict[str, Section[dict[str, Any]]] = {}
-        if result.data and prom is not None:
-            ids = sorted({s.sloth_id for s in result.data})
+        rows = [s for s in result.data or () if not is_budget_row(s)]
+        budgets = performance_budgets(result.data or [], ctx.platforms)
+        if rows and prom is not None:
+            ids = sorted({s.sloth_id for s in rows})
 
             async def one(sloth_id: str) -> dict[str, Any]:
                 series = await burn_down(prom, sloth_id, start=rng.start, end=rng.end, step=rng.step)
@@ -70,6 +74,8 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             status=picks.status,
             picks=picks,
             result=result,
+            rows=rows,
+            budgets=budgets,
             charts=charts,
             windows=WINDOWS,
             tiers=None,  # each SLO's own tiers (SloStatus.tiers)

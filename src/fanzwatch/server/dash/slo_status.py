@@ -2,9 +2,10 @@
 
 Nothing is recomputed here: the SLI, budget, burn rates and money are the recorded
 ``slo:*`` series (``provisioning.slo_rules``), so FanzDash, Grafana and the alerts agree.
-The tiers that "would fire" compare the recorded window ratios with the tiers'
-thresholds, without the alerts' hold and traffic guard: they say where the burn is, the
-Alerts page says what fired.
+The tiers that "would fire" compare the recorded window ratios with the SLO's own
+tiers' thresholds (the default tiers for an SLO the server has no definition of),
+without the alerts' hold and traffic guard: they say where the burn is, the Alerts page
+says what fired. A performance budget's rows are per platform and page template.
 """
 
 from __future__ import annotations
@@ -38,12 +39,15 @@ class SloMoney:
 
 @dataclass
 class SloStatus:
-    """One SLO on one platform (or on everything, for an SLO not grouped by platform)."""
+    """One SLO on one platform (or on everything, for an SLO not grouped by platform), and
+    on one page template for a performance budget."""
 
     sloth_id: str
     slo: str
     service: str
     platform: str
+    page_template: str = ""
+    tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
     objective: float | None = None
     budget: float | None = None
     remaining: float | None = None
@@ -120,21 +124,26 @@ async def slo_statuses(
     for key in ("budget", "objective"):
         for s in got[key]:
             per_slo[s.labels.get("sloth_id", "")][key] = s.last()
-    rows: dict[tuple[str, str], SloStatus] = {}
+    rows: dict[tuple[str, str, str], SloStatus] = {}
+
+    def key(s: Series) -> tuple[str, str, str]:
+        return s.labels.get("sloth_id", ""), s.labels.get("platform", ""), s.labels.get("page_template", "")
 
     def row(s: Series) -> SloStatus:
-        sid, plat = s.labels.get("sloth_id", ""), s.labels.get("platform", "")
-        if (sid, plat) not in rows:
-            rows[(sid, plat)] = SloStatus(
+        k = key(s)
+        if k not in rows:
+            sid, plat, template = k
+            rows[k] = SloStatus(
                 sloth_id=sid,
                 slo=s.labels.get("sloth_slo", sid),
                 service=s.labels.get("sloth_service", ""),
                 platform=plat,
+                page_template=template,
                 objective=per_slo[sid].get("objective"),
                 budget=per_slo[sid].get("budget"),
                 tiers=tiers.get(sid, DEFAULT_TIERS),
             )
-        return rows[(sid, plat)]
+        return rows[k]
 
     for s in got["remaining"]:
         row(s).remaining = s.last()
@@ -150,12 +159,12 @@ async def slo_statuses(
                 s.last()
             )
     for (sid, plat, currency), values in sorted(money.items()):
-        if (sid, plat) in rows:
-            rows[(sid, plat)].money.append(
+        if (sid, plat, "") in rows:
+            rows[(sid, plat, "")].money.append(
                 SloMoney(currency, values.get("bad"), values.get("allowed"), values.get("left"))
             )
     order = {"fail": 0, "warn": 1, "pass": 2}
-    return sorted(rows.values(), key=lambda r: (order[r.status], r.service, r.slo, r.platform))
+    return sorted(rows.values(), key=lambda r: (order[r.status], r.service, r.slo, r.platform, r.page_template))
 
 
 async def burn_down(prom: PrometheusSource, sloth_id: str, *, start: float, end: float, step: float) -> list[Series]:

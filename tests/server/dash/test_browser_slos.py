@@ -45,7 +45,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.prometheus, pytest.mark.slow, pyt
 
 BACKFILL = 4 * 3600
 BACKFILL_STEP = 600
-AHEAD = 15 * 60  # fanz-3's incident (the history's last 20 minutes) began 5 minutes before the fixture
 SLOW_PAGE = "/"  # fanz-2's second template: LCP median 3.5 s, most views over the 2.5 s budget
 
 
@@ -91,7 +90,10 @@ def _write_history(path: Path, end: float) -> None:
         name = line.split("{", 1)[0]
         families.setdefault(name.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum"), []).append(line)
     body = path.read_text().removesuffix("# EOF\n")
-    path.write_text(body + "\n".join(line for group in families.values() for line in group) + "\n# EOF\n")
+    body += "\n".join(line for group in families.values() for line in group) + "\n# EOF\n"
+    # Bucket bounds as prometheus_client writes them (le="1.0", not "1"), which the latency
+    # SLIs select: a bucket written otherwise is missing, and its SLI would read 100 % good.
+    path.write_text(re.sub(r'le="(\d+)"', r'le="\1.0"', body))
 
 
 def _levels(groups: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -125,9 +127,10 @@ class SloStack:
 @pytest.fixture(scope="module")
 def slo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloStack]:
     work = tmp_path_factory.mktemp("slo-stack")
-    # The history runs AHEAD minutes past now: building the stack takes minutes, and the
-    # page must then still find samples in its 5-minute windows, as on a live Prometheus.
-    end = (time.time() // STEP) * STEP + AHEAD
+    # The history ends now: Prometheus refuses live samples older than its newest block, so
+    # it cannot run ahead. Building the stack takes minutes, so the 5-minute windows are
+    # empty by the time the page loads (their burn reads "–"); the 30-minute ones are not.
+    end = (time.time() // STEP) * STEP
     _write_history(work / "history.om", end)
     _promtool(
         "create-blocks-from",
@@ -151,8 +154,8 @@ def slo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloStack]:
                 "rules",
                 "-q",
                 f"--url={first.url}",
-                f"--start={int(end - AHEAD - BACKFILL)}",
-                f"--end={int(end - AHEAD)}",
+                f"--start={int(end - BACKFILL)}",
+                f"--end={int(end)}",
                 f"--eval-interval={BACKFILL_STEP}s",
                 f"--output-dir={work / 'tsdb'}",
                 str(path),
@@ -231,7 +234,7 @@ def test_every_slo_row_shows_its_sli_budget_money_and_burn_rates(slo_stack: SloS
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load")
+    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load", timeout=180000)
     page.wait_for_function(READY, timeout=60000)
     rows: list[dict[str, Any]] = page.evaluate(ROWS)
 
@@ -242,7 +245,8 @@ def test_every_slo_row_shows_its_sli_budget_money_and_burn_rates(slo_stack: SloS
     for r in rows:
         cells = r["cells"]
         assert PERCENT.match(cells["sli"]) and PERCENT.match(cells["remaining"]), r
-        for w in ("5m", "30m", "1h", "6h", "3d"):
+        assert BURN.match(cells["burn-5m"]) or cells["burn-5m"] == "–", r
+        for w in ("30m", "1h", "6h", "3d"):
             assert BURN.match(cells[f"burn-{w}"]), (w, r)
         if r["slo"] in ("payments-checkout-success", "payments-subscription-renewal-success"):
             assert MONEY.search(cells["money"]), r  # priced in money, per currency
@@ -250,11 +254,14 @@ def test_every_slo_row_shows_its_sli_budget_money_and_burn_rates(slo_stack: SloS
             assert cells["money"] == "–", r
     by_key = {(r["slo"], r["platform"]): r for r in rows}
 
-    # fanz-3's payments fail (25 %, 50x the 0.5 % budget) now, fanz-1's at their usual 2 % (4x).
+    # fanz-3's payments fail (25 %, 50x the 0.5 % budget) in the history's last 20 minutes,
+    # fanz-1's at their usual 2 % (4x).
     def burn(slo: str, platform: str, window: str) -> float:
         return float(by_key[(slo, platform)]["cells"][f"burn-{window}"].rstrip("×"))
 
-    assert burn("payments-checkout-success", "fanz-3", "5m") > 14.4 > burn("payments-checkout-success", "fanz-1", "5m")
+    assert (
+        burn("payments-checkout-success", "fanz-3", "30m") > 14.4 > burn("payments-checkout-success", "fanz-1", "30m")
+    )
     assert by_key[("payments-checkout-success", "fanz-3")]["status"] == "fail"
     # The page lists the worst first.
     statuses = [r["status"] for r in rows]
@@ -271,7 +278,7 @@ def test_every_slo_row_shows_its_sli_budget_money_and_burn_rates(slo_stack: SloS
 
 
 def test_the_performance_budgets_show_each_template_against_its_budget(slo_stack: SloStack, page: Page) -> None:
-    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load")
+    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load", timeout=180000)
     page.wait_for_function(READY, timeout=60000)
     budgets = {b["budget"]: b["cells"] for b in page.evaluate(BUDGETS)}
     assert list(budgets) == [
@@ -284,17 +291,21 @@ def test_the_performance_budgets_show_each_template_against_its_budget(slo_stack
     assert set(lcp) == {(t, p) for t in ("/", "/creator/:id") for p in PLATFORMS}
     for c in lcp.values():
         assert PERCENT.match(c["sli"]) and PERCENT.match(c["left"]) and len(c["burns"]) == 4, c
-    # fanz-2's / has LCP around 3.5 s: most views over 2.5 s, far below 75 % good; fanz-1's is fine.
+    # fanz-2's / has a median LCP of 3.5 s: 29 % of views within 2.5 s, far below 75 % good;
+    # fanz-1's median is 1.2 s: 89 % good (a lognormal, sigma 0.6).
     assert lcp[("/", "fanz-2")]["status"] == "fail"
     assert float(lcp[("/", "fanz-2")]["sli"].rstrip("%")) < 40
     assert lcp[("/", "fanz-1")]["status"] == "pass"
-    assert float(lcp[("/", "fanz-1")]["sli"].rstrip("%")) > 90
+    assert float(lcp[("/", "fanz-1")]["sli"].rstrip("%")) > 80
+    # Its page load (same median) is over 3 s for 60 % of views: the p95 budget fails too.
+    load = {(c["template"], c["platform"]): c for c in budgets["web-performance-page-load-p95-budget"]}
+    assert load[("/", "fanz-2")]["status"] == "fail" and load[("/", "fanz-1")]["status"] == "pass"
     api = budgets["fanz-platform-api-latency"]
     assert {(c["template"], c["platform"]) for c in api} == {("API requests (all routes)", p) for p in PLATFORMS}
 
 
 def test_screenshots_of_the_slos_page(slo_stack: SloStack, page: Page) -> None:
-    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load")
+    page.goto(f"{slo_stack.url}/dash/slos?range=24h", wait_until="load", timeout=180000)
     page.wait_for_function(READY, timeout=60000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "slos.png"), full_page=True)

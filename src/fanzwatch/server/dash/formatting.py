@@ -48,6 +48,8 @@ def fmt(value: object, unit: str = "") -> str:
     if math.isnan(v) or math.isinf(v):
         return "–"
     if unit in _RATIO:
+        if abs(v) < 1e-5:  # under 0.001 %: float noise (1 - 0.9999999999999999), not a share
+            return "0%"
         return f"{v * 100:.3g}%" if abs(v) < 0.1 else f"{v * 100:.1f}%"
     if unit in _SECONDS:
         if abs(v) < 1:

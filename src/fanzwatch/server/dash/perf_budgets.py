@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...provisioning.definitions.slos import API_LATENCY, PERFORMANCE_BUDGETS
-from ...provisioning.slo import SLO, BurnRateTier
+from ...provisioning.slo import SLO, BurnRateTier, window_seconds
 from .slo_status import SloStatus
 
 API_ROW = "API requests (all routes)"
@@ -35,17 +35,12 @@ class Budget:
     @property
     def worst(self) -> str:
         statuses = {s.status for cells in self.rows.values() for s in cells.values()}
-        return next((st for st in ("fail", "warn", "pass") if st in statuses), "pass")
+        return next((st for st in ("fail", "warn", "pass") if st in statuses), "unknown")
 
 
 def _windows(tiers: tuple[BurnRateTier, ...]) -> tuple[str, ...]:
     """The tiers' windows, shortest first, each once."""
-    seen: list[str] = []
-    for tier in sorted(tiers, key=lambda t: t.factor, reverse=True):
-        for w in (tier.short, tier.long):
-            if w not in seen:
-                seen.append(w)
-    return tuple(seen)
+    return tuple(sorted({w for t in tiers for w in (t.short, t.long)}, key=window_seconds))
 
 
 def is_budget_row(status: SloStatus) -> bool:

@@ -11,6 +11,7 @@ says what fired. A performance budget's rows are per platform and page template.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,12 +81,30 @@ class SloStatus:
         return out
 
     @property
+    def has_data(self) -> bool:
+        """False while no window and no period has an event to judge by (all ratios 0/0)."""
+        return (
+            self.period_burn is not None
+            or self.remaining is not None
+            or any(r is not None for r in self.ratios.values())
+        )
+
+    @property
     def status(self) -> str:
-        """fail: budget spent or a page tier burning; warn: a ticket tier burning; pass otherwise."""
+        """fail: budget spent or a page tier burning; warn: a ticket tier burning; unknown:
+        no events yet; pass otherwise."""
+        if not self.has_data:
+            return "unknown"
         firing = self.would_fire()
         if (self.remaining is not None and self.remaining <= 0) or any(t.severity.value == "critical" for t in firing):
             return "fail"
         return "warn" if firing else "pass"
+
+
+def _last(s: Series) -> float | None:
+    """The newest value, ``None`` for NaN: a ratio of no events (0/0) says nothing."""
+    v = s.last()
+    return None if v is None or math.isnan(v) else v
 
 
 def _where(platform: str | None) -> str:
@@ -123,14 +142,14 @@ async def slo_statuses(
     per_slo: dict[str, dict[str, float | None]] = defaultdict(dict)
     for key in ("budget", "objective"):
         for s in got[key]:
-            per_slo[s.labels.get("sloth_id", "")][key] = s.last()
+            per_slo[s.labels.get("sloth_id", "")][key] = _last(s)
     rows: dict[tuple[str, str, str], SloStatus] = {}
 
-    def key(s: Series) -> tuple[str, str, str]:
+    def row_key(s: Series) -> tuple[str, str, str]:
         return s.labels.get("sloth_id", ""), s.labels.get("platform", ""), s.labels.get("page_template", "")
 
     def row(s: Series) -> SloStatus:
-        k = key(s)
+        k = row_key(s)
         if k not in rows:
             sid, plat, template = k
             rows[k] = SloStatus(
@@ -146,24 +165,24 @@ async def slo_statuses(
         return rows[k]
 
     for s in got["remaining"]:
-        row(s).remaining = s.last()
+        row(s).remaining = _last(s)
     for s in got["period_burn"]:
-        row(s).period_burn = s.last()
+        row(s).period_burn = _last(s)
     for w in windows:
         for s in got[w]:
-            row(s).ratios[w] = s.last()
+            row(s).ratios[w] = _last(s)
     money: dict[tuple[str, str, str], dict[str, float | None]] = defaultdict(dict)
     for key in ("bad", "allowed", "left"):
         for s in got[key]:
             money[(s.labels.get("sloth_id", ""), s.labels.get("platform", ""), s.labels.get("currency", ""))][key] = (
-                s.last()
+                _last(s)
             )
     for (sid, plat, currency), values in sorted(money.items()):
         if (sid, plat, "") in rows:
             rows[(sid, plat, "")].money.append(
                 SloMoney(currency, values.get("bad"), values.get("allowed"), values.get("left"))
             )
-    order = {"fail": 0, "warn": 1, "pass": 2}
+    order = {"fail": 0, "warn": 1, "pass": 2, "unknown": 3}
     return sorted(rows.values(), key=lambda r: (order[r.status], r.service, r.slo, r.platform, r.page_template))
 
 

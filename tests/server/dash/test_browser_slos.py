@@ -297,9 +297,11 @@ def test_the_performance_budgets_show_each_template_against_its_budget(slo_stack
     assert float(lcp[("/", "fanz-2")]["sli"].rstrip("%")) < 40
     assert lcp[("/", "fanz-1")]["status"] == "pass"
     assert float(lcp[("/", "fanz-1")]["sli"].rstrip("%")) > 80
-    # Its page load (same median) is over 3 s for 60 % of views: the p95 budget fails too.
+    # Its page load (same median) is over 3 s for 60 % of views; fanz-1's for 6 %, which
+    # still misses the p95 budget (94 % within 3 s): both fail, far apart.
     load = {(c["template"], c["platform"]): c for c in budgets["web-performance-page-load-p95-budget"]}
-    assert load[("/", "fanz-2")]["status"] == "fail" and load[("/", "fanz-1")]["status"] == "pass"
+    assert load[("/", "fanz-2")]["status"] == "fail" and float(load[("/", "fanz-2")]["sli"].rstrip("%")) < 50
+    assert 90 < float(load[("/", "fanz-1")]["sli"].rstrip("%")) < 95
     api = budgets["fanz-platform-api-latency"]
     assert {(c["template"], c["platform"]) for c in api} == {("API requests (all routes)", p) for p in PLATFORMS}
 

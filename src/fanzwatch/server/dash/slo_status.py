@@ -48,7 +48,6 @@ class SloStatus:
     service: str
     platform: str
     page_template: str = ""
-    tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
     objective: float | None = None
     budget: float | None = None
     remaining: float | None = None

@@ -6,8 +6,8 @@ the same queries run on the embedded engine and on a ClickHouse cluster the Coll
 writes. Two additions, both ``MATERIALIZED`` (computed by the engine, invisible to an
 ``INSERT`` that names the exporter's columns): ``Platform`` (the ``fanz.platform``
 attribute of the span or log record, else of its resource: one process can serve many
-tenants, and the SDK puts the request's tenant on each span and record) and ``HttpRoute`` (``http.route``), each with a ``set`` index, for the
-FanzDash filters.
+tenants, and the SDK puts the request's tenant on each span and record) and ``HttpRoute``
+(``http.route``), each with a ``set`` index, for the FanzDash filters.
 
 >>> ddl = table_statements(ttl_days=7)
 >>> ddl[0].startswith("CREATE TABLE IF NOT EXISTS otel_traces")
@@ -57,7 +57,7 @@ TRACES_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACES_TABLE} (
         TraceState String,
         Attributes {_MAP}
     ) CODEC(ZSTD(1)),
-    Platform LowCardinality(String) MATERIALIZED {_platform('SpanAttributes')},
+    Platform LowCardinality(String) MATERIALIZED {_platform("SpanAttributes")},
     HttpRoute LowCardinality(String) MATERIALIZED SpanAttributes['http.route'],
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
@@ -91,7 +91,7 @@ LOGS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOGS_TABLE} (
     ScopeAttributes {_MAP} CODEC(ZSTD(1)),
     LogAttributes {_MAP} CODEC(ZSTD(1)),
     EventName String CODEC(ZSTD(1)),
-    Platform LowCardinality(String) MATERIALIZED {_platform('LogAttributes')},
+    Platform LowCardinality(String) MATERIALIZED {_platform("LogAttributes")},
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,

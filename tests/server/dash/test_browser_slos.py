@@ -239,7 +239,10 @@ def test_every_slo_row_shows_its_sli_budget_money_and_burn_rates(slo_stack: SloS
     rows: list[dict[str, Any]] = page.evaluate(ROWS)
 
     # Every SLO that is not a per-template budget has a row per platform.
-    table_ids = [i for i in slo_stack.slo_ids if not i.startswith("web-performance-")]
+    # (The journey SLO reads the journey prober's quorum record, which this history has not.)
+    table_ids = [
+        i for i in slo_stack.slo_ids if not i.startswith("web-performance-") and i != "payments-journey-availability"
+    ]
     assert sorted({r["slo"] for r in rows}) == sorted(table_ids)
     assert {(r["slo"], r["platform"]) for r in rows} == {(i, p) for i in table_ids for p in PLATFORMS}
     for r in rows:

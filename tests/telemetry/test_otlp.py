@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from opentelemetry.proto.trace.v1.trace_pb2 import Status as SpanStatus
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
@@ -26,7 +28,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from fanzwatch.core.scrubbing import scrub_text
-from fanzwatch.telemetry.otlp import MAX_VALUE, MalformedOtlpError, decode_logs, decode_traces, value_text
+from fanzwatch.telemetry.otlp import (
+    MAX_VALUE,
+    MalformedOtlpError,
+    TimeWindow,
+    decode_logs,
+    decode_traces,
+    value_text,
+)
+
+ANY_TIME = TimeWindow(0, 2**63 - 1)  # for tests whose subject is not the time
 
 
 def test_spans_of_the_real_sdk_become_exporter_rows() -> None:
@@ -80,7 +91,7 @@ def test_hostile_values_are_bounded_and_bad_ids_rejected() -> None:
     )
     bad = Span(trace_id=b"\x01" * 3, span_id=b"\x02" * 8, name="bad")
     body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[good, bad])])])
-    rows, rejected = decode_traces(body.SerializeToString())
+    rows, rejected = decode_traces(body.SerializeToString(), window=ANY_TIME)
     assert rejected == 1 and len(rows) == 1
     row = rows[0]
     assert row["SpanName"] == "xy"
@@ -141,7 +152,7 @@ def test_a_log_record_with_a_bad_id_is_rejected_and_observed_time_stands_in() ->
     good = LogRecord(observed_time_unix_nano=1_764_756_000_000_000_123, body=AnyValue(string_value="ok\x00!"))
     bad = LogRecord(trace_id=b"\x01" * 5, body=AnyValue(string_value="bad"))
     request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[good, bad])])])
-    rows, rejected = decode_logs(request.SerializeToString())
+    rows, rejected = decode_logs(request.SerializeToString(), window=ANY_TIME)
     assert rejected == 1
     assert [(r["Timestamp"], r["Body"], r["TraceId"]) for r in rows] == [("1764756000.000000123", "ok!", "")]
     with pytest.raises(MalformedOtlpError, match="not an OTLP logs request"):
@@ -221,5 +232,56 @@ def test_json_ids_that_are_not_hex_reject_the_span_not_the_request() -> None:
             ]
         }
     )  # fmt: skip
-    rows, rejected = decode_traces(body, json=True)
+    rows, rejected = decode_traces(body, json=True, window=ANY_TIME)
     assert rejected == 1 and [(r["SpanName"], r["SpanKind"]) for r in rows] == [("good", "Server")]
+
+
+def test_a_time_the_store_cannot_take_rejects_that_span_or_record_only() -> None:
+    """A bad clock (or a hostile sender) must not fail the good rows batched with it."""
+    now = 1_800_000_000 * 10**9
+    window = TimeWindow.around(now)
+
+    def span(sid: int, start: int, end: int, event_at: int | None = None) -> Span:
+        events = [Span.Event(time_unix_nano=event_at, name="e")] if event_at is not None else []
+        return Span(
+            trace_id=b"\x01" * 16, span_id=bytes([sid]) * 8, name=f"s{sid}",
+            start_time_unix_nano=start, end_time_unix_nano=end, events=events,
+        )  # fmt: skip
+
+    spans = [
+        span(1, now, now + 5),
+        span(2, 2**64 - 1, 2**64 - 1),  # past DateTime64(9)'s end (2262)
+        span(3, now, 2**64 - 1),  # a duration no column holds
+        span(4, now - 40 * 86_400 * 10**9, now),  # older than any retention: another partition per day
+        span(5, now, now + 5, event_at=2**63),
+    ]
+    body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])])
+    rows, rejected = decode_traces(body.SerializeToString(), window=window)
+    assert (rejected, [r["SpanName"] for r in rows]) == (4, ["s1"])
+    logs = [
+        LogRecord(time_unix_nano=now, body=AnyValue(string_value="kept")),
+        LogRecord(time_unix_nano=now + 2 * 86_400 * 10**9, body=AnyValue(string_value="from tomorrow+1")),
+    ]
+    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=logs)])])
+    rows, rejected = decode_logs(request.SerializeToString(), window=window)
+    assert (rejected, [r["Body"] for r in rows]) == (1, ["kept"])
+
+
+def test_error_text_in_attributes_is_scrubbed_like_bodies() -> None:
+    now = time.time_ns()
+    secret = "charge failed for 4111 1111 1111 1111 password=hunter2"
+    error = [KeyValue(key="exception.message", value=AnyValue(string_value=secret))]
+    record = LogRecord(time_unix_nano=now, body=AnyValue(string_value=secret), attributes=error)
+    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])])
+    [row], _ = decode_logs(request.SerializeToString(), scrub=scrub_text)
+    assert row["Body"] == row["LogAttributes"]["exception.message"]
+    assert "4111" not in row["Body"] and "hunter2" not in row["Body"]
+    span = Span(
+        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="charge", start_time_unix_nano=now,
+        end_time_unix_nano=now + 1, status=SpanStatus(code=2, message=secret),
+        events=[Span.Event(time_unix_nano=now, name="exception", attributes=error)],
+    )  # fmt: skip
+    body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])])
+    [row], _ = decode_traces(body.SerializeToString(), scrub=scrub_text)
+    assert "4111" not in row["StatusMessage"] and "hunter2" not in row["StatusMessage"]
+    assert "4111" not in row["Events.Attributes"][0]["exception.message"]

@@ -46,7 +46,9 @@ class TelemetryStoreClient:
         self._http = http
         self._timeout = httpx.Timeout(timeout, connect=min(3.0, timeout))
 
-    async def _post(self, path: str, content: bytes, content_type: str) -> httpx.Response:
+    async def _post(self, path: str, content: bytes, content_type: str, *, lookup: bool = True) -> httpx.Response:
+        """``lookup``: a 404 means an unknown query name (the caller's mistake); for an insert,
+        whose path always exists on the store, it means the URL reaches something else: unavailable."""
         try:
             response = await self._http.post(
                 f"{self.base_url}{path}",
@@ -60,7 +62,7 @@ class TelemetryStoreClient:
             ) from None
         if response.status_code == 400:
             raise QueryParameterError(_detail(response))
-        if response.status_code == 404:
+        if response.status_code == 404 and lookup:
             raise QueryParameterError(_detail(response))
         if response.status_code != 200:
             raise TelemetryStoreUnavailableError(
@@ -70,7 +72,7 @@ class TelemetryStoreClient:
 
     async def insert(self, table: str, body: bytes) -> int:
         """Write an already encoded batch (``encode_rows``) to ``otel_traces`` or ``otel_logs``."""
-        response = await self._post(f"/insert/{table}", body, NDJSON)
+        response = await self._post(f"/insert/{table}", body, NDJSON, lookup=False)
         return int(response.json()["inserted"])
 
     async def insert_rows(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:

@@ -3,9 +3,13 @@
 The receiver's decoding step, kept pure so it is tested on its own: attribute values
 become strings as the Collector's exporter stores them (arrays and maps as JSON), each cut
 to ``max_value`` characters with NUL removed, nesting cut at ``max_depth``; a span (or log
-record) whose trace or span id has the wrong length is rejected (counted for the
-partial-success answer), the rest of the request is kept. Log bodies pass through
-``scrub`` (the server gives it the RUM scrubbing rules) before they are stored.
+record) whose trace or span id has the wrong length, or any of whose times falls outside
+``TimeWindow`` (more than a day ahead or 30 days behind the receiver's clock: the store
+could not take it, or would drop it at once), is rejected (counted for the
+partial-success answer), the rest of the request is kept. Log bodies and the free-text
+attributes that carry error messages (``exception.message``, ``exception.stacktrace``,
+span status messages and ``exception`` event attributes) pass through ``scrub`` (the
+server gives it the RUM scrubbing rules) before they are stored.
 
 JSON is the OTLP/JSON mapping (``otlp_json``): camelCase or snake_case keys, trace and
 span ids in hex, 64-bit integers as strings or numbers, enums as integers.
@@ -17,7 +21,9 @@ span ids in hex, 64-bit integers as strings or numbers, enums as integers.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -36,8 +42,41 @@ MAX_DEPTH = 4
 MAX_ATTRIBUTES = 128
 
 
+FREE_TEXT_ATTRIBUTES = frozenset({"exception.message", "exception.stacktrace"})
+"""Attributes where error text (a failed call's arguments, a card number) ends up: scrubbed like bodies."""
+_DAY_NANOS = 86_400 * 10**9
+
+
 class MalformedOtlpError(ValueError):
     """The body is not an OTLP export request (answered 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The times a row may carry: a far-future time cannot be stored (``DateTime64(9)`` ends
+    in 2262) and a batch spread over many days is refused by the store (one partition per
+    day), so one bad clock would fail every good row batched with it."""
+
+    oldest: int
+    newest: int
+
+    @classmethod
+    def around(cls, now_nanos: int | None = None, *, behind_days: int = 30, ahead_days: int = 1) -> TimeWindow:
+        now = time.time_ns() if now_nanos is None else now_nanos
+        return cls(now - behind_days * _DAY_NANOS, now + ahead_days * _DAY_NANOS)
+
+    def holds(self, times: Iterable[int]) -> bool:
+        return all(self.oldest <= t <= self.newest for t in times)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _scrub_free_text(values: dict[str, str], scrub: Callable[[str], str] | None) -> dict[str, str]:
+    if scrub is None:
+        return values
+    return {k: scrub(v) if k in FREE_TEXT_ATTRIBUTES else v for k, v in values.items()}
 
 
 def _clean(text: str, max_value: int) -> str:
@@ -98,10 +137,18 @@ def _parse(request: Any, body: bytes, *, json: bool, what: str) -> None:
         raise MalformedOtlpError(f"not an OTLP {what} request: {str(exc)[:300]}") from None
 
 
-def decode_traces(body: bytes, *, json: bool = False, max_value: int = MAX_VALUE) -> tuple[list[dict[str, Any]], int]:
+def decode_traces(
+    body: bytes,
+    *,
+    json: bool = False,
+    scrub: Callable[[str], str] | None = None,
+    max_value: int = MAX_VALUE,
+    window: TimeWindow | None = None,
+) -> tuple[list[dict[str, Any]], int]:
     """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` (protobuf, or OTLP/JSON)."""
     request = ExportTraceServiceRequest()
     _parse(request, body, json=json, what="traces")
+    window = window or TimeWindow.around()
     rows: list[dict[str, Any]] = []
     rejected = 0
     for resource_spans in request.resource_spans:
@@ -111,10 +158,11 @@ def decode_traces(body: bytes, *, json: bool = False, max_value: int = MAX_VALUE
             scope_name = _clean(scope_spans.scope.name, 256)
             scope_version = _clean(scope_spans.scope.version, 256)
             for span in scope_spans.spans:
-                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                events = span.events[:MAX_ATTRIBUTES]
+                times = (span.start_time_unix_nano, span.end_time_unix_nano, *(e.time_unix_nano for e in events))
+                if len(span.trace_id) != 16 or len(span.span_id) != 8 or not window.holds(times):
                     rejected += 1
                     continue
-                events = span.events[:MAX_ATTRIBUTES]
                 links = span.links[:MAX_ATTRIBUTES]
                 rows.append(
                     {
@@ -129,13 +177,15 @@ def decode_traces(body: bytes, *, json: bool = False, max_value: int = MAX_VALUE
                         "ResourceAttributes": resource,
                         "ScopeName": scope_name,
                         "ScopeVersion": scope_version,
-                        "SpanAttributes": attributes(span.attributes, max_value=max_value),
+                        "SpanAttributes": _scrub_free_text(attributes(span.attributes, max_value=max_value), scrub),
                         "Duration": max(0, span.end_time_unix_nano - span.start_time_unix_nano),
                         "StatusCode": STATUS_CODES[span.status.code] if 0 <= span.status.code < 3 else "Unset",
-                        "StatusMessage": _clean(span.status.message, max_value),
+                        "StatusMessage": (scrub or _same)(_clean(span.status.message, max_value)),
                         "Events.Timestamp": [unix_nano_text(e.time_unix_nano) for e in events],
                         "Events.Name": [_clean(e.name, 1024) for e in events],
-                        "Events.Attributes": [attributes(e.attributes, max_value=max_value) for e in events],
+                        "Events.Attributes": [
+                            _scrub_free_text(attributes(e.attributes, max_value=max_value), scrub) for e in events
+                        ],
                         "Links.TraceId": [link.trace_id.hex() for link in links],
                         "Links.SpanId": [link.span_id.hex() for link in links],
                         "Links.TraceState": [_clean(link.trace_state, 512) for link in links],
@@ -151,6 +201,7 @@ def decode_logs(
     json: bool = False,
     scrub: Callable[[str], str] | None = None,
     max_value: int = MAX_VALUE,
+    window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """``(rows, rejected log records)`` of an ``ExportLogsServiceRequest`` (protobuf, or OTLP/JSON).
 
@@ -160,6 +211,7 @@ def decode_logs(
     """
     request = ExportLogsServiceRequest()
     _parse(request, body, json=json, what="logs")
+    window = window or TimeWindow.around()
     rows: list[dict[str, Any]] = []
     rejected = 0
     for resource_logs in request.resource_logs:
@@ -172,13 +224,14 @@ def decode_logs(
             scope_attributes = attributes(scope.attributes, max_value=max_value)
             scope_schema = _clean(scope_logs.schema_url, 512)
             for record in scope_logs.log_records:
-                if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
+                at = record.time_unix_nano or record.observed_time_unix_nano
+                if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8) or not window.holds((at,)):
                     rejected += 1
                     continue
                 text = value_text(record.body, max_value=max_value)
                 rows.append(
                     {
-                        "Timestamp": unix_nano_text(record.time_unix_nano or record.observed_time_unix_nano),
+                        "Timestamp": unix_nano_text(at),
                         "TraceId": record.trace_id.hex(),
                         "SpanId": record.span_id.hex(),
                         "TraceFlags": record.flags & 0xFF,
@@ -192,7 +245,7 @@ def decode_logs(
                         "ScopeName": scope_name,
                         "ScopeVersion": scope_version,
                         "ScopeAttributes": scope_attributes,
-                        "LogAttributes": attributes(record.attributes, max_value=max_value),
+                        "LogAttributes": _scrub_free_text(attributes(record.attributes, max_value=max_value), scrub),
                         "EventName": _clean(getattr(record, "event_name", ""), 256),
                     }
                 )

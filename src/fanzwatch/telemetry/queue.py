@@ -124,6 +124,17 @@ class StoreQueue:
             except QueryParameterError as exc:  # the store refuses the batch itself: retrying cannot help
                 logger.error("telemetry store refused a batch of %d rows: %s", batch.rows, exc)
                 self.dropped_rows += batch.rows
+            except asyncio.CancelledError:  # stop() ran out of time mid-insert: the batch is spooled, not lost
+                self._batches.appendleft(batch)
+                raise
+            except Exception:  # a bug or an odd answer must not end the drain (the receiver would 200 into a void)
+                logger.exception("sending a batch of %d rows to the telemetry store failed; retrying", batch.rows)
+                self._batches.appendleft(batch)
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
             else:
                 self.delivered_rows += batch.rows
                 if not self.store_up:
@@ -138,14 +149,16 @@ class StoreQueue:
         """Refuse new batches, hand the queue to the store for up to ``flush_seconds``, spool the rest."""
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=flush_seconds)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-        self._spool_rest()
+        try:
+            if self._task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._task), timeout=flush_seconds)
+                except TimeoutError:
+                    self._task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._task
+        finally:
+            self._spool_rest()  # whatever the drain did not deliver, the batch in flight included
 
     # -- the spool: batches that outlive a stop ----------------------------------------------
     def _spool_rest(self) -> None:

@@ -151,7 +151,7 @@ class OtlpReceiver:
     def _decode(self, table: str, body: bytes, as_json: bool) -> tuple[list[dict[str, Any]], int, bytes]:
         try:
             if table == TRACES_TABLE:
-                rows, rejected = decode_traces(body, json=as_json)
+                rows, rejected = decode_traces(body, json=as_json, scrub=self._scrub)
             else:
                 rows, rejected = decode_logs(body, json=as_json, scrub=self._scrub)
         except MalformedOtlpError as exc:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from ...telemetry import params as tp
 from ...telemetry.reader import (
+    MAX_RANGE_NS,
     STATUSES,
     LogRecord,
     LogSearch,
@@ -121,9 +122,11 @@ def register(router: APIRouter, ctx: DashContext) -> None:
         drawn = waterfall(spans.data or [])
         logs: Section[list[LogRecord]] = Section()
         if spans.data:
+            start = max(0, drawn.start_ns - LOG_MARGIN_NS)
+            # A trace longer than a log search may cover (a skewed clock, a tab open for days): its first part.
             search = LogSearch(
-                start_ns=drawn.start_ns - LOG_MARGIN_NS,
-                end_ns=drawn.start_ns + drawn.duration_ns + LOG_MARGIN_NS,
+                start_ns=start,
+                end_ns=min(drawn.start_ns + drawn.duration_ns + LOG_MARGIN_NS, start + MAX_RANGE_NS),
                 trace_id=wanted,
                 limit=500,
             )

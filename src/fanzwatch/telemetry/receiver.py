@@ -137,16 +137,22 @@ class OtlpReceiver:
         return b"".join(chunks)
 
     def _gunzip(self, body: bytes) -> bytes:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out = inflater.decompress(body, self.max_decompressed_bytes + 1)
-        except zlib.error as exc:
-            raise _Refusal(400, f"the gzip body is broken: {exc}") from None
-        if len(out) > self.max_decompressed_bytes or inflater.unconsumed_tail:
-            raise _Refusal(413, f"the body inflates to over {self.max_decompressed_bytes} bytes")
-        if not inflater.eof:
-            raise _Refusal(400, "the gzip body is truncated")
-        return out
+        """Every member of a gzip stream (RFC 1952 allows several: pigz, a proxy concatenating), bounded in total."""
+        out = bytearray()
+        rest = body
+        while True:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                out += inflater.decompress(rest, self.max_decompressed_bytes + 1 - len(out))
+            except zlib.error as exc:
+                raise _Refusal(400, f"the gzip body is broken: {exc}") from None
+            if len(out) > self.max_decompressed_bytes or inflater.unconsumed_tail:
+                raise _Refusal(413, f"the body inflates to over {self.max_decompressed_bytes} bytes")
+            if not inflater.eof:
+                raise _Refusal(400, "the gzip body is truncated")
+            rest = inflater.unused_data
+            if not rest:
+                return bytes(out)
 
     def _decode(self, table: str, body: bytes, as_json: bool) -> tuple[list[dict[str, Any]], int, bytes]:
         try:

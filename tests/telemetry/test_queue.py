@@ -38,3 +38,16 @@ async def test_the_batch_in_flight_at_the_flush_deadline_is_spooled(tmp_path: Pa
     spooled = sorted((tmp_path / "spool").glob("*.ndjson"))
     assert [p.read_bytes() for p in spooled] == [b'{"a":1}\n{"a":2}']
     assert queue.queued_rows == 0
+
+
+async def test_a_foreign_file_in_the_spool_is_left_alone_and_the_queue_starts(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "foo.ndjson").write_bytes(b"{}")
+    (spool / "otel_traces.1.abc.x.ndjson").write_bytes(b"{}")
+    async with httpx.AsyncClient() as http:
+        client = TelemetryStoreClient("http://127.0.0.1:9", "token", http=http, timeout=1.0)
+        queue = StoreQueue(client, capacity_rows=10, batch_rows=10, spool_dir=spool)
+        await queue.start()
+        await queue.stop(flush_seconds=0.1)
+    assert sorted(p.name for p in spool.iterdir()) == ["foo.ndjson", "otel_traces.1.abc.x.ndjson"]

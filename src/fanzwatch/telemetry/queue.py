@@ -191,13 +191,16 @@ class StoreQueue:
                     continue
             elif path.suffix != ".ndjson":
                 continue
+            parts = path.stem.split(".")
+            if len(parts) != 4 or not parts[3].isdigit():  # not a name this queue wrote: never claim it
+                logger.warning("ignoring %s in the OTLP spool: not a spooled batch", path.name)
+                continue
             claimed = path.with_suffix(f".claimed-{os.getpid()}")
             try:
                 path.rename(claimed)  # each file is claimed by one worker of several
             except OSError:
                 continue
-            table, _, _, rows = path.stem.split(".")[:4]
-            self._push(_Batch(table, claimed.read_bytes(), int(rows), [claimed]))
+            self._push(_Batch(parts[0], claimed.read_bytes(), int(parts[3]), [claimed]))
 
 
 def _alive(pid: int) -> bool:

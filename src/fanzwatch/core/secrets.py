@@ -19,13 +19,22 @@ from .errors import ConfigError
 def ensure_token_file(path: Path, *, nbytes: int = 32) -> str:
     """The token in ``path``; a new random one (hex) written with mode 0600 if it does not exist."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return read_token_file(path)
+    # Written in full under a private name, then linked into place: the file never exists
+    # empty, so a process losing the race reads the winner's whole token, never "".
     token = secrets.token_hex(nbytes)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return read_token_file(path)
+    finally:
+        draft.unlink(missing_ok=True)
     return token
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fanzwatch.telemetry import LOGS_TABLE, TRACES_TABLE, ChdbTelemetryStore, span_row, table_statements, unix_nano_text
+from fanzwatch.telemetry.schema import platform_expression
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -134,5 +135,24 @@ def test_the_platform_is_the_records_own_tenant_before_its_resources(tmp_path: P
         spans = store.query(f"SELECT SpanId, Platform FROM {TRACES_TABLE} ORDER BY SpanId", {})
         assert spans == [{"SpanId": "2" * 16, "Platform": "fanz-3"}, {"SpanId": "3" * 16, "Platform": "fanz-1"}]
         assert store.query(f"SELECT Platform FROM {LOGS_TABLE}", {}) == [{"Platform": "fanz-3"}]
+    finally:
+        store.close()
+
+
+def test_a_store_created_with_the_old_platform_column_gets_the_new_one_on_open(tmp_path: Path) -> None:
+    from chdb import session
+
+    old = session.Session(str(tmp_path / "telemetry"))
+    for statement in table_statements(ttl_days=7):
+        old.query(statement.replace(platform_expression("SpanAttributes"), "ResourceAttributes['fanz.platform']"))
+    old.close()
+    store = ChdbTelemetryStore(tmp_path / "telemetry", ttl_days=7)
+    try:
+        row = span_row(
+            trace_id=TRACE, span_id="4" * 16, name="t", service="s", start_nanos=time.time_ns(), duration_nanos=1,
+            resource={"fanz.platform": "fanz-1"}, attributes={"fanz.platform": "fanz-5"},
+        )  # fmt: skip
+        store.insert(TRACES_TABLE, [row])
+        assert store.query(f"SELECT Platform FROM {TRACES_TABLE}", {}) == [{"Platform": "fanz-5"}]
     finally:
         store.close()

@@ -24,7 +24,7 @@ PLATFORM_ATTRIBUTE = "fanz.platform"
 _MAP = "Map(LowCardinality(String), String)"
 
 
-def _platform(own: str) -> str:
+def platform_expression(own: str) -> str:
     """The tenant: the record's own ``fanz.platform`` attribute, else its resource's."""
     a = PLATFORM_ATTRIBUTE
     return f"if({own}['{a}'] != '', {own}['{a}'], ResourceAttributes['{a}'])"
@@ -57,7 +57,7 @@ TRACES_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACES_TABLE} (
         TraceState String,
         Attributes {_MAP}
     ) CODEC(ZSTD(1)),
-    Platform LowCardinality(String) MATERIALIZED {_platform("SpanAttributes")},
+    Platform LowCardinality(String) MATERIALIZED {platform_expression("SpanAttributes")},
     HttpRoute LowCardinality(String) MATERIALIZED SpanAttributes['http.route'],
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
@@ -91,7 +91,7 @@ LOGS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOGS_TABLE} (
     ScopeAttributes {_MAP} CODEC(ZSTD(1)),
     LogAttributes {_MAP} CODEC(ZSTD(1)),
     EventName String CODEC(ZSTD(1)),
-    Platform LowCardinality(String) MATERIALIZED {_platform("LogAttributes")},
+    Platform LowCardinality(String) MATERIALIZED {platform_expression("LogAttributes")},
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .schema import LOGS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, table_statements
+from .schema import LOGS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, platform_expression, table_statements
 
 _TABLES = frozenset({TRACES_TABLE, LOGS_TABLE})
 
@@ -52,6 +52,12 @@ class ChdbTelemetryStore:
         # A changed retention applies to tables created earlier too.
         self._session.query(f"ALTER TABLE {TRACES_TABLE} MODIFY TTL toDateTime(Timestamp) + toIntervalDay({ttl_days})")
         self._session.query(f"ALTER TABLE {LOGS_TABLE} MODIFY TTL TimestampTime + toIntervalDay({ttl_days})")
+        # And the Platform column's definition (a store created before it read the span's own tenant).
+        for table, own in ((TRACES_TABLE, "SpanAttributes"), (LOGS_TABLE, "LogAttributes")):
+            self._session.query(
+                f"ALTER TABLE {table} MODIFY COLUMN Platform LowCardinality(String) "
+                f"MATERIALIZED {platform_expression(own)}"
+            )
 
     def insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Write ``rows`` (the exporter's column names) in one insert; the number written."""

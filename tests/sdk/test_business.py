@@ -155,3 +155,11 @@ def test_telemetries_are_independent() -> None:
     labels = {"platform": "other", "content_type": "image", "creator_tier": "new"}
     assert a.get_sample_value("fanz_content_uploads_total", labels) == 1
     assert b.get_sample_value("fanz_content_uploads_total", labels) is None
+
+
+def test_distinct_raw_labels_that_bound_alike_are_remembered_once(cap: TelemetryCapture) -> None:
+    """A currency or platform taken from requests must not grow the SDK's memory without limit."""
+    for n in range(2_000):
+        record_payment(amount=1, currency=f"X{n:04d}", payment_type="tip", status="completed", platform=f"p-{n}")
+    touched = cap.telemetry.business._touched  # the SDK's only per-label-set memory
+    assert len(touched) == 1  # all of them are ("other", "tip", "OTHER")

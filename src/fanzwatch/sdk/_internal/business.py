@@ -124,11 +124,11 @@ class BusinessMetrics:
         with the first failure would lose that failure (and its value) from every rate,
         SLO and money figure. Existing from the platform's first payment on, it does not.
         """
-        key = tuple(labels.values())
-        if key in self._touched:
-            return
         transactions = self._bounds[business.PAYMENT_TRANSACTIONS.name]
         bounded = {k: transactions.bound(k, v) for k, v in labels.items()}
+        key = tuple(bounded.values())  # the bounded values: raw ones from requests would grow the set forever
+        if key in self._touched:
+            return
         for outcome in ("completed", "declined", "failed"):
             self._instruments.counter(business.PAYMENT_TRANSACTIONS.name).labels(**bounded, status=outcome)
         self._instruments.counter(business.REVENUE.name).labels(**bounded)

@@ -143,6 +143,6 @@ def test_without_a_store_the_api_answers_503_with_retry_after(tmp_path: Path) ->
     with TestClient(create_app(_settings(tmp_path)), headers=VIEWER) as c:
         answer = c.get("/api/v1/telemetry/traces")
         assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
-        assert "not running" in answer.json()["detail"]
+        assert "unreachable" in answer.json()["detail"]
         anonymous = c.get("/api/v1/telemetry/logs", headers={"authorization": ""})
         assert anonymous.status_code == 401

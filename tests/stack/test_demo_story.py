@@ -110,7 +110,9 @@ def test_outage_notifies_on_call_fails_over_and_resolves(
             anyio.run(faults.heal, IncidentKind.PAYMENT_OUTAGE)
             resolved = wait_until(
                 lambda: (i := incident()) and i["status"] == "resolved" and i,
-                timeout=150,  # the alert's window, then the incident's 30 s hold-down
+                # every member must resolve: the payment alert's window, the next passing journey
+                # (every 30 s), the checkout SLO's short burn window; then the 30 s hold-down
+                timeout=420,
                 interval=0.5,
                 message="the incident resolved",
             )

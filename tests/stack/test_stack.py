@@ -46,7 +46,7 @@ from fanzwatch.stack.plan import (
     server_env,
 )
 
-from .conftest import free_ports
+from .conftest import STACK_PORTS, free_ports
 
 
 def _settings(tmp_path: Path, ports: dict[str, int], **extra: object) -> StackSettings:
@@ -197,8 +197,7 @@ def test_missing_binaries_are_named_with_the_install_command(tmp_path: Path) -> 
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("prometheus", "alertmanager", "node_exporter", "blackbox", "server")
-    return dict(zip(names, free_ports(len(names)), strict=True))
+    return dict(zip(STACK_PORTS, free_ports(len(STACK_PORTS)), strict=True))
 
 
 @pytest.mark.prometheus

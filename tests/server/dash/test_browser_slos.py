@@ -174,7 +174,28 @@ def slo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloStack]:
             f"{prom.url}/api/v1/query", params={"query": "count(slo:period_error_budget_remaining:ratio)"}
         )
         result = answer.json()["data"]["result"]
-        return bool(result) and float(result[0]["value"][1]) > 0
+        if not (result and float(result[0]["value"][1]) > 0):
+            return False
+        # and the backfilled history is queryable for every SLO (a block not loaded yet drew an empty chart)
+        now = time.time()
+        history = httpx.get(
+            f"{prom.url}/api/v1/query_range",
+            params={
+                "query": "count by (sloth_id) (slo:period_error_budget_remaining:ratio)",
+                "start": now - 6 * 3600,
+                "end": now,
+                "step": 600,
+            },
+        ).json()["data"]["result"]
+        now_ids = {
+            r["metric"].get("sloth_id")
+            for r in httpx.get(
+                f"{prom.url}/api/v1/query",
+                params={"query": "count by (sloth_id) (slo:period_error_budget_remaining:ratio)"},
+            ).json()["data"]["result"]
+        }
+        drawn = {r["metric"].get("sloth_id") for r in history if len(r["values"]) >= 10}
+        return now_ids <= drawn
 
     try:
         wait_for("the SLO rules' first evaluation", evaluated, 120, interval=1)

@@ -29,7 +29,7 @@ from fanzwatch.stack import Stack
 from ._load import PaymentLoad
 from .conftest import demo_settings, incident_controller, stack_settings
 
-pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(900)]
 PLATFORM = "fanz-1"
 
 

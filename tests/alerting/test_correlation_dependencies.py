@@ -201,19 +201,30 @@ def test_a_dependency_alert_and_its_symptom_are_one_incident_whichever_comes_fir
     assert (cause_first, symptom_first) == (joins, joins)
 
 
-def test_the_slower_burn_tiers_of_a_joined_slo_follow_it_into_the_dependencys_incident() -> None:
+def test_the_slower_paging_tier_of_a_joined_slo_follows_it_into_the_dependencys_incident() -> None:
     """A 6 h burn begins long after its cause (many minutes of errors first): it joins as the fast tier's twin."""
     incident = [Member(processor_check(), T0), Member(burn(CHECKOUT_SUCCESS, "fanz-1"), T0 + timedelta(minutes=4))]
     later = T0 + timedelta(minutes=25)
     assert CORRELATOR.joins(Member(burn(CHECKOUT_SUCCESS, "fanz-1", "SLOErrorBudgetBurnMedium"), later), incident)
-    assert CORRELATOR.joins(Member(burn(CHECKOUT_SUCCESS, "fanz-1", "SLOErrorBudgetBurnSlow"), later), incident)
     # Another platform's or another SLO's slow burn, that late, is not this outage's.
     assert not CORRELATOR.joins(Member(burn(CHECKOUT_SUCCESS, "fanz-2", "SLOErrorBudgetBurnMedium"), later), incident)
     assert not CORRELATOR.joins(Member(burn(API_AVAILABILITY, "fanz-1", "SLOErrorBudgetBurnMedium"), later), incident)
-    # Outside any dependency too: the fast tier explains the slower ones of its SLO and platform.
+    # Outside any dependency too: the fast tier explains the slower paging one of its SLO and platform.
     fast_alone = [Member(burn(API_LATENCY, "fanz-1"), T0)]
-    assert CORRELATOR.joins(Member(burn(API_LATENCY, "fanz-1", "SLOErrorBudgetBurnSlow"), later), fast_alone)
-    assert not CORRELATOR.joins(Member(burn(API_LATENCY, "fanz-2", "SLOErrorBudgetBurnSlow"), later), fast_alone)
+    assert CORRELATOR.joins(Member(burn(API_LATENCY, "fanz-1", "SLOErrorBudgetBurnMedium"), later), fast_alone)
+    assert not CORRELATOR.joins(Member(burn(API_LATENCY, "fanz-2", "SLOErrorBudgetBurnMedium"), later), fast_alone)
+
+
+def test_the_ticket_tier_joins_no_outage_so_it_cannot_hold_one_open_for_hours() -> None:
+    """1x over 3 d and 6 h keeps firing up to 6 h after the errors stop: a ticket of its own."""
+    incident = [Member(processor_check(), T0), Member(burn(CHECKOUT_SUCCESS, "fanz-1"), T0 + timedelta(minutes=1))]
+    for began in (T0 + timedelta(minutes=2), T0 + timedelta(minutes=25)):  # as a symptom's timing, and a twin's
+        slow = Member(burn(CHECKOUT_SUCCESS, "fanz-1", "SLOErrorBudgetBurnSlow"), began)
+        assert not CORRELATOR.joins(slow, incident)
+        assert not CORRELATOR.joins(slow, [Member(burn(API_LATENCY, "fanz-1"), T0)])
+    # Two ticket burns of one SLO on two platforms are still one ticket (the same alert elsewhere).
+    elsewhere = [Member(burn(CHECKOUT_SUCCESS, "fanz-2", "SLOErrorBudgetBurnSlow"), T0)]
+    assert CORRELATOR.joins(Member(burn(CHECKOUT_SUCCESS, "fanz-1", "SLOErrorBudgetBurnSlow"), T0), elsewhere)
 
 
 def test_a_cause_guessed_from_shared_symptoms_gives_way_to_the_dependency_explaining_more() -> None:

@@ -20,6 +20,7 @@ TIERS = (
     BurnRateTier("ticket", "PayoutBudgetTicket", 2.0, "1d", "2h", Severity.WARNING, timedelta(minutes=30)),
     BurnRateTier("page", "PayoutBudgetPage", 10.0, "2h", "5m", Severity.CRITICAL, timedelta(minutes=1)),
 )
+_HOLD = timedelta(minutes=5)
 CUSTOM = SLO(
     name="payout-custom",
     service="payments",
@@ -50,12 +51,29 @@ def test_its_faster_tier_inhibits_its_slower_one_and_the_default_tiers_stay_once
     assert not [r for r in map(_inhibition, inhibit_rules(SLOS)) if "PayoutBudget" in r[0]]
 
 
-def test_its_faster_tier_is_a_correlation_twin_of_its_slower_one() -> None:
-    twins = [e for e in correlation_rules(("fanz-1",), (*SLOS, CUSTOM)) if not e.is_dependency]
+def test_its_ticket_tier_is_no_correlation_twin_of_its_page_but_a_second_page_tier_is() -> None:
     page = {"alertname": "PayoutBudgetPage", "sloth_id": CUSTOM.id, "platform": "fanz-1"}
     ticket = {**page, "alertname": "PayoutBudgetTicket"}
-    assert any(t.relates(page, ticket) for t in twins)
-    assert not any(t.relates(page, {**ticket, "platform": "fanz-2"}) for t in twins)
+    twins = [e for e in correlation_rules(("fanz-1",), (*SLOS, CUSTOM)) if not e.is_dependency]
+    assert not any(t.relates(page, ticket) for t in twins)  # a ticket outlives the page by hours
+    two_pages = SLO(
+        name="payout-two-pages",
+        service="payments",
+        sli=CUSTOM.sli,
+        objective=0.99,
+        description="two paging tiers",
+        tiers=(*TIERS, BurnRateTier("page-slow", "PayoutBudgetPageSlow", 5.0, "6h", "30m", Severity.CRITICAL, _HOLD)),
+    )
+    twins = [e for e in correlation_rules(("fanz-1",), (*SLOS, two_pages)) if not e.is_dependency]
+    slower = {**page, "sloth_id": two_pages.id, "alertname": "PayoutBudgetPageSlow"}
+    faster = {**slower, "alertname": "PayoutBudgetPage"}
+    assert any(t.relates(faster, slower) for t in twins)
+    assert not any(t.relates(faster, {**slower, "platform": "fanz-2"}) for t in twins)
+    assert not any(t.relates(faster, {**slower, "alertname": "PayoutBudgetTicket"}) for t in twins)
+    # Alertmanager still mutes the ticket while a page fires.
+    assert ('alertname="PayoutBudgetPage"', 'alertname=~"PayoutBudgetTicket"') in map(
+        _inhibition, inhibit_rules((*SLOS, CUSTOM))
+    )
 
 
 class _Prometheus:

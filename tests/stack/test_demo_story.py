@@ -108,14 +108,24 @@ def test_outage_notifies_on_call_fails_over_and_resolves(
             # The primary's own health alert (correlated into the same incident) still fires until the
             # processor's vendor fixes it: then the incident resolves.
             anyio.run(faults.heal, IncidentKind.PAYMENT_OUTAGE)
-            resolved = wait_until(
-                lambda: (i := incident()) and i["status"] == "resolved" and i,
+            last: dict[str, Any] = {}
+
+            def members() -> tuple[str | None, list[tuple[str, str | None, str]]]:
+                """The incident's status and its alerts' states (shown if it never resolves)."""
+                last.update(incident() or {})
+                alerts = [(a["alertname"], a["labels"].get("platform"), a["status"]) for a in last.get("alerts", [])]
+                return last.get("status"), alerts
+
+            wait_until(
+                members,
+                until=lambda m: m[0] == "resolved",
                 # every member must resolve: the payment alert's window, the next passing journey
                 # (every 30 s), the checkout SLO's short burn window; then the 30 s hold-down
                 timeout=420,
                 interval=0.5,
                 message="the incident resolved",
             )
+            resolved = last
             kinds = [e["kind"] for e in resolved["timeline"]]
             assert "PaymentFailureRate" in {a["alertname"] for a in resolved["alerts"]}
             for kind in ("opened", "notified", "remediation", "alert_resolved", "resolved"):

@@ -248,6 +248,13 @@ class BurnRateTier:
     severity: Severity
     hold: timedelta
 
+    @property
+    def pages(self) -> bool:
+        """A paging tier (critical); a slower one is a ticket: it keeps firing for up to its
+        short window after the burn stops, so it is nobody's twin and no outage's symptom
+        (it would hold that incident open for hours) and opens a ticket of its own."""
+        return self.severity is Severity.CRITICAL
+
     def __post_init__(self) -> None:
         for w in (self.long, self.short):
             if w not in SLI_WINDOWS:

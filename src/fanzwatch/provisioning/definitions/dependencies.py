@@ -19,12 +19,14 @@ as failed payments, 5xx, a failing money journey and burning payment SLOs.
   ``equal=("platform",)`` its own alerts, platform-less, would explain nothing.)
 - Each platform has its own **database** (``equal=("platform",)``).
 
-SLO burn alerts are symptoms like the threshold alerts on the same SLI; only the fast tier
-usually begins within ``symptom_window`` of a cause (a burn over 1 h needs minutes of
-errors), and the slower tiers of the same SLO and platform join it as its twins
-(``routing.slo_tier_inhibitions``). A symptom joins its dependency's incident only when it
-starts close after the dependency's alert (the alerting settings ``symptom_lead`` and
-``symptom_window``; docs/alerting.md, "Correlation").
+SLO burn alerts of the paging tiers are symptoms like the threshold alerts on the same SLI;
+only the fast tier usually begins within ``symptom_window`` of a cause (a burn over 1 h
+needs minutes of errors), and the slower paging tiers of the same SLO and platform join it
+as its twins (``routing.slo_tier_twins``). The ticket tier (1× over 3 d and 6 h) joins no
+outage: it keeps firing up to 6 h after the errors stop, and would hold the incident open
+that long; it opens a low-priority incident of its own once the faster tiers stop muting it.
+A symptom joins its dependency's incident only when it starts close after the
+dependency's alert (the alerting settings ``symptom_lead`` and ``symptom_window``; docs/alerting.md, "Correlation").
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def _alerts(*names: str) -> tuple[Matcher, ...]:
 
 
 def _burning(*slos: SLO) -> tuple[Matcher, ...]:
-    """Every burn-rate tier of ``slos``."""
-    return (_one_of("alertname", tuple(t.alert for t in DEFAULT_TIERS)), _one_of("sloth_id", tuple(s.id for s in slos)))
+    """The paging burn-rate tiers of ``slos`` (a ticket tier is no outage's symptom: ``BurnRateTier.pages``)."""
+    paging = tuple(t.alert for t in DEFAULT_TIERS if t.pages)
+    return (_one_of("alertname", paging), _one_of("sloth_id", tuple(s.id for s in slos)))
 
 
 _PAYMENT_CHECKS = next(pattern for pattern, service in CHECK_SERVICES if service == "payments").lstrip("^") + ".*"

@@ -175,6 +175,38 @@ def slo_tier_inhibitions(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tup
     )
 
 
+def slo_tier_twins(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[InhibitRule, ...]:
+    """What explains what among one SLO's tiers inside an incident: each tier explains the
+    slower *paging* tiers of the same SLO and platform. A ticket tier (``BurnRateTier.pages``
+    false) is nobody's twin: Alertmanager still mutes it while a faster tier fires
+    (``slo_tier_inhibitions``), but it outlives the outage by up to its short window (6 h
+    for the default slow tier) and is a ticket of its own, not part of the page."""
+    fastest_first = sorted(tiers, key=lambda t: -t.factor)
+    out = []
+    for i, tier in enumerate(fastest_first[:-1]):
+        slower = [t.alert for t in fastest_first[i + 1 :] if t.pages]
+        if slower:
+            out.append(
+                InhibitRule(
+                    source=(eq("alertname", tier.alert),),
+                    target=(Matcher("alertname", "=~", "|".join(slower)),),
+                    equal=SLO_INHIBIT_EQUAL,
+                )
+            )
+    return tuple(out)
+
+
+def twin_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
+    """The severity twins the fanzwatch server correlates by: ``inhibit_rules`` with the SLO
+    tiers' as ``slo_tier_twins`` says (ticket tiers left out)."""
+    rules: list[InhibitRule] = [
+        InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL)
+    ]
+    for slo in slos:
+        rules.extend(r for r in slo_tier_twins(slo.tiers) if r not in rules)
+    return tuple(rules)
+
+
 def inhibit_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
     """Critical mutes warning on the same thing; and, for each set of burn-rate tiers the
     ``slos`` use (their own, when a definition chooses tiers), faster tiers mute slower ones.

@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from fanzwatch.bi import RollupRefresher, Window, _layout, create_rollup_tables
+from fanzwatch.bi import BiService, RollupRefresher, Window, _layout, create_rollup_tables
 from fanzwatch.bi import rollup_tables as rt
 from fanzwatch.bi._layout import Plan
 from fanzwatch.bi._sql import hour_number
@@ -18,7 +19,7 @@ from fanzwatch.bi.refresh import _LOCK_KEY
 from fanzwatch.bi.rollup_tables import Created
 from fanzwatch.core import FrozenClock
 
-from .randomdata import populate
+from .randomdata import PLATFORMS, populate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -80,3 +81,16 @@ def test_the_earlier_partial_day_path_is_chosen_per_plan() -> None:
     assert [d.hours for d in shapes[True]] == [True] and [d.hours for d in shapes[False]] == [False]
     assert Plan(covered).edge_hours  # the per-hour counts by default
     assert not hasattr(_layout, "EDGE_HOURS")  # no module switch left to flip
+
+
+def test_the_generation_is_0_before_any_refresh_and_none_when_unread(engine: sa.Engine, tmp_path: Path) -> None:
+    """As ``BiService.rollup_generation`` says: 0 without tables or refresh, None unused or unreadable."""
+    clock = FrozenClock(START + timedelta(days=2))
+    assert BiService(engine, platforms=PLATFORMS, clock=clock).rollup_generation() == 0  # no bi_* tables
+    create_rollup_tables(engine)
+    assert BiService(engine, platforms=PLATFORMS, clock=clock).rollup_generation() == 0  # tables, no refresh
+    RollupRefresher(engine, clock=clock).refresh()
+    assert (BiService(engine, platforms=PLATFORMS, clock=clock).rollup_generation() or 0) > 0
+    assert BiService(engine, platforms=PLATFORMS, clock=clock, use_rollups=False).rollup_generation() is None
+    gone = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")  # its directory does not exist
+    assert BiService(gone, platforms=PLATFORMS, clock=clock).rollup_generation() is None

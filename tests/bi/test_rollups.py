@@ -12,11 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from fanzwatch import schema
-from fanzwatch.bi import KpiEngine, RollupRefresher, Window, _layout
+from fanzwatch.bi import KpiEngine, RollupRefresher, Window
 from fanzwatch.bi import rollup_tables as rt
 from fanzwatch.bi._sql import hour_number
 from fanzwatch.bi.kpis import Converter
@@ -39,15 +38,17 @@ def _windows(seed: int, n: int) -> list[Window]:
     return out
 
 
-def _both_ways(engine: sa.Engine, covered: datetime, windows: list[Window], platform: str | None) -> tuple[Any, Any]:
+def _both_ways(
+    engine: sa.Engine, covered: datetime, windows: list[Window], platform: str | None, *, edge_hours: bool = True
+) -> tuple[Any, Any]:
     convert = Converter({"EUR": Decimal("1.08"), "JPY": Decimal("0.0067")}, "USD")
     with engine.connect() as conn:
         raw = KpiEngine(conn, covered_until_hour=None, default_fee_rate=Decimal("0.2")).metrics(
             windows, platform, convert
         )
-        rolled = KpiEngine(conn, covered_until_hour=hour_number(covered), default_fee_rate=Decimal("0.2")).metrics(
-            windows, platform, convert
-        )
+        rolled = KpiEngine(
+            conn, covered_until_hour=hour_number(covered), default_fee_rate=Decimal("0.2"), edge_hours=edge_hours
+        ).metrics(windows, platform, convert)
     return raw, rolled
 
 
@@ -176,9 +177,7 @@ def test_a_late_refund_leaves_its_payment_window_unchanged_and_lands_in_its_own(
     assert now.net - was.net == -amount
 
 
-def test_an_upgrade_adding_the_hour_counts_derives_them_without_a_rebuild(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_upgrade_adding_the_hour_counts_derives_them_without_a_rebuild(engine: sa.Engine) -> None:
     """Rollups built before ``bi_user_hours`` existed: the next refresh fills it from ``bi_user_days``."""
     populate(engine, start=START, days=20, seed=7)
     clock = FrozenClock(START + timedelta(days=18, minutes=17))
@@ -194,6 +193,5 @@ def test_an_upgrade_adding_the_hour_counts_derives_them_without_a_rebuild(
     windows = _windows(seed=9, n=12)
     raw, rolled = _both_ways(engine, result.covered_until, windows, None)
     assert rolled == raw
-    monkeypatch.setattr(_layout, "EDGE_HOURS", False)  # the earlier per-user path: the same figures
-    _, earlier = _both_ways(engine, result.covered_until, windows, None)
-    assert earlier == raw
+    _, earlier = _both_ways(engine, result.covered_until, windows, None, edge_hours=False)
+    assert earlier == raw  # the earlier per-user path: the same figures

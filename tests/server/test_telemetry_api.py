@@ -98,10 +98,12 @@ def test_log_search_and_tail_with_cursor(client: TestClient, flow: Flow) -> None
     of_trace = client.get("/api/v1/telemetry/logs", params={"trace_id": flow.slow_trace}).json()["logs"]
     assert [r["severity_number"] for r in of_trace] == [13, 17, 9]
     oldest = of_trace[-1]["cursor"]
-    tail = client.get("/api/v1/telemetry/logs/tail", params={"after": oldest, "trace_id": flow.slow_trace}).json()
+    # delay=0: the flow's records were written just now (a tail otherwise waits 5 s for late ones)
+    fresh = {"trace_id": flow.slow_trace, "delay": "0"}
+    tail = client.get("/api/v1/telemetry/logs/tail", params={"after": oldest, **fresh}).json()
     assert [r["severity_number"] for r in tail["logs"]] == [17, 13]
     assert tail["cursor"] == of_trace[0]["cursor"]
-    again = client.get("/api/v1/telemetry/logs/tail", params={"after": tail["cursor"], "trace_id": flow.slow_trace})
+    again = client.get("/api/v1/telemetry/logs/tail", params={"after": tail["cursor"], **fresh})
     assert again.json() == {"logs": [], "cursor": tail["cursor"]}
     now = client.get("/api/v1/telemetry/logs/tail").json()  # no cursor: from now on
     assert now["logs"] == []

@@ -19,10 +19,6 @@ from ._sql import day_number, hour_number, hour_start
 from .rollup_tables import LOOKBACK_DAYS
 from .window import Window, split_window
 
-#: Partial first/last days of distinct counts from ``bi_user_hours`` (False: the earlier
-#: per-user path, kept for ``bench/bench_bi.py --previous-path``; the figures are the same).
-EDGE_HOURS = True
-
 
 @dataclass(frozen=True, slots=True)
 class WindowShape:
@@ -74,11 +70,17 @@ class ReportShape:
 
 @dataclass(slots=True)
 class Plan:
-    """Builds a shape and its values together, so names cannot drift apart."""
+    """Builds a shape and its values together, so names cannot drift apart.
+
+    ``edge_hours``: the partial first and last days of distinct-user counts from
+    ``bi_user_hours`` (False: the earlier per-user path over ``bi_user_days``, kept for
+    ``bench/bench_bi.py --previous-path``; the figures are the same).
+    """
 
     covered: int | None
     platform: str | None = None
     by_platform: bool = False
+    edge_hours: bool = True
     values: dict[str, Any] = field(default_factory=dict)
     windows: list[WindowShape] = field(default_factory=list)
     instants: list[InstantShape] = field(default_factory=list)
@@ -190,7 +192,7 @@ class Plan:
                 tail=tail,
                 edge_head=edge_head,
                 edge_tail=edge_tail,
-                hours=EDGE_HOURS,
+                hours=self.edge_hours,
             )
         )
         return CountKey(n)

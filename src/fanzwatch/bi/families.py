@@ -90,13 +90,14 @@ class ReportPlan:
 
     covered_until_hour: int | None
     platform: str | None
+    edge_hours: bool = True  # see ``_layout.Plan``
     _plan: Plan = field(init=False)
     _windows: dict[Window, WindowKey] = field(default_factory=dict)
     _cohorts: dict[Window, WindowKey] = field(default_factory=dict)
     _counts: dict[tuple[str, Window], CountKey] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._plan = Plan(self.covered_until_hour, self.platform)
+        self._plan = Plan(self.covered_until_hour, self.platform, edge_hours=self.edge_hours)
 
     def window(self, window: Window) -> WindowKey:
         """Every fact summed over ``window`` (and its cohort): the key of its rows."""

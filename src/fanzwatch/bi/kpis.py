@@ -28,7 +28,8 @@ class KpiEngine:
 
     Each window's figures come from its five KPI families (``families``); the engine only
     lets them plan on one shared ``ReportPlan``, runs the statement (built once per shape,
-    ``statements``) and hands each family the rows to read.
+    ``statements``) and hands each family the rows to read. ``edge_hours=False`` counts the
+    partial days of distinct users the earlier way (``_layout.Plan``): for benchmarks.
     """
 
     def __init__(
@@ -38,14 +39,16 @@ class KpiEngine:
         covered_until_hour: int | None,
         default_fee_rate: Decimal,
         statements: StatementCache | None = None,
+        edge_hours: bool = True,
     ) -> None:
         self._conn = conn
+        self._edge_hours = edge_hours
         self._covered = covered_until_hour
         self._fee_rate = default_fee_rate
         self._statements = statements if statements is not None else StatementCache()
 
     def metrics(self, windows: list[Window], platform: str | None, convert: Converter) -> list[BiMetrics]:
-        plan = ReportPlan(self._covered, platform)
+        plan = ReportPlan(self._covered, platform, self._edge_hours)
         queries = [
             (
                 RevenueQuery(w, convert, self._fee_rate),

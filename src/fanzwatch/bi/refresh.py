@@ -68,12 +68,13 @@ class RollupRefresher:
     def refresh(self, *, rebuild: bool = False) -> RefreshResult:
         """Bring the rollups up to the last complete hour; ``rebuild`` recomputes everything."""
         with self._mutex:
-            if not self._created:
-                create_rollup_tables(self._engine)
-                self._created = True
             started = time.perf_counter()  # a duration, not a time of day: the real clock
             with self._engine.begin() as conn:
                 self._lock(conn)
+                # Under the lock: another refresher (a second replica, a `fanzwatch bi rollup`)
+                # may be creating, replacing or filling the same tables right now.
+                if not self._created:
+                    create_rollup_tables(conn)
                 plan = self._plan(conn, rebuild=rebuild)
                 if not plan.full and _underived(conn):  # an upgrade added it (or its filling was interrupted)
                     for activity in (ACTIVE, PAYING):
@@ -87,6 +88,7 @@ class RollupRefresher:
                 users += refresh_activity(conn, PAYING, plan)
                 conn.execute(sa.delete(affected_users))
                 self._save(conn, plan)
+            self._created = True
 
             if plan.full and self._engine.dialect.name == "postgresql":
                 self._vacuum()

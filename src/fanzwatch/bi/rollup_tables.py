@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .. import schema
 from .facts import FACTS, Fact
@@ -144,22 +144,28 @@ class Created:
     """What ``create_rollup_tables`` did."""
 
     replaced: bool  # every bi_* table was dropped and created afresh (the next refresh rebuilds)
-    #: tables added to existing rollups (an upgrade): the refresher fills those derived from others
-    added: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:  # the earlier API returned ``replaced`` as a bool
         return self.replaced
 
 
-def create_rollup_tables(engine: Engine) -> Created:
+def create_rollup_tables(bind: Engine | Connection) -> Created:
     """Create the ``bi_*`` tables and indexes that do not exist yet (idempotent).
 
     Rollups are derived data: when an existing ``bi_*`` table has other columns than this
     version declares (an upgrade changed them), every ``bi_*`` table is dropped and created
     afresh, and the next refresh rebuilds them from the platform tables. Tables and indexes
-    an upgrade only adds are created beside the existing ones.
+    an upgrade only adds are created beside the existing ones (a table derived from others is
+    filled by the next refresh, which finds it empty).
+
+    Given a connection, everything runs in its transaction: ``RollupRefresher`` calls it
+    under its lock, so two refreshers never create or drop the tables at the same time.
     """
-    inspector = sa.inspect(engine)
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            return create_rollup_tables(conn)
+    conn = bind
+    inspector = sa.inspect(conn)
     present = {t.name for t in metadata.sorted_tables if inspector.has_table(t.name)}
     stale = [
         name
@@ -167,18 +173,16 @@ def create_rollup_tables(engine: Engine) -> Created:
         if {c["name"] for c in inspector.get_columns(name)} != set(metadata.tables[name].columns.keys())
     ]
     if stale:
-        metadata.drop_all(engine)
-        metadata.create_all(engine)
+        metadata.drop_all(conn)
+        metadata.create_all(conn)
         return Created(replaced=True)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for name in present:
-            known = {ix["name"] for ix in inspector.get_indexes(name)}
-            for ix in metadata.tables[name].indexes:
-                if ix.name not in known:
-                    ix.create(conn)
-    added = frozenset(t.name for t in metadata.sorted_tables) - present
-    return Created(replaced=False, added=added if present else frozenset())
+    metadata.create_all(conn)
+    for name in present:
+        known = {ix["name"] for ix in inspector.get_indexes(name)}
+        for ix in metadata.tables[name].indexes:
+            if ix.name not in known:
+                ix.create(conn)
+    return Created(replaced=False)
 
 
 def drop_rollup_tables(engine: Engine) -> None:

@@ -76,6 +76,8 @@ class BiService:
     figures are the same either way. Results are cached per (window, end, platform) for
     ``cache_ttl`` seconds of ``clock.monotonic()``, and forgotten as soon as the rollups'
     generation in the database moves (a refresh or rebuild by any process, e.g. the CLI).
+    ``edge_hours=False`` counts the partial days of distinct users the earlier way, over
+    ``bi_user_days`` (the same figures; ``bench/bench_bi.py --previous-path`` compares the two).
     """
 
     def __init__(
@@ -90,8 +92,10 @@ class BiService:
         cache_entries: int = 256,
         use_rollups: bool = True,
         generation_poll: float = GENERATION_POLL,
+        edge_hours: bool = True,
     ) -> None:
         self._engine = engine
+        self._edge_hours = edge_hours
         self._generation_poll = generation_poll
         self._generation_read: tuple[float, int | None] | None = None  # (monotonic, value) of the last read
         self._platforms = platforms
@@ -174,7 +178,9 @@ class BiService:
         return report
 
     def rollup_generation(self) -> int | None:
-        """The rollups' generation in the database (None: never built, not used, or the database is unreachable).
+        """The rollups' generation in the database: 0 while they were never refreshed (no ``bi_*``
+        tables yet, or no refresh so far), None when this service does not use rollups or the
+        generation cannot be read (the database is unreachable).
 
         Read at most once per ``generation_poll`` seconds (of ``clock.monotonic()``, default 1 s): a burst
         of cached reports or scrapes costs one query, and an unreachable database one connect attempt per
@@ -214,7 +220,11 @@ class BiService:
         with self._engine.connect() as conn:
             status, covered = self._covered(conn, raw=raw)
             engine = KpiEngine(
-                conn, covered_until_hour=covered, default_fee_rate=self._fee_rate, statements=self._statements
+                conn,
+                covered_until_hour=covered,
+                default_fee_rate=self._fee_rate,
+                statements=self._statements,
+                edge_hours=self._edge_hours,
             )
             rates = exchange_rates(conn, window.end)
             convert = Converter(rates, self._currency)

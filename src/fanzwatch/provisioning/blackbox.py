@@ -15,6 +15,9 @@ address becomes ``__address__``, and ``instance`` stays the probed URL.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -64,10 +67,34 @@ PLATFORM_PAGE = BlackboxModule(
 TCP_CONNECT = BlackboxModule("tcp_connect", "tcp", {"preferred_ip_protocol": "ip4"})
 
 
+def is_ip_literal(host: str) -> bool:
+    """``10.0.0.1``, ``::1`` or ``[::1]``: an address, not a name a resolver can look up."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def dns_module(query_name: str) -> BlackboxModule:
-    """An A-record lookup of ``query_name`` that must answer NOERROR with at least one record."""
+    """An A-record lookup of ``query_name`` that must answer NOERROR with at least one record.
+
+    The module's name is the host with ``.`` as ``_`` (``dns_api_fanz_example``); a host with
+    any other character (``-``, ``_``) also gets a hash of its exact name
+    (``dns_pay_api_example_3f2a91c0``), so ``pay-api.example``, ``pay_api.example`` and
+    ``pay.api.example`` get three modules. An IP literal has no A record to look up: ``ConfigError``.
+    """
+    if not query_name or is_ip_literal(query_name):
+        raise ConfigError(
+            f"DNS probe: {query_name!r} is not a host name to look up (an IP literal has no A record)",
+            setting="probe_urls",
+        )
+    host = query_name.lower()
+    name = "dns_" + re.sub(r"[^0-9a-z]", "_", host)
+    if not re.fullmatch(r"[0-9a-z.]+", host):
+        name += "_" + hashlib.sha256(host.encode()).hexdigest()[:8]
     return BlackboxModule(
-        f"dns_{query_name.replace('.', '_').replace('-', '_')}",
+        name,
         "dns",
         {
             "query_name": query_name,

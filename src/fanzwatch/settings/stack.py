@@ -62,6 +62,11 @@ class StackSettings(ComponentSettings):
     blackbox_exporter_binary: Path | None = Field(
         default=None, description="explicit blackbox_exporter path (default: PATH)"
     )
+    probes: bool | None = Field(
+        default=None,
+        description="run the synthetic probes through blackbox_exporter: none = when blackbox_exporter is "
+        "on PATH (a warning otherwise); true = required (a missing binary stops `fanzwatch up`); false = off",
+    )
     secrets_dir: Path | None = Field(
         default=None, description="files Alertmanager reads secrets from (default: <data_dir>/secrets)"
     )

@@ -27,19 +27,24 @@ class Binaries:
     prometheus: Path
     alertmanager: Path
     node_exporter: Path
-    blackbox_exporter: Path
+    blackbox_exporter: Path | None  # None: not found and not required (the stack runs no blackbox probes)
 
 
 def find_binaries(
     *,
     overrides: dict[str, Path | None] | None = None,
     search_path: str | None = None,
+    optional: frozenset[str] = frozenset(),
 ) -> Binaries:
     """Locate the four binaries; name every missing one and how to install it.
 
     ``overrides`` maps a binary ("prometheus", "alertmanager", "node_exporter", "blackbox_exporter") to an
-    explicit path; ``search_path`` replaces ``$PATH`` (tests).
+    explicit path; ``search_path`` replaces ``$PATH`` (tests). A binary named in ``optional``
+    (only ``blackbox_exporter`` can be) is None when it is not on the path instead of an error;
+    an explicit path that is not an executable is an error all the same.
     """
+    if optional - {"blackbox_exporter"}:
+        raise ValueError(f"only blackbox_exporter can be optional, not {', '.join(sorted(optional))}")
     overrides = overrides or {}
     found: dict[str, Path] = {}
     missing: list[str] = []
@@ -52,6 +57,8 @@ def find_binaries(
                 missing.append(f"{name} (configured path {explicit} is not an executable file)")
             continue
         hit = next((p for n in names if (p := shutil.which(n, path=search_path)) is not None), None)
+        if hit is None and name in optional:
+            continue
         if hit is None:
             missing.append(f"{name} (looked for {', '.join(names)} on PATH)")
         else:
@@ -62,5 +69,5 @@ def find_binaries(
         prometheus=found["prometheus"],
         alertmanager=found["alertmanager"],
         node_exporter=found["node_exporter"],
-        blackbox_exporter=found["blackbox_exporter"],
+        blackbox_exporter=found.get("blackbox_exporter"),
     )

@@ -124,8 +124,19 @@ def _addr(stack: StackSettings, port: int) -> str:
     return f"{host}:{port}"
 
 
+def blackbox_required(stack: StackSettings, base: ProvisioningSettings | None = None) -> bool:
+    """Whether the stack cannot start without blackbox_exporter: when its probes are asked for
+    explicitly (``probes=true``, a ``blackbox_exporter_binary``, or probe URLs or a DNS resolver
+    in the provisioning settings). Otherwise a missing binary only turns the probes off."""
+    if stack.probes is not None:
+        return stack.probes
+    if stack.blackbox_exporter_binary is not None:
+        return True
+    return base is not None and bool(base.probe_urls or base.probe_dns_server)
+
+
 def provisioning_settings(
-    stack: StackSettings, demo: DemoSettings | None, base: ProvisioningSettings | None = None
+    stack: StackSettings, demo: DemoSettings | None, base: ProvisioningSettings | None = None, *, probes: bool = True
 ) -> ProvisioningSettings:
     """The provisioning for this stack: its targets and pace on top of ``base`` (env settings).
 
@@ -134,7 +145,8 @@ def provisioning_settings(
     explicitly (there is no SMTP server on a laptop). ``base``'s extra webhooks are kept.
     Short intervals also shorten the rules' rate windows (30 s; 60 s with the demo, see
     ``DEMO_RATE_WINDOW``), so an alert resolves within about that long after the cause is
-    fixed, not 5 minutes.
+    fixed, not 5 minutes. Without ``probes`` (no blackbox_exporter runs) the rendered config
+    has no probe jobs.
     """
     base = base or ProvisioningSettings()
     secrets = stack.resolved_secrets_dir
@@ -146,7 +158,7 @@ def provisioning_settings(
             platforms=(_addr(stack, demo.platform_port),) if demo is not None else (),
             payment_processor=(_addr(stack, demo.processor_port),) if demo is not None else (),
             node_exporter=(_addr(stack, stack.node_exporter_port),),
-            blackbox=_addr(stack, stack.blackbox_port),
+            blackbox=_addr(stack, stack.blackbox_port) if probes else None,
             journey_probers=(_addr(stack, demo.prober_port),) if demo is not None else (),
         ),
         "probe_platforms": tuple(demo.platforms) if demo is not None else base.probe_platforms,
@@ -358,21 +370,25 @@ def probe_children(
     """The synthetic probes: blackbox_exporter (``config/blackbox.yml``; Prometheus scrapes
     every probe through it) and, with the demo, the journey prober on every demo platform.
 
+    No blackbox_exporter when the binaries have none (not found, not required) or ``probes``
+    is off; the journey prober is fanzwatch's own and runs all the same.
     Started once every service is ready, so a stack's own start-up is not an outage
     counted against the probe SLO.
     """
-    children = [
-        ChildSpec(
-            "blackbox",
-            (
-                str(binaries.blackbox_exporter),
-                f"--config.file={paths.config / 'blackbox.yml'}",
-                f"--web.listen-address={_addr(stack, stack.blackbox_port)}",
-            ),
-            ready_url=_url(stack, stack.blackbox_port, "/-/healthy"),
-            url=_url(stack, stack.blackbox_port),
+    children = []
+    if binaries.blackbox_exporter is not None and stack.probes is not False:
+        children.append(
+            ChildSpec(
+                "blackbox",
+                (
+                    str(binaries.blackbox_exporter),
+                    f"--config.file={paths.config / 'blackbox.yml'}",
+                    f"--web.listen-address={_addr(stack, stack.blackbox_port)}",
+                ),
+                ready_url=_url(stack, stack.blackbox_port, "/-/healthy"),
+                url=_url(stack, stack.blackbox_port),
+            )
         )
-    ]
     if demo is not None:
         children.append(
             ChildSpec(

@@ -37,6 +37,7 @@ from .plan import (
     RUM_SYNTHETIC_KEY_FILE,
     StackPaths,
     alerting_config,
+    blackbox_required,
     core_children,
     demo_children,
     demo_database_url,
@@ -79,6 +80,7 @@ class Stack:
         self._registered: Path | None = None
         self._stop_requested = threading.Event()
         self.provisioning: ProvisioningSettings | None = None
+        self._probes = True  # blackbox_exporter runs (decided in start)
 
     # -- starting --------------------------------------------------------------------------
     def start(self) -> None:
@@ -87,17 +89,28 @@ class Stack:
         On any failure everything already started is stopped before the error propagates.
         """
         ports = port_plan(self.settings, self.demo)
+        required = blackbox_required(self.settings, self._provisioning_base)
         binaries = self._binaries or find_binaries(
             overrides={
                 "prometheus": self.settings.prometheus_binary,
                 "alertmanager": self.settings.alertmanager_binary,
                 "node_exporter": self.settings.node_exporter_binary,
                 "blackbox_exporter": self.settings.blackbox_exporter_binary,
-            }
+            },
+            optional=frozenset() if required else frozenset({"blackbox_exporter"}),
         )
+        self._probes = binaries.blackbox_exporter is not None and self.settings.probes is not False
+        if binaries.blackbox_exporter is None and self.settings.probes is not False:
+            self._emit(
+                "WARNING: blackbox_exporter is not on PATH: the synthetic probes are off (no probe_success "
+                "series, the probe-availability SLO has no data). Install it (apt-get install "
+                "prometheus-blackbox-exporter), or set FANZWATCH_STACK_PROBES=true to require it"
+            )
         self._take_lock()
         try:
             to_bind = ports if self.settings.run_server else {k: v for k, v in ports.items() if k != "server"}
+            if not self._probes:
+                to_bind = {k: v for k, v in to_bind.items() if k != "blackbox"}
             taken = busy_ports(self.settings.host, to_bind)
             if taken:
                 detail = ", ".join(f"{name} port {port}" for name, port in taken.items())
@@ -142,7 +155,9 @@ class Stack:
             ensure_token_file(secrets_dir / filename)
         if self.demo is not None:
             ensure_token_file(secrets_dir / RUM_SYNTHETIC_KEY_FILE)
-        self.provisioning = provisioning_settings(self.settings, self.demo, self._provisioning_base)
+        self.provisioning = provisioning_settings(
+            self.settings, self.demo, self._provisioning_base, probes=self._probes
+        )
         render_all(self.provisioning, self.paths.config)
         (self.paths.config / "alerting.yml").write_text(
             yaml.safe_dump(alerting_config(self.settings, self.demo), sort_keys=True)

@@ -118,7 +118,10 @@ def build_router(
     @router.get("/logs/tail", summary="Logs newer than a cursor (live tail)")
     async def tail_logs(request: Request) -> dict[str, Any]:
         """Records after ``after`` (a ``cursor`` from an earlier answer; default: now), oldest
-        first, with the search filters; ``limit`` ≤ 500. Poll again with the answer's ``cursor``."""
+        first, with the search filters; ``limit`` ≤ 500. Poll again with the answer's ``cursor``.
+        The tail runs ``delay`` behind now (default ``5s``, at most ``60s``, ``0`` for none), so
+        records exported that much later than newer ones are not skipped; records of one
+        nanosecond are each given once, across pages too (the cursor counts them)."""
         q, cursor = checked(lambda: p.log_tail(_multi(request), now_ns=now_ns(), platforms=platforms))
         page = await read("the log tail", lambda r: r.tail_logs(q, cursor))
         return {"logs": [log_json(r) for r in page.records], "cursor": str(page.cursor)}

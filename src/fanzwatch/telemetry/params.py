@@ -18,6 +18,7 @@ from .reader import (
     DEFAULT_LIMIT,
     MAX_ATTRIBUTE_FILTERS,
     STATUSES,
+    TAIL_SETTLE_NS,
     LogCursor,
     LogSearch,
     TelemetryQueryError,
@@ -28,6 +29,7 @@ Params = Mapping[str, Sequence[str]]
 
 RANGES = {"15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800}
 DEFAULT_RANGE = "1h"
+MAX_TAIL_DELAY_NS = 60 * 10**9
 _DURATION = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*(ns|us|µs|ms|s|m|h)?")
 _UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
@@ -153,17 +155,31 @@ def log_search(params: Params, *, now_ns: int, platforms: tuple[str, ...], defau
 
 
 def log_tail(params: Params, *, now_ns: int, platforms: tuple[str, ...]) -> tuple[LogSearch, LogCursor]:
-    """A tail from ``after`` (a cursor; default: now) to now, with the search's filters."""
+    """A tail from ``after`` (a cursor; default: now) to ``delay`` before now, with the search's filters.
+
+    The tail stays ``delay`` (default ``TAIL_SETTLE_NS``, 5 s; at most 60 s; ``0`` for none)
+    behind now: a record exported a few seconds after a newer one (exporters batch, services
+    flush at different times) is then still ahead of the cursor instead of skipped.
+    """
+    delay = _one(params, "delay")
+    settle_ns = TAIL_SETTLE_NS if delay is None else parse_duration(delay)
+    if not 0 <= settle_ns <= MAX_TAIL_DELAY_NS:
+        raise TelemetryQueryError("delay: at most 60 s")
     raw = _one(params, "after")
     cursor = LogCursor.parse(raw) if raw else LogCursor(now_ns)
     if cursor.nanos > now_ns + 60 * 10**9:
         raise TelemetryQueryError("the cursor is in the future")
     # Only the filters: a tail runs from its cursor to now, whatever range the page shows.
-    filters = {k: v for k, v in params.items() if k not in ("range", "from", "to", "after")}
-    start = min(cursor.nanos, now_ns - 1)
+    filters = {k: v for k, v in params.items() if k not in ("range", "from", "to", "after", "delay")}
+    end = now_ns - settle_ns
+    start = min(cursor.nanos, end - 1)
     q = log_search(
-        {**filters, "from": [f"{start // 10**9}.{start % 10**9:09d}"], "to": [f"{(now_ns + 10**9) // 10**9}"]},
+        {**filters, "from": [_seconds(start)], "to": [_seconds(end)]},
         now_ns=now_ns,
         platforms=platforms,
     )
     return q, cursor
+
+
+def _seconds(nanos: int) -> str:
+    return f"{nanos // 10**9}.{nanos % 10**9:09d}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .schema import LOGS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
 
 MAX_LIMIT = 1000
+MAX_TAIL_FETCH = 100_000
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -185,7 +186,13 @@ _HALF_OPEN = """Timestamp >= fromUnixTimestamp64Nano({start_ns:Int64})
 _IN_PLATFORMS = "({platforms:String} = '' OR has(splitByChar(',', {platforms:String}), Platform))"
 _WORDS = " AND ".join(f"({{w{i}:String}} = '' OR hasToken(Body, {{w{i}:String}}))" for i in range(4))
 _WORD = Param("String", default="", max_length=256, pattern=re.compile(r"^[0-9A-Za-z\u0080-\U0010ffff]*$"))
-_TIE = "cityHash64(TraceId, SpanId, SeverityNumber, Body)"
+# A record's tie-break among records of the same nanosecond: a hash of everything that tells two
+# records apart (two services logging the same line in the same nanosecond differ by ServiceName).
+# Records identical in all of these share it; the tail's cursor counts how many of those it gave.
+_TIE = (
+    "cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, SeverityText, Body, LogAttributes,"
+    " ResourceAttributes, ScopeName)"
+)
 _LOG_FILTERS = f"""TimestampTime >= toDateTime(intDiv({{start_ns:Int64}}, 1000000000))
       AND TimestampTime <= toDateTime(intDiv({{end_ns:Int64}}, 1000000000)) AND {_HALF_OPEN}
       AND {_WORDS}
@@ -264,10 +271,17 @@ QUERIES.update(
         ),
         "tail_logs": NamedQuery(
             f"""SELECT {_LOG_COLUMNS} FROM {LOGS_TABLE} WHERE {_LOG_FILTERS}
-              AND (Timestamp, {_TIE}) > (fromUnixTimestamp64Nano({{after_ns:Int64}}), {{after_tie:UInt64}})
+              AND (Timestamp, {_TIE}) >= (fromUnixTimestamp64Nano({{after_ns:Int64}}), {{after_tie:UInt64}})
             ORDER BY Timestamp, Tie LIMIT {{limit:UInt64}}""",
-            {**_LOG_PARAMS, "after_ns": Param("Int64", default=0), "after_tie": Param("UInt64", default=0)},
-            "log records after a (time, tie-break) cursor, oldest first: the live tail",
+            {
+                **_LOG_PARAMS,
+                "after_ns": Param("Int64", default=0),
+                "after_tie": Param("UInt64", default=0),
+                # the page's limit plus the records at the cursor's own (time, tie) already given
+                "limit": Param("UInt64", default=100, maximum=MAX_TAIL_FETCH),
+            },
+            "log records from a (time, tie-break) cursor on, oldest first: the live tail (the reader"
+            " drops those at the cursor it already gave)",
         ),
     }
 )

@@ -12,15 +12,16 @@ rows come back as result objects for the API and FanzDash.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
 
 from ..core.errors import FanzwatchError
-from .queries import QUERIES, QueryParameterError
+from .queries import MAX_TAIL_FETCH, QUERIES, QueryParameterError
 
 if TYPE_CHECKING:
     from .store import ChdbTelemetryStore
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 MAX_TAIL = 500
+MAX_SEEN = MAX_TAIL_FETCH - MAX_TAIL  # records of one (time, tie-break) a cursor can have given
+TAIL_SETTLE_NS = 5 * 10**9
+"""How far behind now a tail reads: records exported late (batching exporters, the receiver's
+queue) by less than this still arrive in time order instead of behind the cursor."""
 MAX_RANGE_NS = 8 * 86_400 * 1_000_000_000  # the default retention (7 days) and a margin
 MAX_TRACE_SPANS = 5000
 MAX_ATTRIBUTE_FILTERS = 1  # the named queries take one key=value
@@ -159,23 +164,49 @@ class LogSearch:
 
 @dataclass(frozen=True, slots=True)
 class LogCursor:
-    """Where a live tail stopped: the newest record's time and a tie-break hash, ``"<ns>-<hash>"``."""
+    """Where a live tail stopped: the last record's time and tie-break hash, and how many records
+    with exactly that (time, tie-break) it has given (``seen``).
+
+    Written ``"<ns>-<tie>"`` when ``seen`` is 1 (the usual case: one record per key) and
+    ``"<ns>-<tie>-<seen>"`` otherwise, so identical records logged in the same nanosecond
+    (the same line twice, in one span) are each tailed once, even across a page boundary.
+    A bare ``"<ns>"`` or ``LogCursor(ns)`` is "from this time on": ``seen`` 0.
+    """
 
     nanos: int
     tie: int = 0
+    seen: int = 0
 
     def __str__(self) -> str:
-        return f"{self.nanos}-{self.tie}"
+        return f"{self.nanos}-{self.tie}" if self.seen == 1 else f"{self.nanos}-{self.tie}-{self.seen}"
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.nanos, self.tie)
 
     @classmethod
     def parse(cls, text: str) -> LogCursor:
-        nanos, _, tie = text.partition("-")
-        if not (nanos.isdigit() and len(nanos) <= 19 and (tie == "" or (tie.isdigit() and len(tie) <= 20))):
+        nanos, _, rest = text.partition("-")
+        tie, _, seen = rest.partition("-")
+        ok = nanos.isdigit() and len(nanos) <= 19
+        ok = ok and (tie == "" or (tie.isdigit() and len(tie) <= 20))
+        ok = ok and (seen == "" or (tie != "" and seen.isdigit() and len(seen) <= 6))
+        if not ok:
             raise TelemetryQueryError(f"cursor {text[:45]!r} is not <nanoseconds>-<number> as a tail answer gives")
         value = int(tie or 0)
-        if value >= 2**64 or int(nanos) >= 2**63:
+        count = int(seen) if seen else (1 if tie else 0)
+        if value >= 2**64 or int(nanos) >= 2**63 or count > MAX_SEEN:
             raise TelemetryQueryError("cursor out of range")
-        return cls(int(nanos), value)
+        return cls(int(nanos), value, count)
+
+    @classmethod
+    def newest_of(cls, records: Sequence[LogRecord]) -> LogCursor | None:
+        """The cursor after a search answer (newest first): its newest record, counting the
+        records of the same (time, tie-break) the answer holds; None for no records."""
+        if not records:
+            return None
+        key = records[0].key
+        return cls(*key, sum(1 for _ in itertools.takewhile(lambda r: r.key == key, records)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +263,14 @@ class LogRecord:
     attributes: dict[str, str]
 
     @property
+    def key(self) -> tuple[int, int]:
+        """The tail's order: time, then the tie-break hash."""
+        return (self.time_ns, self.tie)
+
+    @property
     def cursor(self) -> LogCursor:
-        return LogCursor(self.time_ns, self.tie)
+        """The cursor after this record, as if it were the only one of its (time, tie-break)."""
+        return LogCursor(self.time_ns, self.tie, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,13 +419,15 @@ class TelemetryReader:
         """Newest (by each trace's first matching span in its window) or slowest first.
 
         Newest first reads window after window (``newest_first_slices``); a trace with spans
-        on both sides of a window's edge is listed once, where its newest spans are.
+        on both sides of a window's edge is listed once, where its newest spans are. Each window
+        is asked for ``q.limit`` traces, not only the ones still missing: those it holds may be
+        traces already found in a newer window, and a smaller limit would cut off newer ones.
         """
         if q.order == "slowest":
             return await self._traces(q)
         found: dict[str, TraceSummary] = {}
         for start, end in newest_first_slices(q.start_ns, q.end_ns):
-            for t in await self._traces(replace(q, start_ns=start, end_ns=end, limit=q.limit - len(found))):
+            for t in await self._traces(replace(q, start_ns=start, end_ns=end)):
                 found.setdefault(t.trace_id, t)
             if len(found) >= q.limit:
                 break
@@ -411,10 +450,23 @@ class TelemetryReader:
     async def tail_logs(self, q: LogSearch, after: LogCursor) -> LogPage:
         """Records after ``after`` up to ``q.end_ns``, oldest first, at most ``q.limit`` (≤ ``MAX_TAIL``).
 
-        A record written later with an older timestamp than the cursor is not tailed (search finds it).
+        In (time, tie-break) order; of the records at the cursor's own (time, tie-break), the
+        first ``after.seen`` were given already and are skipped. A record written later with
+        an older timestamp than the cursor is not tailed (search finds it): callers end the
+        tail's window ``TAIL_SETTLE_NS`` before now (``params.log_tail`` does), so records that
+        late by less than that arrive in order.
         """
         if q.limit > MAX_TAIL:
             raise TelemetryQueryError(f"a tail returns at most {MAX_TAIL} records at a time")
-        rows = await self.queries.query("tail_logs", **_log_params(q), after_ns=after.nanos, after_tie=after.tie)
+        params = {**_log_params(q), "limit": q.limit + after.seen}
+        rows = await self.queries.query("tail_logs", **params, after_ns=after.nanos, after_tie=after.tie)
         records = [_record(r) for r in rows]
-        return LogPage(records, records[-1].cursor if records else after)
+        given = sum(1 for _ in itertools.takewhile(lambda r: r.key == after.key, records[: after.seen]))
+        records = records[given : given + q.limit]
+        if not records:
+            return LogPage([], after)
+        last = records[-1].key
+        seen = sum(1 for _ in itertools.takewhile(lambda r: r.key == last, reversed(records)))
+        if last == after.key:
+            seen += after.seen
+        return LogPage(records, LogCursor(*last, seen))

@@ -111,13 +111,14 @@ def test_the_tail_fragment_gives_newer_rows_and_the_next_cursor(client: TestClie
     cursors = re.findall(r'data-cursor="(\d+-\d+)"', first)
     assert cursors
     start = f"{flow.start_ns - 10**9}-0"
-    fragment = client.get(f"/dash/logs/tail?trace_id={flow.slow_trace}&after={start}")
+    # delay=0: the flow's records were written just now (a tail otherwise waits 5 s for late ones)
+    fragment = client.get(f"/dash/logs/tail?trace_id={flow.slow_trace}&after={start}&delay=0")
     assert fragment.status_code == 200
     body = re.search(r'<tbody id="tail-rows" data-cursor="(\d+-\d+)">(.*?)</tbody>', fragment.text, re.S)
     assert body
     assert body.group(1) == cursors[0]  # the newest record's cursor, as the search page starts from
     assert len(re.findall(r"<tr data-log-row", body.group(2))) == 3
-    empty = client.get(f"/dash/logs/tail?trace_id={flow.slow_trace}&after={body.group(1)}").text
+    empty = client.get(f"/dash/logs/tail?trace_id={flow.slow_trace}&after={body.group(1)}&delay=0").text
     assert re.search(r'<tbody id="tail-rows" data-cursor="' + body.group(1) + '"></tbody>', empty)
     assert client.get("/dash/logs/tail?after=soon").status_code == 400
 

@@ -4,7 +4,7 @@
  *
  *   <script src="https://watch.example/rum/fanz-rum.js" async
  *           data-platform="fanz-1" data-key="pk_live_..." data-sample-rate="0.5"
- *           data-trace-origins="https://api.fanz-1.example"></script>
+ *           data-trace-origins="https://api.fanz-1.example" data-trace-sample-rate="0.25"></script>
  */
 
 export interface RumConfig {
@@ -24,6 +24,8 @@ export interface RumConfig {
   tracing: boolean;
   /** Other origins whose calls get traceparent (their CORS must allow the header). */
   traceOrigins: string[];
+  /** Fraction of page views whose trace is sampled (traceparent flag 01; else 00), 0..1. */
+  traceSampleRate: number;
 }
 
 export interface RumUserConfig {
@@ -35,6 +37,7 @@ export interface RumUserConfig {
   maxBatch?: number;
   tracing?: boolean;
   traceOrigins?: string[];
+  traceSampleRate?: number;
 }
 
 const BATCH_PATH = '/api/v1/analytics/batch';
@@ -86,5 +89,6 @@ export const readConfig = (script: HTMLScriptElement | null, user: RumUserConfig
     maxBatch: positiveInt(u.maxBatch !== undefined ? u.maxBatch : data.maxBatch, 50, 200),
     tracing: u.tracing !== undefined ? u.tracing !== false : data.tracing !== 'off' && data.tracing !== 'false',
     traceOrigins: origins(u.traceOrigins !== undefined ? u.traceOrigins : data.traceOrigins),
+    traceSampleRate: rate(u.traceSampleRate !== undefined ? u.traceSampleRate : data.traceSampleRate, 1),
   };
 };

@@ -6,7 +6,8 @@
  * Options (`window.fanzRum = {...}` or `data-*`): endpoint, platform, key,
  * sampleRate (tabs that report), interactionSampleRate (clicks/submits sent),
  * maxBatch (events per early flush), tracing (traceparent on fetch/XHR, default on),
- * traceOrigins (other origins that get it; comma-separated as data-trace-origins).
+ * traceOrigins (other origins that get it; comma-separated as data-trace-origins),
+ * traceSampleRate (page views whose trace is sampled, default 1; see tracecontext.ts).
  */
 
 import { readConfig } from './config';
@@ -15,7 +16,7 @@ import { collectErrors } from './errors';
 import { collectInteractions } from './interactions';
 import { collectPageLoad } from './pageload';
 import { sessionId, sessionSampled } from './session';
-import { pageTraceId, propagateTrace } from './tracecontext';
+import { PageTraces, propagateTrace, trackViews } from './tracecontext';
 import { Transport } from './transport';
 import { collectVitals } from './vitals';
 
@@ -34,8 +35,14 @@ const start = (): void => {
   // Every tab propagates the trace (sampled out of RUM or not): backend traces stay whole.
   // The transport keeps the unpatched fetch, so beacons carry no traceparent.
   const transportFetch = typeof fetch === 'function' ? fetch.bind(window) : undefined;
-  const traceId = config.tracing ? pageTraceId() : undefined;
-  if (traceId) propagateTrace(traceId, config.traceOrigins);
+  // One trace per page view (SPA route changes too), each sampled at traceSampleRate.
+  const traces = config.tracing ? new PageTraces(config.traceSampleRate) : undefined;
+  if (traces) {
+    propagateTrace(traces, config.traceOrigins);
+    trackViews(traces);
+  }
+  // The page load is the first view: linked to its trace when that trace is recorded.
+  const traceId = traces && traces.current.sampled ? traces.current.traceId : undefined;
   if (!sessionSampled(config.sampleRate)) return;
 
   const transport = new Transport(config, sessionId(), transportFetch);

@@ -1,13 +1,20 @@
 /**
  * W3C Trace Context for the page: one trace per page view, continued by the backend.
  *
- * The page view's trace id is the server-rendered page's own (`<meta name="traceparent"
- * content="00-<trace>-<span>-<flags>">`, which `fanzwatch.sdk.current_traceparent()`
- * fills in), else a new random one. `fetch` and `XMLHttpRequest` calls to the page's
- * origin, and to the configured `traceOrigins`, get a `traceparent` header with that
- * trace id and a new span id, so the backend's server spans join the page view's trace;
- * the page-load event carries the id, so a RUM page view links to the backend trace.
- * Other origins get nothing: a new header would need their CORS approval.
+ * A page view is the document's load and, in a single-page app, every route change
+ * (`history.pushState`/`replaceState` to another path, back and forward between paths)
+ * and every restore from the back/forward cache; a change of only the query string or
+ * the fragment stays in the same view. The first view's trace is the server-rendered
+ * page's own (`<meta name="traceparent" content="00-<trace>-<span>-<flags>">`, which
+ * `fanzwatch.sdk.current_traceparent()` fills in), with the server's sampling decision;
+ * without it, and for every later view, a new random trace, sampled with probability
+ * `traceSampleRate` (default 1). `fetch` and `XMLHttpRequest` calls to the page's origin,
+ * and to the configured `traceOrigins`, get a `traceparent` header with the current view's
+ * trace id, a new span id and the view's sampled flag (`01`, or `00`: the backend's
+ * parent-based sampler records nothing of that view), so the backend's server spans join
+ * the view's trace; the page-load event carries the first view's id when it is sampled,
+ * so a RUM page view links to the backend trace. Other origins get nothing: a new header
+ * would need their CORS approval.
  */
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -28,14 +35,74 @@ const newId = (bytes: number): string => {
   }
 };
 
-/** The page view's trace id: the page's own (meta tag) or a new one. */
-export const pageTraceId = (): string => {
+/** A page view's trace: its id and whether it is sampled. */
+export interface ViewTrace {
+  traceId: string;
+  sampled: boolean;
+}
+
+const decide = (rate: number): boolean => rate >= 1 || (rate > 0 && Math.random() < rate);
+
+/** The first view's trace: the page's own (meta tag, with its sampled flag) or a new one. */
+export const firstViewTrace = (rate: number): ViewTrace => {
   const meta = document.querySelector('meta[name="traceparent"]');
   const m = meta ? TRACEPARENT.exec((meta.getAttribute('content') || '').trim().toLowerCase()) : null;
-  return m && m[1] !== ZERO_TRACE ? m[1] : newId(16);
+  if (m && m[1] !== ZERO_TRACE) return { traceId: m[1], sampled: (parseInt(m[3], 16) & 1) === 1 };
+  return { traceId: newId(16), sampled: decide(rate) };
 };
 
-const traceparent = (traceId: string): string => `00-${traceId}-${newId(8)}-01`;
+/** The current page view's trace; `newView` starts the next one. */
+export class PageTraces {
+  current: ViewTrace;
+  private readonly rate: number;
+
+  constructor(rate: number) {
+    this.rate = rate;
+    this.current = firstViewTrace(rate);
+  }
+
+  newView(): void {
+    this.current = { traceId: newId(16), sampled: decide(this.rate) };
+  }
+
+  header(): string {
+    return `00-${this.current.traceId}-${newId(8)}-${this.current.sampled ? '01' : '00'}`;
+  }
+}
+
+/** A new view on every SPA route change (another path) and every back/forward-cache restore. */
+export const trackViews = (traces: PageTraces): void => {
+  let path = location.pathname;
+  const changed = (): void => {
+    try {
+      if (location.pathname !== path) {
+        path = location.pathname;
+        traces.newView();
+      }
+    } catch {
+      // Telemetry never breaks the page.
+    }
+  };
+  const h = typeof history !== 'undefined' ? history : null;
+  if (h) {
+    for (const name of ['pushState', 'replaceState'] as const) {
+      const native = h[name];
+      if (typeof native !== 'function') continue;
+      h[name] = function (this: History, ...args: Parameters<History['pushState']>): void {
+        const out = native.apply(this, args);
+        changed();
+        return out;
+      };
+    }
+  }
+  addEventListener('popstate', changed);
+  addEventListener('pageshow', (e: PageTransitionEvent) => {
+    if (e.persisted) {
+      path = location.pathname;
+      traces.newView();
+    }
+  });
+};
 
 /** Whether a request to `raw` gets the header: same origin, or one of `origins`. */
 const traced = (raw: string | URL, origins: string[]): boolean => {
@@ -55,7 +122,7 @@ const hasHeader = (headers: HeadersInit | undefined, name: string): boolean => {
 };
 
 /** Patch `fetch` and `XMLHttpRequest` once; an app's own traceparent is left alone. */
-export const propagateTrace = (traceId: string, origins: string[]): void => {
+export const propagateTrace = (traces: PageTraces, origins: string[]): void => {
   const nativeFetch = window.fetch;
   if (typeof nativeFetch === 'function') {
     window.fetch = function (input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -66,7 +133,7 @@ export const propagateTrace = (traceId: string, origins: string[]): void => {
         if (traced(url, origins) && !hasHeader(own, 'traceparent')) {
           const headers = new Headers(own || (isRequest ? (input as Request).headers : undefined));
           if (!headers.has('traceparent')) {
-            headers.set('traceparent', traceparent(traceId));
+            headers.set('traceparent', traces.header());
             return nativeFetch.call(this, input, { ...(init || {}), headers });
           }
         }
@@ -96,7 +163,7 @@ export const propagateTrace = (traceId: string, origins: string[]): void => {
     try {
       const url = urls.get(this);
       if (url !== undefined && !own.has(this) && traced(url, origins)) {
-        setHeader.call(this, 'traceparent', traceparent(traceId));
+        setHeader.call(this, 'traceparent', traces.header());
       }
     } catch {
       // Telemetry never breaks the page.

@@ -9,7 +9,8 @@ Each kind checks something a user or a payment depends on, from outside the proc
   accepts TCP connections at all (a refused connection and a 503 are different outages);
 - ``fanzwatch-live``: the monitoring server itself;
 - ``url`` and ``dns``: the extra URLs of the settings (HTTPS ones also report their
-  certificate's expiry) and, with a resolver configured, their hosts' A records.
+  certificate's expiry) and, with a resolver configured, their hosts' A records (hosts
+  that are IP literals are not looked up: there is nothing to resolve).
 
 A loopback demo has no TLS and no DNS of its own: those kinds appear only when the
 settings name URLs and a resolver.
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ...core import Severity
 from ...settings.provisioning import ProvisioningSettings
-from ..blackbox import HTTP_2XX, HTTPS_2XX, PLATFORM_PAGE, TCP_CONNECT, Probe, ProbeKind, dns_module
+from ..blackbox import HTTP_2XX, HTTPS_2XX, PLATFORM_PAGE, TCP_CONNECT, Probe, ProbeKind, dns_module, is_ip_literal
 
 PLATFORM_PAGE_PROBE = ProbeKind(
     "platform-page", PLATFORM_PAGE, "fanz-platform", Severity.CRITICAL, "the platform's landing page"
@@ -71,6 +72,8 @@ def probes(settings: ProvisioningSettings) -> tuple[Probe, ...]:
     if settings.probe_dns_server is not None:
         hosts = dict.fromkeys(urlsplit(url).hostname or "" for url in settings.probe_urls)
         out.extend(
-            Probe(DNS_PROBE, settings.probe_dns_server, module_override=dns_module(host)) for host in hosts if host
+            Probe(DNS_PROBE, settings.probe_dns_server, module_override=dns_module(host))
+            for host in hosts
+            if host and not is_ip_literal(host)
         )
     return tuple(out)

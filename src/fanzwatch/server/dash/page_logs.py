@@ -40,7 +40,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
 
             result = await attempt("logs", read())
         filters = [(k, v) for k in _FILTERS for v in request.query_params.getlist(k)[:16] if v]
-        cursor = str(result.data[0].cursor if result.data else LogCursor(now))
+        cursor = str(LogCursor.newest_of(result.data or ()) or LogCursor(now))
         return ctx.render(
             request,
             "logs.html",

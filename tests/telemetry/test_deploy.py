@@ -27,6 +27,10 @@ from fanzwatch.telemetry.schema import LOG_COLUMNS, LOGS_TABLE, TRACE_COLUMNS, T
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 # --- upstream facts, transcribed ------------------------------------------------------------
+# Read 2026-12-04 from stored copies: opentelemetry-collector-contrib config.schema.yaml @fff7223e,
+# sqltemplates traces_insert.sql @61540ced, logs_insert.sql @2cbebc60, traces_table.sql @f92a5763,
+# logs_table.sql @e3bd2d1d; opentelemetry-collector @934999fb (2026-08-21); grafana/clickhouse-datasource
+# @1d04063a (2026-08-20).
 # open-telemetry/opentelemetry-collector-contrib, exporter/clickhouseexporter/internal/sqltemplates/
 # traces_insert.sql and logs_insert.sql: the columns the exporter's INSERT names. logs_insert.sql adds
 # EventName when detectSchemaFeatures (exporter_logs.go) finds that column in the table, as it does

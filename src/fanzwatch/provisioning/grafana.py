@@ -232,5 +232,6 @@ def grafana_clickhouse_datasource(url: str, *, database: str, username: str, pas
         "type": CLICKHOUSE_PLUGIN,
         "editable": False,
         "jsonData": json_data,
+        # Grafana expands $__file{} in provisioning values (pkg/services/provisioning/values: setting.ExpandVar).
         "secureJsonData": {"password": f"$__file{{{password_file}}}"},
     }

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from fanzwatch.cli import app
 from fanzwatch.settings.telemetry_store import TelemetryStoreSettings
 from fanzwatch.telemetry.deploy import (
+    REPLICATED_ENGINE,
     DeployOptions,
     cluster_statements,
     collector_config,
@@ -304,6 +305,32 @@ def test_the_cluster_has_replicated_local_tables_and_distributed_ones_under_the_
         .replace("ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')", "MergeTree()")
         == single[0].split("(\n", 1)[1]
     )
+
+
+def test_the_cluster_local_tables_and_view_work_on_one_server_once_replication_is_taken_out(single_node: Any) -> None:
+    """What runs without a Keeper: each local statement minus ON CLUSTER, on MergeTree, in its own database.
+    The view must read the local spans and fill the local lookup (the Distributed tables need a cluster)."""
+    options = DeployOptions(cluster="prod", database="obs")
+    local = [
+        s.replace(" ON CLUSTER prod", "").replace(REPLICATED_ENGINE, "MergeTree()")
+        for s in cluster_statements(options)
+        if "ENGINE = Distributed" not in s
+    ]
+    assert len(local) == 5  # database, three tables, the view
+    for statement in local:
+        single_node.query(statement)
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    single_node.query(
+        f"INSERT INTO obs.otel_traces_local ({', '.join(EXPORTER_TRACE_INSERT)}) VALUES "
+        f"(now64(9), '{trace}', 'b7ad6b7169203331', '', '', 'GET /', 'Server', 'svc', {{}}, '', '', "
+        "{'http.route': '/'}, 1000, 'Unset', '', [], [], [], [], [], [], [])"
+    )
+    found = single_node.query(
+        f"SELECT (SELECT count() FROM obs.otel_traces_trace_id_ts_local WHERE TraceId = '{trace}'), "
+        "(SELECT HttpRoute FROM obs.otel_traces_local)",
+        "CSV",
+    )
+    assert found.bytes().decode().strip() == '1,"/"'
 
 
 def test_options_refuse_names_that_would_break_the_sql() -> None:

@@ -64,12 +64,23 @@ def test_environment_settings_apply_and_flags_win(
     assert (jobs["fanzwatch"], jobs["prometheus"]) == (["10.0.0.5:8900"], ["10.0.0.6:9090"])
 
 
+def test_clickhouse_url_adds_grafanas_clickhouse_data_source(runner: CliRunner, tmp_path: Path) -> None:
+    plain = runner.invoke(app, ["render", "-o", str(tmp_path / "plain")])
+    with_ch = runner.invoke(app, ["render", "-o", str(tmp_path / "ch"), "--clickhouse-url", "clickhouse://ch-1:9000"])
+    assert plain.exit_code == 0 and with_ch.exit_code == 0, with_ch.output
+    rel = "grafana/provisioning/datasources/fanzwatch.yml"
+    types = [d["type"] for d in yaml.safe_load((tmp_path / "ch" / rel).read_text())["datasources"]]
+    assert types == ["prometheus", "grafana-clickhouse-datasource"]
+    assert [d["type"] for d in yaml.safe_load((tmp_path / "plain" / rel).read_text())["datasources"]] == ["prometheus"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--platform", "not-a-target"], "targets.platforms: Value error, 'not-a-target' is not host:port"),
         (["--scrape-interval", "often"], "scrape_interval: Input should be a valid timedelta"),
         (["--runbook-base-url", "ftp://x"], "runbook_base_url must be an http(s) URL"),
+        (["--clickhouse-url", "mysql://ch:3306"], "is not an http(s):// or clickhouse:// URL without credentials"),
     ],
 )
 def test_bad_input_is_explained(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:

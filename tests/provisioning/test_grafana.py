@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from fanzwatch.provisioning import render_files
+from fanzwatch.provisioning import grafana, render_files
 from fanzwatch.provisioning.dashboard import Color, Dashboard, Panel, PanelKind, Row, Step, Target, Thresholds, Unit
 from fanzwatch.provisioning.definitions.dashboards import BUSINESS, CORE, DASHBOARDS
+from fanzwatch.telemetry import schema
 
 from .conftest import make_settings
 
@@ -124,6 +127,76 @@ def test_grafana_provisioning_files(files: dict[str, bytes]) -> None:
         "foldersFromFilesStructure": False,
     }
     assert provider["providers"][0]["type"] == "file"
+
+
+def test_a_clickhouse_url_adds_the_clickhouse_data_source_over_the_otel_tables(tmp_path: Path) -> None:
+    settings = make_settings(
+        clickhouse_url="https://ch.fanz.test:8443/query", clickhouse_username="grafana", secrets_dir=tmp_path
+    )
+    doc = yaml.safe_load(render_files(settings)["grafana/provisioning/datasources/fanzwatch.yml"])
+    prometheus, clickhouse = doc["datasources"]
+    assert prometheus["uid"] == "fanzwatch-prometheus" and prometheus["isDefault"] is True
+    otel = {"otelEnabled": True, "otelVersion": "1.29.0"}
+    assert clickhouse == {
+        "name": "ClickHouse traces and logs (fanzwatch)",
+        "uid": "fanzwatch-clickhouse",
+        "type": "grafana-clickhouse-datasource",
+        "editable": False,
+        "jsonData": {
+            "host": "ch.fanz.test",
+            "port": 8443,
+            "protocol": "http",
+            "secure": True,
+            "username": "grafana",
+            "defaultDatabase": "otel",
+            "path": "/query",
+            "logs": {"defaultDatabase": "otel", "defaultTable": "otel_logs", **otel},
+            "traces": {
+                "defaultDatabase": "otel",
+                "defaultTable": "otel_traces",
+                **otel,
+                "durationUnit": "nanoseconds",
+                "traceTimestampTableSuffix": "_trace_id_ts",
+            },
+        },
+        # Grafana reads the file when it provisions; the rendered file holds no secret.
+        "secureJsonData": {"password": f"$__file{{{tmp_path / 'clickhouse_password'}}}"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "protocol", "port", "secure"),
+    [
+        ("http://ch", "http", 8123, False),
+        ("https://ch", "http", 8443, True),
+        ("clickhouse://ch", "native", 9000, False),
+        ("tcp://ch?secure=true", "native", 9440, True),
+        ("clickhouse://10.0.0.7:19000", "native", 19000, False),
+    ],
+)
+def test_the_clickhouse_url_picks_the_plugins_protocol_and_port(
+    url: str, protocol: str, port: int, secure: bool
+) -> None:
+    rendered = render_files(make_settings(clickhouse_url=url))
+    doc = yaml.safe_load(rendered["grafana/provisioning/datasources/fanzwatch.yml"])
+    data = doc["datasources"][1]["jsonData"]
+    assert (data["protocol"], data["port"], data["secure"]) == (protocol, port, secure)
+    assert "path" not in data
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://ch:5432", "http://user:pw@ch:8123", "http://:8123", "http://ch:99999", "ch:8123"]
+)
+def test_a_bad_clickhouse_url_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="clickhouse_url"):
+        make_settings(clickhouse_url=url)
+
+
+def test_the_data_source_names_the_stores_tables() -> None:
+    assert (grafana.OTEL_TRACES_TABLE, grafana.OTEL_LOGS_TABLE) == (schema.TRACES_TABLE, schema.LOGS_TABLE)
+    assert schema.TRACE_ID_TS_TABLE == schema.TRACES_TABLE + "_trace_id_ts"
+    # The plugin's 1.2.9 column map filters logs on TimestampTime: our otel_logs has it.
+    assert "TimestampTime DateTime DEFAULT toDateTime(Timestamp)" in schema.LOGS_DDL
 
 
 def test_the_neutral_model_resolves_and_validates() -> None:

@@ -11,6 +11,7 @@ from .bi import bi_app
 from .demo import demo_app
 from .demo_backfill import demo_backfill
 from .demo_generate import demo_generate
+from .deploy import deploy_files
 from .faults import incident_app
 from .probes import probe_app
 from .provisioning import render
@@ -42,6 +43,7 @@ app.add_typer(bi_app, name="bi")
 app.command()(render)
 app.add_typer(probe_app, name="probe")  # issue 19: the journey prober
 app.command("telemetry-store")(telemetry_store)  # issue 18: the trace and log store process
+app.command("deploy-files")(deploy_files)  # issue 18: Collector config and ClickHouse DDL for the cluster
 
 
 @app.command()

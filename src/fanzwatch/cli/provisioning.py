@@ -53,6 +53,14 @@ def render(
             metavar="FILE", help="An OpenSLO v1 YAML file whose SLOs are rendered too (docs/slos.md); repeatable."
         ),
     ] = None,
+    clickhouse_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Also provision Grafana's ClickHouse data source over otel_traces/otel_logs: http(s)://host:8123 "
+            "or clickhouse://host:9000 (password from <secrets_dir>/clickhouse_password; default: none).",
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Validate the output with promtool and amtool.")
     ] = False,
@@ -86,6 +94,7 @@ def render(
             "evaluation_interval": evaluation_interval,
             "runbook_base_url": runbook_base_url,
             "slo_files": tuple(slo_file) if slo_file else None,
+            "clickhouse_url": clickhouse_url,
         }.items()
         if v is not None
     }

@@ -9,7 +9,9 @@ hand-kept dict can drift into the legacy ``graph``/``yAxes`` shape the guide use
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import stat as gstat
@@ -29,6 +31,16 @@ from grafana_foundation_sdk.models.dashboard import (
 from .dashboard import Dashboard, Panel, PanelKind, Thresholds, Unit
 
 DATASOURCE_UID = "fanzwatch-prometheus"
+CLICKHOUSE_DATASOURCE_UID = "fanzwatch-clickhouse"
+CLICKHOUSE_DATASOURCE_NAME = "ClickHouse traces and logs (fanzwatch)"
+CLICKHOUSE_PLUGIN = "grafana-clickhouse-datasource"
+OTEL_TRACES_TABLE = "otel_traces"
+OTEL_LOGS_TABLE = "otel_logs"
+"""The Collector exporter's tables, as ``fanzwatch.telemetry.schema`` names them (provisioning may not
+import telemetry; tests/provisioning/test_grafana.py keeps the two equal)."""
+OTEL_SCHEMA_VERSION = "1.29.0"
+"""The plugin's built-in OTel column map (``src/otel.ts`` of grafana/clickhouse-datasource) for
+``otel_logs`` with ``TimestampTime``: exporter v0.150 and earlier, as fanzwatch's schema is."""
 DATASOURCE_NAME = "Prometheus (fanzwatch)"
 _DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 _PANEL_HEIGHT = 8
@@ -175,4 +187,51 @@ def grafana_dashboard_provider(dashboards_path: str) -> dict[str, Any]:
                 "options": {"path": dashboards_path, "foldersFromFilesStructure": False},
             }
         ],
+    }
+
+
+def grafana_clickhouse_datasource(url: str, *, database: str, username: str, password_file: Path) -> dict[str, Any]:
+    """The ClickHouse data source over the traces and logs tables (Grafana's ClickHouse plugin).
+
+    ``http(s)://host[:port][/path]`` uses the plugin's ``http`` protocol (default ports 8123 and
+    8443), ``clickhouse://`` or ``tcp://host[:port][?secure=true]`` the native one (9000, 9440 with
+    TLS). The password is read by Grafana from ``password_file`` at provisioning time.
+    """
+    parts = urlsplit(url)
+    http = parts.scheme in ("http", "https")
+    secure = parts.scheme == "https" or parse_qs(parts.query).get("secure") == ["true"]
+    default_port = {(True, False): 8123, (True, True): 8443, (False, False): 9000, (False, True): 9440}[(http, secure)]
+    port = parts.port or default_port
+    json_data: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": port,
+        "protocol": "http" if http else "native",
+        "secure": secure,
+        "username": username,
+        "defaultDatabase": database,
+        "logs": {
+            "defaultDatabase": database,
+            "defaultTable": OTEL_LOGS_TABLE,
+            "otelEnabled": True,
+            "otelVersion": OTEL_SCHEMA_VERSION,
+        },
+        "traces": {
+            "defaultDatabase": database,
+            "defaultTable": OTEL_TRACES_TABLE,
+            "otelEnabled": True,
+            "otelVersion": OTEL_SCHEMA_VERSION,
+            "durationUnit": "nanoseconds",
+            "traceTimestampTableSuffix": "_trace_id_ts",
+        },
+    }
+    if http and parts.path.strip("/"):
+        json_data["path"] = parts.path
+    return {
+        "name": CLICKHOUSE_DATASOURCE_NAME,
+        "uid": CLICKHOUSE_DATASOURCE_UID,
+        "type": CLICKHOUSE_PLUGIN,
+        "editable": False,
+        "jsonData": json_data,
+        # Grafana expands $__file{} in provisioning values (pkg/services/provisioning/values: setting.ExpandVar).
+        "secureJsonData": {"password": f"$__file{{{password_file}}}"},
     }

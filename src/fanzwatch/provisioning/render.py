@@ -11,7 +11,7 @@ Layout of the output directory::
     alertmanager.yml
     blackbox.yml                        blackbox_exporter's modules (the probes' scrape jobs are in prometheus.yml)
     grafana/dashboards/<uid>.json
-    grafana/provisioning/datasources/fanzwatch.yml
+    grafana/provisioning/datasources/fanzwatch.yml   Prometheus; ClickHouse too when clickhouse_url is set
     grafana/provisioning/dashboards/fanzwatch.yml
 """
 
@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..core import ConfigError
-from ..settings.provisioning import ProvisioningSettings, check_rate_window
+from ..settings.provisioning import CLICKHOUSE_PASSWORD_FILE, ProvisioningSettings, check_rate_window
 from ._output import GENERATED, prom_duration, to_json, to_yaml
 from .alertmanager import AlertmanagerConfig
 from .blackbox import Probe, blackbox_config, probe_jobs
@@ -41,7 +41,7 @@ from .definitions.probes import probes
 from .definitions.recording import RECORDING, recording_group
 from .definitions.routing import alertmanager_config
 from .definitions.slos import SLOS
-from .grafana import grafana_dashboard, grafana_dashboard_provider, grafana_datasource
+from .grafana import grafana_clickhouse_datasource, grafana_dashboard, grafana_dashboard_provider, grafana_datasource
 from .openslo import load_openslo_files
 from .promql import check_expression
 from .rules import AlertRule, RuleGroup
@@ -164,10 +164,17 @@ def render_files(settings: ProvisioningSettings) -> dict[str, bytes]:
     files["blackbox.yml"] = to_yaml(blackbox_config(provisioning.probes), header=GENERATED)
     for dash in provisioning.dashboards:
         files[f"grafana/dashboards/{dash.uid}.json"] = to_json(grafana_dashboard(dash))
-    files["grafana/provisioning/datasources/fanzwatch.yml"] = to_yaml(
-        grafana_datasource(f"http://{settings.targets.prometheus}", prom_duration(settings.scrape_interval)),
-        header=GENERATED,
-    )
+    datasources = grafana_datasource(f"http://{settings.targets.prometheus}", prom_duration(settings.scrape_interval))
+    if settings.clickhouse_url is not None:
+        datasources["datasources"].append(
+            grafana_clickhouse_datasource(
+                settings.clickhouse_url,
+                database=settings.clickhouse_database,
+                username=settings.clickhouse_username,
+                password_file=settings.secrets_dir / CLICKHOUSE_PASSWORD_FILE,
+            )
+        )
+    files["grafana/provisioning/datasources/fanzwatch.yml"] = to_yaml(datasources, header=GENERATED)
     files["grafana/provisioning/dashboards/fanzwatch.yml"] = to_yaml(
         grafana_dashboard_provider(settings.grafana_dashboards_path), header=GENERATED
     )

@@ -41,6 +41,11 @@ def _prometheus_duration(value: object) -> object:
     return value
 
 
+CLICKHOUSE_SCHEMES = ("http", "https", "clickhouse", "tcp")
+"""HTTP interface (Grafana's ``http`` protocol) or native protocol (``native``)."""
+CLICKHOUSE_PASSWORD_FILE = "clickhouse_password"
+"""In the secrets dir: the password of ``clickhouse_username``, read by Grafana (``$__file{...}``)."""
+
 RATE_WINDOW_MIN_SCRAPES = 4
 """A rate window must span this many scrape intervals: with fewer, one missed scrape
 leaves ``rate()`` a single sample and the series (and every alert on it) disappears."""
@@ -213,6 +218,17 @@ class ProvisioningSettings(ComponentSettings):
         default="/var/lib/grafana/dashboards/fanzwatch",
         description="where Grafana finds the rendered dashboards (the dashboard provider's path)",
     )
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="a ClickHouse server holding otel_traces/otel_logs, provisioned as Grafana's ClickHouse data "
+        "source: http(s)://host[:8123] or clickhouse://host[:9000][?secure=true] (none: no such data source)",
+    )
+    clickhouse_database: str = Field(default="otel", description="the database of otel_traces and otel_logs")
+    clickhouse_username: str = Field(
+        default="grafana_reader",
+        description="the read-only ClickHouse user Grafana logs in as "
+        "(its password: <secrets_dir>/clickhouse_password)",
+    )
 
     @field_validator(
         "scrape_interval",
@@ -251,6 +267,27 @@ class ProvisioningSettings(ComponentSettings):
         for name in v:
             if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
                 raise ValueError(f"{name!r} is not a platform name (lowercase letters, digits and -)")
+        return v
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _clickhouse_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in CLICKHOUSE_SCHEMES or not parts.hostname or parts.username or parts.password:
+            raise ValueError(
+                f"{v!r} is not an http(s):// or clickhouse:// URL without credentials "
+                "(the password goes in <secrets_dir>/clickhouse_password)"
+            )
+        _ = parts.port  # raises ValueError for a port out of range
+        return v
+
+    @field_validator("clickhouse_database", "clickhouse_username")
+    @classmethod
+    def _clickhouse_identifier(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError(f"{v!r}: letters, digits and underscores only")
         return v
 
     @field_validator("probe_dns_server")

@@ -16,12 +16,15 @@ True
 
 from __future__ import annotations
 
+import re
+
 TRACES_TABLE = "otel_traces"
 LOGS_TABLE = "otel_logs"
 TRACE_ID_TS_TABLE = "otel_traces_trace_id_ts"
 PLATFORM_ATTRIBUTE = "fanz.platform"
 
 _MAP = "Map(LowCardinality(String), String)"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def platform_expression(own: str) -> str:
@@ -30,7 +33,7 @@ def platform_expression(own: str) -> str:
     return f"if({own}['{a}'] != '', {own}['{a}'], ResourceAttributes['{a}'])"
 
 
-TRACES_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACES_TABLE} (
+TRACES_DDL = f"""CREATE TABLE IF NOT EXISTS {{prefix}}{TRACES_TABLE}{{suffix}}{{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
     SpanId String CODEC(ZSTD(1)),
@@ -73,7 +76,7 @@ ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
 TTL toDateTime(Timestamp) + toIntervalDay({{ttl_days}})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"""
 
-LOGS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOGS_TABLE} (
+LOGS_DDL = f"""CREATE TABLE IF NOT EXISTS {{prefix}}{LOGS_TABLE}{{suffix}}{{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     TraceId String CODEC(ZSTD(1)),
@@ -108,7 +111,7 @@ ORDER BY (ServiceName, TimestampTime, Timestamp)
 TTL TimestampTime + toIntervalDay({{ttl_days}})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"""
 
-TRACE_ID_TS_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACE_ID_TS_TABLE} (
+TRACE_ID_TS_DDL = f"""CREATE TABLE IF NOT EXISTS {{prefix}}{TRACE_ID_TS_TABLE}{{suffix}}{{on_cluster}} (
     TraceId String CODEC(ZSTD(1)),
     Start DateTime CODEC(Delta, ZSTD(1)),
     End DateTime CODEC(Delta, ZSTD(1)),
@@ -119,10 +122,10 @@ ORDER BY (TraceId, Start)
 TTL toDateTime(Start) + toIntervalDay({{ttl_days}})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"""
 
-TRACE_ID_TS_MV_DDL = f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {TRACE_ID_TS_TABLE}_mv
-TO {TRACE_ID_TS_TABLE}
+TRACE_ID_TS_MV_DDL = f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {{prefix}}{TRACE_ID_TS_TABLE}_mv{{on_cluster}}
+TO {{prefix}}{TRACE_ID_TS_TABLE}{{suffix}}
 AS SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
-FROM {TRACES_TABLE}
+FROM {{prefix}}{TRACES_TABLE}{{suffix}}
 WHERE TraceId != ''
 GROUP BY TraceId"""
 
@@ -140,12 +143,31 @@ LOG_COLUMNS = (
 )  # fmt: skip
 
 
-def table_statements(*, ttl_days: int, engine: str = "MergeTree()") -> tuple[str, ...]:
-    """The ``CREATE`` statements, in order, with the retention and the table engine
-    (``ReplicatedMergeTree(...)`` on a cluster, see ``deploy/clickhouse``)."""
+def table_statements(
+    *,
+    ttl_days: int,
+    engine: str = "MergeTree()",
+    database: str | None = None,
+    table_suffix: str = "",
+    cluster: str | None = None,
+) -> tuple[str, ...]:
+    """The ``CREATE`` statements, in order, with the retention and the table engine.
+
+    The defaults give what chDB runs (and ``deploy/clickhouse/schema.sql``). On a cluster
+    (``fanzwatch.telemetry.deploy``) the same tables are the shards' local tables: named
+    ``<table><table_suffix>`` in ``database``, created ``ON CLUSTER <cluster>`` with a
+    ``ReplicatedMergeTree(...)`` engine, the trace-id view reading and writing local tables.
+    """
     if ttl_days < 1:
         raise ValueError(f"ttl_days={ttl_days}: keep data at least one day")
-    return tuple(
-        ddl.format(engine=engine, ttl_days=int(ttl_days))
-        for ddl in (TRACES_DDL, LOGS_DDL, TRACE_ID_TS_DDL, TRACE_ID_TS_MV_DDL)
-    )
+    for name, value in (("database", database), ("cluster", cluster), ("table_suffix", table_suffix)):
+        if value and not _IDENTIFIER.fullmatch(value):
+            raise ValueError(f"{name}={value!r}: letters, digits and underscores only")
+    fields = {
+        "engine": engine,
+        "ttl_days": int(ttl_days),
+        "prefix": f"{database}." if database else "",
+        "suffix": table_suffix,
+        "on_cluster": f" ON CLUSTER {cluster}" if cluster else "",
+    }
+    return tuple(ddl.format(**fields) for ddl in (TRACES_DDL, LOGS_DDL, TRACE_ID_TS_DDL, TRACE_ID_TS_MV_DDL))

@@ -31,10 +31,6 @@ def main() -> None:
     parser.add_argument("--raw-check", default="", help="window lengths to compare with raw SQL once")
     parser.add_argument("--previous-path", action="store_true", help="the earlier per-user partial-day counts")
     args = parser.parse_args()
-    if args.previous_path:
-        from fanzwatch.bi import _layout
-
-        _layout.EDGE_HOURS = False
     engine = sa.create_engine(args.url)
     clock = FrozenClock(NOW)
     out: dict[str, Any] = {"windows": {}, "checks": {}}
@@ -42,7 +38,7 @@ def main() -> None:
     refresh = RollupRefresher(engine, clock=clock).refresh()  # incremental: a no-op when current
     out["refresh_seconds"] = time.perf_counter() - started
     out["refresh_rebuilt"] = refresh.rebuilt
-    service = BiService(engine, platforms=PLATFORMS, clock=clock)
+    service = BiService(engine, platforms=PLATFORMS, clock=clock, edge_hours=not args.previous_path)
     for label in args.windows.split(","):
         length = parse_duration(label)
         service.compute(Window.ending(NOW, length))  # warm-up: statement built, caches warm

@@ -12,6 +12,7 @@ from . import (
     test_alerts_probes,
     test_alerts_service,
     test_alerts_slo,
+    test_alerts_telemetry,
 )
 from .conftest import make_settings
 
@@ -23,6 +24,7 @@ CASES = (
     + test_alerts_anomaly.CASES
     + test_alerts_slo.CASES
     + test_alerts_probes.CASES
+    + test_alerts_telemetry.CASES
 )
 
 
@@ -86,6 +88,10 @@ def test_the_rule_set_is_the_corrected_guide_plus_target_and_health_alerts() -> 
         ("TLSCertificateExpiringSoon", "warning", "infrastructure"),
         ("JourneyFailing", "critical", "payments"),  # the journey prober's quorum
         ("ProbesNotRunning", "warning", "monitoring"),  # the exporter itself gets no result
+        # The traces and logs pipeline (definitions/alerts_telemetry.py).
+        ("TelemetryPipelineRejecting", "warning", "monitoring"),
+        ("TelemetryStoreUnavailable", "warning", "monitoring"),
+        ("TelemetrySpoolBacklog", "warning", "monitoring"),
         # One per burn-rate tier, per service owning an SLO (definitions/slos.py).
         ("SLOErrorBudgetBurnFast", "critical", "fanz-platform"),
         ("SLOErrorBudgetBurnFast", "critical", "payments"),

@@ -40,7 +40,7 @@ def test_render_writes_every_file_and_checks_them(runner: CliRunner, tmp_path: P
     assert result.exit_code == 0, result.output
     assert (
         result.output.splitlines()[-1]
-        == f"rendered 25 files into {out} (checked with promtool, amtool and blackbox_exporter)"
+        == f"rendered 26 files into {out} (checked with promtool, amtool and blackbox_exporter)"
     )
     prom = yaml.safe_load((out / "prometheus.yml").read_text())
     assert prom["global"]["scrape_interval"] == "1s"

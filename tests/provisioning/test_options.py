@@ -77,7 +77,7 @@ def test_a_short_rate_window_shortens_every_short_term_rate_and_nothing_else() -
 def test_the_short_variant_passes_promtool_check_rules(tmp_path: Path) -> None:
     render_all(make_settings(**SHORT), tmp_path)
     rule_files = sorted(str(p) for p in (tmp_path / "rules").glob("*.yml"))
-    assert len(rule_files) == 18
+    assert len(rule_files) == 19
     proc = subprocess.run(
         [find_binary(PROMTOOL), "check", "rules", "--lint=all", "--lint-fatal", *rule_files],
         capture_output=True,
@@ -86,7 +86,7 @@ def test_the_short_variant_passes_promtool_check_rules(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("SUCCESS") == 18
+    assert proc.stdout.count("SUCCESS") == 19
     assert [r.returncode for r in check_rendered(tmp_path)] == [0, 0, 0]
 
 

@@ -132,10 +132,12 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
         "fanzwatch.slo-web-performance-inp-budget",
         "fanzwatch.slo-web-performance-lcp-budget",
         "fanzwatch.slo-web-performance-page-load-p95-budget",
+        "fanzwatch.telemetry",
     ]
     # + the anomaly meta-alerts, + the probe rules, + the SLOs (18 rules each, 21 with money,
     # 17 for the performance budgets with their two tiers)
-    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21 + 3 * 17
+    # + the traces and logs pipeline's alerts
+    assert sum(len(g["rules"]) for g in groups) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21 + 3 * 17 + 3
 
     # Healthy traffic first; Prometheus must see the counters before they move, as a
     # counter's first scraped value is its baseline. (Prometheus's discovery hands the
@@ -176,5 +178,5 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     assert float(firing[0]["value"]) > 0.9  # nearly every attempt failed
 
     rules = [r for g in httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"] for r in g["rules"]]
-    assert len(rules) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21 + 3 * 17  # + the anomaly meta-alerts, probe rules, SLOs
+    assert len(rules) == 12 + 19 + 4 + 9 + 6 * 18 + 2 * 21 + 3 * 17 + 3  # + anomaly, probes, SLOs, pipeline
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

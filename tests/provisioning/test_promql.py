@@ -25,8 +25,9 @@ def test_every_rendered_expression_is_sound() -> None:
     expressions = provisioning.expressions()
     # rules, dashboard targets and the $platform variable's series: nothing skipped
     # plus the probe rules (the journey quorum record and alerts), plus the SLOs: 18 rules each,
-    # 21 for the two priced in money, 17 for the three performance budgets (two tiers)
-    assert len(expressions) == 12 + 19 + 4 + 16 + 2 + 9 + 6 * 18 + 2 * 21 + 3 * 17
+    # 21 for the two priced in money, 17 for the three performance budgets (two tiers), and the
+    # traces and logs pipeline's three alerts
+    assert len(expressions) == 12 + 19 + 4 + 16 + 2 + 9 + 6 * 18 + 2 * 21 + 3 * 17 + 3
     assert check_provisioning(provisioning) == []
 
 

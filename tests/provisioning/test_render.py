@@ -27,6 +27,7 @@ EXPECTED_FILES = {
     "rules/health.yml",
     "rules/anomaly.yml",
     "rules/probes.yml",
+    "rules/telemetry.yml",
     "rules/slo-fanz-platform-api-availability.yml",
     "rules/slo-fanz-platform-api-latency.yml",
     "rules/slo-fanz-platform-probe-availability.yml",
@@ -73,8 +74,15 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 def test_promtool_and_amtool_accept_the_output(rendered: Path) -> None:
     results = check_rendered(rendered)
     assert [r.returncode for r in results] == [0, 0, 0]
-    assert "SUCCESS: 18 rule files found" in results[0].output
-    for file, count in {"recording": 12, "service": 7, "business": 2, "infrastructure": 7, "health": 3}.items():
+    assert "SUCCESS: 19 rule files found" in results[0].output
+    for file, count in {
+        "recording": 12,
+        "service": 7,
+        "business": 2,
+        "infrastructure": 7,
+        "health": 3,
+        "telemetry": 3,
+    }.items():
         assert f"Checking rules/{file}.yml\n  SUCCESS: {count} rules found" in results[0].output
     assert "Checking 'alertmanager.yml'  SUCCESS" in results[1].output
     assert " - 4 inhibit rules\n - 6 receivers" in results[1].output

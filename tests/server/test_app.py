@@ -154,3 +154,24 @@ def test_bi_reports_from_the_platform_database(tmp_path: Path) -> None:
         assert report.status_code == 200, report.text
         assert client.get("/api/v1/bi/report", params={"window": "banana"}).status_code in {400, 422}
         assert "fanz_bi_" in metrics_text(client)
+
+
+def test_the_traces_and_logs_pipeline_counts_itself_on_metrics(tmp_path: Path) -> None:
+    from fanzwatch.settings.telemetry_store import TelemetryStoreSettings
+
+    with socket.socket() as sock:  # a port nothing listens on: no write is attempted here anyway
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = ServerSettings(
+        auth=AUTH, data_dir=tmp_path, telemetry_store=TelemetryStoreSettings(url=f"http://127.0.0.1:{port}")
+    )
+    with TestClient(create_app(settings), headers=BEARER) as client:
+        refused = client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"})
+        assert refused.status_code == 401  # the viewer token is not the OTLP token
+        text = metrics_text(client)
+    assert 'fanz_otlp_requests_total{outcome="unauthorized",signal="logs"} 1.0' in text
+    assert 'fanz_otlp_requests_total{outcome="accepted",signal="traces"} 0.0' in text
+    assert "fanz_otlp_queue_capacity_records 200000.0" in text
+    assert "fanz_otlp_store_up 1.0" in text
+    assert "fanz_otlp_spool_files 0.0" in text
+    assert 'fanz_otlp_queued_records{signal="traces"} 0.0' in text

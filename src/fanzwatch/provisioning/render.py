@@ -35,6 +35,7 @@ from .definitions.alerts_health import HEALTH
 from .definitions.alerts_infra import INFRASTRUCTURE
 from .definitions.alerts_probes import PROBES
 from .definitions.alerts_service import SERVICE, service_group
+from .definitions.alerts_telemetry import TELEMETRY
 from .definitions.dashboards import DASHBOARDS
 from .definitions.jobs import VIEWER_TOKEN_FILE, scrape_jobs
 from .definitions.probes import probes
@@ -49,7 +50,16 @@ from .scrape import PrometheusConfig
 from .slo import SLO
 from .slo_rules import slo_rule_group
 
-RULE_GROUPS: tuple[RuleGroup, ...] = (RECORDING, SERVICE, BUSINESS, INFRASTRUCTURE, HEALTH, ANOMALY, PROBES)
+RULE_GROUPS: tuple[RuleGroup, ...] = (
+    RECORDING,
+    SERVICE,
+    BUSINESS,
+    INFRASTRUCTURE,
+    HEALTH,
+    ANOMALY,
+    PROBES,
+    TELEMETRY,
+)
 """The rule groups with the default 5-minute rate window."""
 _OWNED_GLOBS = ("rules/*.yml", "grafana/dashboards/*.json")
 
@@ -104,6 +114,7 @@ def rule_groups(settings: ProvisioningSettings) -> tuple[RuleGroup, ...]:
         HEALTH,
         ANOMALY,
         PROBES,
+        TELEMETRY,
         *(slo_rule_group(slo) for slo in slos(settings)),
     )
 

@@ -30,6 +30,7 @@ from ..settings import ServerSettings
 from ..store import create_store_engine, upgrade
 from ..telemetry.api import build_router as build_telemetry_router
 from ..telemetry.client import TelemetryStoreClient
+from ..telemetry.metrics import OtlpMetrics
 from ..telemetry.queue import StoreQueue
 from ..telemetry.reader import TelemetryReader
 from ..telemetry.receiver import OtlpReceiver
@@ -105,11 +106,13 @@ def create_app(
         telemetry.log_handler.exclude(*UNEXPORTED_LOGGERS)
 
     otlp = settings.otlp
+    otlp_metrics = OtlpMetrics(registry)  # the pipeline's own metrics, on the server's /metrics
     receiver = OtlpReceiver(
         scrub=lambda text: scrub_text(text, rules=settings.scrub),  # log bodies: the RUM rules
         max_request_bytes=otlp.max_request_bytes,
         max_decompressed_bytes=otlp.max_decompressed_bytes,
         retry_after_seconds=otlp.retry_after_seconds,
+        metrics=otlp_metrics,
     )
 
     def read_telemetry() -> TelemetryReader | None:
@@ -150,6 +153,7 @@ def create_app(
                     capacity_rows=otlp.queue_rows,
                     batch_rows=otlp.batch_rows,
                     spool_dir=settings.data_dir / "otlp-spool",
+                    metrics=otlp_metrics,
                 )
                 await queue.start()  # replays what an earlier stop spooled
                 stack.push_async_callback(queue.stop, flush_seconds=otlp.shutdown_flush_seconds)

@@ -9,9 +9,9 @@ talks to it through this client over loopback, with the shared token of
 >>> spans = await client.query("trace", trace_id="4bf92f3577b34da6a3ce929d0e0e4736")  # doctest: +SKIP
 >>> logs = await client.query("search_logs", text="declined", service="fanz-platform", limit=50)  # doctest: +SKIP
 
-Errors: ``QueryParameterError`` (a ``ValueError``) for a bad query name or parameter,
-answered 400 by the store; ``TelemetryStoreUnavailableError`` when the store cannot be
-reached or fails (a caller answers 503).
+Errors: ``QueryParameterError`` (a ``ValueError``) for a bad query name or parameter, or a
+batch the store refuses (answered 400, or 413 over its size limit);
+``TelemetryStoreUnavailableError`` when the store cannot be reached or fails (a caller answers 503).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class TelemetryStoreClient:
             raise TelemetryStoreUnavailableError(
                 f"telemetry store at {self.base_url} unreachable: {type(exc).__name__}"
             ) from None
-        if response.status_code == 400:
+        if response.status_code in (400, 413):  # the request itself is refused: sending it again cannot help
             raise QueryParameterError(_detail(response))
         if response.status_code == 404 and lookup:
             raise QueryParameterError(_detail(response))

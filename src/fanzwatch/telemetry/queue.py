@@ -5,6 +5,7 @@ merged up to ``batch_rows`` per insert. When the store is down the head batch is
 retried with back-off, and the receiver refuses new data (503 ``Retry-After``) instead of
 growing: nothing accepted is dropped. On stop the queue is handed to the store for up to
 ``flush_seconds``; whatever is left is spooled to disk and replayed by the next start.
+Depth, store state, writes, their latency and errors are in ``OtlpMetrics`` (``metrics``).
 
 >>> queue = StoreQueue(client, capacity_rows=200_000, batch_rows=20_000, spool_dir=path)  # doctest: +SKIP
 >>> await queue.start(); queue.offer("otel_traces", body, rows=500)  # doctest: +SKIP
@@ -17,12 +18,17 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
+from ..core.catalog import otlp as outcomes
 from .client import TelemetryStoreClient, TelemetryStoreUnavailableError
+from .metrics import SIGNAL_OF_TABLE, OtlpMetrics
 from .queries import QueryParameterError
 
 logger = logging.getLogger(__name__)
@@ -41,7 +47,13 @@ class StoreQueue:
     """Bounded (by rows) queue of encoded batches, drained by one task to the store process."""
 
     def __init__(
-        self, client: TelemetryStoreClient, *, capacity_rows: int, batch_rows: int, spool_dir: Path | None = None
+        self,
+        client: TelemetryStoreClient,
+        *,
+        capacity_rows: int,
+        batch_rows: int,
+        spool_dir: Path | None = None,
+        metrics: OtlpMetrics | None = None,
     ) -> None:
         self.client = client
         self.capacity_rows = capacity_rows
@@ -49,6 +61,14 @@ class StoreQueue:
         self.spool_dir = spool_dir
         self._batches: deque[_Batch] = deque()
         self._rows = 0
+        self._rows_by_table: dict[str, int] = {}
+        self.metrics = metrics if metrics is not None else OtlpMetrics(CollectorRegistry())
+        self.metrics.watch(
+            queued=self._queued_of_signal,
+            capacity=capacity_rows,
+            store_up=lambda: self.store_up,
+            spool_dir=spool_dir,
+        )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -60,9 +80,22 @@ class StoreQueue:
     def queued_rows(self) -> int:
         return self._rows
 
+    def _queued_of_signal(self, signal: str) -> int:
+        return sum(rows for table, rows in self._rows_by_table.items() if SIGNAL_OF_TABLE.get(table) == signal)
+
+    def refusal(self, rows: int) -> str | None:
+        """Why ``rows`` more would be refused now (a ``fanz_otlp_requests`` outcome), or None when they fit."""
+        if self._stopping:
+            return outcomes.NOT_READY
+        if not self.store_up:
+            return outcomes.STORE_UNAVAILABLE
+        if self._rows + rows > self.capacity_rows:
+            return outcomes.BACK_PRESSURE
+        return None
+
     def accepts(self, rows: int) -> bool:
         """Whether ``rows`` more fit now (and the store is believed up)."""
-        return self.store_up and not self._stopping and self._rows + rows <= self.capacity_rows
+        return self.refusal(rows) is None
 
     def offer(self, table: str, body: bytes, *, rows: int) -> bool:
         """Queue one encoded batch; False (nothing queued) when it does not fit."""
@@ -71,9 +104,13 @@ class StoreQueue:
         self._push(_Batch(table, body, rows))
         return True
 
+    def _count(self, table: str, rows: int) -> None:
+        self._rows += rows
+        self._rows_by_table[table] = self._rows_by_table.get(table, 0) + rows
+
     def _push(self, batch: _Batch) -> None:
         self._batches.append(batch)
-        self._rows += batch.rows
+        self._count(batch.table, batch.rows)
         self._wake.set()
 
     async def start(self) -> None:
@@ -109,9 +146,12 @@ class StoreQueue:
                 await self._wake.wait()
                 continue
             batch = self._next()
+            signal = SIGNAL_OF_TABLE.get(batch.table, "traces")
+            started = time.perf_counter()
             try:
                 await self.client.insert(batch.table, batch.body)
             except TelemetryStoreUnavailableError as exc:
+                self.metrics.write_failed(signal, "unavailable")
                 if self.store_up:
                     logger.warning("telemetry store unavailable; holding %d rows: %s", self._rows, exc)
                 self.store_up = False
@@ -123,12 +163,15 @@ class StoreQueue:
                 continue
             except QueryParameterError as exc:  # the store refuses the batch itself: retrying cannot help
                 logger.error("telemetry store refused a batch of %d rows: %s", batch.rows, exc)
+                self.metrics.write_failed(signal, "refused")
+                self.metrics.dropped(signal, batch.rows)
                 self.dropped_rows += batch.rows
             except asyncio.CancelledError:  # stop() ran out of time mid-insert: the batch is spooled, not lost
                 self._batches.appendleft(batch)
                 raise
             except Exception:  # a bug or an odd answer must not end the drain (the receiver would 200 into a void)
                 logger.exception("sending a batch of %d rows to the telemetry store failed; retrying", batch.rows)
+                self.metrics.write_failed(signal, "error")
                 self._batches.appendleft(batch)
                 if self._stopping:
                     return
@@ -136,12 +179,13 @@ class StoreQueue:
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
             else:
+                self.metrics.written(signal, batch.rows, time.perf_counter() - started)
                 self.delivered_rows += batch.rows
                 if not self.store_up:
                     logger.info("telemetry store back; %d rows still queued", self._rows - batch.rows)
                 self.store_up = True
             backoff = BACKOFF_FIRST
-            self._rows -= batch.rows
+            self._count(batch.table, -batch.rows)
             for path in batch.spooled:
                 path.unlink(missing_ok=True)
 
@@ -180,6 +224,7 @@ class StoreQueue:
             kept += batch.rows
         logger.warning("telemetry store unreachable at stop: %d rows spooled to %s", kept, self.spool_dir)
         self._rows = 0
+        self._rows_by_table.clear()
 
     def _replay_spool(self) -> None:
         """Queue the spooled batches of earlier runs (and of dead processes that had claimed some)."""

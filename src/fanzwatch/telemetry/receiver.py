@@ -16,8 +16,12 @@ accepted                               200, ``Export*ServiceResponse``; ``partia
                                        counts the spans/records rejected (bad ids) and why
 =====================================  ==================================================
 
-Answers are in the request's encoding (protobuf or JSON). Decoding runs off the event
-loop; accepted rows go to the bounded ``StoreQueue`` (``queue``) as encoded batches.
+Answers are in the request's encoding (protobuf or JSON). Inflating and decoding run off
+the event loop, at most ``decode_threads`` requests at a time (one ``CapacityLimiter`` per
+receiver: a burst of large bodies waits for a worker instead of taking every thread and
+core); accepted rows go to the bounded ``StoreQueue`` (``queue``) as encoded batches.
+Every answer is counted in ``fanz_otlp_requests`` and every decoded record in
+``fanz_otlp_records`` (``OtlpMetrics``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Request
@@ -35,8 +40,11 @@ from fastapi.responses import Response
 from google.rpc.status_pb2 import Status  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from prometheus_client import CollectorRegistry
 
+from ..core.catalog import otlp as outcomes
 from .client import encode_rows
+from .metrics import SIGNAL_OF_TABLE, OtlpMetrics
 from .otlp import MalformedOtlpError, decode_logs, decode_traces
 from .queue import StoreQueue
 from .schema import LOGS_TABLE, TRACES_TABLE
@@ -44,12 +52,33 @@ from .schema import LOGS_TABLE, TRACES_TABLE
 logger = logging.getLogger(__name__)
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 _GRPC_INVALID_ARGUMENT, _GRPC_UNAVAILABLE, _GRPC_UNAUTHENTICATED = 3, 14, 16
+DECODE_THREADS = 2
+"""Requests inflated and decoded at once (the machine's cores; the rest wait their turn)."""
+_OUTCOME_OF_STATUS = {
+    400: outcomes.MALFORMED,
+    401: outcomes.UNAUTHORIZED,
+    413: outcomes.TOO_LARGE,
+    415: outcomes.UNSUPPORTED_MEDIA_TYPE,
+}
+_UNAVAILABLE = {
+    outcomes.NOT_READY: "the receiver is not running; retry later",
+    outcomes.STORE_UNAVAILABLE: "the trace store is unavailable; retry later",
+    outcomes.BACK_PRESSURE: "the receiver's queue is full; retry later",
+}
 
 
 class _Refusal(Exception):
-    def __init__(self, status: int, message: str, *, code: int = _GRPC_INVALID_ARGUMENT) -> None:
+    def __init__(
+        self, status: int, message: str, *, code: int = _GRPC_INVALID_ARGUMENT, outcome: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+        self.outcome = outcome or _OUTCOME_OF_STATUS.get(status, outcomes.MALFORMED)
+
+    @classmethod
+    def unavailable(cls, outcome: str) -> _Refusal:
+        """The 503 of a ``outcomes.REFUSALS`` outcome."""
+        return cls(503, _UNAVAILABLE[outcome], code=_GRPC_UNAVAILABLE, outcome=outcome)
 
 
 class OtlpReceiver:
@@ -69,6 +98,8 @@ class OtlpReceiver:
         max_request_bytes: int = 8 << 20,
         max_decompressed_bytes: int = 32 << 20,
         retry_after_seconds: int = 5,
+        decode_threads: int = DECODE_THREADS,
+        metrics: OtlpMetrics | None = None,
     ) -> None:
         self.queue: StoreQueue | None = None
         self._expected = b""
@@ -76,6 +107,8 @@ class OtlpReceiver:
         self.max_request_bytes = max_request_bytes
         self.max_decompressed_bytes = max_decompressed_bytes
         self.retry_after = str(retry_after_seconds)
+        self.decode_limiter = anyio.CapacityLimiter(decode_threads)
+        self.metrics = metrics if metrics is not None else OtlpMetrics(CollectorRegistry())
 
     def attach(self, queue: StoreQueue, *, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
@@ -101,9 +134,10 @@ class OtlpReceiver:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         as_json = media == JSON
         queue = self.queue
+        signal = SIGNAL_OF_TABLE[table]
         try:
             if queue is None:
-                raise _Refusal(503, "the receiver is not running; retry later", code=_GRPC_UNAVAILABLE)
+                raise _Refusal.unavailable(outcomes.NOT_READY)
             if not hmac.compare_digest(request.headers.get("authorization", "").encode(), self._expected):
                 raise _Refusal(401, "a valid bearer token is needed (the otlp_token file)", code=_GRPC_UNAUTHENTICATED)
             if media not in (PROTOBUF, JSON):
@@ -111,16 +145,23 @@ class OtlpReceiver:
             encoding = request.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("gzip", "identity", ""):
                 raise _Refusal(415, f"content encoding {encoding!r}: send gzip or identity")
-            if not queue.accepts(1):
-                raise _Refusal(503, "the trace store is unavailable or busy; retry later", code=_GRPC_UNAVAILABLE)
+            refused = queue.refusal(1)
+            if refused is not None:
+                raise _Refusal.unavailable(refused)
             body = await self._read(request)
-            if encoding == "gzip":
-                body = self._gunzip(body)
-            rows, rejected, payload = await anyio.to_thread.run_sync(self._decode, table, body, as_json)
+            rows, rejected, payload = await anyio.to_thread.run_sync(
+                self._inflate_and_decode, table, body, encoding == "gzip", as_json, limiter=self.decode_limiter
+            )
             if rows and not queue.offer(table, payload, rows=len(rows)):
-                raise _Refusal(503, "the trace store is unavailable or busy; retry later", code=_GRPC_UNAVAILABLE)
+                refused = queue.refusal(len(rows)) or outcomes.BACK_PRESSURE
+                self.metrics.records(signal, refused, len(rows) + rejected)
+                raise _Refusal.unavailable(refused)
         except _Refusal as refusal:
+            self.metrics.request(signal, refusal.outcome)
             return self._refusal(refusal, as_json)
+        self.metrics.request(signal, outcomes.ACCEPTED)
+        self.metrics.records(signal, outcomes.ACCEPTED, len(rows))
+        self.metrics.records(signal, outcomes.INVALID, rejected)
         return self._success(table, rejected, as_json)
 
     async def _read(self, request: Request) -> bytes:
@@ -153,6 +194,14 @@ class OtlpReceiver:
             rest = inflater.unused_data
             if not rest:
                 return bytes(out)
+
+    def _inflate_and_decode(
+        self, table: str, body: bytes, gzipped: bool, as_json: bool
+    ) -> tuple[list[dict[str, Any]], int, bytes]:
+        """On a worker thread: the gzip step (bounded), then the decode; ``_Refusal`` for 400 or 413."""
+        if gzipped:
+            body = self._gunzip(body)
+        return self._decode(table, body, as_json)
 
     def _decode(self, table: str, body: bytes, as_json: bool) -> tuple[list[dict[str, Any]], int, bytes]:
         try:

@@ -10,8 +10,11 @@ this small ASGI app holds the store and answers, on loopback:
 ===========================  ===========================================================
 
 Every call but ``/health`` needs ``Authorization: Bearer <token>`` (the shared file in the
-secrets dir). Writes are synchronous: an answered insert is in the database, so stopping
-the process loses nothing (the database is closed, flushing it, on shutdown).
+secrets dir). Bodies are bounded (``max_insert_bytes``, ``max_query_bytes``): a declared
+``Content-Length`` over the limit is refused 413 before anything is read, and a streamed
+body is refused 413 as soon as it passes the limit, so an oversized body is never held whole.
+Writes are synchronous: an answered insert is in the database, so stopping the process
+loses nothing (the database is closed, flushing it, on shutdown).
 
 >>> app = build_store_app(ChdbTelemetryStore(path, ttl_days=7), token="...")  # doctest: +SKIP
 """
@@ -36,13 +39,45 @@ from .store import ChdbTelemetryStore, StoreInputError
 
 logger = logging.getLogger(__name__)
 MAX_INSERT_BYTES = 256 << 20
+"""Largest insert body: the receiver merges batches of up to ``otlp.batch_rows`` (20,000 rows, a few MiB)."""
+MAX_QUERY_BYTES = 64 << 10
+"""Largest query parameters body: a few filters and a time range."""
+
+
+class _BodyTooLarge(Exception):
+    """A body over its limit; ``detail`` says which limit and what to do."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+async def _bounded_body(request: Request, limit: int, too_large: str) -> bytes:
+    """The body, read chunk by chunk and refused (``_BodyTooLarge(too_large)``) once past ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise _BodyTooLarge(too_large)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge(too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def build_store_app(store: ChdbTelemetryStore, *, token: str) -> Starlette:
+def build_store_app(
+    store: ChdbTelemetryStore,
+    *,
+    token: str,
+    max_insert_bytes: int = MAX_INSERT_BYTES,
+    max_query_bytes: int = MAX_QUERY_BYTES,
+) -> Starlette:
     """The store process's app over an open ``store``, closed when the app shuts down.
 
     The store is opened by the caller, on the main thread, before the server starts:
@@ -67,9 +102,12 @@ def build_store_app(store: ChdbTelemetryStore, *, token: str) -> Starlette:
         if not authorised(request):
             return refused()
         table = request.path_params["table"]
-        body = await request.body()
-        if len(body) > MAX_INSERT_BYTES:
-            return JSONResponse({"detail": f"a batch is at most {MAX_INSERT_BYTES} bytes"}, 413)
+        try:
+            body = await _bounded_body(
+                request, max_insert_bytes, f"a batch is at most {max_insert_bytes} bytes: send smaller batches"
+            )
+        except _BodyTooLarge as exc:
+            return JSONResponse({"detail": exc.detail}, 413)
         store = state["store"]
         try:
             count = await anyio.to_thread.run_sync(store.insert_lines, table, body)
@@ -88,7 +126,13 @@ def build_store_app(store: ChdbTelemetryStore, *, token: str) -> Starlette:
         if named is None:
             return JSONResponse({"detail": f"no query {name!r}; known: {', '.join(QUERIES)}"}, 404)
         try:
-            given: Any = orjson.loads(await request.body() or b"{}")
+            body = await _bounded_body(
+                request, max_query_bytes, f"query parameters are at most {max_query_bytes} bytes: send shorter ones"
+            )
+        except _BodyTooLarge as exc:
+            return JSONResponse({"detail": exc.detail}, 413)
+        try:
+            given: Any = orjson.loads(body or b"{}")
             if not isinstance(given, dict):
                 raise QueryParameterError("the parameters are a JSON object")
             params = named.bind(given)

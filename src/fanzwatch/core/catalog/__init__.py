@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownMetricError
-from . import alerting, anomaly, bi, business, external, health, http, probes, recording, rum, runtime, slo
+from . import alerting, anomaly, bi, business, external, health, http, otlp, probes, recording, rum, runtime, slo
 from ._spec import PLATFORM, Label, MetricKind, MetricSpec, Source
 
 
@@ -66,6 +66,7 @@ CATALOG = Catalog(
     + recording.METRICS
     + slo.METRICS
     + probes.METRICS
+    + otlp.METRICS
 )
 
 __all__ = ["CATALOG", "PLATFORM", "Catalog", "Label", "MetricKind", "MetricSpec", "Source"]

@@ -14,8 +14,9 @@ that git ref's ``src/`` is exported to a temporary directory and, in the same in
 both trees run the same figures, each in its own interpreter (``PYTHONPATH``): the decode
 step (``decode_traces`` + ``encode_rows``, what the receiver runs per request) with the
 garbage collections it causes over a server-sized heap, and with ``--http`` a whole stack
-(server and store of that tree), ``--rounds`` times, alternating, with the load average
-before each run (figures from a loaded machine are not comparable: see docs/benchmarks.md).
+(server and store of that tree, ``--warmup`` requests sent first and not counted),
+``--rounds`` times, alternating, with the load average before each run (figures from a
+loaded machine are not comparable: see docs/benchmarks.md).
 
 ``--queries`` (``bench_queries``): the read side at scale, ``--spans`` spans and as many logs
 filled inside each engine, then FanzDash's own reads (``TelemetryReader`` named queries:
@@ -84,6 +85,11 @@ def _requests(spans: int, batch: int, rng: random.Random) -> list[bytes]:
         )
         bodies.append(request.SerializeToString())
     return bodies
+
+
+def _span_count(body: bytes) -> int:
+    request = ExportTraceServiceRequest.FromString(body)
+    return sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
 
 
 def _p50_ms(fn: object, repeats: int) -> float:
@@ -291,7 +297,9 @@ def _env(src: Path | None) -> dict[str, str]:
     return env
 
 
-def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path, src: Path | None) -> dict[str, float]:
+def _http_ingest(
+    bodies: list[bytes], spans: int, senders: int, tmp: Path, src: Path | None, *, warmup_requests: int = 0
+) -> dict[str, float]:
     """Spans/s through the receiver: CPU of the server process (and of the store process),
     and wall time until all are stored."""
     data = tmp / "stack"
@@ -324,7 +332,7 @@ def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path, src: 
         )
         return int(answer.json()["rows"][0]["spans"])
 
-    async def send() -> int:
+    async def send(bodies: list[bytes]) -> int:
         pending = list(reversed(bodies))
         refused = 0
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server_port}", timeout=60) as http:
@@ -345,11 +353,18 @@ def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path, src: 
         return refused
 
     try:
+        # Warm-up, not counted: a fresh server's first requests import and build what the
+        # rest reuse (code paths, the store client's connection, the store's first parts).
+        warmup = bodies[:warmup_requests]
+        asyncio.run(send(warmup))
+        before = sum(_span_count(body) for body in warmup)
+        while stored() < before:
+            time.sleep(0.05)
         load = os.getloadavg()[0]
         cpu, store_cpu, wall = _cpu_seconds(server.pid), _cpu_seconds(store.pid), time.perf_counter()
-        refused = asyncio.run(send())
+        refused = asyncio.run(send(bodies))
         answered = time.perf_counter() - wall
-        while stored() < spans:
+        while stored() < before + spans:
             time.sleep(0.05)
         wall = time.perf_counter() - wall
         cpu, store_cpu = _cpu_seconds(server.pid) - cpu, _cpu_seconds(store.pid) - store_cpu
@@ -437,14 +452,14 @@ def _side_by_side(args: argparse.Namespace, bodies: list[bytes]) -> None:
         if not args.http:
             return
         print(
-            f"\nHTTP receiver (protobuf, {len(bodies):,} requests of {args.batch:,} spans, {args.senders} senders; "
-            "fanzwatch serve, one worker, + fanzwatch telemetry-store):"
+            f"\nHTTP receiver (protobuf, {len(bodies):,} requests of {args.batch:,} spans after {args.warmup} not "
+            f"counted, {args.senders} senders; fanzwatch serve, one worker, + fanzwatch telemetry-store):"
         )
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
         for round_ in range(args.rounds):
             for name, src in trees:
                 with tempfile.TemporaryDirectory() as stack:
-                    r = _http_ingest(bodies, args.spans, args.senders, Path(stack), src)
+                    r = _http_ingest(bodies, args.spans, args.senders, Path(stack), src, warmup_requests=args.warmup)
                 runs[name].append(r)
                 print(
                     f"  round {round_ + 1} {name:{width}s} load {r['load']:4.1f}: {r['server']:9,.0f} spans per "
@@ -472,6 +487,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--baseline", default="main", help="git ref measured side by side ('' for none)")
     parser.add_argument("--rounds", type=int, default=1, help="HTTP runs of each tree, alternating")
+    parser.add_argument("--warmup", type=int, default=5, help="requests sent before the HTTP figures (not counted)")
     parser.add_argument("--figures-only", action="store_true", help=argparse.SUPPRESS)  # one tree's decode figures
     args = parser.parse_args()
     if args.queries:

@@ -9,6 +9,15 @@ in the store (counted by the store). Then, as without it: the receiver's decode 
 by id and service+route+min-duration over 24 h, p50 of ``--repeats``.
 Run: ``nice -n 10 .venv/bin/python bench/bench_telemetry.py --spans 200000 [--http]``.
 
+Side by side with a baseline (``--baseline main``, the default; ``--baseline ''`` for none):
+that git ref's ``src/`` is exported to a temporary directory and, in the same invocation,
+both trees run the same figures, each in its own interpreter (``PYTHONPATH``): the decode
+step (``decode_traces`` + ``encode_rows``, what the receiver runs per request) with the
+garbage collections it causes over a server-sized heap, and with ``--http`` a whole stack
+(server and store of that tree, ``--warmup`` requests sent first and not counted),
+``--rounds`` times, alternating, with the load average before each run (figures from a
+loaded machine are not comparable: see docs/benchmarks.md).
+
 ``--queries`` (``bench_queries``): the read side at scale, ``--spans`` spans and as many logs
 filled inside each engine, then FanzDash's own reads (``TelemetryReader`` named queries:
 trace by id, service+route+min duration over 24 h, log words over 24 h, a common and a rare
@@ -20,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import os
 import random
 import socket
@@ -38,6 +49,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from fanzwatch.telemetry import TRACES_TABLE, ChdbTelemetryStore
+from fanzwatch.telemetry.client import encode_rows
 from fanzwatch.telemetry.otlp import decode_traces
 
 SERVICES = ("fanz-platform", "payment-processor", "fanzwatch")
@@ -73,6 +85,11 @@ def _requests(spans: int, batch: int, rng: random.Random) -> list[bytes]:
         )
         bodies.append(request.SerializeToString())
     return bodies
+
+
+def _span_count(body: bytes) -> int:
+    request = ExportTraceServiceRequest.FromString(body)
+    return sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
 
 
 def _p50_ms(fn: object, repeats: int) -> float:
@@ -272,11 +289,22 @@ def _start(argv: tuple[str, ...], url: str, env: dict[str, str], log: Path) -> s
     raise SystemExit(f"{argv[3]} not ready: {log.read_text()[-2000:]}")
 
 
-def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path) -> None:
-    """Spans/s through the receiver: CPU of the server process, and wall time until all are stored."""
+def _env(src: Path | None) -> dict[str, str]:
+    """The environment of a child running ``src``'s fanzwatch (None: the installed one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANZWATCH_")}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def _http_ingest(
+    bodies: list[bytes], spans: int, senders: int, tmp: Path, src: Path | None, *, warmup_requests: int = 0
+) -> dict[str, float]:
+    """Spans/s through the receiver: CPU of the server process (and of the store process),
+    and wall time until all are stored."""
     data = tmp / "stack"
     store_port, server_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FANZWATCH_")}
+    env = _env(src)
     env |= {"FANZWATCH_ANOMALY_ENABLED": "false", "FANZWATCH_DASH_PROMETHEUS_URL": ""}
     env |= {
         "FANZWATCH_TELEMETRY_STORE_URL": f"http://127.0.0.1:{store_port}",
@@ -304,7 +332,7 @@ def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path) -> No
         )
         return int(answer.json()["rows"][0]["spans"])
 
-    async def send() -> int:
+    async def send(bodies: list[bytes]) -> int:
         pending = list(reversed(bodies))
         refused = 0
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server_port}", timeout=60) as http:
@@ -325,22 +353,127 @@ def _http_ingest(bodies: list[bytes], spans: int, senders: int, tmp: Path) -> No
         return refused
 
     try:
-        cpu, wall = _cpu_seconds(server.pid), time.perf_counter()
-        refused = asyncio.run(send())
+        # Warm-up, not counted: a fresh server's first requests import and build what the
+        # rest reuse (code paths, the store client's connection, the store's first parts).
+        warmup = bodies[:warmup_requests]
+        asyncio.run(send(warmup))
+        before = sum(_span_count(body) for body in warmup)
+        while stored() < before:
+            time.sleep(0.05)
+        load = os.getloadavg()[0]
+        cpu, store_cpu, wall = _cpu_seconds(server.pid), _cpu_seconds(store.pid), time.perf_counter()
+        refused = asyncio.run(send(bodies))
         answered = time.perf_counter() - wall
-        while stored() < spans:
+        while stored() < before + spans:
             time.sleep(0.05)
         wall = time.perf_counter() - wall
-        cpu = _cpu_seconds(server.pid) - cpu
-        print(
-            f"HTTP receiver (protobuf, {len(bodies):,} requests, {senders} senders): "
-            f"{spans / cpu:,.0f} spans per CPU-second of the server; {spans / wall:,.0f} spans/s wall until stored "
-            f"({spans / answered:,.0f} spans/s answered; {refused} 503s retried)"
-        )
+        cpu, store_cpu = _cpu_seconds(server.pid) - cpu, _cpu_seconds(store.pid) - store_cpu
+        return {
+            "load": load,
+            "server": spans / cpu,
+            "store": spans / store_cpu,
+            "wall": spans / wall,
+            "answered": spans / answered,
+            "refused": refused,
+        }
     finally:
         for proc in (server, store):
             proc.terminate()
             proc.wait(timeout=60)
+
+
+def _decode_figures(bodies: list[bytes], spans: int) -> dict[str, float]:
+    """The receiver's per-request step on one core: decode to rows and encode the store's
+    batch, best of 3 (CPU time), and the garbage collections it causes per 1,000 spans over a
+    heap the size of a running server's (~250 k objects: a small heap hides the collector's cost)."""
+    heap = [{"n": [i]} for i in range(125_000)]  # noqa: F841 (kept alive: the server's own objects)
+    collections = [0, 0, 0]
+    started: list[float] = []
+    in_gc = [0.0]
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.process_time()]
+        else:
+            collections[info["generation"]] += 1
+            in_gc[0] += time.process_time() - started[0]
+
+    best = total = 0.0
+    gc.callbacks.append(count)
+    try:
+        for _ in range(3):
+            cpu = time.process_time()
+            for body in bodies:
+                rows, _ = decode_traces(body)
+                encode_rows(rows)
+            cpu = time.process_time() - cpu
+            best, total = max(best, spans / cpu), total + cpu
+    finally:
+        gc.callbacks.remove(count)
+    per_k = [c * 1000 / (3 * spans) for c in collections]
+    return {"rate": best, "gc0": per_k[0], "gc1": per_k[1], "gc2": per_k[2], "gc_share": in_gc[0] / total}
+
+
+def _in_tree(src: Path | None, argv: list[str]) -> dict[str, float]:
+    """This script's ``--figures-only`` run in a fresh interpreter over ``src``'s fanzwatch."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--figures-only", *argv], env=_env(src), capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"the figures of {src or 'this tree'} failed: {out.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _export_tree(ref: str, into: Path) -> Path:
+    """``ref``'s ``src/`` (a git ref of this repository) under ``into``: the baseline's code."""
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "src"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", ref], capture_output=True, text=True)
+    print(f"baseline: {ref} ({commit.stdout.strip()}), exported to {into}")
+    return into / "src"
+
+
+def _side_by_side(args: argparse.Namespace, bodies: list[bytes]) -> None:
+    """The decode step, and with ``--http`` the whole receiver, for the baseline and this tree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees: list[tuple[str, Path | None]] = [("this tree", None)]
+        if args.baseline:
+            trees.insert(0, (f"baseline {args.baseline}", _export_tree(args.baseline, Path(tmp))))
+        width = max(len(name) for name, _ in trees)
+        print(f"\ndecode + encode, {args.spans:,} spans in {args.batch:,}-span requests (CPU time, best of 3):")
+        for name, src in trees:
+            f = _in_tree(src, ["--spans", str(args.spans), "--batch", str(args.batch)])
+            print(
+                f"  {name:{width}s} {f['rate']:9,.0f} spans/s of CPU; GC per 1,000 spans: "
+                f"{f['gc0']:.1f} young, {f['gc1']:.2f} middle, {f['gc2']:.2f} full ({f['gc_share']:.0%} of the CPU)"
+            )
+        if not args.http:
+            return
+        print(
+            f"\nHTTP receiver (protobuf, {len(bodies):,} requests of {args.batch:,} spans after {args.warmup} not "
+            f"counted, {args.senders} senders; fanzwatch serve, one worker, + fanzwatch telemetry-store):"
+        )
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
+        for round_ in range(args.rounds):
+            for name, src in trees:
+                with tempfile.TemporaryDirectory() as stack:
+                    r = _http_ingest(bodies, args.spans, args.senders, Path(stack), src, warmup_requests=args.warmup)
+                runs[name].append(r)
+                print(
+                    f"  round {round_ + 1} {name:{width}s} load {r['load']:4.1f}: {r['server']:9,.0f} spans per "
+                    f"CPU-second of the server, {r['store']:9,.0f} of the store; {r['wall']:7,.0f} spans/s wall "
+                    f"until stored ({r['answered']:,.0f} answered, {r['refused']:.0f} 503s retried)"
+                )
+        if args.rounds > 1:
+            for name, done in runs.items():
+                server = statistics.median(r["server"] for r in done)
+                store = statistics.median(r["store"] for r in done)
+                print(
+                    f"  median of {args.rounds} {name:{width}s}: {server:9,.0f} spans per CPU-second of the server, "
+                    f"{store:9,.0f} of the store"
+                )
 
 
 def main() -> None:
@@ -352,15 +485,22 @@ def main() -> None:
     parser.add_argument("--tmp", type=Path, default=None, help="where the stores are built (default: the system tmp)")
     parser.add_argument("--http", action="store_true", help="also ingest through a real server's receiver")
     parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--baseline", default="main", help="git ref measured side by side ('' for none)")
+    parser.add_argument("--rounds", type=int, default=1, help="HTTP runs of each tree, alternating")
+    parser.add_argument("--warmup", type=int, default=5, help="requests sent before the HTTP figures (not counted)")
+    parser.add_argument("--figures-only", action="store_true", help=argparse.SUPPRESS)  # one tree's decode figures
     args = parser.parse_args()
     if args.queries:
         bench_queries(args.spans, args.repeats, args.tmp)
         return
     rng = random.Random(18)
     bodies = _requests(args.spans, args.batch, rng)
-    if args.http:
-        with tempfile.TemporaryDirectory() as tmp:
-            _http_ingest(bodies, args.spans, args.senders, Path(tmp))
+    if args.figures_only:
+        print(json.dumps(_decode_figures(bodies, args.spans)))
+        return
+    print(f"load average {os.getloadavg()[0]:.1f} at the start (2 cores shared; the rule: bench below 4)")
+    _side_by_side(args, bodies)
+    print("\nthis tree alone:")
     cpu = time.process_time()
     rows = []
     for body in bodies:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ import orjson
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from .otlp_json import OtlpJsonError, parse_json_request
 from .store import unix_nano_text
@@ -45,6 +45,7 @@ MAX_ATTRIBUTES = 128
 FREE_TEXT_ATTRIBUTES = frozenset({"exception.message", "exception.stacktrace"})
 """Attributes where error text (a failed call's arguments, a card number) ends up: scrubbed like bodies."""
 _DAY_NANOS = 86_400 * 10**9
+_NO_ITEMS: tuple[()] = ()
 
 
 class MalformedOtlpError(ValueError):
@@ -69,18 +70,26 @@ class TimeWindow:
         return all(self.oldest <= t <= self.newest for t in times)
 
 
-def _same(text: str) -> str:
-    return text
-
-
 def _scrub_free_text(values: dict[str, str], scrub: Callable[[str], str] | None) -> dict[str, str]:
-    if scrub is None:
+    if scrub is None or FREE_TEXT_ATTRIBUTES.isdisjoint(values):
         return values
     return {k: scrub(v) if k in FREE_TEXT_ATTRIBUTES else v for k, v in values.items()}
 
 
+def _scrubbed(text: str, scrub: Callable[[str], str] | None) -> str:
+    return scrub(text) if scrub is not None and text else text
+
+
 def _clean(text: str, max_value: int) -> str:
     return text.replace("\x00", "")[:max_value]
+
+
+def _time_text(nanos: int) -> str:
+    """``unix_nano_text``, by string slicing for the times of this century (the hot path)."""
+    if nanos < 10**18:
+        return unix_nano_text(nanos)
+    digits = str(nanos)
+    return f"{digits[:-9]}.{digits[-9:]}"
 
 
 def _plain(value: AnyValue, depth: int) -> Any:
@@ -103,7 +112,7 @@ def value_text(value: AnyValue, *, max_value: int = MAX_VALUE) -> str:
     (``true``/``false``), arrays and maps as JSON; bounded."""
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return _clean(value.string_value, max_value)
+        return value.string_value.replace("\x00", "")[:max_value]
     if kind == "bool_value":
         return "true" if value.bool_value else "false"
     if kind in ("int_value", "double_value"):
@@ -122,8 +131,12 @@ def attributes(items: Any, *, max_value: int = MAX_VALUE) -> dict[str, str]:
     for kv in items:
         if len(out) >= MAX_ATTRIBUTES:
             break
-        assert isinstance(kv, KeyValue)
-        out[_clean(kv.key, 256)] = value_text(kv.value, max_value=max_value)
+        value = kv.value
+        # Strings are most attributes: inlined (this runs for every attribute of every span).
+        if value.WhichOneof("value") == "string_value":
+            out[kv.key.replace("\x00", "")[:256]] = value.string_value.replace("\x00", "")[:max_value]
+        else:
+            out[kv.key.replace("\x00", "")[:256]] = value_text(value, max_value=max_value)
     return out
 
 
@@ -145,51 +158,91 @@ def decode_traces(
     max_value: int = MAX_VALUE,
     window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` (protobuf, or OTLP/JSON)."""
+    """``(rows, rejected spans)`` of an ``ExportTraceServiceRequest`` (protobuf, or OTLP/JSON).
+
+    This runs once per span received, so it is written for speed (issue 18, see
+    ``bench/bench_telemetry.py``): each protobuf field is read once, the common case (no
+    events, no links, string attributes, nothing to scrub) takes no detour, and spans
+    share their resource's map.
+    """
     request = ExportTraceServiceRequest()
     _parse(request, body, json=json, what="traces")
     window = window or TimeWindow.around()
+    oldest, newest = window.oldest, window.newest
     rows: list[dict[str, Any]] = []
+    append = rows.append
     rejected = 0
+    n_kinds, n_codes = len(SPAN_KINDS), len(STATUS_CODES)
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes, max_value=max_value)
         service = resource.get("service.name", "")
         for scope_spans in resource_spans.scope_spans:
-            scope_name = _clean(scope_spans.scope.name, 256)
-            scope_version = _clean(scope_spans.scope.version, 256)
+            scope = scope_spans.scope
+            scope_name = _clean(scope.name, 256)
+            scope_version = _clean(scope.version, 256)
             for span in scope_spans.spans:
-                events = span.events[:MAX_ATTRIBUTES]
-                times = (span.start_time_unix_nano, span.end_time_unix_nano, *(e.time_unix_nano for e in events))
-                if len(span.trace_id) != 16 or len(span.span_id) != 8 or not window.holds(times):
+                trace_id, span_id = span.trace_id, span.span_id
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                if (
+                    len(trace_id) != 16
+                    or len(span_id) != 8
+                    or not (oldest <= start <= newest and oldest <= end <= newest)
+                ):
                     rejected += 1
                     continue
-                links = span.links[:MAX_ATTRIBUTES]
-                rows.append(
+                # Most spans have neither events nor links: their six columns share one empty
+                # tuple (serialised as []), so they allocate nothing the garbage collector must scan.
+                event_times: Sequence[str] = _NO_ITEMS
+                event_names: Sequence[str] = _NO_ITEMS
+                event_attributes: Sequence[dict[str, str]] = _NO_ITEMS
+                if span.events:
+                    events = span.events[:MAX_ATTRIBUTES]
+                    if not all(oldest <= e.time_unix_nano <= newest for e in events):
+                        rejected += 1
+                        continue
+                    event_times = [_time_text(e.time_unix_nano) for e in events]
+                    event_names = [_clean(e.name, 1024) for e in events]
+                    event_attributes = [
+                        _scrub_free_text(attributes(e.attributes, max_value=max_value), scrub) for e in events
+                    ]
+                link_trace_ids: Sequence[str] = _NO_ITEMS
+                link_span_ids: Sequence[str] = _NO_ITEMS
+                link_states: Sequence[str] = _NO_ITEMS
+                link_attributes: Sequence[dict[str, str]] = _NO_ITEMS
+                if span.links:
+                    links = span.links[:MAX_ATTRIBUTES]
+                    link_trace_ids = [link.trace_id.hex() for link in links]
+                    link_span_ids = [link.span_id.hex() for link in links]
+                    link_states = [_clean(link.trace_state, 512) for link in links]
+                    link_attributes = [attributes(link.attributes, max_value=max_value) for link in links]
+                parent = span.parent_span_id
+                kind = span.kind
+                status = span.status
+                code = status.code
+                append(
                     {
-                        "Timestamp": unix_nano_text(span.start_time_unix_nano),
-                        "TraceId": span.trace_id.hex(),
-                        "SpanId": span.span_id.hex(),
-                        "ParentSpanId": span.parent_span_id.hex() if len(span.parent_span_id) == 8 else "",
+                        "Timestamp": _time_text(start),
+                        "TraceId": trace_id.hex(),
+                        "SpanId": span_id.hex(),
+                        "ParentSpanId": parent.hex() if len(parent) == 8 else "",
                         "TraceState": _clean(span.trace_state, 512),
                         "SpanName": _clean(span.name, 1024),
-                        "SpanKind": SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "Unspecified",
+                        "SpanKind": SPAN_KINDS[kind] if 0 <= kind < n_kinds else "Unspecified",
                         "ServiceName": service,
                         "ResourceAttributes": resource,
                         "ScopeName": scope_name,
                         "ScopeVersion": scope_version,
                         "SpanAttributes": _scrub_free_text(attributes(span.attributes, max_value=max_value), scrub),
-                        "Duration": max(0, span.end_time_unix_nano - span.start_time_unix_nano),
-                        "StatusCode": STATUS_CODES[span.status.code] if 0 <= span.status.code < 3 else "Unset",
-                        "StatusMessage": (scrub or _same)(_clean(span.status.message, max_value)),
-                        "Events.Timestamp": [unix_nano_text(e.time_unix_nano) for e in events],
-                        "Events.Name": [_clean(e.name, 1024) for e in events],
-                        "Events.Attributes": [
-                            _scrub_free_text(attributes(e.attributes, max_value=max_value), scrub) for e in events
-                        ],
-                        "Links.TraceId": [link.trace_id.hex() for link in links],
-                        "Links.SpanId": [link.span_id.hex() for link in links],
-                        "Links.TraceState": [_clean(link.trace_state, 512) for link in links],
-                        "Links.Attributes": [attributes(link.attributes, max_value=max_value) for link in links],
+                        "Duration": end - start if end > start else 0,
+                        "StatusCode": STATUS_CODES[code] if 0 <= code < n_codes else "Unset",
+                        "StatusMessage": _scrubbed(_clean(status.message, max_value), scrub),
+                        "Events.Timestamp": event_times,
+                        "Events.Name": event_names,
+                        "Events.Attributes": event_attributes,
+                        "Links.TraceId": link_trace_ids,
+                        "Links.SpanId": link_span_ids,
+                        "Links.TraceState": link_states,
+                        "Links.Attributes": link_attributes,
                     }
                 )
     return rows, rejected
@@ -238,7 +291,7 @@ def decode_logs(
                         "SeverityText": _clean(record.severity_text, 64),
                         "SeverityNumber": record.severity_number if 0 <= record.severity_number <= 24 else 0,
                         "ServiceName": service,
-                        "Body": scrub(text) if scrub is not None else text,
+                        "Body": _scrubbed(text, scrub),
                         "ResourceSchemaUrl": resource_schema,
                         "ResourceAttributes": resource,
                         "ScopeSchemaUrl": scope_schema,

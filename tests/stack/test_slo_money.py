@@ -60,7 +60,8 @@ def _reading(demo_stack: DemoStack, *, covering: float) -> tuple[float, dict[str
     when = wait_until(
         lambda: demo_stack.value(evaluated),
         until=lambda t: t is not None and t >= covering + 1,
-        timeout=180,
+        # the step may be up to 5 minutes ahead (the first one after healing); then 3 minutes
+        timeout=max(0.0, covering + 1 - time.time()) + 180,
         message=f"{_BAD_VALUE} evaluated after {covering:.0f}",
         interval=1.0,
     )

@@ -190,8 +190,10 @@ def _latency_burn(tier: str, platform: str, value: str) -> dict[str, Any]:
 
 
 def _requests(platform: str, le: str, values: str) -> dict[str, str]:
-    series = "http_server_request_duration_seconds_" + ("count" if le == "count" else "bucket")
-    bucket = "" if le == "count" else f',le="{le}"'
+    """One bucket ``le``; "count" is every event (the ``+Inf`` bucket, which the SLI counts),
+    "count only" a ``_count`` series with no buckets at all."""
+    series = "http_server_request_duration_seconds_" + ("count" if le == "count only" else "bucket")
+    bucket = "" if le == "count only" else f',le="{"+Inf" if le == "count" else le}"'
     return {
         "series": f'{series}{{platform="{platform}",http_request_method="GET",http_route="/p/{{platform}}/api/v1/feed",'
         f'http_response_status_code="200",status_class="2xx"{bucket},job="fanz-platform",instance="10.0.0.1:8001"}}',
@@ -200,7 +202,8 @@ def _requests(platform: str, le: str, values: str) -> dict[str, str]:
 
 
 def case_api_latency_counts_requests_slower_than_the_1s_bucket() -> PromtoolCase:
-    """fanz-1: half the requests over 1 s (pages at 6x, not 14.4x); fanz-2: all fast; fanz-3: all slow."""
+    """fanz-1: half the requests over 1 s (pages at 6x, not 14.4x); fanz-2: all fast; fanz-3: all slow;
+    fanz-4: a request count without buckets (silent: the events are the +Inf bucket's)."""
     return PromtoolCase(
         {
             "evaluation_interval": "1m",
@@ -214,6 +217,8 @@ def case_api_latency_counts_requests_slower_than_the_1s_bucket() -> PromtoolCase
                         _requests("fanz-2", "1.0", "0+100x90"),
                         _requests("fanz-3", "count", "0+100x90"),
                         _requests("fanz-3", "1.0", "0x90"),
+                        # fanz-4 counts requests but keeps no buckets: none of them is slow
+                        _requests("fanz-4", "count only", "0+100x90"),
                     ],
                     "alert_rule_test": [
                         {
@@ -266,8 +271,9 @@ _PERF_OBJECTIVES = {"lcp-budget": ("75", "25"), "page-load-p95-budget": ("95", "
 
 
 def _views(histogram: str, platform: str, template: str, le: str, values: str) -> dict[str, str]:
-    series = f"{histogram}_" + ("count" if le == "count" else "bucket")
-    bucket = "" if le == "count" else f',le="{le}"'
+    """One bucket ``le``; "count" is every view (the ``+Inf`` bucket, which the SLI counts)."""
+    series = f"{histogram}_bucket"
+    bucket = f',le="{"+Inf" if le == "count" else le}"'
     return {
         "series": f'{series}{{platform="{platform}",page_template="{template}",device_class="desktop"{bucket},'
         'job="fanzwatch",instance="127.0.0.1:8900"}',

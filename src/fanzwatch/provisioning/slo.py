@@ -136,7 +136,11 @@ def go_float(value: float) -> str:
 
 
 def latency_sli(histogram: str, *, threshold: float, where: str = "", by: tuple[str, ...] = ("platform",)) -> SLI:
-    """Events slower than ``threshold`` seconds are bad; ``threshold`` must be one of the histogram's buckets."""
+    """Events slower than ``threshold`` seconds are bad; ``threshold`` must be one of the histogram's buckets.
+
+    The events are the ``+Inf`` bucket's, not ``_count``'s (equal in a whole histogram): a
+    series with a count but no buckets (the demo's history keeps buckets for its busiest
+    route only) would otherwise count every one of its events as slow."""
     spec = CATALOG[histogram]
     if spec.kind is not MetricKind.HISTOGRAM or spec.buckets is None:
         raise ConfigError(f"{histogram} is not a histogram in the catalog", setting="sli")
@@ -146,7 +150,7 @@ def latency_sli(histogram: str, *, threshold: float, where: str = "", by: tuple[
             f"({', '.join(f'{b:g}' for b in spec.buckets)}); a latency SLI counts whole buckets",
             setting="threshold",
         )
-    total = _rate(f"{histogram}_count", where, by)
+    total = _rate(f"{histogram}_bucket", _and(where, 'le="+Inf"'), by)
     good = _rate(f"{histogram}_bucket", _and(where, f'le="{go_float(threshold)}"'), by)
     route = re.search(r'http_route="([^"]*)"', where)
     return SLI(errors=f"{total}\n-\n{good}", total=total, slow_after=threshold, route=route[1] if route else None)

@@ -218,7 +218,8 @@ class _Builder:
             ("http_response_status_code", str(bucketed.status)),
             ("status_class", _status_class(bucketed.status)),
         )
-        for i, le in enumerate((*(f"{b:g}" for b in bounds), "+Inf")):
+        # ``le`` as prometheus_client writes it ("1.0", not "1"): the latency SLIs select it
+        for i, le in enumerate((*(repr(float(b)) for b in bounds), "+Inf")):
             values = cumulative[:, i].astype(np.float64)
             if self.p.buckets_since is not None:
                 values[self.t < self.p.buckets_since] = np.nan

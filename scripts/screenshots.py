@@ -12,6 +12,7 @@ stack's viewer token and writes ``docs/screenshots/*.png``:
     fanzdash-bi.png           the BI page
     fanzdash-rum.png          RUM, from the demo's browser sessions
     notifications.png         what the on-call people received (the demo's sinks)
+    fanzdash-slos.png, fanzdash-traces.png, fanzdash-logs.png  SLOs, trace search, log search
     and the other pages docs/fanzdash.md shows (incidents, alerts, health, dashboards,
     insights and forecast)
 
@@ -154,6 +155,9 @@ def shoot(stack: RunningStack, out: Path, incident_id: int | None) -> list[Path]
         ("fanzdash-dashboard-core.png", f"{dash}dashboards/fanz-core?range=24h", False),
         ("fanzdash-dashboard-business.png", f"{dash}dashboards/fanz-business?range=7d", False),
         ("fanzdash-anomaly-analysis.png", f"{dash}anomalies/analysis", False),
+        ("fanzdash-slos.png", f"{dash}slos?range=24h", False),
+        ("fanzdash-traces.png", f"{dash}traces", False),
+        ("fanzdash-logs.png", f"{dash}logs", False),
     ]
     if sinks:
         pages.append(("notifications.png", sinks, False))

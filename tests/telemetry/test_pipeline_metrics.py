@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from prometheus_client import CollectorRegistry
 
 from _waiting import async_wait_until
@@ -53,6 +53,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTelemetrySto
 
 
 def _spans(n: int, *, bad_ids: int = 0, first: int = 1) -> bytes:
+    """Spans with a status message: free text the receiver scrubs (on its decoding thread)."""
     now = time.time_ns()
     spans = [
         Span(
@@ -61,6 +62,7 @@ def _spans(n: int, *, bad_ids: int = 0, first: int = 1) -> bytes:
             name="POST /payments",
             start_time_unix_nano=now,
             end_time_unix_nano=now + 1000,
+            status=Status(code=Status.STATUS_CODE_ERROR, message="card declined"),
         )
         for i in range(n)
     ]
@@ -292,7 +294,7 @@ async def test_decoding_runs_on_at_most_the_limiters_threads(store_http: httpx.A
     lock = threading.Lock()
     inside = {"now": 0, "peak": 0}
 
-    def scrub(text: str) -> str:  # called on the decoding thread, once per span
+    def scrub(text: str) -> str:  # called on the decoding thread, once per span's status message
         with lock:
             inside["now"] += 1
             inside["peak"] = max(inside["peak"], inside["now"])
@@ -316,8 +318,26 @@ async def test_decoding_runs_on_at_most_the_limiters_threads(store_http: httpx.A
 
         await async_wait_until(all_arrived, timeout=60, message="two decoding, four waiting")
         assert inside["peak"] == 2
+        # Four waiting is the bound here: the next request is refused before its body is read.
+        p.receiver.max_waiting_decodes = 4
+        seventh = await p.post("/v1/traces", gzip.compress(_spans(1, first=4000)), gzipped)
+        assert seventh.status_code == 503 and seventh.headers["retry-after"] == "5"
+        assert p.sample("fanz_otlp_requests_total", signal="traces", outcome="back_pressure") == 1
         gate.set()
         answers = await asyncio.gather(*sends)
     assert [a.status_code for a in answers] == [200] * 6
     assert inside["peak"] == 2
     assert limiter.statistics().borrowed_tokens == 0
+
+
+async def test_a_request_larger_than_the_whole_queue_is_413_not_a_503_retried_for_ever(
+    store_http: httpx.AsyncClient,
+) -> None:
+    async with pipeline(None, store_http=store_http, capacity_rows=5) as p:
+        answer = await p.post("/v1/traces", _spans(6))
+        assert answer.status_code == 413 and "retry-after" not in answer.headers
+        assert "at most 5 records" in answer.text
+        assert p.records("traces", "too_large") == 6
+        assert p.sample("fanz_otlp_requests_total", signal="traces", outcome="too_large") == 1
+        assert p.sample("fanz_otlp_queued_records", signal="traces") == 0
+        assert (await p.post("/v1/traces", _spans(5, first=20))).status_code == 200  # exactly the queue: taken

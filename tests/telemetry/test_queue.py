@@ -51,3 +51,22 @@ async def test_a_foreign_file_in_the_spool_is_left_alone_and_the_queue_starts(tm
         await queue.start()
         await queue.stop(flush_seconds=0.1)
     assert sorted(p.name for p in spool.iterdir()) == ["foo.ndjson", "otel_traces.1.abc.x.ndjson"]
+
+
+def test_merged_batches_stop_at_the_byte_bound_as_well_as_the_row_bound() -> None:
+    """Requests each answered 200 are never merged past what the store takes in one insert."""
+    client = TelemetryStoreClient("http://127.0.0.1:9", "token", http=httpx.AsyncClient())
+    queue = StoreQueue(client, capacity_rows=100, batch_rows=100, batch_bytes=100)
+    for i in range(3):
+        assert queue.offer("otel_traces", bytes([65 + i]) * 60, rows=1)
+    assert queue.offer("otel_traces", b"D" * 150, rows=1)  # over the bound alone: still sent, alone
+    sizes = []
+    while queue.queued_rows:
+        batch = queue._next()
+        queue._count(batch.table, -batch.rows)
+        sizes.append(len(batch.body))
+    assert sizes == [60, 60, 60, 150]
+    small = StoreQueue(client, capacity_rows=100, batch_rows=100, batch_bytes=1000)
+    for _ in range(3):
+        small.offer("otel_traces", b"x" * 60, rows=1)
+    assert len(small._next().body) == 3 * 60 + 2  # joined by newlines under the bound

@@ -33,6 +33,9 @@ from .queries import QueryParameterError
 
 logger = logging.getLogger(__name__)
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
+BATCH_BYTES = 32 << 20
+"""Merged batches stop at this many bytes (the store refuses inserts over 256 MiB: a merge of
+requests each answered 200 must never reach that, or it would be dropped whole)."""
 
 
 @dataclass(slots=True)
@@ -52,10 +55,12 @@ class StoreQueue:
         *,
         capacity_rows: int,
         batch_rows: int,
+        batch_bytes: int = BATCH_BYTES,
         spool_dir: Path | None = None,
         metrics: OtlpMetrics | None = None,
     ) -> None:
         self.client = client
+        self.batch_bytes = batch_bytes
         self.capacity_rows = capacity_rows
         self.batch_rows = batch_rows
         self.spool_dir = spool_dir
@@ -81,7 +86,8 @@ class StoreQueue:
         return self._rows
 
     def _queued_of_signal(self, signal: str) -> int:
-        return sum(rows for table, rows in self._rows_by_table.items() if SIGNAL_OF_TABLE.get(table) == signal)
+        # a snapshot: /metrics runs on a thread while the event loop adds tables
+        return sum(rows for table, rows in tuple(self._rows_by_table.items()) if SIGNAL_OF_TABLE.get(table) == signal)
 
     def refusal(self, rows: int) -> str | None:
         """Why ``rows`` more would be refused now (a ``fanz_otlp_requests`` outcome), or None when they fit."""
@@ -118,16 +124,18 @@ class StoreQueue:
         self._task = asyncio.create_task(self._drain(), name="otlp-store-queue")
 
     def _next(self) -> _Batch:
-        """The head batch merged with the following ones of the same table, up to ``batch_rows``."""
+        """The head batch merged with the following ones of the same table, up to ``batch_rows``
+        and ``batch_bytes`` (the head alone may be larger: the receiver bounds each request)."""
         head = self._batches.popleft()
-        parts, rows, spooled = [head.body], head.rows, list(head.spooled)
+        parts, rows, size, spooled = [head.body], head.rows, len(head.body), list(head.spooled)
         while self._batches and self._batches[0].table == head.table:
             following = self._batches[0]
-            if rows + following.rows > self.batch_rows:
+            if rows + following.rows > self.batch_rows or size + 1 + len(following.body) > self.batch_bytes:
                 break
             self._batches.popleft()
             parts.append(following.body)
             rows += following.rows
+            size += 1 + len(following.body)
             spooled += following.spooled
         return _Batch(head.table, b"\n".join(parts), rows, spooled)
 

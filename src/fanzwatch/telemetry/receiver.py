@@ -53,7 +53,10 @@ logger = logging.getLogger(__name__)
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 _GRPC_INVALID_ARGUMENT, _GRPC_UNAVAILABLE, _GRPC_UNAUTHENTICATED = 3, 14, 16
 DECODE_THREADS = 2
-"""Requests inflated and decoded at once (the machine's cores; the rest wait their turn)."""
+"""Requests inflated and decoded at once (two worker threads; the rest wait their turn)."""
+MAX_WAITING_DECODES = 16
+"""Requests waiting for a decode thread, each holding its body (up to ``max_request_bytes``):
+one more is answered 503 with ``Retry-After``, so a burst cannot grow memory without bound."""
 _OUTCOME_OF_STATUS = {
     400: outcomes.MALFORMED,
     401: outcomes.UNAUTHORIZED,
@@ -99,6 +102,7 @@ class OtlpReceiver:
         max_decompressed_bytes: int = 32 << 20,
         retry_after_seconds: int = 5,
         decode_threads: int = DECODE_THREADS,
+        max_waiting_decodes: int = MAX_WAITING_DECODES,
         metrics: OtlpMetrics | None = None,
     ) -> None:
         self.queue: StoreQueue | None = None
@@ -108,6 +112,7 @@ class OtlpReceiver:
         self.max_decompressed_bytes = max_decompressed_bytes
         self.retry_after = str(retry_after_seconds)
         self.decode_limiter = anyio.CapacityLimiter(decode_threads)
+        self.max_waiting_decodes = max_waiting_decodes
         self.metrics = metrics if metrics is not None else OtlpMetrics(CollectorRegistry())
 
     def attach(self, queue: StoreQueue, *, token: str) -> None:
@@ -148,10 +153,19 @@ class OtlpReceiver:
             refused = queue.refusal(1)
             if refused is not None:
                 raise _Refusal.unavailable(refused)
+            if self.decode_limiter.statistics().tasks_waiting >= self.max_waiting_decodes:
+                raise _Refusal.unavailable(outcomes.BACK_PRESSURE)  # each waiting request holds its body
             body = await self._read(request)
             rows, rejected, payload = await anyio.to_thread.run_sync(
                 self._inflate_and_decode, table, body, encoding == "gzip", as_json, limiter=self.decode_limiter
             )
+            if len(rows) > queue.capacity_rows or len(payload) > queue.batch_bytes:
+                self.metrics.records(signal, outcomes.TOO_LARGE, len(rows) + rejected)
+                raise _Refusal(  # would be refused on every retry: too large, not back-pressure
+                    413,
+                    f"the request holds {len(rows)} records ({len(payload)} bytes stored); the receiver takes at most "
+                    f"{queue.capacity_rows} records and {queue.batch_bytes} bytes per request: send smaller batches",
+                )
             if rows and not queue.offer(table, payload, rows=len(rows)):
                 refused = queue.refusal(len(rows)) or outcomes.BACK_PRESSURE
                 self.metrics.records(signal, refused, len(rows) + rejected)

@@ -111,9 +111,23 @@ async def test_the_incident_resolves_when_all_of_its_alerts_resolved(any_store: 
             "Priority P1, raised from P2: payment success or revenue is anomalous",
         ),
         (am_alert("MetricAnomaly", severity="info", metric="request_rate"), "P2", "Priority P2"),
+        (
+            am_alert("SLOErrorBudgetBurnSlow", severity="warning", service="payments", sloth_severity="ticket"),
+            "P1",
+            "Priority P1",
+        ),
         (am_alert("Custom", severity="unknown", priority="P1"), "P1", "Priority P1"),
     ],
-    ids=["critical", "warning", "info", "payments", "payment-anomaly", "other-anomaly", "priority-label"],
+    ids=[
+        "critical",
+        "warning",
+        "info",
+        "payments",
+        "payment-anomaly",
+        "other-anomaly",
+        "payments-ticket",
+        "priority-label",
+    ],
 )
 async def test_priority_from_labels_raised_by_business_impact(
     harness: Harness, alert: dict[str, Any], priority: str, message: str

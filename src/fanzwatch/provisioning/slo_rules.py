@@ -185,7 +185,7 @@ def _alert(slo: SLO, tier: BurnRateTier) -> AlertRule:
         ),
         extra_labels={
             "burn_tier": tier.name,
-            "sloth_severity": "page" if tier.severity.value == "critical" else "ticket",
+            "sloth_severity": "page" if tier.pages else "ticket",
         },
     )
 

@@ -265,7 +265,10 @@ class ImpactRule(_Model):
 
 
 DEFAULT_IMPACT_RULES: tuple[ImpactRule, ...] = (
-    ImpactRule.model_validate({"name": "payments are affected", "matchers": ['service="payments"']}),
+    # An SLO's ticket tier (a budget spent over days) stays a ticket, on payments too.
+    ImpactRule.model_validate(
+        {"name": "payments are affected", "matchers": ['service="payments"', 'sloth_severity!="ticket"']}
+    ),
     ImpactRule.model_validate(
         {
             "name": "payment success or revenue is anomalous",

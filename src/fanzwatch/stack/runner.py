@@ -210,18 +210,16 @@ class Stack:
                     self._emit("no Chromium on PATH: no browser sessions, so RUM stays empty (make system-deps)")
                 traffic = [spec for spec in traffic if spec.name != "browser"]
         timeout = self.settings.startup_timeout_seconds
-        # Prometheus once its targets are up: a service still starting is not a TargetDown page.
-        first = [spec for spec in services if spec.name != "prometheus"]
-        then = [spec for spec in services if spec.name == "prometheus"]
-        for phase in (first, then):
+        # The services, then the probes (the stack's own start-up is not an outage), then
+        # Prometheus, once its targets are up: a service still starting is not a TargetDown page.
+        probes = probe_children(self.settings, binaries, self.paths, self.demo)
+        for phase in (
+            [spec for spec in services if spec.name != "prometheus"],
+            probes,
+            [spec for spec in services if spec.name == "prometheus"],
+        ):
             started = [self.supervisor.start(spec) for spec in phase]
             self.supervisor.wait_ready(started, timeout=timeout, should_stop=self._stop_requested.is_set)
-        # Probes once everything is up: the stack's own start-up is not an outage.
-        self.supervisor.wait_ready(
-            [self.supervisor.start(spec) for spec in probe_children(self.settings, binaries, self.paths, self.demo)],
-            timeout=timeout,
-            should_stop=self._stop_requested.is_set,
-        )
         if traffic:  # the simulator needs a ready platform
             self.supervisor.wait_ready(
                 [self.supervisor.start(spec) for spec in traffic],

@@ -97,3 +97,14 @@ def test_up_refuses_to_start_without_blackbox_when_probes_are_required(
     with pytest.raises(DependencyMissingError, match="blackbox_exporter"):
         stack.start()
     assert not (tmp_path / "data" / "stack.json").exists()  # nothing started
+
+
+def test_up_refuses_to_start_without_blackbox_when_probe_urls_come_from_the_environment(
+    tmp_path: Path, three_binaries: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fanzwatch up`` passes no provisioning settings: the probes asked for by environment count."""
+    monkeypatch.setenv("PATH", str(three_binaries))
+    monkeypatch.setenv("FANZWATCH_PROVISIONING_PROBE_URLS", '["https://fanz.test/"]')
+    with pytest.raises(DependencyMissingError, match="blackbox_exporter"):
+        Stack(StackSettings(data_dir=tmp_path / "data")).start()
+    assert not (tmp_path / "data" / "stack.json").exists()

@@ -89,7 +89,8 @@ class Stack:
         On any failure everything already started is stopped before the error propagates.
         """
         ports = port_plan(self.settings, self.demo)
-        required = blackbox_required(self.settings, self._provisioning_base)
+        # the same provisioning settings the render reads (FANZWATCH_PROVISIONING_* included)
+        required = blackbox_required(self.settings, self._provisioning_base or ProvisioningSettings())
         binaries = self._binaries or find_binaries(
             overrides={
                 "prometheus": self.settings.prometheus_binary,

@@ -24,7 +24,7 @@ only the fast tier usually begins within ``symptom_window`` of a cause (a burn o
 needs minutes of errors), and the slower paging tiers of the same SLO and platform join it
 as its twins (``routing.slo_tier_twins``). The ticket tier (1× over 3 d and 6 h) joins no
 outage: it keeps firing up to 6 h after the errors stop, and would hold the incident open
-that long; it opens a low-priority incident of its own once the faster tiers stop muting it.
+that long; it opens a P1 incident of its own once the faster tiers stop muting it.
 A symptom joins its dependency's incident only when it starts close after the
 dependency's alert (the alerting settings ``symptom_lead`` and ``symptom_window``; docs/alerting.md, "Correlation").
 """

@@ -56,6 +56,35 @@ def test_a_refresher_creates_no_table_while_another_holds_the_lock(engine: sa.En
     assert _bi_tables(engine) == {t.name for t in rt.metadata.sorted_tables}
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_readers_are_not_blocked_while_a_replaced_table_is_refilled(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade replaces a stale table: its exclusive lock ends with the replacing transaction,
+    not with the whole rebuild after it, so a report on another replica reads meanwhile."""
+    from fanzwatch.bi import refresh as refresh_module
+
+    populate(engine, start=START, days=3, seed=4)
+    clock = FrozenClock(START + timedelta(days=2, minutes=5))
+    RollupRefresher(engine, clock=clock).refresh()
+    with engine.begin() as conn:  # an upgrade that changes a table's columns
+        conn.execute(sa.text("ALTER TABLE bi_rollup_state ADD COLUMN extra INTEGER"))
+    reads: list[int] = []
+    real = refresh_module.refresh_fact
+
+    def observed(conn: sa.Connection, fact: object, plan: object) -> set[int]:
+        if not reads:  # mid-rebuild: what another replica's report does
+            with engine.connect() as other:
+                other.execute(sa.text("SET lock_timeout = '2s'"))
+                reads.append(other.execute(sa.text("SELECT count(*) FROM bi_rollup_state")).scalar_one())
+        return real(conn, fact, plan)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refresh_module, "refresh_fact", observed)
+    result = RollupRefresher(engine, clock=clock).refresh()
+    assert result.rebuilt and reads == [0]  # read (empty: the replaced table), not blocked
+
+
 def test_create_rollup_tables_says_whether_it_replaced_them(engine: sa.Engine) -> None:
     assert create_rollup_tables(engine) == Created(replaced=False)  # fresh
     with engine.begin() as conn:

@@ -69,12 +69,17 @@ class RollupRefresher:
         """Bring the rollups up to the last complete hour; ``rebuild`` recomputes everything."""
         with self._mutex:
             started = time.perf_counter()  # a duration, not a time of day: the real clock
+            if not self._created:
+                # Under the lock (another refresher, a second replica or `fanzwatch bi rollup`, may be
+                # creating, replacing or filling the same tables right now) but in a short transaction
+                # of its own: a replaced table's exclusive lock must not last the whole rebuild, or every
+                # BI read on every replica would wait for it instead of reading raw until it is filled.
+                with self._engine.begin() as conn:
+                    self._lock(conn)
+                    create_rollup_tables(conn)
+                self._created = True
             with self._engine.begin() as conn:
                 self._lock(conn)
-                # Under the lock: another refresher (a second replica, a `fanzwatch bi rollup`)
-                # may be creating, replacing or filling the same tables right now.
-                if not self._created:
-                    create_rollup_tables(conn)
                 plan = self._plan(conn, rebuild=rebuild)
                 if not plan.full and _underived(conn):  # an upgrade added it (or its filling was interrupted)
                     for activity in (ACTIVE, PAYING):
@@ -88,7 +93,6 @@ class RollupRefresher:
                 users += refresh_activity(conn, PAYING, plan)
                 conn.execute(sa.delete(affected_users))
                 self._save(conn, plan)
-            self._created = True
 
             if plan.full and self._engine.dialect.name == "postgresql":
                 self._vacuum()

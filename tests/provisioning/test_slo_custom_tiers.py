@@ -70,6 +70,12 @@ def test_its_ticket_tier_is_no_correlation_twin_of_its_page_but_a_second_page_ti
     assert any(t.relates(faster, slower) for t in twins)
     assert not any(t.relates(faster, {**slower, "platform": "fanz-2"}) for t in twins)
     assert not any(t.relates(faster, {**slower, "alertname": "PayoutBudgetTicket"}) for t in twins)
+    # Two tickets stay one incident: the performance budgets' fast ticket explains their slow one.
+    perf = {"sloth_id": "web-performance-lcp-budget", "platform": "fanz-1", "page_template": "/"}
+    defaults = [e for e in correlation_rules(("fanz-1",)) if not e.is_dependency]
+    fast, slow = {**perf, "alertname": "PerformanceBudgetBurnFast"}, {**perf, "alertname": "PerformanceBudgetBurnSlow"}
+    assert any(t.relates(fast, slow) for t in defaults)
+    assert not any(t.relates(fast, {**slow, "page_template": "/feed"}) for t in defaults)
     # Alertmanager still mutes the ticket while a page fires.
     assert ('alertname="PayoutBudgetPage"', 'alertname=~"PayoutBudgetTicket"') in map(
         _inhibition, inhibit_rules((*SLOS, CUSTOM))

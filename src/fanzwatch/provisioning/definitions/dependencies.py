@@ -37,7 +37,7 @@ from typing import TypeAlias
 from ..alertmanager import Matcher, eq
 from ..blackbox import ProbeKind
 from ..scrape import ScrapeJob
-from ..slo import DEFAULT_TIERS, SLO
+from ..slo import SLO
 from .alerts_health import CHECK_SERVICES
 from .jobs import PAYMENT_PROCESSOR, PLATFORM
 from .probes import PLATFORM_PAGE_PROBE, PLATFORM_READY_PROBE, PROCESSOR_HEALTH_PROBE, PROCESSOR_TCP_PROBE
@@ -90,7 +90,7 @@ def _alerts(*names: str) -> tuple[Matcher, ...]:
 
 def _burning(*slos: SLO) -> tuple[Matcher, ...]:
     """The paging burn-rate tiers of ``slos`` (a ticket tier is no outage's symptom: ``BurnRateTier.pages``)."""
-    paging = tuple(t.alert for t in DEFAULT_TIERS if t.pages)
+    paging = tuple(dict.fromkeys(t.alert for s in slos for t in s.tiers if t.pages))
     return (_one_of("alertname", paging), _one_of("sloth_id", tuple(s.id for s in slos)))
 
 

@@ -177,14 +177,16 @@ def slo_tier_inhibitions(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tup
 
 def slo_tier_twins(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[InhibitRule, ...]:
     """What explains what among one SLO's tiers inside an incident: each tier explains the
-    slower *paging* tiers of the same SLO and platform. A ticket tier (``BurnRateTier.pages``
-    false) is nobody's twin: Alertmanager still mutes it while a faster tier fires
-    (``slo_tier_inhibitions``), but it outlives the outage by up to its short window (6 h
-    for the default slow tier) and is a ticket of its own, not part of the page."""
+    slower tiers of the same SLO and platform, except that a page never explains a ticket
+    (``BurnRateTier.pages`` false): Alertmanager still mutes the ticket while a faster tier
+    fires (``slo_tier_inhibitions``), but it outlives the outage by up to its short window
+    (6 h for the default slow tier) and is a ticket of its own, not part of the page. Two
+    tickets (the performance budgets' tiers) stay one incident."""
     fastest_first = sorted(tiers, key=lambda t: -t.factor)
     out = []
     for i, tier in enumerate(fastest_first[:-1]):
-        slower = [t.alert for t in fastest_first[i + 1 :] if t.pages]
+        # a page explains slower pages; a ticket, slower tickets (the performance budgets' two)
+        slower = [t.alert for t in fastest_first[i + 1 :] if t.pages or not tier.pages]
         if slower:
             out.append(
                 InhibitRule(

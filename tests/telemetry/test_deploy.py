@@ -352,4 +352,7 @@ def test_the_command_writes_the_files_and_check_finds_drift(tmp_path: Path) -> N
     assert drift.exit_code == 1 and "clickhouse/schema.sql" in drift.output
     other = runner.invoke(app, ["deploy-files", "--out", str(out), "--check", "--ttl-days", "3"])
     assert other.exit_code == 1 and "otel-collector/config.yaml" in other.output
+    # the command it prints regenerates what was checked
+    assert f"regenerate with: fanzwatch deploy-files --out {out} --ttl-days 3" in other.output
+    assert "--database" not in other.output and "--cluster" not in other.output
     assert runner.invoke(app, ["deploy-files", "--out", str(out), "--cluster", "a-b"]).exit_code == 2

@@ -45,7 +45,16 @@ def deploy_files(
         for rel in stale:
             typer.echo(f"differs or missing: {out / rel}")
         if stale:
-            typer.echo(f"regenerate with: fanzwatch deploy-files --out {out}")
+            given = "".join(
+                f" {flag} {value}"
+                for flag, value, default in (
+                    ("--ttl-days", ttl_days, None),
+                    ("--database", database, "otel"),
+                    ("--cluster", cluster, "fanzwatch"),
+                )
+                if value != default
+            )
+            typer.echo(f"regenerate with: fanzwatch deploy-files --out {out}{given}")
             raise typer.Exit(1)
         typer.echo(f"{out}: up to date")
         return

@@ -188,7 +188,7 @@ def test_a_record_exported_a_few_seconds_late_is_still_tailed(
     assert [r.body for r in page.records] == ["lateexport from b", "lateexport from a"]
     assert poll(page.cursor, now + TAIL_SETTLE_NS + 2).records == []
     _, default = tp.log_tail({}, now_ns=now, platforms=())
-    assert default == LogCursor(now)  # no cursor: from now on
+    assert default == LogCursor(now - TAIL_SETTLE_NS)  # no cursor: from where the window settles on
     assert tp.log_tail({"delay": ["0"]}, now_ns=now, platforms=())[0].end_ns == now
     assert tp.log_tail({"delay": ["2s"]}, now_ns=now, platforms=())[0].end_ns == now - 2 * S
     with pytest.raises(TelemetryQueryError, match="at most 60 s"):

@@ -166,7 +166,8 @@ def log_tail(params: Params, *, now_ns: int, platforms: tuple[str, ...]) -> tupl
     if not 0 <= settle_ns <= MAX_TAIL_DELAY_NS:
         raise TelemetryQueryError("delay: at most 60 s")
     raw = _one(params, "after")
-    cursor = LogCursor.parse(raw) if raw else LogCursor(now_ns)
+    # no cursor: from where the window settles, so records exported a few seconds late still come
+    cursor = LogCursor.parse(raw) if raw else LogCursor(now_ns - settle_ns)
     if cursor.nanos > now_ns + 60 * 10**9:
         raise TelemetryQueryError("the cursor is in the future")
     # Only the filters: a tail runs from its cursor to now, whatever range the page shows.

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ...telemetry import params as tp
-from ...telemetry.reader import SEVERITIES, LogCursor, LogPage, LogRecord, TelemetryQueryError
+from ...telemetry.reader import SEVERITIES, TAIL_SETTLE_NS, LogCursor, LogPage, LogRecord, TelemetryQueryError
 from .context import DashContext, Section, attempt
 from .page_traces import RANGES, form_values, multi, now_ns, source
 
@@ -40,7 +40,8 @@ def register(router: APIRouter, ctx: DashContext) -> None:
 
             result = await attempt("logs", read())
         filters = [(k, v) for k in _FILTERS for v in request.query_params.getlist(k)[:16] if v]
-        cursor = str(LogCursor.newest_of(result.data or ()) or LogCursor(now))
+        # an empty page tails from where the window settles (records exported late still come)
+        cursor = str(LogCursor.newest_of(result.data or ()) or LogCursor(now - TAIL_SETTLE_NS))
         return ctx.render(
             request,
             "logs.html",

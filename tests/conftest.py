@@ -51,14 +51,35 @@ def _own_stack_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         monkeypatch.setenv("FANZWATCH_DEMO_PROBER_PORT", str(prober.getsockname()[1]))
 
 
+DEMO_STACK_MODULES = ("tests/stack/test_slo_money.py", "tests/stack/test_faults.py")
+"""The modules using the shared demo stack (``demo_stack``), in the order they run: one xdist
+scope, so one worker runs them all on one stack (two stacks at once load two cores twice and
+make their timings flake). The money SLO's outage goes first: after the other faults it would
+first wait minutes for their SLO burns to end."""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadscope``, with the demo stack's modules one scope (``DEMO_STACK_MODULES``)."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DemoStackTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "demo-stack" if module in DEMO_STACK_MODULES else str(super()._split_scope(nodeid))
+
+    return DemoStackTogether(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """How ``make test PYTEST_WORKERS=2`` spreads the suite over pytest-xdist workers (``--dist loadscope``).
 
     ``loadscope`` keeps a module whole on one worker (its module fixtures start once, its tests
     keep their order); the shared demo stack is package-scoped (tests/stack), so it starts once per worker
-    that runs a test using it: keep those tests in ``tests/stack/test_faults.py`` or accept a
-    second stack. The longest modules go first, so they overlap the rest of the suite instead
+    that runs a test using it: ``DEMO_STACK_MODULES`` makes its modules one scope, so one worker
+    runs them all. The longest modules go first, so they overlap the rest of the suite instead
     of running after it: modules using ``demo_stack``, then modules with a ``slow`` test, then
     the others, each in collection order (``--no-loadscope-reorder`` keeps this order; xdist
     would otherwise sort by test count). Without xdist nothing changes.
@@ -72,4 +93,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.nodeid.split("::", 1)[0]
         here = 0 if "demo_stack" in item.fixturenames else 1 if item.get_closest_marker("slow") else 2
         rank[module] = min(rank.get(module, 2), here)
-    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
+    together = {module: n for n, module in enumerate(DEMO_STACK_MODULES)}
+    items.sort(key=lambda item: (rank[m := item.nodeid.split("::", 1)[0]], together.get(m, len(together))))

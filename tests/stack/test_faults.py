@@ -95,8 +95,14 @@ def test_a_traffic_spike_leaves_the_request_rate_band(demo_stack: DemoStack) -> 
     upper = f'fanz_anomaly_expected_upper{{metric="{signal}",platform="{PLATFORM}"}}'
     rate = f'sum(rate(http_server_request_duration_seconds_count{{platform="{PLATFORM}"}}[5m]))'
     band = wait_until(lambda: demo_stack.value(upper), timeout=300, message=f"the {signal} band of {PLATFORM}")
-    before = demo_stack.value(rate) or 0.0
-    assert before < band, (before, band)
+    # A precondition, not the behaviour under test: the rate may sit at the band's top a while.
+    before = wait_until(
+        lambda: demo_stack.value(rate) or 0.0,
+        until=lambda r: r < (demo_stack.value(upper) or band),
+        timeout=180,
+        message=f"{PLATFORM}'s request rate inside its band before the spike",
+        interval=2.0,
+    )
     with demo_stack.fault(IncidentKind.TRAFFIC_SPIKE) as injected:
         wait_until(
             lambda: (demo_stack.value(rate) or 0.0) > 1.3 * (demo_stack.value(upper) or float("inf")),

@@ -19,7 +19,7 @@ burn-rate tier mutes the slower ones of the same SLO on the same platform.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from ...settings.provisioning import ProvisioningSettings
@@ -198,27 +198,29 @@ def slo_tier_twins(tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS) -> tuple[Inh
     return tuple(out)
 
 
-def twin_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
-    """The severity twins the fanzwatch server correlates by: ``inhibit_rules`` with the SLO
-    tiers' as ``slo_tier_twins`` says (ticket tiers left out)."""
+def _with_severity_rule(
+    slos: Iterable[SLO], per_tiers: Callable[[tuple[BurnRateTier, ...]], tuple[InhibitRule, ...]]
+) -> tuple[InhibitRule, ...]:
+    """Critical over warning on the same thing, then ``per_tiers`` of each SLO's tiers (each rule once)."""
     rules: list[InhibitRule] = [
         InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL)
     ]
     for slo in slos:
-        rules.extend(r for r in slo_tier_twins(slo.tiers) if r not in rules)
+        rules.extend(r for r in per_tiers(slo.tiers) if r not in rules)
     return tuple(rules)
+
+
+def twin_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
+    """The severity twins the fanzwatch server correlates by: ``inhibit_rules`` with the SLO
+    tiers' as ``slo_tier_twins`` says (a page never explains a ticket)."""
+    return _with_severity_rule(slos, slo_tier_twins)
 
 
 def inhibit_rules(slos: Iterable[SLO] = SLOS) -> tuple[InhibitRule, ...]:
     """Critical mutes warning on the same thing; and, for each set of burn-rate tiers the
     ``slos`` use (their own, when a definition chooses tiers), faster tiers mute slower ones.
     Equal tier sets give one set of rules (``sloth_id`` in ``equal`` keeps SLOs apart)."""
-    rules: list[InhibitRule] = [
-        InhibitRule(source=(eq("severity", "critical"),), target=(eq("severity", "warning"),), equal=INHIBIT_EQUAL)
-    ]
-    for slo in slos:
-        rules.extend(r for r in slo_tier_inhibitions(slo.tiers) if r not in rules)
-    return tuple(rules)
+    return _with_severity_rule(slos, slo_tier_inhibitions)
 
 
 def global_settings(settings: ProvisioningSettings) -> dict[str, object]:

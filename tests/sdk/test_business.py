@@ -11,6 +11,7 @@ from fanzwatch.core import LabelError
 from fanzwatch.sdk import (
     InvalidBusinessEventError,
     TelemetryNotInitialisedError,
+    declare_payments,
     mark_user_active,
     record_error,
     record_payment,
@@ -163,3 +164,56 @@ def test_distinct_raw_labels_that_bound_alike_are_remembered_once(cap: Telemetry
         record_payment(amount=1, currency=f"X{n:04d}", payment_type="tip", status="completed", platform=f"p-{n}")
     touched = cap.telemetry.business._touched  # the SDK's only per-label-set memory
     assert len(touched) == 1  # all of them are ("other", "tip", "OTHER")
+
+
+def test_the_first_payment_of_a_platform_and_currency_creates_every_outcome_at_zero(cap: TelemetryCapture) -> None:
+    """A failure of a payment type never paid before must not be the birth of its series (``rate()`` would miss it)."""
+    record_payment(amount=5, currency="EUR", payment_type="tip", status="completed")
+    for payment_type in ("subscription", "tip", "ppv"):
+        labels = {"platform": "fanz-1", "payment_type": payment_type, "currency": "EUR"}
+        assert cap.get_sample_value("fanz_payment_failed_value_total", labels) == 0
+        assert cap.get_sample_value("fanz_payment_transactions_total", {**labels, "status": "failed"}) == 0
+    assert (
+        cap.get_sample_value(
+            "fanz_subscription_renewals_total", {"platform": "fanz-1", "currency": "EUR", "status": "failed"}
+        )
+        == 0
+    )
+    assert (
+        cap.get_sample_value("fanz_creator_payouts_total", {"platform": "fanz-1", "currency": "EUR", "status": "late"})
+        == 0
+    )
+    assert (
+        cap.get_sample_value(
+            "fanz_payment_failed_value_total", {"platform": "fanz-1", "payment_type": "ppv", "currency": "USD"}
+        )
+        is None
+    )
+
+
+def test_declared_currencies_exist_before_any_payment(cap: TelemetryCapture) -> None:
+    declare_payments(currencies=("USD", "GBP"), platforms=("fanz-1", "fanz-3"))
+    for platform in ("fanz-1", "fanz-3"):
+        for currency in ("USD", "GBP"):
+            labels = {"platform": platform, "payment_type": "ppv", "currency": currency}
+            assert cap.get_sample_value("fanz_payment_failed_value_total", labels) == 0
+    assert (
+        cap.get_sample_value(
+            "fanz_payment_failed_value_total", {"platform": "fanz-1", "payment_type": "ppv", "currency": "EUR"}
+        )
+        is None
+    )
+    record_payment(amount=Decimal("2.75"), currency="GBP", payment_type="ppv", status="failed", platform="fanz-3")
+    labels = {"platform": "fanz-3", "payment_type": "ppv", "currency": "GBP"}
+    assert cap.get_sample_value("fanz_payment_failed_value_total", labels) == 2.75
+
+
+def test_a_renewal_with_an_unknown_status_creates_no_series(cap: TelemetryCapture) -> None:
+    with pytest.raises(LabelError):
+        record_renewal(currency="CAD", status="lost", platform="fanz-1")  # type: ignore[arg-type]
+    assert (
+        cap.get_sample_value(
+            "fanz_subscription_renewals_total", {"platform": "fanz-1", "currency": "CAD", "status": "failed"}
+        )
+        is None
+    )

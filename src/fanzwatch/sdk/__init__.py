@@ -11,6 +11,7 @@ Every metric comes from the catalog (``fanzwatch.core.CATALOG``); see docs/sdk.m
 from ._internal.active_users import ActiveUsersCollector, ActiveUsersTracker, InMemoryActiveUsers
 from ._internal.active_users_redis import RedisActiveUsers
 from ._internal.api import (
+    declare_payments,
     instrument_db_pool,
     mark_user_active,
     record_error,
@@ -76,6 +77,7 @@ __all__ = [
     "current_request_id",
     "current_telemetry",
     "current_traceparent",
+    "declare_payments",
     "init_telemetry",
     "instrument_db_pool",
     "mark_user_active",

@@ -38,7 +38,7 @@ from . import pages, routes_accounts, routes_admin, routes_content, routes_engag
 from .config import PlatformConfig
 from .db import create_platform_engine
 from .faults import FaultState, InjectedFaultError, injected_fault_response
-from .payments import PaymentService
+from .payments import CURRENCY_EXPONENT, PaymentService
 from .processor_client import ProcessorClient
 from .runtime import PlatformRuntime
 from .storage import ObjectStorage
@@ -107,6 +107,9 @@ def create_platform_app(config: PlatformConfig, *, telemetry: Telemetry) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage.ensure()
         await create_platform_tables(engine)
+        # Every tenant's payment series exist before the first payment: a currency first
+        # paid in during an outage would otherwise lose its first failure from the SLOs.
+        telemetry.business.declare_payments(currencies=CURRENCY_EXPONENT, platforms=config.platforms)
         try:
             telemetry.instrument_db_pool(engine, pool_name="platform")
         except ValueError as exc:  # a pool type the SDK cannot read (e.g. SQLite in memory)

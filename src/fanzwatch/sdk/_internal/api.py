@@ -6,6 +6,7 @@ They let the code where a business action happens record it without holding a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -49,6 +50,11 @@ def record_payment(
     current_telemetry("record_payment").business.record_payment(
         amount=amount, currency=currency, payment_type=payment_type, status=status, platform=platform
     )
+
+
+def declare_payments(*, currencies: Iterable[str], platforms: Iterable[str] | None = None) -> None:
+    """Create the payment, renewal and payout series of these currencies at 0 (call at start-up)."""
+    current_telemetry("declare_payments").business.declare_payments(currencies=currencies, platforms=platforms)
 
 
 def record_renewal(*, currency: str, status: PaymentStatus, platform: str | None = None) -> None:

@@ -12,8 +12,9 @@ Revenue is added for completed payments only, per currency, never summed across 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from ...core import FanzwatchError
 from ...core.catalog import business, runtime
@@ -28,6 +29,9 @@ CreatorTier = Literal["new", "standard", "verified", "top"]
 PaymentType = Literal["subscription", "tip", "ppv"]
 PaymentStatus = Literal["completed", "declined", "failed"]
 PayoutStatus = Literal["on_time", "late", "failed"]
+_PAYMENT_TYPES: tuple[PaymentType, ...] = get_args(PaymentType)
+_PAYMENT_STATUSES: tuple[PaymentStatus, ...] = get_args(PaymentStatus)
+_PAYOUT_STATUSES: tuple[PayoutStatus, ...] = get_args(PayoutStatus)
 Severity = Literal["critical", "warning", "info"]
 
 
@@ -117,22 +121,41 @@ class BusinessMetrics:
         elif status == "failed":
             self._record(business.FAILED_PAYMENTS_VALUE.name, value, labels)
 
-    def _touch_outcomes(self, labels: dict[str, object]) -> None:
-        """Create every outcome's series of these labels at 0 (once; later calls find them).
+    def declare_payments(self, *, currencies: Iterable[str], platforms: Iterable[str] | None = None) -> None:
+        """Create every payment, renewal and payout series of these currencies at 0, now.
 
-        ``rate()`` counts increases from a series' first sample on: a ``failed`` series born
-        with the first failure would lose that failure (and its value) from every rate,
-        SLO and money figure. Existing from the platform's first payment on, it does not.
+        Call it at start-up with the currencies (and, for a multi-tenant service, the
+        platforms) the service takes payments in. ``rate()`` counts increases from a series'
+        first sample on: a ``failed`` series born with the first failure would lose that
+        failure (and its value) from every rate, SLO and money figure. The SDK also creates
+        them on the first payment of a platform and currency, but a combination first seen
+        in an outage would lose its first failure: declared, it does not.
+        """
+        for platform in (self._platform,) if platforms is None else platforms:
+            for currency in currencies:
+                self._touch_outcomes({"platform": platform, "currency": _currency(currency)})
+
+    def _touch_outcomes(self, labels: dict[str, object]) -> None:
+        """Create every outcome's series of this platform and currency at 0 (once; later calls find them).
+
+        Every payment type, status, renewal and payout outcome: see :meth:`declare_payments`
+        for why a series must exist before its first event.
         """
         transactions = self._bounds[business.PAYMENT_TRANSACTIONS.name]
-        bounded = {k: transactions.bound(k, v) for k, v in labels.items()}
+        bounded = {k: transactions.bound(k, labels[k]) for k in ("platform", "currency")}
         key = tuple(bounded.values())  # the bounded values: raw ones from requests would grow the set forever
         if key in self._touched:
             return
-        for outcome in ("completed", "declined", "failed"):
-            self._instruments.counter(business.PAYMENT_TRANSACTIONS.name).labels(**bounded, status=outcome)
-        self._instruments.counter(business.REVENUE.name).labels(**bounded)
-        self._instruments.counter(business.FAILED_PAYMENTS_VALUE.name).labels(**bounded)
+        for payment_type in _PAYMENT_TYPES:
+            typed = {**bounded, "payment_type": payment_type}
+            for outcome in _PAYMENT_STATUSES:
+                self._instruments.counter(business.PAYMENT_TRANSACTIONS.name).labels(**typed, status=outcome)
+            self._instruments.counter(business.REVENUE.name).labels(**typed)
+            self._instruments.counter(business.FAILED_PAYMENTS_VALUE.name).labels(**typed)
+        for outcome in _PAYMENT_STATUSES:
+            self._instruments.counter(business.SUBSCRIPTION_RENEWALS.name).labels(**bounded, status=outcome)
+        for payout in _PAYOUT_STATUSES:
+            self._instruments.counter(business.CREATOR_PAYOUTS.name).labels(**bounded, status=payout)
         self._touched.add(key)
 
     def record_renewal(self, *, currency: str, status: PaymentStatus, platform: str | None = None) -> None:
@@ -141,19 +164,17 @@ class BusinessMetrics:
         Record the payment itself with :meth:`record_payment` too; this counts renewals apart
         from first subscriptions.
         """
-        self._record(
-            business.SUBSCRIPTION_RENEWALS.name,
-            1,
-            {"platform": self._plat(platform), "currency": _currency(currency), "status": status},
-        )
+        labels: dict[str, object] = {"platform": self._plat(platform), "currency": _currency(currency)}
+        self._bounds[business.SUBSCRIPTION_RENEWALS.name].bound("status", status)  # a bad status creates nothing
+        self._touch_outcomes(labels)
+        self._record(business.SUBSCRIPTION_RENEWALS.name, 1, {**labels, "status": status})
 
     def record_payout(self, *, currency: str, status: PayoutStatus, platform: str | None = None) -> None:
         """A creator payout was paid by its due date (``on_time``), after it (``late``), or ``failed``."""
-        self._record(
-            business.CREATOR_PAYOUTS.name,
-            1,
-            {"platform": self._plat(platform), "currency": _currency(currency), "status": status},
-        )
+        labels: dict[str, object] = {"platform": self._plat(platform), "currency": _currency(currency)}
+        self._bounds[business.CREATOR_PAYOUTS.name].bound("status", status)  # a bad status creates nothing
+        self._touch_outcomes(labels)
+        self._record(business.CREATOR_PAYOUTS.name, 1, {**labels, "status": status})
 
     def record_error(
         self,

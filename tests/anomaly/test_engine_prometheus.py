@@ -431,3 +431,23 @@ def _all_alerts(stack: Stack) -> list[dict[str, Any]]:
     response = httpx.get(f"{stack.alertmanager.url}/api/v2/alerts", params={"active": "true"}, timeout=5)
     response.raise_for_status()
     return [a for a in response.json() if a["status"]["state"] == "active"]
+
+
+async def test_points_of_the_warm_up_are_neither_judged_nor_learnt(stack: Stack, http: httpx.AsyncClient) -> None:
+    """``warmup_seconds``: a stack whose services start with the engine refills its rates first."""
+    warmup = 4 * STEP
+    settings = stack.settings().model_copy(update={"warmup_seconds": warmup, "history_seconds": 600.0})
+    engine = AnomalyEngine(settings, http, CollectorRegistry(), SystemClock())
+    started = time.time()
+    await engine.tick()
+    assert "warming up: points before" in engine.status().output
+    await asyncio.sleep(max(0.0, started + warmup + QUERY_DELAY + 2 * STEP - time.time()))
+    await engine.tick()
+    assert "warming up" not in engine.status().output
+    offset = engine.data_offset
+    for state in engine.series():
+        ts = state.window.timestamps
+        assert ts.size and ts[0] < started - offset, state.key  # the history before the start is learnt
+        in_warmup = ts[(ts >= started - offset + 1) & (ts < engine.warmup_until - offset)]
+        assert in_warmup.size == 0, (state.key, in_warmup)
+        assert ts[-1] >= engine.warmup_until - offset, state.key  # and the points after it are judged

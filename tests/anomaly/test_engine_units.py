@@ -6,18 +6,21 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from fanzwatch.anomaly.detectors import BatchScores, make_detector
-from fanzwatch.anomaly.engine import AnomalyAlert, build_watchlist
+from fanzwatch.anomaly.engine import AnomalyAlert, AnomalyEngine, build_watchlist
 from fanzwatch.anomaly.engine.alertmanager import format_value
 from fanzwatch.anomaly.engine.episodes import EpisodeTracker
 from fanzwatch.anomaly.engine.outbox import AlertOutbox
 from fanzwatch.anomaly.engine.series import SeriesState
 from fanzwatch.core import CATALOG, Severity
 from fanzwatch.core.catalog.anomaly import WATCHED_SIGNALS
+from fanzwatch.core.clock import FrozenClock
 from fanzwatch.settings.anomaly import AnomalySettings
 
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "or", "platform", "le", "status_class", "status"}
@@ -212,3 +215,21 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FANZWATCH_ANOMALY_ALERT_MIN_SEVERITY", "critical")
     s = AnomalySettings()
     assert (s.alertmanager_url, s.step_seconds, s.alert_min_severity) == (None, 30.0, Severity.CRITICAL)
+
+
+async def test_before_its_first_evaluation_the_engine_is_blind_only_after_the_start_up_grace() -> None:
+    """A stack booting together (server before Prometheus) is not a blind engine; one that never reads is."""
+
+    clock = FrozenClock(datetime(2026, 12, 4, 12, tzinfo=UTC))
+    settings = AnomalySettings(
+        prometheus_url="http://127.0.0.1:9", alertmanager_url=None, blind_after_seconds=120, startup_grace_seconds=300
+    )
+    async with httpx.AsyncClient(timeout=2) as http:
+        engine = AnomalyEngine(settings, http, CollectorRegistry(), clock)
+        await engine.tick()  # connection refused: nothing evaluated
+        assert engine.status().output.startswith("blind:")
+        assert engine._blind_conditions() == []
+        clock.advance(timedelta(seconds=200))  # past blind_after, inside the grace
+        assert engine._blind_conditions() == []
+        clock.advance(timedelta(seconds=101))
+        assert [c.name for c in engine._blind_conditions()] == ["AnomalyEngineBlind"]

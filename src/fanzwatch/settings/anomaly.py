@@ -62,6 +62,23 @@ class AnomalySettings(ComponentSettings):
         ge=0.0,
         description="state unknown (Prometheus unreachable or erroring) this long posts AnomalyEngineBlind",
     )
+    startup_grace_seconds: float = Field(
+        default=300.0,
+        ge=0.0,
+        description=(
+            "before the first evaluation, unknown state posts AnomalyEngineBlind only after this (or "
+            "blind_after_seconds, whichever is longer): a stack booting together is not a blind engine"
+        ),
+    )
+    warmup_seconds: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=86400.0,
+        description=(
+            "points of the first this many seconds after the engine starts are neither judged nor learnt "
+            "(for a stack whose services start with the engine: their rates and user counts refill first)"
+        ),
+    )
     idle_after_seconds: float = Field(
         default=3600.0,
         gt=0.0,

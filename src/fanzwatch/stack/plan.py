@@ -45,6 +45,9 @@ DEMO_RATE_WINDOW = timedelta(seconds=60)
 """The rules' rate window of the demo at short intervals: long enough for the volume
 guards (10 payment attempts per window) on the larger platforms at any hour, short
 enough that an alert fires and resolves within about a minute of the fault."""
+DEMO_ANOMALY_WARMUP_SECONDS = 420
+"""The anomaly engine's warm-up in the demo: the stack's start-up until traffic runs (~1-2 min),
+then the 5 minutes active users are counted over (the longest window of a watched signal)."""
 # Channels whose secret file must exist before Alertmanager is told to use them.
 SECRET_OF_CHANNEL = {"slack": "slack_api_url", "pagerduty": "pagerduty_routing_key"}
 RUM_SYNTHETIC_KEY_FILE = "rum_synthetic_key"
@@ -262,6 +265,10 @@ def server_env(stack: StackSettings, demo: DemoSettings | None, paths: StackPath
         # 1 s scrape and judged every 15 s, so an anomaly shows within a few minutes.
         env["FANZWATCH_ANOMALY_INTERVAL_SECONDS"] = "15"
         env["FANZWATCH_ANOMALY_QUERY_DELAY_SECONDS"] = "10"
+    if demo is not None and demo.traffic:
+        # The simulated traffic starts with the stack: the first minutes' rates and active-user
+        # counts refill their windows (a ramp, judged against the backfilled history, would page).
+        env["FANZWATCH_ANOMALY_WARMUP_SECONDS"] = str(DEMO_ANOMALY_WARMUP_SECONDS)
     if demo is not None:
         env["FANZWATCH_RUM_ALLOWED_ORIGINS"] = json.dumps([_url(stack, demo.platform_port)])
         env["FANZWATCH_RUM_SYNTHETIC_KEY_FILE"] = str(secrets / RUM_SYNTHETIC_KEY_FILE)

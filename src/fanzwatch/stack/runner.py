@@ -48,8 +48,9 @@ from .plan import (
 )
 from .ports import busy_ports
 from .registry import register, unregister
+from .settle import defer_rule_files, load_rule_files, wait_settled
 from .steps import run_step
-from .supervisor import ChildProcess, ChildSpec, StackError, Supervisor
+from .supervisor import ChildProcess, ChildSpec, StackError, StartInterruptedError, Supervisor
 
 logger = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25
@@ -214,6 +215,8 @@ class Stack:
         # The services, then the probes (the stack's own start-up is not an outage), then
         # Prometheus, once its targets are up: a service still starting is not a TargetDown page.
         probes = probe_children(self.settings, binaries, self.paths, self.demo)
+        prometheus_config = self.paths.config / "prometheus.yml"
+        with_rules = defer_rule_files(prometheus_config)
         for phase in (
             [spec for spec in services if spec.name != "prometheus"],
             probes,
@@ -227,6 +230,24 @@ class Stack:
                 timeout=timeout,
                 should_stop=self._stop_requested.is_set,
             )
+        if with_rules is not None:
+            self._load_rules(prometheus_config, with_rules)
+
+    def _load_rules(self, config: Path, with_rules: str) -> None:
+        """The alert rules, once every target is up and no health check fails (``stack.settle``)."""
+        url = f"http://{self.settings.host}:{self.settings.prometheus_port}"
+        began = time.monotonic()
+        problems = wait_settled(url, should_stop=self._stop_requested.is_set)
+        if self._stop_requested.is_set():
+            raise StartInterruptedError("start-up interrupted")
+        load_rule_files(config, with_rules, url)
+        if problems:
+            self._emit(
+                f"WARNING: alert rules loaded after {time.monotonic() - began:.0f} s although the stack has not "
+                f"settled (they will alert on it): {'; '.join(problems[:5])}"
+            )
+        else:
+            self._emit(f"the stack settled in {time.monotonic() - began:.1f} s: alert rules loaded")
 
     def _write_state(self) -> None:
         server = f"http://{self.settings.host}:{self.settings.server_port}"

@@ -135,6 +135,9 @@ class AnomalyEngine:
         self._idle: frozenset[str] = frozenset()
         self.data_offset = 0.0
         """The engine's clock minus Prometheus's (seconds), as of the last evaluation."""
+        self._started_wall = clock.now().timestamp()
+        self.warmup_until = self._started_wall + settings.warmup_seconds
+        """Points before this (engine clock, seconds) are neither judged nor learnt (``warmup_seconds``)."""
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -269,8 +272,15 @@ class AnomalyEngine:
                     capacity=self.settings.window_points,
                 )
                 out.new.append(state)
-            out.ended.extend(state.absorb(series.timestamps, series.values))
-            out.points += int(series.timestamps.size)
+            timestamps, values = series.timestamps, series.values
+            if self.settings.warmup_seconds:
+                # In the warm-up the watched services refill their windows: a ramp, not a signal.
+                warm = (timestamps < self._started_wall - self.data_offset) | (
+                    timestamps >= self.warmup_until - self.data_offset
+                )
+                timestamps, values = timestamps[warm], values[warm]
+            out.ended.extend(state.absorb(timestamps, values))
+            out.points += int(timestamps.size)
         return out
 
     def _merge(self, absorbed: _Absorbed) -> int:
@@ -313,7 +323,10 @@ class AnomalyEngine:
         if self._unreachable or self._last_ok is None:
             if self._blind_since is None:
                 self._blind_since = wall
-            if wall - self._blind_since >= self.settings.blind_after_seconds:
+            after = self.settings.blind_after_seconds
+            if self._last_ok is None:  # never evaluated yet: the stack may still be booting
+                after = max(after, self.settings.startup_grace_seconds)
+            if wall - self._blind_since >= after:
                 reason = self._blind_reason or "no evaluation yet"
                 out.append(
                     BlindCondition(
@@ -431,6 +444,9 @@ class AnomalyEngine:
         if self._post_error:
             return EngineStatus(EngineState.WARN, self._post_error, now, details)
         parts = [f"watching {counts['watching']} series"]
+        if now.timestamp() < self.warmup_until:
+            warm = datetime.fromtimestamp(self.warmup_until, UTC).strftime("%H:%M:%S UTC")
+            parts.append(f"warming up: points before {warm} are not judged")
         if counts["learning"]:
             parts.append(f"{counts['learning']} still learning")
         if counts["stale"]:

@@ -145,6 +145,7 @@ class DemoStack:
         self.platform_url = f"http://127.0.0.1:{ports['platform']}"
         self.http = httpx.Client(timeout=10.0)
         self.incidents = incident_controller(ports)
+        self.faults_injected = 0
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """An instant PromQL query's result vector."""
@@ -183,7 +184,26 @@ class DemoStack:
             interval=0.5,
         )
 
+    def incident_list(self) -> list[dict[str, Any]]:
+        """The server's incidents (newest first, up to 50), as the API lists them to a viewer."""
+        token = (self.stack.settings.resolved_secrets_dir / "viewer_token").read_text().strip()
+        response = self.http.get(
+            f"http://127.0.0.1:{self.ports['server']}/api/v1/incidents",
+            params={"limit": 50},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        incidents: list[dict[str, Any]] = response.json()["incidents"]
+        return incidents
+
     def inject(self, kind: IncidentKind) -> None:
+        if not self.faults_injected:
+            # Before the run's first fault the stack has only started (minutes of it, at the
+            # demo's pacing): its own start-up is no incident (rules load once it settled, the
+            # anomaly engine warms up). Checked here, whichever test injects first.
+            before = self.incident_list()
+            assert before == [], f"incidents before any fault was injected: {before}"
+        self.faults_injected += 1
         anyio.run(self.incidents.inject, kind)
 
     def heal(self, kind: IncidentKind) -> None:

@@ -22,6 +22,7 @@ class Exporter:
 
     def __init__(self, port: int) -> None:
         self.status = "fail"
+        self.engine_unknown = True
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,11 +31,12 @@ class Exporter:
                     f'fanz_health_check_status{{check="database",platform="fanz-1",status="{s}"}} '
                     f"{int(s == exporter.status)}\n"
                     for s in ("pass", "warn", "fail")
-                ).encode()
+                )
+                body += f'fanz_anomaly_engine_state{{state="unknown"}} {int(exporter.engine_unknown)}\n'
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(body.encode())
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -108,9 +110,12 @@ def test_rules_load_only_once_every_target_is_up_and_no_health_check_fails(
         assert wait_settled(process.url, timeout=1.0) == down  # not settled: what is left, after the timeout
 
         with Exporter(target) as exporter:
-            failing = ["health check database on fanz-1 fails"]
+            replaying = "the anomaly engine has not finished its first evaluation (replaying history)"
+            failing = ["health check database on fanz-1 fails", replaying]
             wait_for("the failing check scraped", lambda: settle_problems(http, process.url) == failing, timeout=30)
             exporter.status = "pass"
+            wait_for("the check passing", lambda: settle_problems(http, process.url) == [replaying], timeout=30)
+            exporter.engine_unknown = False
             assert wait_settled(process.url, timeout=30.0) == []
 
     load_rule_files(config, full, process.url)

@@ -2,12 +2,14 @@
 
 Prometheus starts after its targets (``Stack._launch``), but what they report in their first
 seconds still describes a stack that is starting: the server's health check of Prometheus
-failed until Prometheus ran, a target is scraped for the first time, a demo tenant has no
-traffic yet. With the demo's alert holds (x0.02: a 1-minute hold is 1.2 s) each of those
-would open an incident before anything is wrong. So Prometheus starts with its scrape jobs
-and without ``rule_files``; once every target has answered a scrape and no health check
-reports ``fail`` (or after ``SETTLE_TIMEOUT_SECONDS``, saying what is still wrong), the full
-configuration is written back and Prometheus reloads it (``POST /-/reload``).
+failed until Prometheus ran, a target is scraped for the first time, the anomaly engine is
+still replaying its history (state ``unknown``), a demo tenant has no traffic yet. With the
+demo's alert holds (x0.02: a 1-minute hold is 1.2 s) each of those would open an incident
+before anything is wrong. So Prometheus starts with its scrape jobs and without
+``rule_files``; once every target has answered a scrape, no health check reports ``fail``
+and the anomaly engine has evaluated once (or after ``SETTLE_TIMEOUT_SECONDS``, saying what
+is still wrong), the full configuration is written back and Prometheus reloads it
+(``POST /-/reload``).
 
 >>> with_rules = defer_rule_files(paths.config / "prometheus.yml")   # before Prometheus starts
 >>> problems = wait_settled(prometheus_url, timeout=60.0)
@@ -19,13 +21,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
 
+from ..core.catalog.anomaly import ENGINE_STATE
+
 SETTLE_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.5
 _FAILING_CHECKS = 'max by (check, platform) (fanz_health_check_status{status="fail"}) == 1'
+_ENGINE_UNKNOWN = f'max({ENGINE_STATE.name}{{state="unknown"}}) == 1'
 DEFERRED_HEADER = "# fanzwatch up: the stack is starting; alert rules load once every target is up\n"
 
 
@@ -52,12 +58,19 @@ def settle_problems(http: httpx.Client, prometheus_url: str) -> list[str]:
         if target.get("health") != "up":
             job = target.get("labels", {}).get("job", "?")
             problems.append(f"target {job} {target.get('scrapeUrl', '')} is {target.get('health')}")
-    failing = http.get(f"{prometheus_url}/api/v1/query", params={"query": _FAILING_CHECKS})
-    failing.raise_for_status()
-    for series in failing.json()["data"]["result"]:
+    for series in _query(http, prometheus_url, _FAILING_CHECKS):
         labels = series["metric"]
         problems.append(f"health check {labels.get('check', '?')} on {labels.get('platform', '?')} fails")
+    if _query(http, prometheus_url, _ENGINE_UNKNOWN):
+        problems.append("the anomaly engine has not finished its first evaluation (replaying history)")
     return problems
+
+
+def _query(http: httpx.Client, prometheus_url: str, expr: str) -> list[dict[str, Any]]:
+    response = http.get(f"{prometheus_url}/api/v1/query", params={"query": expr})
+    response.raise_for_status()
+    result: list[dict[str, Any]] = response.json()["data"]["result"]
+    return result
 
 
 def wait_settled(

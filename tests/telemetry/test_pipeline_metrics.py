@@ -183,6 +183,38 @@ async def test_each_refusal_is_counted_once_by_signal_and_reason_and_nothing_is_
     assert (store.count(TRACES_TABLE), store.count(LOGS_TABLE)) == (spans, logs)  # nothing stored
 
 
+async def test_a_client_gone_mid_body_is_a_counted_refusal_not_a_500(store_http: httpx.AsyncClient) -> None:
+    """The client disconnects after part of its declared body: refused as malformed, counted, nothing queued."""
+    body = _spans(3)
+    assert len(body) < LIMIT
+    async with pipeline(None, store_http=store_http) as p:
+        app = FastAPI()
+        app.include_router(p.receiver.router())
+        messages = [
+            {"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        headers = [(k.encode(), v.encode()) for k, v in {**AUTH, "content-length": str(len(body))}.items()]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": "/v1/traces", "raw_path": b"/v1/traces", "query_string": b"",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        }  # fmt: skip
+        before = p.requests()
+        await app(scope, receive, send)
+        assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400, sent[0]
+        assert _delta(before, p.requests()) == {("traces", "malformed"): 1.0}
+        assert p.queue.queued_rows == 0
+
+
 async def test_a_receiver_not_started_counts_not_ready() -> None:
     async with pipeline("http://127.0.0.1:9", attach=False) as p:
         answer = await p.post("/v1/logs", _logs(2))

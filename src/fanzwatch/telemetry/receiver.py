@@ -43,6 +43,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from prometheus_client import CollectorRegistry
 
 from ..core.catalog import otlp as outcomes
+from .bodies import BodyIncompleteError, BodyTooLargeError, read_bounded
 from .client import encode_rows
 from .metrics import SIGNAL_OF_TABLE, OtlpMetrics
 from .otlp import MalformedOtlpError, decode_logs, decode_traces
@@ -179,17 +180,12 @@ class OtlpReceiver:
         return self._success(table, rejected, as_json)
 
     async def _read(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
-            raise _Refusal(413, f"the body is over {self.max_request_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_request_bytes:
-                raise _Refusal(413, f"the body is over {self.max_request_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await read_bounded(request, self.max_request_bytes)
+        except BodyTooLargeError:
+            raise _Refusal(413, f"the body is over {self.max_request_bytes} bytes") from None
+        except BodyIncompleteError:
+            raise _Refusal(400, "the client disconnected before its whole body arrived") from None
 
     def _gunzip(self, body: bytes) -> bytes:
         """Every member of a gzip stream (RFC 1952 allows several: pigz, a proxy concatenating), bounded in total."""

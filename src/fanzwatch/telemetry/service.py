@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .bodies import BodyIncompleteError, BodyTooLargeError, read_bounded
 from .queries import QUERIES, QueryParameterError
 from .store import ChdbTelemetryStore, StoreInputError
 
@@ -44,27 +45,14 @@ MAX_QUERY_BYTES = 64 << 10
 """Largest query parameters body: a few filters and a time range."""
 
 
-class _BodyTooLarge(Exception):
-    """A body over its limit; ``detail`` says which limit and what to do."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-async def _bounded_body(request: Request, limit: int, too_large: str) -> bytes:
-    """The body, read chunk by chunk and refused (``_BodyTooLarge(too_large)``) once past ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise _BodyTooLarge(too_large)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge(too_large)
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _bounded_body(request: Request, limit: int, too_large: str) -> bytes | Response:
+    """The body, or the 4xx response that refuses it (``too_large`` says which limit and what to do)."""
+    try:
+        return await read_bounded(request, limit)
+    except BodyTooLargeError:
+        return JSONResponse({"detail": too_large}, 413)
+    except BodyIncompleteError:
+        return JSONResponse({"detail": "the client disconnected before its whole body arrived"}, 400)
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -102,12 +90,11 @@ def build_store_app(
         if not authorised(request):
             return refused()
         table = request.path_params["table"]
-        try:
-            body = await _bounded_body(
-                request, max_insert_bytes, f"a batch is at most {max_insert_bytes} bytes: send smaller batches"
-            )
-        except _BodyTooLarge as exc:
-            return JSONResponse({"detail": exc.detail}, 413)
+        body = await _bounded_body(
+            request, max_insert_bytes, f"a batch is at most {max_insert_bytes} bytes: send smaller batches"
+        )
+        if isinstance(body, Response):
+            return body
         store = state["store"]
         try:
             count = await anyio.to_thread.run_sync(store.insert_lines, table, body)
@@ -125,12 +112,11 @@ def build_store_app(
         named = QUERIES.get(name)
         if named is None:
             return JSONResponse({"detail": f"no query {name!r}; known: {', '.join(QUERIES)}"}, 404)
-        try:
-            body = await _bounded_body(
-                request, max_query_bytes, f"query parameters are at most {max_query_bytes} bytes: send shorter ones"
-            )
-        except _BodyTooLarge as exc:
-            return JSONResponse({"detail": exc.detail}, 413)
+        body = await _bounded_body(
+            request, max_query_bytes, f"query parameters are at most {max_query_bytes} bytes: send shorter ones"
+        )
+        if isinstance(body, Response):
+            return body
         try:
             given: Any = orjson.loads(body or b"{}")
             if not isinstance(given, dict):

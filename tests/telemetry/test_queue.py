@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from fanzwatch.telemetry.client import TelemetryStoreClient
+from fanzwatch.telemetry.metrics import spool_usage
 from fanzwatch.telemetry.queue import StoreQueue
 
 
@@ -45,12 +46,18 @@ async def test_a_foreign_file_in_the_spool_is_left_alone_and_the_queue_starts(tm
     spool.mkdir()
     (spool / "foo.ndjson").write_bytes(b"{}")
     (spool / "otel_traces.1.abc.x.ndjson").write_bytes(b"{}")
+    (spool / "otel_metrics.1.abc.3.ndjson").write_bytes(b"{}")  # our shape, a table the store lacks
     async with httpx.AsyncClient() as http:
         client = TelemetryStoreClient("http://127.0.0.1:9", "token", http=http, timeout=1.0)
         queue = StoreQueue(client, capacity_rows=10, batch_rows=10, spool_dir=spool)
         await queue.start()
         await queue.stop(flush_seconds=0.1)
-    assert sorted(p.name for p in spool.iterdir()) == ["foo.ndjson", "otel_traces.1.abc.x.ndjson"]
+    assert sorted(p.name for p in spool.iterdir()) == [
+        "foo.ndjson",
+        "otel_metrics.1.abc.3.ndjson",
+        "otel_traces.1.abc.x.ndjson",
+    ]
+    assert spool_usage(spool) == (0, 0)  # and none of them is counted as spooled
 
 
 def test_merged_batches_stop_at_the_byte_bound_as_well_as_the_row_bound() -> None:

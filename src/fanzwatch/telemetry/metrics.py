@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from ..core.catalog import MetricKind, MetricSpec
 from ..core.catalog import otlp as catalog
 from .schema import LOGS_TABLE, TRACES_TABLE
+from .spool import spooled_batch
 
 SIGNAL_OF_TABLE = {TRACES_TABLE: "traces", LOGS_TABLE: "logs"}
 
@@ -33,7 +34,7 @@ def spool_usage(spool_dir: Path | None) -> tuple[int, int]:
     except OSError:  # not created yet (nothing ever spooled), or gone
         return 0, 0
     for path in entries:
-        if path.name.startswith(".") or not (path.suffix == ".ndjson" or path.suffix.startswith(".claimed-")):
+        if spooled_batch(path) is None:
             continue
         try:
             size += path.stat().st_size

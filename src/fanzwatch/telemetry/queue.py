@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,9 @@ from ..core.catalog import otlp as outcomes
 from .client import TelemetryStoreClient, TelemetryStoreUnavailableError
 from .metrics import SIGNAL_OF_TABLE, OtlpMetrics
 from .queries import QueryParameterError
+from .spool import CLAIMED as SPOOL_CLAIMED
+from .spool import SUFFIX as SPOOL_SUFFIX
+from .spool import batch_name, spooled_batch
 
 logger = logging.getLogger(__name__)
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
@@ -223,10 +225,10 @@ class StoreQueue:
         kept = 0
         while self._batches:
             batch = self._batches.popleft()
-            name = f"{batch.table}.{os.getpid()}.{uuid.uuid4().hex}.{batch.rows}"
+            name = batch_name(batch.table, batch.rows)
             tmp = self.spool_dir / f".{name}.tmp"
             tmp.write_bytes(batch.body)
-            tmp.replace(self.spool_dir / f"{name}.ndjson")
+            tmp.replace(self.spool_dir / f"{name}{SPOOL_SUFFIX}")
             for path in batch.spooled:  # now in the new file
                 path.unlink(missing_ok=True)
             kept += batch.rows
@@ -239,21 +241,19 @@ class StoreQueue:
         if self.spool_dir is None or not self.spool_dir.is_dir():
             return
         for path in sorted(self.spool_dir.iterdir()):
-            if path.suffix.startswith(".claimed-"):
-                if _alive(int(path.suffix.removeprefix(".claimed-"))):
-                    continue
-            elif path.suffix != ".ndjson":
+            spooled = spooled_batch(path)
+            if spooled is None:  # not a name this queue wrote (or a table the store lacks): never claim it
+                if not path.name.startswith("."):
+                    logger.warning("ignoring %s in the OTLP spool: not a spooled batch", path.name)
                 continue
-            parts = path.stem.split(".")
-            if len(parts) != 4 or not parts[3].isdigit():  # not a name this queue wrote: never claim it
-                logger.warning("ignoring %s in the OTLP spool: not a spooled batch", path.name)
+            if spooled.claimed_by is not None and _alive(spooled.claimed_by):
                 continue
-            claimed = path.with_suffix(f".claimed-{os.getpid()}")
+            claimed = path.with_suffix(f"{SPOOL_CLAIMED}{os.getpid()}")
             try:
                 path.rename(claimed)  # each file is claimed by one worker of several
             except OSError:
                 continue
-            self._push(_Batch(parts[0], claimed.read_bytes(), int(parts[3]), [claimed]))
+            self._push(_Batch(spooled.table, claimed.read_bytes(), spooled.rows, [claimed]))
 
 
 def _alive(pid: int) -> bool:

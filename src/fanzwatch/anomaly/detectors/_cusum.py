@@ -367,8 +367,10 @@ class SeasonalCusumDetector:
         self._spread = [g] * 24
         if p.texture is not None:
             mid = float(np.median(values))
-            mad = float(np.median(np.abs(np.asarray(values) - mid)))
-            self._texture = TextureChange(1e-3 * mad, p.texture)
+            dev = np.abs(np.asarray(values) - mid)
+            mad = float(np.median(dev))
+            # Mostly one value (a ratio at 1 on a small platform): its scale is the mean deviation.
+            self._texture = TextureChange(1e-3 * (mad if mad > 0 else float(np.mean(dev))), p.texture)
         for t, x in xs:
             self._point(t, x, 0.0, 1.0, replay=True)
         self._cp = self._cm = self._cv = 0.0

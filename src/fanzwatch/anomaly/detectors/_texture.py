@@ -21,9 +21,10 @@ series whose texture always wanders has large distances in its history and does 
 on another like them.
 
 ``eps`` is a thousandth of the median absolute deviation of the values the detector
-warmed up on (the series' own scale). Nothing fires before ``min_reference`` reference
-points. O(1) per point: running sums over a ring of ``window`` values, recomputed exactly
-once per lap so they do not drift.
+warmed up on (the series' own scale), or of their mean absolute deviation when the median one
+is 0 (a series that mostly repeats one value: a ratio at 1 on a small platform). Nothing
+fires before ``min_reference`` reference points. O(1) per point: running sums over a ring of
+``window`` values, recomputed exactly once per lap so they do not drift.
 """
 
 from __future__ import annotations

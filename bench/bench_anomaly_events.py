@@ -3,7 +3,7 @@
 Usage: ``.venv/bin/python bench/bench_anomaly_events.py [--seeds 1,2] [--nab DIR] [--no-nab]``
 
 For every detector (the default ``seasonal-cusum``, the default as it was on main before
-its stuck-series rule ``seasonal-cusum@main``, ``seasonal``, the guide's ``seed`` z-score, the
+its unprecedented-texture rule ``seasonal-cusum@main``, ``seasonal``, the guide's ``seed`` z-score, the
 windowed Gaussian) it prints, per seed of the evaluation set
 (``fanzwatch.anomaly.evaluation``: 8 platforms × 6 creator-platform signals, 5 weeks at
 5 minutes, the first week history), the event figures of what people would receive
@@ -46,13 +46,13 @@ from fanzwatch.anomaly.nab import (
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS = "seasonal-cusum@main"
-"""The default as it was on main before the stuck-series rule (issue 15, third session)."""
+"""The default as it was on main before the unprecedented-texture rule (issue 15, fourth session)."""
 DETECTORS = ("seasonal-cusum", PREVIOUS, "seasonal", "seed", "gaussian")
 
 
 def _factory(name: str) -> Callable[[], Detector]:
     if name == PREVIOUS:
-        return lambda: SeasonalCusumDetector(SeasonalCusumParams(flat_factor=0.0))
+        return lambda: SeasonalCusumDetector(SeasonalCusumParams(texture=None, rule_evidence=1.0))
     return lambda: make_detector(name)
 
 

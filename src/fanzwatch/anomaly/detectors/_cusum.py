@@ -29,6 +29,9 @@ followed until it ends instead of being re-learnt as normal.
    it; where it alarms and the point is outside the band, an episode opens too.
    **Stuck series**: a run of unchanged values 3 times the longest seen before (12 points at
    least) opens an episode too, wherever the value is (a frozen gauge, a hung exporter).
+   **Unprecedented texture** (``_texture``): the roughness, spread or rhythm of the last 72
+   points moving twice as far from their usual values as ever before opens one too (denser
+   spikes, a noisy series that settles or oscillates: a changed pattern at the same level).
 5. **Episode**: once fired the baseline is frozen; the series stays ``active`` while it
    is outside the band learnt before (``|z| > range_spreads``), and the state ends after
    ``resolve_points`` points back inside. A shift that lasts ``max_episode_seconds`` is
@@ -54,12 +57,14 @@ import numpy as np
 from ._base import BatchScores, FloatArray, Progress, Score, severity_for
 from ._calibrate import CalibratedThreshold
 from ._seasonal import SeasonalDetector
+from ._texture import TextureChange, TextureParams
 
 _NAN = math.nan
 _DAY = 86400.0
 _WEEK = 7 * _DAY
 _HOUR = 3600.0
 _MAD_TO_SIGMA = 1.2533
+_TEXTURE = TextureParams()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +140,13 @@ class SeasonalCusumParams:
     resolve_points: int = 5
     max_episode_seconds: float = 12 * _HOUR
     threshold: float = 0.5
+    texture: TextureParams | None = _TEXTURE
+    """The unprecedented-texture rule (``_texture``): roughness, spread or rhythm of the last
+    hours changed as never before in this series opens an episode, at any level. None: off."""
+    rule_evidence: float = 1.5
+    """Evidence (score ``e / (1 + e)``, 0.6) of an episode opened by a categorical rule (a stuck
+    series, an unprecedented texture): such a rule either holds or not, so its onset ranks
+    above the weakest CUSUM onsets (evidence just over 1) rather than at the very threshold."""
 
 
 class SeasonalCusumDetector:
@@ -195,6 +207,7 @@ class SeasonalCusumDetector:
         self._run_max = 0
         self._flat_fired = False
         self._run_since = 0.0
+        self._texture: TextureChange | None = None
         rate = p.false_alarms_per_week
         self._hp = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
         self._hm = CalibratedThreshold(floor=p.cusum_h, ceiling=p.cusum_h_max, rate_per_week=rate)
@@ -352,6 +365,12 @@ class SeasonalCusumDetector:
         self._global = g
         self._msq = float(np.mean(resid * resid))
         self._spread = [g] * 24
+        if p.texture is not None:
+            mid = float(np.median(values))
+            dev = np.abs(np.asarray(values) - mid)
+            mad = float(np.median(dev))
+            # Mostly one value (a ratio at 1 on a small platform): its scale is the mean deviation.
+            self._texture = TextureChange(1e-3 * (mad if mad > 0 else float(np.mean(dev))), p.texture)
         for t, x in xs:
             self._point(t, x, 0.0, 1.0, replay=True)
         self._cp = self._cm = self._cv = 0.0
@@ -416,6 +435,7 @@ class SeasonalCusumDetector:
             self._run = 1
             self._run_since = t
             self._flat_fired = False
+        texture_changed = self._texture.update(x) if self._texture is not None else False
         yhat = self._forecast(t)
         sigma = self._sigma(t, yhat)
         r = y - yhat
@@ -478,7 +498,9 @@ class SeasonalCusumDetector:
             and t - self._run_since >= p.flat_seconds
         ):  # a series that always moved has stopped
             self._flat_fired = True
-            evidence = max(evidence, 1.0)
+            evidence = max(evidence, p.rule_evidence)
+        if texture_changed:  # the series moves as it never did before, wherever its level
+            evidence = max(evidence, p.rule_evidence)
         if replay or t - self._first_t < p.learn_seconds:
             self._learn(t, r, sigma, change)
             return (0.0, lower, upper, deviation, z), (False, False)

@@ -11,9 +11,18 @@ from sqlalchemy import Connection
 from .. import schema
 from ._plan import RefreshPlan, in_int_ranges, merge_ranges
 from ._ranges import chunks, to_ranges
+from ._rollup_write import bulk_insert, is_empty, roll_up_days
 from ._sql import day_start, epoch_day, epoch_hour, hour_start
 from .facts import Activity
-from .rollup_tables import LOOKBACK_DAYS, RETENTION_DAYS, cohort_hourly, first_active, user_days, user_hours
+from .rollup_tables import (
+    LOOKBACK_DAYS,
+    RETENTION_DAYS,
+    cohort_daily,
+    cohort_hourly,
+    first_active,
+    user_days,
+    user_hours,
+)
 
 _tmp_meta = sa.MetaData()
 #: Users whose day rows must be recomputed from ``from_day`` on (one refresh, one connection).
@@ -206,18 +215,6 @@ def recompute_first_active(conn: Connection, kind: str, day_ranges: list[tuple[i
             bulk_insert(conn, first_active, rows)
 
 
-def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
-    """Insert tuples in the table's column order: ``COPY`` on PostgreSQL (tens of times faster), else executemany."""
-    columns = [c.name for c in table.columns]
-    if conn.dialect.name != "postgresql":
-        conn.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    driver: Any = conn.connection.driver_connection  # psycopg's; the same connection, so the same transaction
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
     u = schema.users
     signup_day = epoch_day(u.c.created_at)
@@ -246,6 +243,7 @@ def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
     if plan.full:
         conn.execute(sa.delete(cohort_hourly))
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(u.c.created_at < plan.new_until)))
+        _roll_up_cohort_days(conn, [(-(2**40), plan.complete_days_until)])
         return
     hours: set[int] = set(
         int(h)
@@ -272,3 +270,18 @@ def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
             u.c.created_at < plan.new_until,
         )
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(cond)))
+    if _cohort_days_underived(conn):  # an upgrade added the daily table: derive it once
+        days = [(-(2**40), plan.complete_days_until)]
+    else:
+        touched = {h // 24 for a, b in ranges for h in range(a, b)}
+        days = merge_ranges(to_ranges(d for d in touched if d < plan.complete_days_until) + plan.newly_complete_days())
+    _roll_up_cohort_days(conn, days)
+
+
+def _cohort_days_underived(conn: Connection) -> bool:
+    return is_empty(conn, cohort_daily) and not is_empty(conn, cohort_hourly)
+
+
+def _roll_up_cohort_days(conn: Connection, day_ranges: list[tuple[int, int]]) -> None:
+    """``bi_cohort_daily`` of complete days from ``bi_cohort_hourly`` (a cohort's day N is fixed by its sign-up day)."""
+    roll_up_days(conn, cohort_hourly, cohort_daily, [], ["users", *(f"d{n}" for n in RETENTION_DAYS)], day_ranges)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 
 from ..core.clock import Clock
 from ._plan import RefreshPlan
-from ._refresh_facts import refresh_fact, refresh_subscription_balance
+from ._refresh_facts import refresh_fact, refresh_running, refresh_subscription_balance
 from ._refresh_users import affected_users, recompute_user_hours, refresh_activity, refresh_cohorts
 from ._sql import hour_number, hour_start
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS
@@ -87,6 +87,7 @@ class RollupRefresher:
                 touched: dict[str, set[int]] = {}
                 for fact in FACTS:
                     touched[fact.name] = refresh_fact(conn, fact, plan)
+                    refresh_running(conn, fact, plan, touched[fact.name])
                 refresh_subscription_balance(conn, plan, touched[SUB_STARTS.name] | touched[SUB_STOPS.name])
                 users = refresh_activity(conn, ACTIVE, plan)
                 refresh_cohorts(conn, plan)

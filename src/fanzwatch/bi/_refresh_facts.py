@@ -68,22 +68,23 @@ def refresh_fact(conn: Connection, fact: Fact, plan: RefreshPlan) -> set[int]:
     return touched
 
 
-def refresh_running(conn: Connection, fact: Fact, plan: RefreshPlan, touched_days: set[int]) -> None:
+def refresh_running(conn: Connection, fact: Fact, plan: RefreshPlan, touched_days: set[int]) -> bool:
     """Running totals of the fact's complete days, from the first touched day on (every day on a rebuild).
 
     Dense: every (platform, dims) combination seen up to a day has a row for that day and every
     later complete day, so a window reads the two ends of its whole days. Sums are exact
     (``Decimal``/``int`` in Python, whatever the backend sums in). A table that is empty while
     the daily sums are not (an upgrade added it) is computed in full, without a rebuild.
+    Returns whether it was computed in full.
     """
     daily, running = DAILY[fact.name], RUNNING[fact.name]
     top = plan.complete_days_until
     full = plan.full or is_empty(conn, running)
     if not full and not touched_days:
-        return
+        return False
     lo = None if full else min(touched_days)
     if lo is not None and lo >= top:
-        return  # only the current, incomplete day moved
+        return False  # only the current, incomplete day moved
     dims = [daily.c.platform, *(daily.c[d.name] for d in fact.dims)]
     kinds = [m.money for m in fact.measures]
     state: dict[tuple[Any, ...], list[Any]] = {}
@@ -91,7 +92,7 @@ def refresh_running(conn: Connection, fact: Fact, plan: RefreshPlan, touched_day
         conn.execute(sa.delete(running))
         lo = conn.execute(sa.select(sa.func.min(daily.c.day))).scalar()
         if lo is None:
-            return
+            return True
         lo = int(lo)
     else:
         ends = sa.select(*(running.c[c.name] for c in dims), *(running.c[m.name] for m in fact.measures))
@@ -117,6 +118,7 @@ def refresh_running(conn: Connection, fact: Fact, plan: RefreshPlan, touched_day
             rows = []
     if rows:
         bulk_insert(conn, running, rows)
+    return full
 
 
 def _exact(values: Any, money_flags: list[bool]) -> list[Any]:

@@ -233,10 +233,11 @@ def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
     )
 
 
-def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
+def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> bool:
     """Recompute cohort rows for new sign-up hours and hours whose members' activity changed.
 
-    Must run right after ``refresh_activity(ACTIVE)``, whose affected users it reads.
+    Must run right after ``refresh_activity(ACTIVE)``, whose affected users it reads. Returns
+    whether ``bi_cohort_daily`` was derived in full because an upgrade added it.
     """
     u = schema.users
     columns = ["hour", "platform", "users", *(f"d{n}" for n in RETENTION_DAYS)]
@@ -244,7 +245,7 @@ def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
         conn.execute(sa.delete(cohort_hourly))
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(u.c.created_at < plan.new_until)))
         _roll_up_cohort_days(conn, [(-(2**40), plan.complete_days_until)])
-        return
+        return False
     hours: set[int] = set(
         int(h)
         for h in conn.execute(
@@ -270,12 +271,14 @@ def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
             u.c.created_at < plan.new_until,
         )
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(cond)))
-    if _cohort_days_underived(conn):  # an upgrade added the daily table: derive it once
+    derive = _cohort_days_underived(conn)  # an upgrade added the daily table: derive it once
+    if derive:
         days = [(-(2**40), plan.complete_days_until)]
     else:
         touched = {h // 24 for a, b in ranges for h in range(a, b)}
         days = merge_ranges(to_ranges(d for d in touched if d < plan.complete_days_until) + plan.newly_complete_days())
     _roll_up_cohort_days(conn, days)
+    return derive
 
 
 def _cohort_days_underived(conn: Connection) -> bool:

@@ -105,7 +105,8 @@ class ReportStatement:
             branches += self._instant(k, inst.rollup, inst.hours, inst.raw)
         for i, c in enumerate(shape.cohorts):
             key, last_day = WindowKey(i), f"c{i}_last_day"
-            branches += [self._cohort_raw(key, f"c{i}_r{j}", last_day) for j in range(c.raw)]
+            if c.raw:
+                branches.append(self._cohort_raw(key, [f"c{i}_r{j}" for j in range(c.raw)], last_day))
             if c.hours:
                 branches.append(self._cohort_rollup(key, "hour", [f"c{i}_h{j}" for j in range(c.hours)], last_day))
             if c.days:
@@ -124,6 +125,13 @@ class ReportStatement:
                 self.statements.append(sa.union_all(self._header(), *group[i : i + MAX_BRANCHES]))
                 self.generic.append(generic)
         self._native: list[_Native] | None = None
+        self._layout: list[tuple[int, int]] | None = None
+
+    def layout(self) -> list[tuple[int, int]]:
+        """Per tag code: how many dimension and measure columns its rows fill."""
+        if self._layout is None:
+            self._layout = [(len(c.dims), len(c.measures)) for c in (self.parts[t.part] for t in self.tags)]
+        return self._layout
 
     def native(self, dialect: Any, values: dict[str, Any]) -> list[_Native]:
         """The statements as the PostgreSQL driver runs them (built on first use, then reused)."""
@@ -299,9 +307,10 @@ class ReportStatement:
 
     # -- cohorts ---------------------------------------------------------------------------
 
-    def _cohort_raw(self, key: WindowKey, prefix: str, last_day_name: str) -> Any:
+    def _cohort_raw(self, key: WindowKey, prefixes: list[str], last_day_name: str) -> Any:
+        """The cohort's members who signed up in the raw ranges ``prefixes`` (one branch for all)."""
         u, s = schema.users, schema.sessions
-        lo, hi, last_day = self._bind(f"{prefix}_lo", _T), self._bind(f"{prefix}_hi", _T), self._bind(last_day_name, _I)
+        last_day = self._bind(last_day_name, _I)
         signup_day = epoch_day(u.c.created_at)
         measures: list[tuple[str, Any]] = [("size", sa.func.count())]
         for n in RETENTION_DAYS:
@@ -309,8 +318,11 @@ class ReportStatement:
             back = sa.exists().where(s.c.user_id == u.c.id, epoch_day(s.c.started_at) == signup_day + n)
             measures.append((f"e{n}", sa.func.sum(sa.case((eligible, 1), else_=0))))
             measures.append((f"r{n}", sa.func.sum(sa.case((sa.and_(eligible, back), 1), else_=0))))
-        where = [u.c.created_at >= lo, u.c.created_at < hi, *self._on_platform(u.c.platform)]
-        return self._branch(CohortPart(), key, [], measures, u, where)
+        within = [
+            sa.and_(u.c.created_at >= self._bind(f"{p}_lo", _T), u.c.created_at < self._bind(f"{p}_hi", _T))
+            for p in prefixes
+        ]
+        return self._branch(CohortPart(), key, [], measures, u, [sa.or_(*within), *self._on_platform(u.c.platform)])
 
     def _cohort_rollup(self, key: WindowKey, grain: str, prefixes: list[str], last_day_name: str) -> Any:
         """The cohort's sign-up hours (partial days) or whole days from the hourly or daily rollup."""
@@ -535,15 +547,19 @@ def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, A
             "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;"
             " SET LOCAL max_parallel_workers_per_gather = 0"
         )
+    layout = statement.layout()
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    rows = _fetch(conn, statement, params)
-    for row in rows:
-        tag = statement.tags[int(row[0])]
-        columns = statement.parts[tag.part]
-        values = row[1 + MAX_DIMS : 1 + MAX_DIMS + len(columns.measures)]
-        if all(v is None for v in values):
+    for row in _fetch(conn, statement, params):
+        code = int(row[0])
+        n_dims, n_measures = layout[code]
+        values = row[_FIRST_MEASURE : _FIRST_MEASURE + n_measures]
+        if values.count(None) == n_measures:
             continue  # an ungrouped aggregate over no rows
-        acc = groups.setdefault((int(row[0]), *row[1 : 1 + len(columns.dims)]), [None] * len(columns.measures))
+        key = (code, *row[1 : 1 + n_dims])
+        acc = groups.get(key)
+        if acc is None:
+            groups[key] = [None if v is None else _num(v) for v in values]
+            continue
         for i, v in enumerate(values):
             if v is not None:
                 acc[i] = _num(v) if acc[i] is None else acc[i] + _num(v)
@@ -557,6 +573,11 @@ def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, A
     return ReportRows(out)
 
 
+_FIRST_MEASURE = 1 + MAX_DIMS
+
+
 def _num(value: Any) -> Decimal:
     # SQLite hands back floats for money sums: go through str() so 0.1 stays 0.1.
+    if type(value) is Decimal:
+        return value
     return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

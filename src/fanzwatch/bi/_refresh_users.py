@@ -174,9 +174,17 @@ def recompute_user_hours(conn: Connection, kind: str, day_ranges: list[tuple[int
             sa.select(ud.c.platform, ud.c.first_hour.label("hour"), one.label("f"), zero.label("l")).where(*where),
             sa.select(ud.c.platform, ud.c.last_hour.label("hour"), zero.label("f"), one.label("l")).where(*where),
         ).subquery("ends")
-        rows = sa.select(
-            sa.literal(kind, sa.String(8)), ends.c.hour, ends.c.platform, sa.func.sum(ends.c.f), sa.func.sum(ends.c.l)
-        ).group_by(ends.c.hour, ends.c.platform)
+        rows = (
+            sa.select(
+                sa.literal(kind, sa.String(8)),
+                ends.c.hour,
+                ends.c.platform,
+                sa.func.sum(ends.c.f),
+                sa.func.sum(ends.c.l),
+            )
+            .group_by(ends.c.hour, ends.c.platform)
+            .order_by(ends.c.hour, ends.c.platform)
+        )
         conn.execute(sa.insert(uh).from_select(["kind", "hour", "platform", "first_users", "last_users"], rows))
 
 
@@ -208,11 +216,10 @@ def recompute_first_active(conn: Connection, kind: str, day_ranges: list[tuple[i
                     i += 1
                 if running:
                     rows.append((kind, anchor, day, platform, running))
-            if len(rows) >= 100_000:
-                bulk_insert(conn, first_active, rows)
-                rows = []
-        if rows:
-            bulk_insert(conn, first_active, rows)
+        # in key order (kind, anchor, day, platform): a report's range of one anchor is a few pages
+        rows.sort(key=lambda r: (r[1], r[2], r[3]))
+        for start in range(0, len(rows), 100_000):
+            bulk_insert(conn, first_active, rows[start : start + 100_000])
 
 
 def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -230,6 +237,7 @@ def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
         sa.select(hour, u.c.platform, sa.func.count(), *(came_back(n) for n in RETENTION_DAYS))
         .where(cond)
         .group_by(hour, u.c.platform)
+        .order_by(hour, u.c.platform)
     )
 
 

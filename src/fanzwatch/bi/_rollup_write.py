@@ -40,6 +40,7 @@ def roll_up_days(
             sa.select(day, hourly.c.platform, *keys, *(sa.func.sum(hourly.c[m]) for m in measures))
             .where(in_int_ranges(hourly.c.hour, [(a * 24, b * 24) for a, b in group]))
             .group_by(day, hourly.c.platform, *keys)
+            .order_by(day, hourly.c.platform, *keys)
         )
         conn.execute(sa.insert(daily).from_select(["day", "platform", *dims, *measures], rollup))
 

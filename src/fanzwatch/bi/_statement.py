@@ -119,8 +119,9 @@ class ReportStatement:
         # compound SELECTs of more than 500 terms: a huge plan runs as several.
         self.statements: list[Any] = []
         self.generic: list[bool] = []  # per statement: plan once (rollups only) or per run
+        raw = [_reads_platform_tables(b) for b in branches]
         for generic in (True, False):
-            group = [b for b in branches if _reads_platform_tables(b) != generic]
+            group = [b for b, r in zip(branches, raw, strict=True) if r != generic]
             for i in range(0, len(group), MAX_BRANCHES):
                 self.statements.append(sa.union_all(self._header(), *group[i : i + MAX_BRANCHES]))
                 self.generic.append(generic)

@@ -4,15 +4,19 @@ Each report is the whole dashboard of all 13 platforms (every KPI of the window 
 previous window, comparisons, insights), from rollups, for 24 h, 7 d, 30 d and 90 d windows
 ending at a partial hour (so raw edge rows are read too), each run a new window.
 
-Data: ``bench/bi_data.py`` generates it once with ``fanzwatch.demo.generate`` (10.0 M
-transactions, 26.4 M platform rows over 365 days) into ``--database``; the baseline reads a
-``TEMPLATE`` copy (``--baseline-database``) because its rollup tables differ. Each side runs
-in its own process (``bench/bi_worker.py``), the baseline with its source first on
-``PYTHONPATH``; rollups are built by the first run on each database and reused.
+Data: ``bench/bi_data.py`` generates it once with ``fanzwatch.demo.generate`` (9.9 M
+transactions, 26.2 M platform rows over 365 days) into ``--database``. Each side runs in its
+own process (``bench/bi_worker.py``), the baseline with its source first on ``PYTHONPATH``;
+rollups are built by the first run on each database and reused. The baseline reads a
+``TEMPLATE`` copy (``--baseline-url``) when its rollup tables differ; when this code only
+*adds* tables to the baseline's (as against main f95dd71: the running totals and
+``bi_cohort_daily``), both sides can read one database (``--baseline-url`` = ``--url``).
+The load average is printed before and after each side (the machine is shared).
 
-    git archive 14a8199 src | tar -x -C /tmp/fw17-base        # the baseline's source
+    git archive f95dd71 src | tar -x -C /tmp/fw-main             # the baseline's source
     .venv/bin/python bench/bi_data.py --database fw_17_bench --scale 12
-    .venv/bin/python bench/bench_bi.py --baseline-src /tmp/fw17-base/src
+    .venv/bin/python bench/bench_bi.py --baseline-src /tmp/fw-main/src --baseline-label "main f95dd71" \
+        --baseline-url postgresql+psycopg://postgres@127.0.0.1:5432/fw_17_bench
 
 ``--previous-path``: no baseline commit; both sides run this code on ``--url``, the baseline
 with the earlier distinct-user path (partial days scanned per user from ``bi_user_days``
@@ -68,6 +72,13 @@ def _side(
     return result
 
 
+def _cpu(side: dict[str, Any]) -> str:
+    client, server = side.get("client_cpu_ms"), side.get("server_cpu_ms")
+    if client is None or server is None:
+        return "–"
+    return f"{client + server:,.0f} ({server:,.0f})"
+
+
 def _p(ms: list[float], q: float) -> float:
     ordered = sorted(ms)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -77,8 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=_pg("fw_17_bench"), help="this code's platform database")
     parser.add_argument("--baseline-url", default=_pg("fw_17_bench_base"), help="the baseline's copy of it")
-    parser.add_argument("--baseline-src", default="/tmp/fw17-base/src", help="the baseline commit's src/ directory")
-    parser.add_argument("--baseline-label", default="main 14a8199")
+    parser.add_argument("--baseline-src", default="/tmp/fw-main/src", help="the baseline commit's src/ directory")
+    parser.add_argument("--baseline-label", default="main f95dd71")
     parser.add_argument("--windows", default="24h,7d,30d,90d")
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--max-seconds", type=float, default=300.0)
@@ -88,8 +99,12 @@ def main() -> None:
     if args.previous_path:
         if not _exists(args.url):
             raise SystemExit(f"{args.url} does not exist: build it with bench/bi_data.py")
+        loads = [_load()]
         new = _side(args.url, None, args, args.raw_check)
+        loads.append(_load())
         base = _side(args.url, None, args, "", previous_path=True)
+        loads.append(_load())
+        print(f"load average (1 min) before this code, between, after the previous path: {' / '.join(loads)}")
         _table(args, "previous path (per-user partial days)", new, base)
         return
     for url in (args.url, args.baseline_url):
@@ -97,27 +112,37 @@ def main() -> None:
             raise SystemExit(f"{url} does not exist: build it with bench/bi_data.py (and copy it for the baseline)")
     if not (Path(args.baseline_src) / "fanzwatch" / "bi").is_dir():
         raise SystemExit(f"{args.baseline_src} is not a fanzwatch src/ directory: git archive <commit> src | tar -x")
+    loads = [_load()]
     new = _side(args.url, None, args, args.raw_check)
+    loads.append(_load())
     base = _side(args.baseline_url, args.baseline_src, args, "")
+    loads.append(_load())
+    print(f"load average (1 min) before this code, between, after the baseline: {' / '.join(loads)}")
     _table(args, args.baseline_label, new, base)
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _table(args: argparse.Namespace, baseline_label: str, new: dict[str, Any], base: dict[str, Any]) -> None:
     print(f"rollup refresh before timing: new {new['refresh_seconds']:.1f} s, baseline {base['refresh_seconds']:.1f} s")
     lines = [
-        f"| window | {baseline_label} p50 ms | p95 ms | this code p50 ms | p95 ms | runs | this code's revenue |",
-        "|---|---|---|---|---|---|---|",
+        f"| window | {baseline_label} p50 ms | p95 ms | CPU ms | this code p50 ms | p95 ms | CPU ms | runs "
+        "| this code's revenue |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label in args.windows.split(","):
         b, n = base["windows"][label], new["windows"][label]
         if b["revenue"] != n["revenue"] or b["active_users"] != n["active_users"]:
             print(f"{label}: the sides' last figures differ (expected only against an older commit)")
         lines.append(
-            f"| {label} | {statistics.median(b['ms']):,.0f} | {_p(b['ms'], 0.95):,.0f} | "
-            f"{statistics.median(n['ms']):,.0f} | {_p(n['ms'], 0.95):,.0f} | {len(n['ms'])} | "
+            f"| {label} | {statistics.median(b['ms']):,.0f} | {_p(b['ms'], 0.95):,.0f} | {_cpu(b)} | "
+            f"{statistics.median(n['ms']):,.0f} | {_p(n['ms'], 0.95):,.0f} | {_cpu(n)} | {len(n['ms'])} | "
             f"{n['revenue']} USD, {n['payments']:,} payments, {n['active_users']:,} active |"
         )
     print("\n".join(lines))
+    print("CPU ms: mean CPU time per report, this process + the PostgreSQL backend (server part in brackets)")
     for label, check in new["checks"].items():
         verdict = "identical to rollups" if check["identical"] else "**DIFFERENT from rollups**"
         print(f"raw SQL {label}: {check['raw_ms']:,.0f} ms, {verdict}")

@@ -3,12 +3,18 @@
 Run by ``bench_bi.py`` once with this checkout's code and once with the baseline's source
 on ``PYTHONPATH`` (only public ``fanzwatch.bi`` names are used, which both versions have).
 Prints one JSON object on stdout.
+
+Besides wall time it records the CPU time of each timed report: this process's (Python,
+and SQLite's own work) and, on a local PostgreSQL, that of the server backends of the
+worker's connections (``/proc/<pid>/stat``, clock ticks). On a shared machine the CPU
+time is what a report costs whatever the load; the wall time is what it waited too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +38,9 @@ def main() -> None:
     parser.add_argument("--previous-path", action="store_true", help="the earlier per-user partial-day counts")
     args = parser.parse_args()
     engine = sa.create_engine(args.url)
+    backends: list[int] = []
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "connect", lambda dbapi, _: backends.append(dbapi.info.backend_pid))
     clock = FrozenClock(NOW)
     out: dict[str, Any] = {"windows": {}, "checks": {}}
     started = time.perf_counter()
@@ -43,6 +52,7 @@ def main() -> None:
         length = parse_duration(label)
         service.compute(Window.ending(NOW, length))  # warm-up: statement built, caches warm
         times, deadline, report = [], time.perf_counter() + args.max_seconds, None
+        cpu0, server0 = time.process_time(), _server_cpu(backends)
         for i in range(args.iterations):
             window = Window.ending(NOW - timedelta(minutes=7 * i), length)  # a new window each run
             t = time.perf_counter()
@@ -50,6 +60,7 @@ def main() -> None:
             times.append(time.perf_counter() - t)
             if time.perf_counter() > deadline:
                 break
+        cpu, server = time.process_time() - cpu0, _server_cpu(backends) - server0
         assert report is not None
         r = report.current.revenue
         out["windows"][label] = {
@@ -58,6 +69,8 @@ def main() -> None:
             "payments": r.completed_transactions,
             "active_users": report.current.users.active_users,
             "source": report.source,
+            "client_cpu_ms": cpu * 1000 / len(times),
+            "server_cpu_ms": server * 1000 / len(times),
         }
         if label in args.raw_check.split(","):
             t = time.perf_counter()
@@ -66,6 +79,19 @@ def main() -> None:
             out["checks"][label] = {"raw_ms": (time.perf_counter() - t) * 1000, "identical": same}
     engine.dispose()
     print(json.dumps(out))
+
+
+def _server_cpu(pids: list[int]) -> float:
+    """Seconds of CPU the PostgreSQL backends ``pids`` used so far (0 where /proc cannot tell)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -223,8 +223,9 @@ def test_the_window_edges_are_half_open(report_of: Callable[..., BiReport]) -> N
 def test_postgresql_runs_the_prepared_statement_with_the_same_figures(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """psycopg gets the statement once per shape with ``$n`` placeholders and prepares it once per
-    connection; its figures are those of the plain SQLAlchemy execution of the same statement."""
+    """psycopg gets the statements once per shape with ``$n`` placeholders and prepares them once per
+    connection (one of rollups only, one of platform tables); their figures are those of the plain
+    SQLAlchemy execution of the same statements."""
     from fanzwatch.bi import _statement
 
     engine = sa.create_engine(pg_url, pool_size=1, max_overflow=0)  # one connection: its prepared statements
@@ -237,8 +238,11 @@ def test_postgresql_runs_the_prepared_statement_with_the_same_figures(
     with engine.connect() as conn:
         prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
     report_statements = [s for s in prepared if "UNION ALL" in s]
-    assert len(report_statements) == 1, "one prepared statement for the three reports of one shape"
-    assert "$1" in report_statements[0] and "%(" not in report_statements[0]
+    assert len(report_statements) == 2, "two prepared statements for the three reports of one shape"
+    assert all("$1" in s and "%(" not in s for s in report_statements)
+    platform_tables = [f"FROM {t.name} " for t in schema.TABLES]
+    rollup_only = [s for s in report_statements if not any(name in s for name in platform_tables)]
+    assert len(rollup_only) == 1 and "bi_tx_hourly" in rollup_only[0]
 
     def through_sqlalchemy(
         conn: sa.Connection, statement: _statement.ReportStatement, params: dict[str, Any]

@@ -17,8 +17,11 @@ import sqlalchemy as sa
 from fanzwatch import schema
 from fanzwatch.bi import KpiEngine, RollupRefresher, Window
 from fanzwatch.bi import rollup_tables as rt
+from fanzwatch.bi._query_facts import money
 from fanzwatch.bi._sql import hour_number
+from fanzwatch.bi.facts import FACTS
 from fanzwatch.bi.kpis import Converter
+from fanzwatch.bi.window import split_window
 from fanzwatch.core import FrozenClock
 
 from .randomdata import PLATFORMS, populate
@@ -195,3 +198,86 @@ def test_an_upgrade_adding_the_hour_counts_derives_them_without_a_rebuild(engine
     assert rolled == raw
     _, earlier = _both_ways(engine, result.covered_until, windows, None, edge_hours=False)
     assert earlier == raw  # the earlier per-user path: the same figures
+
+
+def test_running_totals_are_the_daily_sums_up_to_each_complete_day(engine: sa.Engine) -> None:
+    """Every ``bi_<fact>_running`` row is the sum of the fact's daily rows up to its day, and every
+    combination seen by a day has a row on it and on each later complete day (none after)."""
+    populate(engine, start=START, days=12, seed=13)
+    result = RollupRefresher(engine, clock=FrozenClock(START + timedelta(days=10, hours=5))).refresh()
+    top = hour_number(result.covered_until) // 24  # days < top are complete
+    checked = 0
+    with engine.connect() as conn:
+        for fact in FACTS:
+            daily, running = rt.DAILY[fact.name], rt.RUNNING[fact.name]
+            keys = ["platform", *(d.name for d in fact.dims)]
+            names = [m.name for m in fact.measures]
+            expected: dict[tuple[Any, ...], list[Any]] = {}
+            by_day: dict[int, dict[tuple[Any, ...], list[Any]]] = {}
+            days: dict[int, list[Any]] = {}
+            for r in conn.execute(sa.select(daily).where(daily.c.day < top)).mappings():
+                days.setdefault(int(r["day"]), []).append(r)
+            first = min(days) if days else top
+            for day in range(first, top):
+                for r in days.get(day, []):
+                    total = expected.setdefault(tuple(r[k] for k in keys), [0] * len(names))
+                    for i, m in enumerate(fact.measures):
+                        total[i] += money(r[m.name]) if m.money else int(r[m.name])
+                by_day[day] = {k: list(v) for k, v in expected.items()}
+            got: dict[int, dict[tuple[Any, ...], list[Any]]] = {}
+            for r in conn.execute(sa.select(running)).mappings():
+                values = [money(r[m.name]) if m.money else int(r[m.name]) for m in fact.measures]
+                got.setdefault(int(r["day"]), {})[tuple(r[k] for k in keys)] = values
+            assert got == by_day, fact.name
+            assert names and all(day < top for day in got)
+            checked += sum(len(v) for v in got.values())
+    assert checked > 1000
+
+
+def _whole_day_windows() -> list[Window]:
+    """Windows whose whole days start at the data's first day, end at the last complete day, begin
+    or end at midnight or 1 µs around it, and whose previous window shares a running row with them."""
+    us, day = timedelta(microseconds=1), timedelta(days=1)
+    midnight = START + timedelta(days=20)
+    out = [
+        Window(START, START + 3 * day),  # the first whole day: nothing runs before it
+        Window(START - day, START + day + us),
+        Window(START + 2 * day, START + 29 * day),  # the last complete day (rollups reach day 29)
+        Window(START + 26 * day + timedelta(hours=5, minutes=3), START + 29 * day + timedelta(minutes=30)),
+    ]
+    for delta in (-us, timedelta(0), us):
+        for length in (day, 2 * day, 7 * day, 11 * day + timedelta(hours=3)):
+            out.append(Window.ending(midnight + delta, length))
+            out.append(Window(midnight + delta, midnight + delta + length))
+    return out
+
+
+def test_whole_days_from_running_totals_equal_raw_sql_at_their_edges(engine: sa.Engine) -> None:
+    populate(engine, start=START, days=30, seed=17)
+    covered = RollupRefresher(engine, clock=FrozenClock(START + timedelta(days=29, minutes=41))).refresh()
+    windows = _whole_day_windows()
+    covered_hour = hour_number(covered.covered_until)
+    assert sum(bool(split_window(w, covered_hour).days) for w in windows) >= 20  # whole days: running totals
+    for platform in (None, PLATFORMS[2]):
+        for pair in zip(windows[::2], windows[1::2], strict=True):  # two windows per statement, like a report
+            raw, rolled = _both_ways(engine, covered.covered_until, list(pair), platform)
+            assert rolled == raw, (pair, platform)
+    raw, _ = _both_ways(engine, covered.covered_until, windows[2:3], None)
+    assert raw[0].revenue.gross > 0 and raw[0].users.cohort_size > 0 and raw[0].users.retention["day_7"].eligible > 0
+
+
+def test_an_upgrade_adding_running_totals_and_daily_cohorts_derives_them_without_a_rebuild(engine: sa.Engine) -> None:
+    """Rollups built before ``bi_<fact>_running`` and ``bi_cohort_daily`` existed: the next refresh fills them."""
+    populate(engine, start=START, days=20, seed=19)
+    clock = FrozenClock(START + timedelta(days=18, minutes=17))
+    assert RollupRefresher(engine, clock=clock).refresh().rebuilt
+    rebuilt = _rollup_tables(engine)
+    with engine.begin() as conn:
+        for table in [*rt.RUNNING.values(), rt.cohort_daily]:
+            table.drop(conn)
+    result = RollupRefresher(engine, clock=clock).refresh()  # a new process: it creates what is missing
+    assert not result.rebuilt
+    assert _rollup_tables(engine) == rebuilt
+    windows = _windows(seed=21, n=12)
+    raw, rolled = _both_ways(engine, result.covered_until, windows, None)
+    assert rolled == raw

@@ -11,9 +11,9 @@ Tag(part=FactPart(fact='tx'), key=WindowKey(index=0))
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,7 @@ class Tag:
 
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class ReportRows(Mapping[Tag, list[Row]]):
@@ -86,6 +87,14 @@ class ReportRows(Mapping[Tag, list[Row]]):
 
     def __init__(self, rows: dict[Tag, list[Row]]) -> None:
         self._rows = rows
+        self._derived: dict[Any, Any] = {}
+
+    def derived(self, key: Any, compute: Callable[[], T]) -> T:
+        """A value computed from these rows once per ``key`` (several families read the same instant)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        value: T = self._derived[key]
+        return value
 
     def __getitem__(self, tag: Tag) -> list[Row]:
         return self._rows.get(tag, [])

@@ -24,7 +24,7 @@ from .window import Window, split_window
 class WindowShape:
     raw: int  # raw time ranges w{i}_r{j}_lo/hi
     hours: int  # rollup hour ranges w{i}_h{j}_lo/hi
-    days: int  # rollup day ranges w{i}_d{j}_lo/hi
+    days: int  # rollup day ranges w{i}_d{j}_lo/hi (read from the running totals at lo - 1 and hi - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,9 @@ class InstantShape:
 
 @dataclass(frozen=True, slots=True)
 class CohortShape:
-    raw: int  # c{i}_r{j}_lo/hi
-    hours: bool  # c{i}_h_lo/hi; c{i}_last_day always
+    raw: int  # c{i}_r{j}_lo/hi; c{i}_last_day always
+    hours: int  # rollup hour ranges c{i}_h{j}_lo/hi (partial days)
+    days: bool  # rollup whole days c{i}_d_lo/hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +156,14 @@ class Plan:
         hs, me = split.mid
         # Rollup cohort counts are complete only if every eligible day N is inside the rollups.
         if hs < me and self.covered is not None and self.covered >= last_day * 24:
-            self.values[f"c{i}_h_lo"], self.values[f"c{i}_h_hi"] = hs, me
-            self.cohorts.append(CohortShape(raw=self._ranges(f"c{i}_r", split.raw), hours=True))
+            hours = self._ranges(f"c{i}_h", split.hours)
+            for lo, hi in split.days:
+                self.values[f"c{i}_d_lo"], self.values[f"c{i}_d_hi"] = lo, hi
+            raw = self._ranges(f"c{i}_r", split.raw)
+            self.cohorts.append(CohortShape(raw=raw, hours=hours, days=bool(split.days)))
         else:
-            self.cohorts.append(CohortShape(raw=self._ranges(f"c{i}_r", ((window.start, window.end),)), hours=False))
+            raw = self._ranges(f"c{i}_r", ((window.start, window.end),))
+            self.cohorts.append(CohortShape(raw=raw, hours=0, days=False))
 
     def add_distinct(self, kind: str, window: Window) -> CountKey:
         """Count ``q{n}``: distinct users with activity ``kind`` in ``window``; its key."""

@@ -34,13 +34,18 @@ def platform_filter(column: sa.ColumnElement[Any], platform: str | None) -> list
 
 def read_fact(rows: Sequence[dict[str, Any]], fact: Fact) -> list[dict[str, Any]]:
     """Typed rows: dims as str, integer measures as int, money as quantised Decimal."""
+    measures = [(m.name, m.money) for m in fact.measures]
+    names = {name for name, _ in measures}
     out = []
     for row in rows:
-        item = {k: v for k, v in row.items() if k not in {m.name for m in fact.measures}}
-        for m in fact.measures:
-            item[m.name] = money(row[m.name]) if m.money else int(row[m.name] or 0)
+        item = {k: v for k, v in row.items() if k not in names}
+        for name, is_money in measures:
+            item[name] = money(row[name]) if is_money else int(row[name] or 0)
         out.append(item)
-    return sorted(out, key=lambda r: tuple(str(r[d.name]) for d in fact.dims))
+    if len(out) < 2:
+        return out
+    dims = [d.name for d in fact.dims]
+    return sorted(out, key=lambda r: tuple(str(r[d]) for d in dims))
 
 
 def fact_totals(rows: Sequence[dict[str, Any]], fact: Fact) -> dict[str, Any]:
@@ -64,7 +69,14 @@ def read_subscriptions_by_platform(
 
     MRR is Σ period price / billing months over the exact per-period sums: no rounding
     per subscription; the figure is rounded once where it is shown (``round_money``).
+    Computed once per instant and statement result, however many families read it.
     """
+    return rows.derived(("subscriptions", instant), lambda: _subscriptions_by_platform(rows, instant))
+
+
+def _subscriptions_by_platform(
+    rows: ReportRows, instant: InstantKey
+) -> dict[tuple[str | None, str], tuple[int, Fraction]]:
     count: dict[tuple[str | None, str], int] = {}
     prices: dict[tuple[str | None, str], dict[int, Decimal]] = {}
     sources: tuple[tuple[SubsSource, int], ...] = (("raw", 1), ("balance", 1), ("start", 1), ("stop", -1))

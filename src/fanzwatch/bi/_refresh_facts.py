@@ -1,4 +1,4 @@
-"""Refresh of the additive fact rollups (hourly, daily) and the subscription balance."""
+"""Refresh of the additive fact rollups (hourly, daily, running totals) and the subscription balance."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import Connection
 from ._plan import RefreshPlan, in_int_ranges, merge_ranges
 from ._query_facts import money
 from ._ranges import chunks, to_ranges
+from ._rollup_write import bulk_insert, is_empty, roll_up_days
 from ._sql import epoch_hour, hour_start
 from .facts import SUB_STARTS, SUB_STOPS, Fact
-from .rollup_tables import DAILY, HOURLY, subscription_balance
+from .rollup_tables import DAILY, HOURLY, RUNNING, subscription_balance
 
 _Key = tuple[str, str, int]  # platform, currency, billing months
 
@@ -31,6 +32,7 @@ def _aggregate_select(fact: Fact, cond: sa.ColumnElement[bool]) -> sa.Select[Any
         )
         .where(cond)
         .group_by(hour, fact.platform, *dims)
+        .order_by(hour, fact.platform, *dims)  # written in key order: a range of hours is a few pages
     )
 
 
@@ -63,17 +65,65 @@ def refresh_fact(conn: Connection, fact: Fact, plan: RefreshPlan) -> set[int]:
         touched = {h // 24 for a, b in hour_ranges for h in range(a, b)}
         complete = {d for d in touched if d < plan.complete_days_until}
         day_ranges = merge_ranges(to_ranges(complete) + plan.newly_complete_days())
-    for group in chunks(day_ranges):
-        conn.execute(sa.delete(daily).where(in_int_ranges(daily.c.day, group)))
-        day = hourly.c.hour // sa.literal_column("24")  # a literal, so SELECT and GROUP BY match textually
-        dims = [hourly.c[d.name] for d in fact.dims]
-        rollup = (
-            sa.select(day, hourly.c.platform, *dims, *(sa.func.sum(hourly.c[m.name]) for m in fact.measures))
-            .where(in_int_ranges(hourly.c.hour, [(a * 24, b * 24) for a, b in group]))
-            .group_by(day, hourly.c.platform, *dims)
-        )
-        conn.execute(sa.insert(daily).from_select(_columns(fact, "day"), rollup))
+    roll_up_days(conn, hourly, daily, [d.name for d in fact.dims], [m.name for m in fact.measures], day_ranges)
     return touched
+
+
+def refresh_running(conn: Connection, fact: Fact, plan: RefreshPlan, touched_days: set[int]) -> bool:
+    """Running totals of the fact's complete days, from the first touched day on (every day on a rebuild).
+
+    Dense: every (platform, dims) combination seen up to a day has a row for that day and every
+    later complete day, so a window reads the two ends of its whole days. Sums are exact
+    (``Decimal``/``int`` in Python, whatever the backend sums in). A table that is empty while
+    the daily sums are not (an upgrade added it) is computed in full, without a rebuild.
+    Returns whether it was computed in full.
+    """
+    daily, running = DAILY[fact.name], RUNNING[fact.name]
+    top = plan.complete_days_until
+    full = plan.full or is_empty(conn, running)
+    if not full and not touched_days:
+        return False
+    lo = None if full else min(touched_days)
+    if lo is not None and lo >= top:
+        return False  # only the current, incomplete day moved
+    dims = [daily.c.platform, *(daily.c[d.name] for d in fact.dims)]
+    kinds = [m.money for m in fact.measures]
+    state: dict[tuple[Any, ...], list[Any]] = {}
+    if lo is None:
+        conn.execute(sa.delete(running))
+        lo = conn.execute(sa.select(sa.func.min(daily.c.day))).scalar()
+        if lo is None:
+            return True
+        lo = int(lo)
+    else:
+        ends = sa.select(*(running.c[c.name] for c in dims), *(running.c[m.name] for m in fact.measures))
+        for row in conn.execute(ends.where(running.c.day == lo - 1)):
+            state[tuple(row[: len(dims)])] = _exact(row[len(dims) :], kinds)
+        conn.execute(sa.delete(running).where(running.c.day >= lo))
+    deltas: dict[int, list[tuple[tuple[Any, ...], list[Any]]]] = defaultdict(list)
+    later = sa.select(daily.c.day, *dims, *(daily.c[m.name] for m in fact.measures))
+    for row in conn.execute(later.where(daily.c.day >= lo, daily.c.day < top)):
+        deltas[int(row[0])].append((tuple(row[1 : 1 + len(dims)]), _exact(row[1 + len(dims) :], kinds)))
+    rows: list[tuple[Any, ...]] = []
+    for day in range(lo, top):
+        for key, values in deltas.get(day, ()):
+            total = state.get(key)
+            if total is None:
+                state[key] = values
+            else:
+                for i, v in enumerate(values):
+                    total[i] += v
+        rows += [(day, *key, *values) for key, values in state.items()]
+        if len(rows) >= 50_000:
+            bulk_insert(conn, running, rows)
+            rows = []
+    if rows:
+        bulk_insert(conn, running, rows)
+    return full
+
+
+def _exact(values: Any, money_flags: list[bool]) -> list[Any]:
+    return [money(v) if is_money else int(v or 0) for v, is_money in zip(values, money_flags, strict=True)]
 
 
 def refresh_subscription_balance(conn: Connection, plan: RefreshPlan, touched_days: set[int]) -> None:

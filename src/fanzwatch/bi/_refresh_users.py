@@ -11,9 +11,18 @@ from sqlalchemy import Connection
 from .. import schema
 from ._plan import RefreshPlan, in_int_ranges, merge_ranges
 from ._ranges import chunks, to_ranges
+from ._rollup_write import bulk_insert, is_empty, roll_up_days
 from ._sql import day_start, epoch_day, epoch_hour, hour_start
 from .facts import Activity
-from .rollup_tables import LOOKBACK_DAYS, RETENTION_DAYS, cohort_hourly, first_active, user_days, user_hours
+from .rollup_tables import (
+    LOOKBACK_DAYS,
+    RETENTION_DAYS,
+    cohort_daily,
+    cohort_hourly,
+    first_active,
+    user_days,
+    user_hours,
+)
 
 _tmp_meta = sa.MetaData()
 #: Users whose day rows must be recomputed from ``from_day`` on (one refresh, one connection).
@@ -165,9 +174,17 @@ def recompute_user_hours(conn: Connection, kind: str, day_ranges: list[tuple[int
             sa.select(ud.c.platform, ud.c.first_hour.label("hour"), one.label("f"), zero.label("l")).where(*where),
             sa.select(ud.c.platform, ud.c.last_hour.label("hour"), zero.label("f"), one.label("l")).where(*where),
         ).subquery("ends")
-        rows = sa.select(
-            sa.literal(kind, sa.String(8)), ends.c.hour, ends.c.platform, sa.func.sum(ends.c.f), sa.func.sum(ends.c.l)
-        ).group_by(ends.c.hour, ends.c.platform)
+        rows = (
+            sa.select(
+                sa.literal(kind, sa.String(8)),
+                ends.c.hour,
+                ends.c.platform,
+                sa.func.sum(ends.c.f),
+                sa.func.sum(ends.c.l),
+            )
+            .group_by(ends.c.hour, ends.c.platform)
+            .order_by(ends.c.hour, ends.c.platform)
+        )
         conn.execute(sa.insert(uh).from_select(["kind", "hour", "platform", "first_users", "last_users"], rows))
 
 
@@ -199,23 +216,10 @@ def recompute_first_active(conn: Connection, kind: str, day_ranges: list[tuple[i
                     i += 1
                 if running:
                     rows.append((kind, anchor, day, platform, running))
-            if len(rows) >= 100_000:
-                bulk_insert(conn, first_active, rows)
-                rows = []
-        if rows:
-            bulk_insert(conn, first_active, rows)
-
-
-def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
-    """Insert tuples in the table's column order: ``COPY`` on PostgreSQL (tens of times faster), else executemany."""
-    columns = [c.name for c in table.columns]
-    if conn.dialect.name != "postgresql":
-        conn.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    driver: Any = conn.connection.driver_connection  # psycopg's; the same connection, so the same transaction
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+        # in key order (kind, anchor, day, platform): a report's range of one anchor is a few pages
+        rows.sort(key=lambda r: (r[1], r[2], r[3]))
+        for start in range(0, len(rows), 100_000):
+            bulk_insert(conn, first_active, rows[start : start + 100_000])
 
 
 def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -233,20 +237,23 @@ def _cohort_select(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
         sa.select(hour, u.c.platform, sa.func.count(), *(came_back(n) for n in RETENTION_DAYS))
         .where(cond)
         .group_by(hour, u.c.platform)
+        .order_by(hour, u.c.platform)
     )
 
 
-def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
+def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> bool:
     """Recompute cohort rows for new sign-up hours and hours whose members' activity changed.
 
-    Must run right after ``refresh_activity(ACTIVE)``, whose affected users it reads.
+    Must run right after ``refresh_activity(ACTIVE)``, whose affected users it reads. Returns
+    whether ``bi_cohort_daily`` was derived in full because an upgrade added it.
     """
     u = schema.users
     columns = ["hour", "platform", "users", *(f"d{n}" for n in RETENTION_DAYS)]
     if plan.full:
         conn.execute(sa.delete(cohort_hourly))
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(u.c.created_at < plan.new_until)))
-        return
+        _roll_up_cohort_days(conn, [(-(2**40), plan.complete_days_until)])
+        return False
     hours: set[int] = set(
         int(h)
         for h in conn.execute(
@@ -272,3 +279,20 @@ def refresh_cohorts(conn: Connection, plan: RefreshPlan) -> None:
             u.c.created_at < plan.new_until,
         )
         conn.execute(sa.insert(cohort_hourly).from_select(columns, _cohort_select(cond)))
+    derive = _cohort_days_underived(conn)  # an upgrade added the daily table: derive it once
+    if derive:
+        days = [(-(2**40), plan.complete_days_until)]
+    else:
+        touched = {h // 24 for a, b in ranges for h in range(a, b)}
+        days = merge_ranges(to_ranges(d for d in touched if d < plan.complete_days_until) + plan.newly_complete_days())
+    _roll_up_cohort_days(conn, days)
+    return derive
+
+
+def _cohort_days_underived(conn: Connection) -> bool:
+    return is_empty(conn, cohort_daily) and not is_empty(conn, cohort_hourly)
+
+
+def _roll_up_cohort_days(conn: Connection, day_ranges: list[tuple[int, int]]) -> None:
+    """``bi_cohort_daily`` of complete days from ``bi_cohort_hourly`` (a cohort's day N is fixed by its sign-up day)."""
+    roll_up_days(conn, cohort_hourly, cohort_daily, [], ["users", *(f"d{n}" for n in RETENTION_DAYS)], day_ranges)

@@ -3,7 +3,8 @@
 Branches, each aggregated by the database and tagged with the integer code of a typed
 ``_keys.Tag`` (what it computes, for which window/instant/count):
 
-- every fact over each window's raw ranges, rollup hours and rollup days (``WindowKey``);
+- every fact over each window's raw ranges, rollup hours and whole days (``WindowKey``), the
+  whole days as the difference of two running totals (``bi_<fact>_running``);
 - subscriptions recurring at each instant: the midnight balance plus the day's deltas,
   or straight from the subscriptions (``InstantKey``);
 - the sign-up cohort of each window with its day 1/7/30 retention (``WindowKey``);
@@ -25,6 +26,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sql_util
 
 from .. import schema
 from ._keys import (
@@ -45,9 +47,10 @@ from ._layout import DistinctShape, ReportShape
 from ._sql import epoch_day
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS, Activity, Fact
 from .rollup_tables import (
-    DAILY,
     HOURLY,
     RETENTION_DAYS,
+    RUNNING,
+    cohort_daily,
     cohort_hourly,
     first_active,
     subscription_balance,
@@ -92,24 +95,44 @@ class ReportStatement:
                 if not ranges:
                     continue
                 part = FactPart(fact.name)
-                if shape.disjoint:  # one branch; a row's window from a CASE over the ranges
+                if grain == "day":  # one branch over the running totals at both ends of every window
+                    branches.append(self._fact_running(part, fact, ranges))
+                elif shape.disjoint:  # one branch; a row's window from a CASE over the ranges
                     branches.append(self._fact_multi(part, fact, grain, ranges))
                 else:
                     branches += [self._fact(part, key, fact, grain, p) for key, p in ranges]
         for k, inst in enumerate(shape.instants):
             branches += self._instant(k, inst.rollup, inst.hours, inst.raw)
         for i, c in enumerate(shape.cohorts):
-            key = WindowKey(i)
-            branches += [self._cohort_raw(key, f"c{i}_r{j}", f"c{i}_last_day") for j in range(c.raw)]
+            key, last_day = WindowKey(i), f"c{i}_last_day"
+            if c.raw:
+                branches.append(self._cohort_raw(key, [f"c{i}_r{j}" for j in range(c.raw)], last_day))
             if c.hours:
-                branches.append(self._cohort_rollup(key, f"c{i}_h", f"c{i}_last_day"))
+                branches.append(self._cohort_rollup(key, "hour", [f"c{i}_h{j}" for j in range(c.hours)], last_day))
+            if c.days:
+                branches.append(self._cohort_rollup(key, "day", [f"c{i}_d"], last_day))
         for n, d in enumerate(shape.distinct):
             branches += self._distinct(n, d)
-        # SQLite refuses compound SELECTs of more than 500 terms: a huge plan runs as several.
-        self.statements: list[Any] = [
-            sa.union_all(self._header(), *branches[i : i + MAX_BRANCHES]) for i in range(0, len(branches), MAX_BRANCHES)
-        ]
+        # Two statements: branches reading only rollups (small integer ranges on their keys: the
+        # same plan serves every bound, so PostgreSQL plans it once per connection) and branches
+        # reading platform tables (planned every run with the real bounds). SQLite refuses
+        # compound SELECTs of more than 500 terms: a huge plan runs as several.
+        self.statements: list[Any] = []
+        self.generic: list[bool] = []  # per statement: plan once (rollups only) or per run
+        raw = [_reads_platform_tables(b) for b in branches]
+        for generic in (True, False):
+            group = [b for b, r in zip(branches, raw, strict=True) if r != generic]
+            for i in range(0, len(group), MAX_BRANCHES):
+                self.statements.append(sa.union_all(self._header(), *group[i : i + MAX_BRANCHES]))
+                self.generic.append(generic)
         self._native: list[_Native] | None = None
+        self._layout: list[tuple[int, int]] | None = None
+
+    def layout(self) -> list[tuple[int, int]]:
+        """Per tag code: how many dimension and measure columns its rows fill."""
+        if self._layout is None:
+            self._layout = [(len(c.dims), len(c.measures)) for c in (self.parts[t.part] for t in self.tags)]
+        return self._layout
 
     def native(self, dialect: Any, values: dict[str, Any]) -> list[_Native]:
         """The statements as the PostgreSQL driver runs them (built on first use, then reused)."""
@@ -148,6 +171,7 @@ class ReportStatement:
         measures: list[tuple[str, Any]],
         from_: Any,
         where: list[Any],
+        having: Any = None,
     ) -> Any:
         """A branch of ``part``: for ``key``, or for the key whose condition a row meets (a ``CASE``)."""
         columns = Columns(tuple(n for n, _ in dims), tuple(n for n, _ in measures))
@@ -164,7 +188,8 @@ class ReportStatement:
             tag_col, group = self._code(part, key), []
         select = sa.select(tag_col, *cols, *sums).select_from(from_).where(*where)
         group += [e for _, e in dims]
-        return select.group_by(*group) if group else select
+        select = select.group_by(*group) if group else select
+        return select if having is None else select.having(having)
 
     def _on_platform(self, column: Any) -> list[Any]:
         return [column == self._bind("platform", _S)] if self.shape.platform else []
@@ -184,7 +209,7 @@ class ReportStatement:
                 fact.source,
                 [fact.in_range(lo, hi), *self._on_platform(fact.platform)],
             )  # fmt: skip
-        table = HOURLY[fact.name] if grain == "hour" else DAILY[fact.name]
+        table = HOURLY[fact.name]  # whole days: _fact_running
         lo, hi = self._bind(f"{prefix}_lo", _I), self._bind(f"{prefix}_hi", _I)
         return self._branch(
             part, key,
@@ -205,7 +230,7 @@ class ReportStatement:
                 return fact.in_range(self._bind(f"{prefix}_lo", _T), self._bind(f"{prefix}_hi", _T))
 
         else:
-            table = HOURLY[fact.name] if grain == "hour" else DAILY[fact.name]
+            table = HOURLY[fact.name]  # whole days: _fact_running
             dims = [(d.name, table.c[d.name]) for d in fact.dims]
             measures = [(m.name, sa.func.sum(table.c[m.name])) for m in fact.measures]
             platform = table.c.platform
@@ -217,6 +242,34 @@ class ReportStatement:
         conditions: list[tuple[Any, Key]] = [(within(prefix), key) for key, prefix in ranges]
         where = [sa.or_(*(cond for cond, _ in conditions)), *self._on_platform(platform)]
         return self._branch(part, conditions, self._dims(platform, dims), measures, table, where)
+
+    def _fact_running(self, part: Part, fact: Fact, ranges: list[tuple[WindowKey, str]]) -> Any:
+        """Whole days ``[lo, hi)`` of each range: ``running(hi - 1) - running(lo - 1)`` per dims.
+
+        The two ends of every range are a small derived table (day, sign, range) joined on the
+        day, so a day that ends one window and precedes the next serves both. A difference
+        whose row count is 0 had no rows in the range (every fact counts its rows first), so
+        it is left out, as a sum over no rows would be.
+        """
+        table = RUNNING[fact.name]
+        ends = [
+            sa.select(
+                (self._bind(f"{prefix}_{bound}", _I) - sa.literal_column("1", _I)).label("day"),
+                sa.literal_column(sign, _I).label("sign"),
+                sa.literal_column(str(n), _I).label("k"),
+            )
+            for n, (_, prefix) in enumerate(ranges)
+            for bound, sign in (("hi", "1"), ("lo", "-1"))
+        ]
+        v = sa.union_all(*ends).subquery(f"bi_{fact.name}_ends")
+        conditions: list[tuple[Any, Key]] = [
+            (v.c.k == sa.literal_column(str(n), _I), key) for n, (key, _) in enumerate(ranges)
+        ]
+        dims = self._dims(table.c.platform, [(d.name, table.c[d.name]) for d in fact.dims])
+        measures = [(m.name, sa.func.sum(table.c[m.name] * v.c.sign)) for m in fact.measures]
+        rows = sa.func.sum(table.c[fact.rows.name] * v.c.sign) != sa.literal_column("0", _I)
+        from_ = table.join(v, table.c.day == v.c.day)
+        return self._branch(part, conditions, dims, measures, from_, self._on_platform(table.c.platform), rows)
 
     def _instant(self, k: int, rollup: bool, hours: bool, raw: bool) -> list[Any]:
         key, name = InstantKey(k), f"i{k}"
@@ -255,9 +308,10 @@ class ReportStatement:
 
     # -- cohorts ---------------------------------------------------------------------------
 
-    def _cohort_raw(self, key: WindowKey, prefix: str, last_day_name: str) -> Any:
+    def _cohort_raw(self, key: WindowKey, prefixes: list[str], last_day_name: str) -> Any:
+        """The cohort's members who signed up in the raw ranges ``prefixes`` (one branch for all)."""
         u, s = schema.users, schema.sessions
-        lo, hi, last_day = self._bind(f"{prefix}_lo", _T), self._bind(f"{prefix}_hi", _T), self._bind(last_day_name, _I)
+        last_day = self._bind(last_day_name, _I)
         signup_day = epoch_day(u.c.created_at)
         measures: list[tuple[str, Any]] = [("size", sa.func.count())]
         for n in RETENTION_DAYS:
@@ -265,19 +319,25 @@ class ReportStatement:
             back = sa.exists().where(s.c.user_id == u.c.id, epoch_day(s.c.started_at) == signup_day + n)
             measures.append((f"e{n}", sa.func.sum(sa.case((eligible, 1), else_=0))))
             measures.append((f"r{n}", sa.func.sum(sa.case((sa.and_(eligible, back), 1), else_=0))))
-        where = [u.c.created_at >= lo, u.c.created_at < hi, *self._on_platform(u.c.platform)]
-        return self._branch(CohortPart(), key, [], measures, u, where)
+        within = [
+            sa.and_(u.c.created_at >= self._bind(f"{p}_lo", _T), u.c.created_at < self._bind(f"{p}_hi", _T))
+            for p in prefixes
+        ]
+        return self._branch(CohortPart(), key, [], measures, u, [sa.or_(*within), *self._on_platform(u.c.platform)])
 
-    def _cohort_rollup(self, key: WindowKey, prefix: str, last_day_name: str) -> Any:
-        h = cohort_hourly
-        lo, hi, last_day = self._bind(f"{prefix}_lo", _I), self._bind(f"{prefix}_hi", _I), self._bind(last_day_name, _I)
+    def _cohort_rollup(self, key: WindowKey, grain: str, prefixes: list[str], last_day_name: str) -> Any:
+        """The cohort's sign-up hours (partial days) or whole days from the hourly or daily rollup."""
+        h = cohort_hourly if grain == "hour" else cohort_daily
+        last_day = self._bind(last_day_name, _I)
+        day = h.c.hour // sa.literal_column("24") if grain == "hour" else h.c.day
         measures: list[tuple[str, Any]] = [("size", sa.func.sum(h.c.users))]
         for n in RETENTION_DAYS:
-            eligible = h.c.hour // sa.literal_column("24") <= last_day - (n + 1)
+            eligible = day <= last_day - (n + 1)
             measures.append((f"e{n}", sa.func.sum(sa.case((eligible, h.c.users), else_=0))))
             measures.append((f"r{n}", sa.func.sum(sa.case((eligible, h.c[f"d{n}"]), else_=0))))
-        where = [h.c.hour >= lo, h.c.hour < hi, *self._on_platform(h.c.platform)]
-        return self._branch(CohortPart(), key, [], measures, h, where)
+        col = h.c[grain]
+        within = [sa.and_(col >= self._bind(f"{p}_lo", _I), col < self._bind(f"{p}_hi", _I)) for p in prefixes]
+        return self._branch(CohortPart(), key, [], measures, h, [sa.or_(*within), *self._on_platform(h.c.platform)])
 
     # -- distinct users --------------------------------------------------------------------
 
@@ -407,8 +467,9 @@ class _Native:
     is re-parsed in Python on every run (psycopg caches the conversion of short queries
     only), and SQLAlchemy re-expands the ``IN`` lists. Both happen once here instead; the
     statement is then prepared once per connection (``prepare=True``): PostgreSQL parses
-    it once and, with ``plan_cache_mode = force_custom_plan``, still plans every run with
-    the real bounds (a generic plan was 10-40x slower: it cannot see which ranges are tiny).
+    it once; the statement of raw branches, with ``plan_cache_mode = force_custom_plan``,
+    is still planned every run with the real bounds (a generic plan for them was 10-40x
+    slower: it cannot see which ranges are tiny), the rollup one only once (``_fetch``).
     """
 
     sql: str
@@ -445,14 +506,29 @@ class _Native:
         return out
 
 
+_PLATFORM_TABLES = frozenset(schema.TABLES)
+
+
+def _reads_platform_tables(branch: Any) -> bool:
+    """Whether a branch reads a platform table (directly, through an alias or in a subquery)."""
+    return any(t in _PLATFORM_TABLES for t in sql_util.find_tables(branch))
+
+
 def _fetch(conn: sa.Connection, statement: ReportStatement, params: dict[str, Any]) -> list[Any]:
-    """The statement's rows: on psycopg straight through a ``RawCursor``, elsewhere through SQLAlchemy."""
+    """The statement's rows: on psycopg straight through a ``RawCursor``, elsewhere through SQLAlchemy.
+
+    On PostgreSQL the rollup-only statement runs with a generic plan (planned at its first run
+    on a connection, then reused: its branches are index range scans whatever the bounds), the
+    other with a custom plan per run, since a raw range may be an hour or a whole window.
+    """
     driver = conn.connection.driver_connection if conn.dialect.name == "postgresql" else None
     if not isinstance(driver, psycopg.Connection):
         return [row for part in statement.statements for row in conn.execute(part, params)]
     rows: list[Any] = []
     with psycopg.RawCursor(driver) as cur:
-        for native in statement.native(conn.dialect, params):
+        for native, generic in zip(statement.native(conn.dialect, params), statement.generic, strict=True):
+            mode = "force_generic_plan" if generic else "force_custom_plan"
+            cur.execute(f"SET LOCAL plan_cache_mode = {mode}")
             cur.execute(native.sql, native.args(params), prepare=True)
             rows += cur.fetchall()
     return rows
@@ -465,18 +541,26 @@ def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, A
     partial sums are added here. Measures come back as ``Decimal`` (None: no rows).
     """
     if conn.dialect.name == "postgresql":
-        # Plan with the real bounds every time (no generic plan), and skip JIT: the plan is
-        # many small index scans, which JIT compilation would only slow down.
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
+        # Plan with the real bounds (custom plans; ``_fetch`` picks per statement on psycopg), and
+        # skip JIT and parallel workers: the plan is many small index scans, which JIT compilation
+        # and starting workers would only slow down.
+        conn.exec_driver_sql(
+            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;"
+            " SET LOCAL max_parallel_workers_per_gather = 0"
+        )
+    layout = statement.layout()
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    rows = _fetch(conn, statement, params)
-    for row in rows:
-        tag = statement.tags[int(row[0])]
-        columns = statement.parts[tag.part]
-        values = row[1 + MAX_DIMS : 1 + MAX_DIMS + len(columns.measures)]
-        if all(v is None for v in values):
+    for row in _fetch(conn, statement, params):
+        code = int(row[0])
+        n_dims, n_measures = layout[code]
+        values = row[_FIRST_MEASURE : _FIRST_MEASURE + n_measures]
+        if values.count(None) == n_measures:
             continue  # an ungrouped aggregate over no rows
-        acc = groups.setdefault((int(row[0]), *row[1 : 1 + len(columns.dims)]), [None] * len(columns.measures))
+        key = (code, *row[1 : 1 + n_dims])
+        acc = groups.get(key)
+        if acc is None:
+            groups[key] = [None if v is None else _num(v) for v in values]
+            continue
         for i, v in enumerate(values):
             if v is not None:
                 acc[i] = _num(v) if acc[i] is None else acc[i] + _num(v)
@@ -490,6 +574,11 @@ def execute(conn: sa.Connection, statement: ReportStatement, params: dict[str, A
     return ReportRows(out)
 
 
+_FIRST_MEASURE = 1 + MAX_DIMS
+
+
 def _num(value: Any) -> Decimal:
     # SQLite hands back floats for money sums: go through str() so 0.1 stays 0.1.
+    if type(value) is Decimal:
+        return value
     return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

@@ -87,6 +87,11 @@ class Fact:
     def platform(self) -> sa.Column[Any]:
         return self.source.c.platform
 
+    @property
+    def rows(self) -> Measure:
+        """The measure counting the fact's rows (every fact's first: ``SUM(1)``), > 0 for any group."""
+        return self.measures[0]
+
 
 def _if(cond: Expr, then: Expr | int = 1) -> Expr:
     return sa.case((cond, then), else_=0)

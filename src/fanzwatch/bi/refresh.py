@@ -23,11 +23,20 @@ from sqlalchemy import Connection, Engine
 
 from ..core.clock import Clock
 from ._plan import RefreshPlan
-from ._refresh_facts import refresh_fact, refresh_subscription_balance
+from ._refresh_facts import refresh_fact, refresh_running, refresh_subscription_balance
 from ._refresh_users import affected_users, recompute_user_hours, refresh_activity, refresh_cohorts
 from ._sql import hour_number, hour_start
 from .facts import ACTIVE, FACTS, PAYING, SUB_STARTS, SUB_STOPS
-from .rollup_tables import LOOKBACK_DAYS, create_rollup_tables, rollup_generation, rollup_state, user_days, user_hours
+from .rollup_tables import (
+    LOOKBACK_DAYS,
+    RUNNING,
+    cohort_daily,
+    create_rollup_tables,
+    rollup_generation,
+    rollup_state,
+    user_days,
+    user_hours,
+)
 from .rollup_tables import metadata as rollup_metadata
 
 logger = logging.getLogger(__name__)
@@ -85,17 +94,21 @@ class RollupRefresher:
                     for activity in (ACTIVE, PAYING):
                         recompute_user_hours(conn, activity.kind, None)
                 touched: dict[str, set[int]] = {}
+                derived: list[str] = []  # tables an upgrade added, filled in full by this refresh
                 for fact in FACTS:
                     touched[fact.name] = refresh_fact(conn, fact, plan)
+                    if refresh_running(conn, fact, plan, touched[fact.name]) and not plan.full:
+                        derived.append(RUNNING[fact.name].name)
                 refresh_subscription_balance(conn, plan, touched[SUB_STARTS.name] | touched[SUB_STOPS.name])
                 users = refresh_activity(conn, ACTIVE, plan)
-                refresh_cohorts(conn, plan)
+                if refresh_cohorts(conn, plan):
+                    derived.append(cohort_daily.name)
                 users += refresh_activity(conn, PAYING, plan)
                 conn.execute(sa.delete(affected_users))
                 self._save(conn, plan)
 
-            if plan.full and self._engine.dialect.name == "postgresql":
-                self._vacuum()
+            if self._engine.dialect.name == "postgresql" and (plan.full or derived):
+                self._vacuum(None if plan.full else derived)
             result = RefreshResult(
                 covered_until=hour_start(plan.c_new),
                 rebuilt=plan.full,
@@ -111,15 +124,16 @@ class RollupRefresher:
             )
             return result
 
-    def _vacuum(self) -> None:
-        """After a rebuild: statistics for the planner and a visibility map for index-only scans.
+    def _vacuum(self, tables: list[str] | None) -> None:
+        """After a rebuild (``None``: every table) or the filling of tables an upgrade added:
+        statistics for the planner and a visibility map for index-only scans.
 
         Until autovacuum reaches fresh tables the planner misjudges every rollup scan and
         index-only scans visit the heap; VACUUM cannot run in a transaction, hence autocommit.
         """
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in rollup_metadata.sorted_tables:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+            for name in tables if tables is not None else [t.name for t in rollup_metadata.sorted_tables]:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
 
     def _lock(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":

@@ -29,7 +29,19 @@ SUMMARY_COLUMNS = (
     incidents.c.resolve_after,
     incidents.c.escalation_step,
     incidents.c.next_escalation_at,
+    incidents.c.revenue_at_risk,
 )
+ORDERS = ("money", "newest")
+"""``money``: most revenue at risk (or lost) first, unpriced ones after, then newest first."""
+
+
+def _order(order: str) -> tuple[sa.ColumnElement[Any], ...]:
+    if order == "newest":
+        return ()
+    if order != "money":
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    unpriced = sa.case((incidents.c.revenue_at_risk.is_(None), 1), else_=0)
+    return (unpriced.asc(), incidents.c.revenue_at_risk.desc())
 
 
 def _distinct(values: Iterable[str | None]) -> list[str]:
@@ -48,8 +60,10 @@ class IncidentQueries:
         platform: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        order: str = "money",
     ) -> tuple[list[dict[str, Any]], int]:
-        """Newest first; ``status="active"`` means not resolved (triggered, acknowledged, resolving). (page, total)."""
+        """Most money at risk first (``order="newest"``: newest first); ``status="active"`` means not
+        resolved (triggered, acknowledged, resolving). (page, total)."""
         filters: list[sa.ColumnElement[bool]] = []
         if status == "active":
             filters.append(incidents.c.status.in_(ACTIVE))
@@ -68,7 +82,7 @@ class IncidentQueries:
                 await conn.execute(
                     sa.select(*SUMMARY_COLUMNS)
                     .where(*filters)
-                    .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                    .order_by(*_order(order), incidents.c.opened_at.desc(), incidents.c.id.desc())
                     .limit(limit)
                     .offset(offset)
                 )

@@ -1,0 +1,152 @@
+"""``ImpactTracker``: prices every open incident each round, stores it, raises priority for money.
+
+A round reads the incidents to price from the ledger (open ones, and resolved ones until
+their loss is final), prices each, stores the figures with a guarded update (newer
+figures win; final ones are never overwritten), and raises to P0 the open ones that cost
+money now. Safe on every server replica: pricing is a pure function of Prometheus and the
+database, the update is guarded, and raising a priority is a compare-and-set that one
+replica wins (the others find it P0 already). A failed round is logged and counted, and
+the next round tries again; an incident that cannot be priced never stops the others.
+
+>>> tracker = ImpactTracker(settings, pricer, ledger, registry, clock, payment_success_objective=0.995)
+>>> await tracker.start(); ...; await tracker.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from ..core.catalog import impact as spec
+from ..core.catalog.impact import BOUNDS
+from ..core.clock import Clock
+from ..core.impact import IncidentLedger, IncidentWindow
+from ..core.models import Priority
+from ..core.platforms import OTHER_PLATFORM, bound_platform
+from ..settings.impact import ImpactSettings
+from .pricing import IncidentImpact, IncidentPricer
+from .priority import money_reasons
+
+logger = logging.getLogger(__name__)
+
+
+class ImpactMetrics:
+    """``fanz_incident_revenue_at_risk`` and the rounds counter."""
+
+    def __init__(self, registry: CollectorRegistry, platforms: Iterable[str]) -> None:
+        self._platforms = frozenset(platforms)
+        m = spec.INCIDENT_REVENUE_AT_RISK
+        self.at_risk = Gauge(m.name, m.help, labelnames=m.label_names, registry=registry)
+        r = spec.INCIDENT_IMPACT_ROUNDS
+        self.rounds = Counter(r.name, r.help, labelnames=r.label_names, registry=registry)
+
+    def set_at_risk(self, priced: list[tuple[IncidentWindow, IncidentImpact]]) -> None:
+        sums: dict[tuple[str, str, str], float] = {}
+        for incident, impact in priced:
+            if incident.resolved_at is not None:
+                continue
+            for s in impact.revenue.streams:
+                f = impact.converter.factor(s.currency)
+                if f is None:
+                    continue
+                w = s.window
+                platform = bound_platform(s.platform, self._platforms)
+                for bound, value in zip(BOUNDS, (w.at_risk, w.at_risk_lower, w.at_risk_upper), strict=True):
+                    key = (platform, incident.priority.value, bound)
+                    sums[key] = sums.get(key, 0.0) + value * f
+        for platform in (*sorted(self._platforms), OTHER_PLATFORM):
+            for priority in Priority:
+                for bound in BOUNDS:
+                    self.at_risk.labels(platform, priority.value, bound).set(
+                        sums.get((platform, priority.value, bound), 0.0)
+                    )
+
+
+class ImpactTracker:
+    def __init__(
+        self,
+        settings: ImpactSettings,
+        pricer: IncidentPricer,
+        ledger: IncidentLedger,
+        registry: CollectorRegistry,
+        clock: Clock,
+        *,
+        payment_success_objective: float,
+        platforms: Iterable[str] = (),
+    ) -> None:
+        self._settings = settings
+        self._pricer = pricer
+        self._ledger = ledger
+        self._clock = clock
+        self._objective = payment_success_objective
+        self.metrics = ImpactMetrics(registry, platforms)
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except Exception:  # a failed round must not end the worker
+                logger.exception("impact round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._settings.interval_seconds)
+
+    async def tick(self) -> list[IncidentImpact]:
+        """One round at ``clock.now()``: price, store, raise. Returns what was priced."""
+        now = self._clock.now()
+        s = self._settings
+        try:
+            incidents = await self._ledger.to_price(
+                now=now, settle_seconds=s.settle_seconds, limit=s.max_incidents_per_round
+            )
+        except Exception:
+            self.metrics.rounds.labels("failed").inc()
+            raise
+        priced: list[tuple[IncidentWindow, IncidentImpact]] = []
+        failed = False
+        for incident in incidents:
+            try:
+                impact = await self._pricer.price(incident, now)
+            except Exception as exc:  # Prometheus down, a bad series: the next round tries again
+                failed = True
+                logger.warning("impact: incident %s could not be priced: %s", incident.id, exc)
+                continue
+            if incident.resolved_at is None:
+                reasons = money_reasons(
+                    impact,
+                    payment_success_objective=self._objective,
+                    min_attempts=s.min_payment_attempts,
+                    window_minutes=s.priority_window_minutes,
+                )
+                impact = replace(impact, money_effect=reasons)
+                if reasons and incident.priority is not Priority.P0:
+                    await self._ledger.raise_to_p0(
+                        incident.id,
+                        reason="; ".join(reasons),
+                        data={"at_risk": round(impact.at_risk, 2), "currency": impact.reporting_currency},
+                        now=now,
+                    )
+            await self._ledger.save_impact(
+                incident.id, impact.to_json(), at_risk=round(impact.at_risk, 2), computed_at=now, final=impact.final
+            )
+            priced.append((incident, impact))
+        self.metrics.set_at_risk(priced)
+        self.metrics.rounds.labels("failed" if failed else "ok").inc()
+        return [i for _, i in priced]

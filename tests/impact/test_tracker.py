@@ -1,0 +1,212 @@
+"""Pricing incidents end to end on a real store: figures stored, money-driven priority, ordering."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from alerting._helpers import T0, Harness, am_alert, am_payload, api_client, base_settings, post_alerts
+from fanzwatch.alerting import AlertingService
+from fanzwatch.anomaly.forecast import forecast
+from fanzwatch.impact import ImpactTracker, IncidentPricer, RevenueEstimator
+from fanzwatch.settings.impact import ImpactSettings
+
+from ._history import DAY, STEP, FakeRevenuePrometheus, revenue_curve
+
+T = np.arange(T0.timestamp() - 15 * DAY, T0.timestamp() + 4 * 3600 + STEP / 2, STEP)
+
+
+def prometheus(*, revenue_drop: float = 0.0, failed_share: float = 0.0) -> FakeRevenuePrometheus:
+    """fanz-1: tips and subscriptions in USD and EUR; from T0 on, ``revenue_drop`` of tips gone
+    and ``failed_share`` of 40 attempts a minute failing."""
+    tips = revenue_curve(T, base=60.0, seed=1)
+    tips[T0.timestamp() < T] *= 1 - revenue_drop
+    attempts = np.full(T.size, 40.0)
+    failed = np.where(T0.timestamp() < T, 40.0 * failed_share, 0.0)
+    return FakeRevenuePrometheus(
+        T,
+        revenue={
+            ("fanz-1", "tip", "USD"): tips,
+            ("fanz-1", "subscription", "EUR"): revenue_curve(T, base=20.0, seed=2),
+        },
+        payments={("fanz-1", "completed"): attempts - failed, ("fanz-1", "failed"): failed},
+        failed_value={"USD": failed * 5.0},
+    )
+
+
+def tracker(h: Harness, svc: AlertingService, prom: FakeRevenuePrometheus) -> ImpactTracker:
+    settings = ImpactSettings(history_days=14, settle_seconds=600, exchange_rates={"EUR": Decimal("1.10")})
+    pricer = IncidentPricer(settings, prom, RevenueEstimator(prom, forecast, settings), reporting_currency="USD")
+    return ImpactTracker(
+        settings,
+        pricer,
+        svc.impact_ledger,
+        CollectorRegistry(),
+        h.clock,
+        payment_success_objective=0.995,
+        platforms=("fanz-1", "fanz-2"),
+    )
+
+
+async def fire(svc: AlertingService, **alert: Any) -> None:
+    async with api_client(svc) as c:
+        assert (await post_alerts(c, am_payload(am_alert(**alert)))).status_code == 202
+    await svc.tick()
+
+
+async def get(svc: AlertingService, incident_id: int) -> dict[str, Any]:
+    found = await svc.queries.get(incident_id)
+    assert found is not None
+    return found
+
+
+def money_entries(incident: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in incident["timeline"] if e["kind"] == "priority" and (e["data"] or {}).get("cause") == "money"]
+
+
+async def test_a_warning_alert_during_a_revenue_drop_becomes_p0(any_store: Harness) -> None:
+    h = any_store
+    svc = h.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning", service="payments-api")
+    assert (await get(svc, 1))["priority"] == "P1"
+    h.clock.advance(timedelta(minutes=10))
+    prom = prometheus(revenue_drop=0.9)
+    t = tracker(h, svc, prom)
+    [impact] = await t.tick()
+    incident = await get(svc, 1)
+    assert incident["priority"] == "P0"
+    [entry] = money_entries(incident)
+    assert entry["actor"] == "fanzwatch-impact"
+    assert entry["message"].startswith("Priority raised P1 → P0 by money: revenue on fanz-1 (tip, USD)")
+    assert "below its expected band" in entry["message"]
+    assert incident["escalation"]["priority"] == "P0"  # P0's policy from now on
+    stored = incident["impact"]
+    removed = (
+        float(prometheus().revenue[("fanz-1", "tip", "USD")][(T0.timestamp() < T) & (T0.timestamp() + 600 >= T)].sum())
+        * 0.9
+    )
+    assert stored["revenue"]["at_risk_lower"] <= removed <= stored["revenue"]["at_risk_upper"]
+    assert incident["revenue_at_risk"] == pytest.approx(impact.at_risk, abs=0.01)
+    assert stored["timings"]["time_to_detect"] == 0.0
+    assert stored["timings"]["time_to_acknowledge"] is None
+    assert stored["money_effect"] and stored["final"] is False
+    # A second round finds it P0 already: no second entry; the figures move on.
+    h.clock.advance(timedelta(minutes=1))
+    await t.tick()
+    again = await get(svc, 1)
+    assert len(money_entries(again)) == 1
+    assert again["impact"]["computed_at"] > stored["computed_at"]
+    assert t.metrics.at_risk.labels("fanz-1", "P0", "expected")._value.get() == pytest.approx(
+        again["revenue_at_risk"], abs=0.01
+    )
+
+
+async def test_a_critical_alert_with_no_money_effect_stays_as_its_severity_says(any_store: Harness) -> None:
+    h = any_store
+    svc = h.service(base_settings())
+    await fire(svc, alertname="HighLatency", severity="critical")
+    await fire(svc, alertname="DiskFilling", severity="warning", platform="fanz-1", instance="db:1")
+    h.clock.advance(timedelta(minutes=10))
+    await tracker(h, svc, prometheus()).tick()
+    critical, warning = await get(svc, 1), await get(svc, 2)
+    assert (critical["priority"], warning["priority"]) == ("P0", "P1")
+    assert money_entries(critical) == money_entries(warning) == []
+    for incident in (critical, warning):
+        assert incident["impact"]["money_effect"] == []
+        r = incident["impact"]["revenue"]
+        assert r["at_risk_lower"] <= 0 <= r["at_risk_upper"]
+
+
+async def test_payment_success_below_its_slo_raises_to_p0(any_store: Harness) -> None:
+    h = any_store
+    svc = h.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="info")
+    h.clock.advance(timedelta(minutes=6))
+    await tracker(h, svc, prometheus(failed_share=0.25)).tick()
+    incident = await get(svc, 1)
+    assert incident["priority"] == "P0"
+    [entry] = money_entries(incident)
+    assert (
+        "payment success on fanz-1 75.0% over the last 5 min (200 attempts), below the checkout SLO's 99.5%"
+        in (entry["message"])
+    )
+    assert incident["impact"]["payments"] == {
+        "attempts": 240,
+        "failed": 60,
+        "failed_value": {"USD": 300.0},
+        "failed_value_reporting": 300.0,
+    }
+
+
+async def test_priority_is_never_lowered_when_the_money_comes_back(harness: Harness) -> None:
+    h = harness
+    svc = h.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    h.clock.advance(timedelta(minutes=10))
+    await tracker(h, svc, prometheus(revenue_drop=1.0)).tick()
+    h.clock.advance(timedelta(minutes=10))
+    await tracker(h, svc, prometheus()).tick()  # revenue as forecast again
+    incident = await get(svc, 1)
+    assert incident["priority"] == "P0"
+    assert incident["impact"]["money_effect"] == []
+
+
+async def test_lost_is_final_after_the_settling_time_and_never_overwritten(any_store: Harness) -> None:
+    h = any_store
+    svc = h.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    h.clock.advance(timedelta(minutes=30))
+    await fire(svc, alertname="HighErrorRate", severity="warning", status="resolved", ends_at=h.clock.now())
+    assert (await get(svc, 1))["status"] == "resolved"
+    prom = prometheus(revenue_drop=1.0)
+    t = tracker(h, svc, prom)
+    h.clock.advance(timedelta(minutes=5))  # still settling
+    [settling] = await t.tick()
+    assert not settling.final
+    h.clock.advance(timedelta(minutes=6))
+    [final] = await t.tick()
+    assert final.final
+    incident = await get(svc, 1)
+    assert incident["impact_final"] is True
+    lost = incident["impact"]["lost"]
+    assert incident["revenue_at_risk"] == pytest.approx(lost["lost"], abs=0.01)
+    assert lost["lost_lower"] <= lost["lost"] <= lost["lost_upper"]
+    assert incident["impact"]["timings"]["time_to_resolve"] == 1800.0
+    # Final: the next round no longer prices it, and no write changes it.
+    h.clock.advance(timedelta(minutes=1))
+    assert await t.tick() == []
+    assert not await svc.impact_ledger.save_impact(
+        1, {"stale": True}, at_risk=0.0, computed_at=h.clock.now(), final=False
+    )
+    assert (await get(svc, 1))["impact"] == incident["impact"]
+
+
+async def test_older_figures_never_overwrite_newer_ones(any_store: Harness) -> None:
+    svc = any_store.service(base_settings())
+    await fire(svc)
+    ledger, now = svc.impact_ledger, any_store.clock.now()
+    assert await ledger.save_impact(1, {"n": 2}, at_risk=20.0, computed_at=now + timedelta(minutes=2), final=False)
+    assert not await ledger.save_impact(1, {"n": 1}, at_risk=10.0, computed_at=now + timedelta(minutes=1), final=False)
+    assert (await get(svc, 1))["impact"] == {"n": 2}
+
+
+async def test_lists_put_the_most_money_at_risk_first(harness: Harness) -> None:
+    svc = harness.service(base_settings(correlation_window="0s"))  # three incidents
+    for platform in ("fanz-1", "fanz-2"):
+        await fire(svc, alertname="HighErrorRate", platform=platform)
+    await fire(svc, alertname="Unpriced", platform="fanz-2")
+    now = harness.clock.now()
+    await svc.impact_ledger.save_impact(1, {}, at_risk=5.0, computed_at=now, final=False)
+    await svc.impact_ledger.save_impact(2, {}, at_risk=500.0, computed_at=now, final=False)
+    async with api_client(svc) as c:
+        by_money = (await c.get("/api/v1/incidents")).json()
+        newest = (await c.get("/api/v1/incidents", params={"order": "newest"})).json()
+        bad = await c.get("/api/v1/incidents", params={"order": "loudest"})
+    assert [(i["id"], i["revenue_at_risk"]) for i in by_money["incidents"]] == [(2, 500.0), (1, 5.0), (3, None)]
+    assert [i["id"] for i in newest["incidents"]] == [3, 2, 1]
+    assert bad.status_code == 422

@@ -52,6 +52,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/logs"): OTLP,
     ("GET", "/api/v1/incidents"): VIEWER,
     ("GET", "/api/v1/incidents/{incident_id}"): VIEWER,
+    ("GET", "/api/v1/incidents/{incident_id}/report"): VIEWER,
     ("POST", "/api/v1/incidents/{incident_id}/ack"): RESPONDER,
     ("POST", "/api/v1/incidents/{incident_id}/resolve"): RESPONDER,
     ("POST", "/api/v1/incidents/{incident_id}/notes"): RESPONDER,

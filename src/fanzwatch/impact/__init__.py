@@ -5,6 +5,7 @@ server composes it with the anomaly engine's forecaster and Prometheus client an
 alerting store (see docs/impact.md).
 """
 
+from .api import build_router
 from .pricing import Converter, IncidentImpact, IncidentPricer, timings
 from .priority import money_reasons
 from .report import render_report
@@ -21,6 +22,7 @@ __all__ = [
     "RevenueEstimator",
     "StreamRevenue",
     "Totals",
+    "build_router",
     "money_reasons",
     "render_report",
     "timings",

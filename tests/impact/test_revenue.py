@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,21 @@ async def test_only_the_incident_platforms_are_read() -> None:
     assert {(s.platform, s.currency) for s in estimate.streams} == {("fanz-2", "USD")}
     assert 'platform=~"fanz-2"' in fake.queries[0]
     assert fake.queries[0].startswith("sum by (platform, payment_type, currency) (increase(fanz_revenue_total{")
+
+
+async def test_forecasts_are_kept_within_the_hour_and_refit_past_it() -> None:
+    calls: list[float] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["horizon_seconds"])
+        return forecast(*args, **kwargs)
+
+    start = T_END - 3 * 3600
+    fake, _ = _prometheus((start, T_END))
+    estimator = RevenueEstimator(fake, counting, SETTINGS)
+    first = await estimator.estimate(("fanz-1",), start, start + 600)
+    again = await estimator.estimate(("fanz-1",), start, start + 1200)  # a later round, same hour
+    assert calls == [3600.0, 3600.0]  # two series, fitted once
+    assert again.streams[0].window.expected > first.streams[0].window.expected
+    await estimator.estimate(("fanz-1",), start, start + 4000)
+    assert calls == [3600.0] * 2 + [7200.0] * 2

@@ -18,17 +18,23 @@ errors would give).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import anyio.to_thread
 import numpy as np
 
 from ..core.catalog.business import REVENUE
-from ..core.impact import Forecaster, RangeReader, RangeSeriesLike
+from ..core.impact import Forecaster, ForecastLike, RangeReader, RangeSeriesLike
 from ..settings.impact import ImpactSettings
 
 MAX_FORECAST_POINTS = 1440
 """Forecast points per series at most; longer windows are interpolated between them."""
+HORIZON_QUANTUM = 3600.0
+"""Forecasts reach to the next whole hour of the window and are kept: the history before an
+incident does not change, so a round within that hour reuses them instead of refitting."""
+CACHE_ENTRIES = 2048
 
 
 def platform_selector(platforms: Sequence[str]) -> str:
@@ -129,6 +135,7 @@ class RevenueEstimator:
         self._reader = reader
         self._forecast = forecaster
         self._settings = settings
+        self._cache: OrderedDict[tuple[object, ...], ForecastLike] = OrderedDict()
 
     async def estimate(
         self, platforms: Sequence[str], start: float, end: float, *, settle_end: float | None = None
@@ -141,7 +148,8 @@ class RevenueEstimator:
         series = await self._reader.query_range(
             revenue_expr(platforms, step), history_start, math.floor(last / step) * step, step
         )
-        streams = [self._stream(x, start, end, settle_end) for x in series]
+        # Forecasting is CPU work (tens of ms per series): off the event loop.
+        streams = await anyio.to_thread.run_sync(lambda: [self._stream(x, start, end, settle_end) for x in series])
         streams.sort(key=lambda r: (-r.window.at_risk, r.platform, r.stream, r.currency))
         return RevenueEstimate(start, end, settle_end, s.level, tuple(streams))
 
@@ -159,12 +167,13 @@ class RevenueEstimator:
         baseline: str | None = None
         mean = lower = upper = actual
         if all_t.size and hist_t.size:
-            horizon = float(all_t[-1] - hist_t[-1])
+            horizon = math.ceil(max(float(all_t[-1] - hist_t[-1]), step) / HORIZON_QUANTUM) * HORIZON_QUANTUM
+            key = (tuple(sorted(labels.items())), float(hist_t[0]), float(hist_t[-1]), hist_t.size, horizon)
             try:
-                fc = self._forecast(
+                fc = self._cache.get(key) or self._forecast(
                     hist_t,
                     hist_v,
-                    horizon_seconds=max(horizon, step),
+                    horizon_seconds=horizon,
                     level=s.level,
                     max_points=int(min(MAX_FORECAST_POINTS, max(1, round(horizon / step)))),
                     seasonality=s.seasonality,
@@ -172,6 +181,10 @@ class RevenueEstimator:
             except ValueError as exc:  # too little history for this window
                 baseline = str(exc)
             else:
+                self._cache[key] = fc
+                self._cache.move_to_end(key)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
                 fts = np.asarray(fc.timestamps, dtype=np.float64)
                 mean = np.maximum(np.interp(all_t, fts, np.asarray(fc.mean, dtype=np.float64)), 0.0)
                 lower = np.maximum(np.interp(all_t, fts, np.asarray(fc.lower, dtype=np.float64)), 0.0)

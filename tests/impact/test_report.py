@@ -177,3 +177,21 @@ async def test_the_cli_prints_the_report_and_exits_2_on_errors(harness: Harness,
     gone = await cli("incidents", "report", "1", "--server", url)  # the server has stopped
     assert gone.exit_code == 2
     assert gone.stderr.startswith(f"error: cannot reach the fanzwatch server at {url}")
+
+
+async def test_the_list_shows_money_at_risk_most_first(harness: Harness, tmp_path: Path) -> None:
+    svc = await priced_incident(harness)
+    async with api_client(svc) as c:
+        await post_alerts(c, am_payload(am_alert("DiskFilling", severity="warning", platform="fanz-2")))
+        await svc.tick()
+    async with serving(svc, tmp_path / "secrets") as url:
+        listed = await cli("incidents", "list", "--server", url, "--status", "all")
+        newest = await cli("incidents", "list", "--server", url, "--status", "all", "--order", "newest")
+    lost = (await svc.queries.get(1) or {})["revenue_at_risk"]
+    assert lost > 500  # 20 min of tips 90 % gone
+    rows = listed.stdout.splitlines()
+    assert rows[0] == "   ID  PRIO  STATUS        PLATFORM    OPENED                    AT RISK  TITLE"
+    assert rows[1].startswith("    1  P0    resolved      fanz-1      2026-03-02 10:00:00  ")
+    assert rows[1].endswith(f"{lost:,.2f}  HighErrorRate on fanz-1")
+    assert rows[2].startswith("    2  P1    triggered     fanz-2")
+    assert [r.split()[0] for r in newest.stdout.splitlines()[1:]] == ["2", "1"]

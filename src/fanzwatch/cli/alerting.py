@@ -132,10 +132,13 @@ def list_incidents(
     priority: Annotated[str | None, typer.Option(help="P0, P1 or P2.")] = None,
     platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    order: Annotated[
+        str, typer.Option(help="money (most revenue at risk or lost first, unpriced after) or newest.")
+    ] = "money",
     server: ServerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List incidents, newest first (active ones by default)."""
+    """List incidents, most money at risk first (active ones by default)."""
     params = {
         k: v
         for k, v in {
@@ -143,6 +146,7 @@ def list_incidents(
             "priority": priority,
             "platform": platform,
             "limit": limit,
+            "order": order,
         }.items()
         if v is not None
     }
@@ -153,11 +157,13 @@ def list_incidents(
     if not data["incidents"]:
         typer.echo("no incidents")
         return
-    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  TITLE")
+    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  {'AT RISK':>12}  TITLE")
     for i in data["incidents"]:
+        money = i.get("revenue_at_risk")
+        at_risk = "-" if money is None else f"{money:,.2f}"
         typer.echo(
             f"{i['id']:>5}  {i['priority']:4}  {i['status']:12}  {i['platform']:10}  {_when(i['opened_at']):19}  "
-            f"{i['title']}"
+            f"{at_risk:>12}  {i['title']}"
         )
     if data["total"] > len(data["incidents"]):
         typer.echo(f"({data['total']} in all; use --limit)")

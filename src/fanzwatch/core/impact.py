@@ -115,3 +115,44 @@ class IncidentLedger(Protocol):
     async def raise_to_p0(self, incident_id: int, *, reason: str, data: Mapping[str, Any], now: datetime) -> bool:
         """Raise an open incident to P0 with ``reason`` on its timeline; False if it already is, or is resolved."""
         ...
+
+
+def money_sentence(impact: Mapping[str, Any] | None) -> str | None:
+    """One line on an incident's money, as notifications say it (None: not priced yet).
+
+    ``impact`` is the JSON ``fanzwatch.impact`` stores on the incident. Never raises: a
+    figure that is missing or malformed leaves the sentence out.
+
+    >>> money_sentence({"reporting_currency": "USD", "level": 0.9, "revenue": {"at_risk": 1200,
+    ...     "at_risk_lower": 900, "at_risk_upper": 1500}})
+    'Revenue at risk so far: 1,200.00 USD (90% interval 900.00 to 1,500.00)'
+    """
+    if not impact:
+        return None
+    try:
+        cur = str(impact.get("reporting_currency", ""))
+        level = float(impact.get("level", 0.9))
+        lost = impact.get("lost")
+        if lost:
+            text = (
+                f"Revenue lost: {float(lost['lost']):,.2f} {cur} ({level:.0%} interval "
+                f"{float(lost['lost_lower']):,.2f} to {float(lost['lost_upper']):,.2f})"
+            )
+        else:
+            r = impact["revenue"]
+            text = (
+                f"Revenue at risk so far: {float(r['at_risk']):,.2f} {cur} ({level:.0%} interval "
+                f"{float(r['at_risk_lower']):,.2f} to {float(r['at_risk_upper']):,.2f})"
+            )
+        payments = impact.get("payments")
+        if payments and payments.get("failed"):
+            text += (
+                f"; {int(payments['failed'])} failed payments worth "
+                f"{float(payments.get('failed_value_reporting', 0)):,.2f} {cur}"
+            )
+        people = impact.get("people")
+        if people:
+            text += f"; {int(people['creators'])} creators and {int(people['fans'])} fans with failed payments"
+        return text
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

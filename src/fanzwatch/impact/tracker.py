@@ -147,6 +147,7 @@ class ImpactTracker:
                 incident.id, impact.to_json(), at_risk=round(impact.at_risk, 2), computed_at=now, final=impact.final
             )
             priced.append((incident, impact))
-        self.metrics.set_at_risk(priced)
+        if not failed:  # a partial round would under-count: the gauge keeps its last full figures
+            self.metrics.set_at_risk(priced)
         self.metrics.rounds.labels("failed" if failed else "ok").inc()
         return [i for _, i in priced]

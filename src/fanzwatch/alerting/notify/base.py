@@ -45,6 +45,8 @@ class Notification:
     incident_url: str
     at: datetime
     labels: dict[str, str] = field(default_factory=dict)
+    # The incident's money when it was queued ("Revenue at risk so far: ..."), None before it is priced.
+    money: str | None = None
     # Set at delivery: the receiver's id of the first message delivered about this incident
     # on this channel (a Slack ``ts``, an e-mail ``Message-ID``), for threading follow-ups.
     thread: str | None = None

@@ -35,7 +35,7 @@ ORDERS = ("money", "newest")
 """``money``: most revenue at risk (or lost) first, unpriced ones after, then newest first."""
 
 
-def _order(order: str) -> tuple[sa.ColumnElement[Any], ...]:
+def order_by(order: str) -> tuple[sa.ColumnElement[Any], ...]:
     if order == "newest":
         return ()
     if order != "money":
@@ -82,7 +82,7 @@ class IncidentQueries:
                 await conn.execute(
                     sa.select(*SUMMARY_COLUMNS)
                     .where(*filters)
-                    .order_by(*_order(order), incidents.c.opened_at.desc(), incidents.c.id.desc())
+                    .order_by(*order_by(order), incidents.c.opened_at.desc(), incidents.c.id.desc())
                     .limit(limit)
                     .offset(offset)
                 )

@@ -206,6 +206,19 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             budget=budget,
         )
 
+    @router.get("/incidents/{incident_id}/report", summary="The post-incident report draft (Markdown)")
+    async def incident_report(incident_id: str) -> Response:
+        number = _incident_id(incident_id)
+        try:
+            text = await _source(ctx).report(number) if number is not None else None
+        except SourceError as exc:
+            return Response(f"{exc}\n", status_code=503, media_type="text/plain; charset=utf-8")
+        if text is None:
+            return Response(
+                f"There is no incident {incident_id[:20]!r}.\n", status_code=404, media_type="text/plain; charset=utf-8"
+            )
+        return Response(text, media_type="text/markdown; charset=utf-8")
+
     @router.get("/incidents/{incident_id}/budget", summary="The error budget one incident consumed (JSON)")
     async def incident_budget_json(incident_id: str) -> JSONResponse:
         """Per SLO of the incident's alerts: budget share consumed and money burnt, start to end (or now)."""

@@ -14,6 +14,7 @@ from alerting._helpers import T0, Harness, am_alert, am_payload, api_client, bas
 from fanzwatch.alerting import AlertingService
 from fanzwatch.anomaly.forecast import forecast
 from fanzwatch.impact import ImpactTracker, IncidentPricer, RevenueEstimator
+from fanzwatch.provisioning import check_expression
 from fanzwatch.settings.impact import ImpactSettings
 
 from ._history import DAY, STEP, FakeRevenuePrometheus, revenue_curve
@@ -210,3 +211,14 @@ async def test_lists_put_the_most_money_at_risk_first(harness: Harness) -> None:
     assert [(i["id"], i["revenue_at_risk"]) for i in by_money["incidents"]] == [(2, 500.0), (1, 5.0), (3, None)]
     assert [i["id"] for i in newest["incidents"]] == [3, 2, 1]
     assert bad.status_code == 422
+
+
+async def test_every_query_sent_is_sound_promql_on_catalogued_metrics(harness: Harness) -> None:
+    svc = harness.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    harness.clock.advance(timedelta(minutes=10))
+    prom = prometheus(revenue_drop=0.5)
+    await tracker(harness, svc, prom).tick()
+    assert len(set(prom.queries)) == 3  # revenue, payment attempts by status, failed value
+    for expr in set(prom.queries):
+        assert check_expression(expr) == [], expr

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pytest
 
 from fanzwatch.anomaly.forecast import forecast
-from fanzwatch.impact import RevenueEstimator
+from fanzwatch.impact import Converter, IncidentImpact, RevenueEstimator
 from fanzwatch.settings.impact import ImpactSettings
 
 from ._history import DAY, STEP, FakeRevenuePrometheus, revenue_curve
@@ -116,3 +118,31 @@ async def test_forecasts_are_kept_within_the_hour_and_refit_past_it() -> None:
     assert again.streams[0].window.expected > first.streams[0].window.expected
     await estimator.estimate(("fanz-1",), start, start + 4000)
     assert calls == [3600.0] * 2 + [7200.0] * 2
+
+
+async def test_the_chart_series_is_per_minute_in_the_reporting_currency_and_at_most_240_points() -> None:
+    start, end = T_END - 6 * 3600, T_END
+    fake, _ = _prometheus((T_END - 3600, T_END), 1.0)
+    estimate = await RevenueEstimator(fake, forecast, SETTINGS).estimate(("fanz-1",), start, end)
+    impact = IncidentImpact(
+        incident_id=1,
+        computed_at=datetime.fromtimestamp(end, UTC),
+        final=False,
+        reporting_currency="USD",
+        revenue=estimate,
+        converter=Converter({"EUR": Decimal("1.25")}, "USD"),
+        payments=None,
+        people=None,
+        timings={},
+    )
+    series = impact.series()
+    assert series is not None
+    assert len(series["t"]) == 180  # 360 minutes in buckets of 2
+    assert series["t"][-1] == end
+    total = impact.total(lambda s: s.window)
+    assert sum(series["expected"]) * 2 == pytest.approx(total.expected, rel=1e-3)
+    assert sum(series["actual"]) * 2 == pytest.approx(total.actual, rel=1e-3)
+    assert all(lo <= e <= hi for lo, e, hi in zip(series["lower"], series["expected"], series["upper"], strict=True))
+    # the last hour had no tips: actual below the band there, inside it before
+    assert series["actual"][-1] < series["lower"][-1]
+    assert impact.to_json()["series"] == series

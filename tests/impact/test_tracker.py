@@ -96,6 +96,9 @@ async def test_a_warning_alert_during_a_revenue_drop_becomes_p0(any_store: Harne
     assert stored["timings"]["time_to_detect"] == 0.0
     assert stored["timings"]["time_to_acknowledge"] is None
     assert stored["money_effect"] and stored["final"] is False
+    chart = stored["series"]
+    assert len(chart["t"]) == 10  # one point a minute
+    assert all(a < lo for a, lo in zip(chart["actual"], chart["lower"], strict=True))  # below the band
     # A second round finds it P0 already: no second entry; the figures move on.
     h.clock.advance(timedelta(minutes=1))
     await t.tick()

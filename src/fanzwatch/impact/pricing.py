@@ -28,6 +28,8 @@ from .platform_db import AffectedPeople, affected_people, latest_rates
 from .revenue import RevenueEstimate, RevenueEstimator, StreamRevenue, Totals, platform_selector
 
 logger = logging.getLogger(__name__)
+CHART_POINTS = 240
+"""Points of the stored expected-vs-actual series at most (FanzDash draws it)."""
 
 
 class Converter:
@@ -93,6 +95,38 @@ class IncidentImpact:
     def recovered(self) -> float:
         return max(0.0, -self.total(lambda s: s.after).at_risk)
 
+    def series(self, max_points: int = CHART_POINTS) -> dict[str, list[float]] | None:
+        """Revenue per minute over the window in the reporting currency, expected (with its
+        interval) and actual, summed over the convertible streams; at most ``max_points``
+        points (bucket means). None without a forecast stream."""
+        streams = [s for s in self.revenue.streams if s.points and self.converter.factor(s.currency) is not None]
+        if not streams or streams[0].points[0].size == 0:
+            return None
+        t = streams[0].points[0]
+        per_minute = 60.0 / float(t[1] - t[0]) if t.size > 1 else 1.0
+        sums = [np.zeros(t.size) for _ in range(4)]
+        for s in streams:
+            f = (self.converter.factor(s.currency) or 0.0) * per_minute
+            for total, part in zip(sums, s.points[1:], strict=True):
+                total += part * f
+        n = max(1, -(-t.size // max_points))  # buckets of n points
+        cut = t.size // n * n
+        if cut == 0:
+            cut, n = t.size, t.size
+
+        def shrink(a: np.ndarray, ends: bool = False) -> list[float]:
+            head = a[a.size - cut :].reshape(-1, n)  # the newest whole buckets (a live view ends now)
+            b = head[:, -1] if ends else head.mean(axis=1)
+            return [round(float(x), 2) for x in b]
+
+        return {
+            "t": shrink(t, ends=True),
+            "expected": shrink(sums[0]),
+            "lower": shrink(sums[1]),
+            "upper": shrink(sums[2]),
+            "actual": shrink(sums[3]),
+        }
+
     def to_json(self) -> dict[str, Any]:
         w = self.total(lambda s: s.window)
         rec = self.recovered
@@ -116,6 +150,7 @@ class IncidentImpact:
             "timings": self.timings,
             "money_effect": list(self.money_effect),
             "notes": list(self.notes),
+            "series": self.series(),
         }
         if self.final:
             out["lost"] = {

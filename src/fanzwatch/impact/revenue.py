@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 import numpy as np
@@ -98,6 +98,8 @@ class StreamRevenue:
     minutes: float
     baseline: str | None = None
     """None when forecast; else why not (the series then counts its actual revenue only)."""
+    points: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
+    """Per bucket of the window: (bucket ends, expected, lower, upper, actual); for the chart."""
 
     @property
     def below_band(self) -> bool:
@@ -208,4 +210,5 @@ class RevenueEstimator:
             after=totals(slice(n, all_t.size)),
             minutes=n * step / 60,
             baseline=baseline,
+            points=(window_t, mean[:n], lower[:n], upper[:n], actual[:n]),
         )

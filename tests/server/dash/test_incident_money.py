@@ -46,6 +46,13 @@ IMPACT: dict[str, Any] = {
     "people": {"creators": 41, "fans": 230, "failed_attempts": 350, "source": "platform database"},
     "unconverted_currencies": [],
     "timings": {"time_to_detect": 60.0, "time_to_acknowledge": None, "time_to_mitigate": None, "time_to_resolve": None},
+    "series": {
+        "t": [1772445660.0, 1772445720.0],
+        "expected": [60.0, 60.0],
+        "lower": [50.0, 50.0],
+        "upper": [70.0, 70.0],
+        "actual": [6.0, 6.0],
+    },
     "money_effect": ["revenue on fanz-3 (tip, EUR) 6.00/min over the last 5 min, below its expected band"],
     "notes": [],
 }
@@ -71,6 +78,9 @@ def test_the_incident_page_shows_the_money_and_links_the_report(served: Served) 
     assert "41 creators, 230 fans" in html
     assert '<tr data-stream="fanz-3/tip/EUR">' in html
     assert "below its expected band" in html
+    assert "<figcaption>Revenue per minute in USD: actual against the seasonal forecast and its 90% interval" in html
+    assert "Revenue per minute: expected and actual" in html  # the chart payload
+    assert "Revenue per minute" not in unpriced
     report = served.client.get(f"/dash/incidents/{served.ids['payment']}/report")
     assert report.status_code == 200
     assert report.headers["content-type"] == "text/markdown; charset=utf-8"

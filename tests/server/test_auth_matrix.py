@@ -81,6 +81,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/dash/incidents"): VIEWER,
     ("GET", "/dash/incidents/{incident_id}"): VIEWER,
     ("GET", "/dash/incidents/{incident_id}/budget"): VIEWER,
+    ("GET", "/dash/incidents/{incident_id}/report"): VIEWER,
     ("POST", "/dash/incidents/{incident_id}/ack"): RESPONDER,
     ("POST", "/dash/incidents/{incident_id}/resolve"): RESPONDER,
     ("POST", "/dash/incidents/{incident_id}/notes"): RESPONDER,

@@ -44,9 +44,11 @@ class FakeRevenuePrometheus:
     payments: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     failed_value: dict[str, np.ndarray] = field(default_factory=dict)
     queries: list[str] = field(default_factory=list)
+    ranges: list[tuple[str, float, float]] = field(default_factory=list)
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> Sequence[Series]:
         self.queries.append(expr)
+        self.ranges.append((expr, start, end))
         assert step == STEP
         platforms = set(re.search(r'platform=~"([^"]+)"', expr).group(1).split("|"))  # type: ignore[union-attr]
         keep = (self.timestamps >= start) & (self.timestamps <= end)

@@ -115,6 +115,9 @@ async def test_forecasts_are_kept_within_the_hour_and_refit_past_it() -> None:
     first = await estimator.estimate(("fanz-1",), start, start + 600)
     again = await estimator.estimate(("fanz-1",), start, start + 1200)  # a later round, same hour
     assert calls == [3600.0, 3600.0]  # two series, fitted once
+    (_, first_start, _), (_, again_start, again_end) = fake.ranges
+    assert first_start == start - 14 * DAY  # the history, read once
+    assert (again_start, again_end) == (start + STEP, start + 1200)  # then only the window
     assert again.streams[0].window.expected > first.streams[0].window.expected
     await estimator.estimate(("fanz-1",), start, start + 4000)
     assert calls == [3600.0] * 2 + [7200.0] * 2

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from alerting._helpers import T0, Harness, am_alert, am_payload, api_client, base_settings, post_alerts
 from fanzwatch.alerting import AlertingService
 from fanzwatch.anomaly.forecast import forecast
+from fanzwatch.core.clock import FrozenClock
 from fanzwatch.impact import ImpactTracker, IncidentPricer, RevenueEstimator
 from fanzwatch.provisioning import check_expression
 from fanzwatch.settings.impact import ImpactSettings
@@ -225,3 +226,32 @@ async def test_every_query_sent_is_sound_promql_on_catalogued_metrics(harness: H
     assert len(set(prom.queries)) == 3  # revenue, payment attempts by status, failed value
     for expr in set(prom.queries):
         assert check_expression(expr) == [], expr
+
+
+class SlowClock(FrozenClock):
+    """Each look at the monotonic clock finds 15 s gone (pricing that takes long)."""
+
+    def monotonic(self) -> float:
+        self._mono += 15.0
+        return self._mono
+
+
+async def test_a_round_stops_at_its_budget_and_the_next_starts_with_the_unpriced(harness: Harness) -> None:
+    svc = harness.service(base_settings(correlation_window="0s"))
+    await fire(svc, alertname="HighErrorRate", platform="fanz-1")
+    await fire(svc, alertname="HighLatency", platform="fanz-1")
+    harness.clock.advance(timedelta(minutes=5))
+    settings = ImpactSettings(history_days=14, round_budget_seconds=20)
+    prom = prometheus()
+    t = ImpactTracker(
+        settings,
+        IncidentPricer(settings, prom, RevenueEstimator(prom, forecast, settings)),
+        svc.impact_ledger,
+        CollectorRegistry(),
+        SlowClock(harness.clock.now()),
+        payment_success_objective=0.995,
+    )
+    [first] = await t.tick()
+    [second] = await t.tick()
+    assert {first.incident_id, second.incident_id} == {1, 2}
+    assert t.metrics.rounds.labels("failed")._value.get() == 2

@@ -35,6 +35,8 @@ HORIZON_QUANTUM = 3600.0
 """Forecasts reach to the next whole hour of the window and are kept: the history before an
 incident does not change, so a round within that hour reuses them instead of refitting."""
 CACHE_ENTRIES = 2048
+HISTORY_ENTRIES = 16
+"""Incidents whose history is kept (27 series × 14 days at 1 min is ~9 MB each)."""
 
 
 def platform_selector(platforms: Sequence[str]) -> str:
@@ -116,10 +118,16 @@ class RevenueEstimate:
     streams: tuple[StreamRevenue, ...]
 
 
-def _points(series: RangeSeriesLike) -> dict[float, float]:
+def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _points(series: RangeSeriesLike, *, after: float) -> dict[float, float]:
+    """The finite points after ``after``, by timestamp."""
     ts = np.asarray(series.timestamps, dtype=np.float64)
     vs = np.asarray(series.values, dtype=np.float64)
-    return {float(t): float(v) for t, v in zip(ts, vs, strict=True) if math.isfinite(float(v))}
+    keep = (ts > after) & np.isfinite(vs)
+    return dict(zip(ts[keep].tolist(), vs[keep].tolist(), strict=True))
 
 
 def _grid(start: float, end: float, step: float) -> np.ndarray:
@@ -138,30 +146,63 @@ class RevenueEstimator:
         self._forecast = forecaster
         self._settings = settings
         self._cache: OrderedDict[tuple[object, ...], ForecastLike] = OrderedDict()
+        self._history: OrderedDict[tuple[object, ...], dict[tuple[tuple[str, str], ...], tuple[np.ndarray, np.ndarray]]]
+        self._history = OrderedDict()
 
     async def estimate(
         self, platforms: Sequence[str], start: float, end: float, *, settle_end: float | None = None
     ) -> RevenueEstimate:
-        """Revenue of ``platforms`` in ``(start, end]``, and in ``(end, settle_end]`` when given."""
+        """Revenue of ``platforms`` in ``(start, end]``, and in ``(end, settle_end]`` when given.
+
+        The history before ``start`` is read once per incident and kept (it does not change):
+        later rounds read only the window.
+        """
         s = self._settings
         step = s.step_seconds
-        history_start = math.floor((start - s.history_days * 86400) / step) * step
-        last = settle_end if settle_end is not None else end
-        series = await self._reader.query_range(
-            revenue_expr(platforms, step), history_start, math.floor(last / step) * step, step
-        )
-        # Forecasting is CPU work (tens of ms per series): off the event loop.
-        streams = await anyio.to_thread.run_sync(lambda: [self._stream(x, start, end, settle_end) for x in series])
+        last = math.floor((settle_end if settle_end is not None else end) / step) * step
+        key = (tuple(sorted(set(platforms))), start)
+        expr = revenue_expr(platforms, step)
+        history = self._history.get(key)
+        if history is None:
+            history_start = math.floor((start - s.history_days * 86400) / step) * step
+            series = await self._reader.query_range(expr, history_start, last, step)
+            history = {}
+            for x in series:
+                ts, vs = np.asarray(x.timestamps, dtype=np.float64), np.asarray(x.values, dtype=np.float64)
+                before = (ts <= start) & np.isfinite(vs)
+                history[_key(x.labels)] = (ts[before], vs[before])
+            self._history[key] = history
+            while len(self._history) > HISTORY_ENTRIES:
+                self._history.popitem(last=False)
+        else:
+            self._history.move_to_end(key)
+            first = math.floor(start / step) * step + step
+            series = await self._reader.query_range(expr, first, max(first, last), step) if last >= first else []
+        window = {_key(x.labels): _points(x, after=start) for x in series}
+        labels = sorted(set(history) | set(window))
+        empty = (np.empty(0), np.empty(0))
+
+        def work() -> list[StreamRevenue]:  # CPU work (tens of ms per series): off the event loop
+            return [
+                self._stream(dict(k), *history.get(k, empty), window.get(k, {}), start, end, settle_end) for k in labels
+            ]
+
+        streams = await anyio.to_thread.run_sync(work)
         streams.sort(key=lambda r: (-r.window.at_risk, r.platform, r.stream, r.currency))
         return RevenueEstimate(start, end, settle_end, s.level, tuple(streams))
 
-    def _stream(self, series: RangeSeriesLike, start: float, end: float, settle_end: float | None) -> StreamRevenue:
+    def _stream(
+        self,
+        labels: Mapping[str, str],
+        hist_t: np.ndarray,
+        hist_v: np.ndarray,
+        points: Mapping[float, float],
+        start: float,
+        end: float,
+        settle_end: float | None,
+    ) -> StreamRevenue:
         s = self._settings
         step = s.step_seconds
-        labels: Mapping[str, str] = series.labels
-        points = _points(series)
-        hist_t = np.array(sorted(t for t in points if t <= start), dtype=np.float64)
-        hist_v = np.array([points[t] for t in hist_t], dtype=np.float64)
         window_t = _grid(start, end, step)
         after_t = _grid(end, settle_end, step) if settle_end is not None else np.empty(0)
         all_t = np.concatenate([window_t, after_t])

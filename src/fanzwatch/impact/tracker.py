@@ -121,7 +121,14 @@ class ImpactTracker:
             raise
         priced: list[tuple[IncidentWindow, IncidentImpact]] = []
         failed = False
+        began = self._clock.monotonic()
+        # The least recently priced first, so a round cut short by its budget never starves one.
+        incidents.sort(key=lambda i: str((i.impact or {}).get("computed_at", "")))
         for incident in incidents:
+            if self._clock.monotonic() - began > s.round_budget_seconds:
+                failed = True  # the rest wait for the next round; the gauge keeps its last figures
+                logger.warning("impact: round budget of %.0f s spent, the rest next round", s.round_budget_seconds)
+                break
             try:
                 impact = await self._pricer.price(incident, now)
             except Exception as exc:  # Prometheus down, a bad series: the next round tries again

@@ -51,6 +51,12 @@ class ImpactSettings(ComponentSettings):
         default=20, ge=1, le=1_000_000, description="attempts in the window before payment success is judged"
     )
     max_incidents_per_round: int = Field(default=50, ge=1, le=10_000, description="incidents priced per round")
+    round_budget_seconds: float = Field(
+        default=20.0,
+        ge=1.0,
+        le=3600.0,
+        description="a round prices no further incident after this long; the least recently priced go first",
+    )
     exchange_rates: dict[str, Decimal] = Field(
         default_factory=dict,
         description="USD value of one unit per currency, used where the platform database has no rate",

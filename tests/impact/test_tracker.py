@@ -14,6 +14,7 @@ from alerting._helpers import T0, Harness, am_alert, am_payload, api_client, bas
 from fanzwatch.alerting import AlertingService
 from fanzwatch.anomaly.forecast import forecast
 from fanzwatch.core.clock import FrozenClock
+from fanzwatch.core.impact import money_sentence
 from fanzwatch.impact import ImpactTracker, IncidentPricer, RevenueEstimator
 from fanzwatch.provisioning import check_expression
 from fanzwatch.settings.impact import ImpactSettings
@@ -137,8 +138,8 @@ async def test_payment_success_below_its_slo_raises_to_p0(any_store: Harness) ->
     assert incident["priority"] == "P0"
     [entry] = money_entries(incident)
     assert (
-        "payment success on fanz-1 75.0% over the last 5 min (200 attempts), below the checkout SLO's 99.5%"
-        in (entry["message"])
+        "payment success on fanz-1 75.0% over the last 5 min (200 attempts): the checkout SLO's budget (99.5%) "
+        "burning 50× too fast" in (entry["message"])
     )
     assert incident["impact"]["payments"] == {
         "attempts": 240,
@@ -255,3 +256,51 @@ async def test_a_round_stops_at_its_budget_and_the_next_starts_with_the_unpriced
     [second] = await t.tick()
     assert {first.incident_id, second.incident_id} == {1, 2}
     assert t.metrics.rounds.labels("failed")._value.get() == 2
+
+
+@pytest.mark.parametrize("failed_share", [0.005, 0.01, 0.03])
+async def test_a_failure_or_two_in_hundreds_of_attempts_is_noise_and_keeps_the_priority(
+    harness: Harness, failed_share: float
+) -> None:
+    svc = harness.service(base_settings())
+    await fire(svc, alertname="DiskFilling", severity="warning")
+    harness.clock.advance(timedelta(minutes=6))
+    await tracker(harness, svc, prometheus(failed_share=failed_share)).tick()
+    incident = await get(svc, 1)
+    assert incident["priority"] == "P1"
+    assert money_entries(incident) == []
+
+
+async def test_without_history_to_forecast_from_nothing_is_priced_and_it_says_why(harness: Harness) -> None:
+    """A fresh install: 30 minutes of revenue before a total outage."""
+    svc = harness.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    harness.clock.advance(timedelta(minutes=20))
+    prom = prometheus(revenue_drop=1.0)
+    young = T0.timestamp() - 30 * 60 >= T
+    for values in prom.revenue.values():
+        values[young] = np.nan  # no samples before that
+    t = tracker(harness, svc, prom)
+    [impact] = await t.tick()
+    assert impact.at_risk is None
+    incident = await get(svc, 1)
+    assert incident["revenue_at_risk"] is None
+    assert incident["impact"]["revenue"]["at_risk"] is None
+    reasons = {u["reason"] for u in incident["impact"]["unforecast_streams"]}
+    assert len(reasons) == 1
+    assert next(iter(reasons)).startswith("a forecast reaches at most half its history ahead")
+    assert money_sentence(incident["impact"]) == (f"Revenue at risk: not priced (no forecast: {next(iter(reasons))})")
+    assert incident["priority"] == "P1"  # no figure, no money-driven raise
+    assert t.metrics.at_risk.labels("fanz-1", "P1", "expected")._value.get() == 0.0
+
+
+async def test_a_short_history_is_forecast_as_far_as_it_allows(harness: Harness) -> None:
+    """90 minutes of history cover a 20-minute window (not the whole hour the cache would like)."""
+    svc = harness.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    harness.clock.advance(timedelta(minutes=20))
+    prom = prometheus(revenue_drop=1.0)
+    for values in prom.revenue.values():
+        values[T0.timestamp() - 90 * 60 >= T] = np.nan
+    [impact] = await tracker(harness, svc, prom).tick()
+    assert impact.at_risk is not None and impact.at_risk > 0

@@ -138,6 +138,9 @@ def money_sentence(impact: Mapping[str, Any] | None) -> str | None:
                 f"Revenue lost: {float(lost['lost']):,.2f} {cur} ({level:.0%} interval "
                 f"{float(lost['lost_lower']):,.2f} to {float(lost['lost_upper']):,.2f})"
             )
+        elif impact["revenue"].get("at_risk") is None:
+            reasons = sorted({str(u.get("reason", "")) for u in impact.get("unforecast_streams", [])})
+            text = "Revenue at risk: not priced (no forecast" + (f": {reasons[0]}" if reasons else "") + ")"
         else:
             r = impact["revenue"]
             text = (

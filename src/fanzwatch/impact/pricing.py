@@ -73,12 +73,19 @@ class IncidentImpact:
     money_effect: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    def forecast_streams(self) -> list[StreamRevenue]:
+        """Streams with a forecast, in a currency that converts: the ones totals are made of."""
+        return [s for s in self.revenue.streams if s.baseline is None and self.converter.factor(s.currency) is not None]
+
+    @property
+    def priced(self) -> bool:
+        """Whether any stream could be forecast (else there is no money figure, only a reason)."""
+        return bool(self.forecast_streams())
+
     def total(self, pick: Callable[[StreamRevenue], Totals]) -> Totals:
         out = Totals()
-        for s in self.revenue.streams:
-            f = self.converter.factor(s.currency)
-            if f is not None:
-                out = out + pick(s).scaled(f)
+        for s in self.forecast_streams():
+            out = out + pick(s).scaled(self.converter.factor(s.currency) or 0.0)
         return out
 
     @property
@@ -86,20 +93,31 @@ class IncidentImpact:
         return sorted({s.currency for s in self.revenue.streams if self.converter.factor(s.currency) is None})
 
     @property
-    def at_risk(self) -> float:
-        """At risk while open; lost once final (reporting currency)."""
+    def unforecast(self) -> list[dict[str, str]]:
+        return [
+            {"platform": s.platform, "stream": s.stream, "currency": s.currency, "reason": s.baseline}
+            for s in self.revenue.streams
+            if s.baseline is not None
+        ]
+
+    @property
+    def at_risk(self) -> float | None:
+        """At risk while open; lost once final (reporting currency); None when nothing could be forecast."""
+        if not self.priced:
+            return None
         w = self.total(lambda s: s.window).at_risk
         return w - self.recovered if self.final else w
 
     @property
     def recovered(self) -> float:
-        return max(0.0, -self.total(lambda s: s.after).at_risk)
+        """Revenue above the forecast's upper edge after resolution: late payments, not noise."""
+        return max(0.0, -self.total(lambda s: s.after).at_risk_upper)
 
     def series(self, max_points: int = CHART_POINTS) -> dict[str, list[float]] | None:
         """Revenue per minute over the window in the reporting currency, expected (with its
         interval) and actual, summed over the convertible streams; at most ``max_points``
         points (bucket means). None without a forecast stream."""
-        streams = [s for s in self.revenue.streams if s.points and self.converter.factor(s.currency) is not None]
+        streams = [s for s in self.forecast_streams() if s.points]
         if not streams or streams[0].points[0].size == 0:
             return None
         t = streams[0].points[0]
@@ -130,6 +148,7 @@ class IncidentImpact:
     def to_json(self) -> dict[str, Any]:
         w = self.total(lambda s: s.window)
         rec = self.recovered
+        priced = self.priced
         out: dict[str, Any] = {
             "computed_at": self.computed_at.isoformat(),
             "final": self.final,
@@ -137,14 +156,15 @@ class IncidentImpact:
             "level": self.revenue.level,
             "window": {"start": _iso(self.revenue.start), "end": _iso(self.revenue.end)},
             "revenue": {
-                "expected": _r(w.expected),
-                "expected_lower": _r(w.lower),
-                "expected_upper": _r(w.upper),
-                "actual": _r(w.actual),
-                "at_risk": _r(w.at_risk),
-                "at_risk_lower": _r(w.at_risk_lower),
-                "at_risk_upper": _r(w.at_risk_upper),
+                "expected": _r(w.expected) if priced else None,
+                "expected_lower": _r(w.lower) if priced else None,
+                "expected_upper": _r(w.upper) if priced else None,
+                "actual": _r(w.actual) if priced else None,
+                "at_risk": _r(w.at_risk) if priced else None,
+                "at_risk_lower": _r(w.at_risk_lower) if priced else None,
+                "at_risk_upper": _r(w.at_risk_upper) if priced else None,
             },
+            "unforecast_streams": self.unforecast,
             "streams": [_stream_json(s) for s in self.revenue.streams],
             "unconverted_currencies": self.unconverted,
             "timings": self.timings,
@@ -152,7 +172,7 @@ class IncidentImpact:
             "notes": list(self.notes),
             "series": self.series(),
         }
-        if self.final:
+        if self.final and priced:
             out["lost"] = {
                 "lost": _r(w.at_risk - rec),
                 "lost_lower": _r(w.at_risk_lower - rec),

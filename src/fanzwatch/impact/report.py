@@ -47,9 +47,18 @@ def _impact_lines(impact: Mapping[str, Any] | None) -> list[str]:
     cur = impact.get("reporting_currency", "")
     level = float(impact.get("level", 0.9))
     r = impact.get("revenue", {})
-    lines = [f"Window: {_when(impact['window']['start'])} to {_when(impact['window']['end'])}.", ""]
+    window = impact.get("window") or {}
+    lines = [f"Window: {_when(window.get('start'))} to {_when(window.get('end'))}.", ""]
+    if r.get("at_risk") is None:
+        reasons = sorted({str(u.get("reason", "")) for u in impact.get("unforecast_streams", [])})
+        lines.append(
+            "- **Revenue at risk: not priced**: no forecast could be made"
+            + (f" ({'; '.join(reasons)})" if reasons else " (no revenue series on these platforms)")
+        )
     lost = impact.get("lost")
-    if lost:
+    if r.get("at_risk") is None:
+        pass
+    elif lost:
         lines.append(
             f"- **Revenue lost: {_money(lost['lost'], cur)}** ({level:.0%} interval {_money(lost['lost_lower'], cur)} "
             f"to {_money(lost['lost_upper'], cur)}; {_money(lost['recovered'], cur)} recovered after resolution)"
@@ -60,10 +69,11 @@ def _impact_lines(impact: Mapping[str, Any] | None) -> list[str]:
             f"- **Revenue at risk: {_money(r.get('at_risk'), cur)}** ({level:.0%} interval "
             f"{_money(r.get('at_risk_lower'), cur)} to {_money(r.get('at_risk_upper'), cur)}; {state})"
         )
-    lines.append(
-        f"- Expected revenue {_money(r.get('expected'), cur)} ({_money(r.get('expected_lower'), cur)} to "
-        f"{_money(r.get('expected_upper'), cur)}), actual {_money(r.get('actual'), cur)}"
-    )
+    if r.get("at_risk") is not None:
+        lines.append(
+            f"- Expected revenue {_money(r.get('expected'), cur)} ({_money(r.get('expected_lower'), cur)} to "
+            f"{_money(r.get('expected_upper'), cur)}), actual {_money(r.get('actual'), cur)}"
+        )
     p = impact.get("payments")
     if p:
         values = ", ".join(f"{v:,.2f} {c}" for c, v in p["failed_value"].items()) or "none"
@@ -78,7 +88,11 @@ def _impact_lines(impact: Mapping[str, Any] | None) -> list[str]:
         lines.append("- Affected creators and fans: not counted (no platform database)")
     if impact.get("unconverted_currencies"):
         lines.append(f"- Not converted (no exchange rate): {', '.join(impact['unconverted_currencies'])}")
-    streams = [s for s in impact.get("streams", []) if s.get("expected") or s.get("actual")]
+    streams = [
+        s
+        for s in impact.get("streams", [])
+        if s.get("expected") or s.get("actual") or s.get("baseline", "forecast") != "forecast"
+    ]
     if streams:
         lines += [
             "",

@@ -210,20 +210,27 @@ class RevenueEstimator:
         baseline: str | None = None
         mean = lower = upper = actual
         if all_t.size and hist_t.size:
-            horizon = math.ceil(max(float(all_t[-1] - hist_t[-1]), step) / HORIZON_QUANTUM) * HORIZON_QUANTUM
+            needed = max(float(all_t[-1] - hist_t[-1]), step)
+            horizon = math.ceil(needed / HORIZON_QUANTUM) * HORIZON_QUANTUM
             key = (tuple(sorted(labels.items())), float(hist_t[0]), float(hist_t[-1]), hist_t.size, horizon)
-            try:
-                fc = self._cache.get(key) or self._forecast(
-                    hist_t,
-                    hist_v,
-                    horizon_seconds=horizon,
-                    level=s.level,
-                    max_points=int(min(MAX_FORECAST_POINTS, max(1, round(horizon / step)))),
-                    seasonality=s.seasonality,
-                )
-            except ValueError as exc:  # too little history for this window
-                baseline = str(exc)
-            else:
+            fc = self._cache.get(key)
+            # The whole hour when the history allows it (kept for the next rounds), else just what is needed.
+            for ahead in (horizon, needed) if fc is None else ():
+                try:
+                    fc = self._forecast(
+                        hist_t,
+                        hist_v,
+                        horizon_seconds=ahead,
+                        level=s.level,
+                        max_points=int(min(MAX_FORECAST_POINTS, max(1, round(ahead / step)))),
+                        seasonality=s.seasonality,
+                    )
+                    key = (*key[:-1], ahead)
+                    break
+                except ValueError as exc:  # too little history for this window
+                    baseline = str(exc)
+            if fc is not None:
+                baseline = None
                 self._cache[key] = fc
                 self._cache.move_to_end(key)
                 while len(self._cache) > CACHE_ENTRIES:

@@ -50,10 +50,8 @@ class ImpactMetrics:
         for incident, impact in priced:
             if incident.resolved_at is not None:
                 continue
-            for s in impact.revenue.streams:
-                f = impact.converter.factor(s.currency)
-                if f is None:
-                    continue
+            for s in impact.forecast_streams():
+                f = impact.converter.factor(s.currency) or 0.0
                 w = s.window
                 platform = bound_platform(s.platform, self._platforms)
                 for bound, value in zip(BOUNDS, (w.at_risk, w.at_risk_lower, w.at_risk_upper), strict=True):
@@ -147,14 +145,18 @@ class ImpactTracker:
                     await self._ledger.raise_to_p0(
                         incident.id,
                         reason="; ".join(reasons),
-                        data={"at_risk": round(impact.at_risk, 2), "currency": impact.reporting_currency},
+                        data={"at_risk": _round(impact.at_risk), "currency": impact.reporting_currency},
                         now=now,
                     )
             await self._ledger.save_impact(
-                incident.id, impact.to_json(), at_risk=round(impact.at_risk, 2), computed_at=now, final=impact.final
+                incident.id, impact.to_json(), at_risk=_round(impact.at_risk), computed_at=now, final=impact.final
             )
             priced.append((incident, impact))
         if not failed:  # a partial round would under-count: the gauge keeps its last full figures
             self.metrics.set_at_risk(priced)
         self.metrics.rounds.labels("failed" if failed else "ok").inc()
         return [i for _, i in priced]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

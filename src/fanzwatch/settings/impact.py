@@ -48,7 +48,7 @@ class ImpactSettings(ComponentSettings):
         default=5, ge=2, le=120, description="recent minutes judged for money-driven priority"
     )
     min_payment_attempts: int = Field(
-        default=20, ge=1, le=1_000_000, description="attempts in the window before payment success is judged"
+        default=100, ge=1, le=1_000_000, description="attempts in the window before payment success is judged"
     )
     max_incidents_per_round: int = Field(default=50, ge=1, le=10_000, description="incidents priced per round")
     round_budget_seconds: float = Field(

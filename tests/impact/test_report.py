@@ -179,7 +179,7 @@ async def test_the_cli_prints_the_report_and_exits_2_on_errors(harness: Harness,
     assert gone.stderr.startswith(f"error: cannot reach the fanzwatch server at {url}")
 
 
-async def test_the_list_shows_money_at_risk_most_first(harness: Harness, tmp_path: Path) -> None:
+async def test_the_list_shows_the_money_open_incidents_first(harness: Harness, tmp_path: Path) -> None:
     svc = await priced_incident(harness)
     async with api_client(svc) as c:
         await post_alerts(c, am_payload(am_alert("DiskFilling", severity="warning", platform="fanz-2")))
@@ -191,7 +191,7 @@ async def test_the_list_shows_money_at_risk_most_first(harness: Harness, tmp_pat
     assert lost > 500  # 20 min of tips 90 % gone
     rows = listed.stdout.splitlines()
     assert rows[0] == "   ID  PRIO  STATUS        PLATFORM    OPENED                    AT RISK  TITLE"
-    assert rows[1].startswith("    1  P0    resolved      fanz-1      2026-03-02 10:00:00  ")
-    assert rows[1].endswith(f"{lost:,.2f}  HighErrorRate on fanz-1")
-    assert rows[2].startswith("    2  P1    triggered     fanz-2")
+    assert rows[1].startswith("    2  P1    triggered     fanz-2")  # open (and not priced yet) first
+    assert rows[2].startswith("    1  P0    resolved      fanz-1      2026-03-02 10:00:00  ")
+    assert rows[2].endswith(f"{lost:,.2f}  HighErrorRate on fanz-1")
     assert [r.split()[0] for r in newest.stdout.splitlines()[1:]] == ["2", "1"]

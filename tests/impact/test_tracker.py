@@ -213,7 +213,8 @@ async def test_lists_put_the_most_money_at_risk_first(harness: Harness) -> None:
         by_money = (await c.get("/api/v1/incidents")).json()
         newest = (await c.get("/api/v1/incidents", params={"order": "newest"})).json()
         bad = await c.get("/api/v1/incidents", params={"order": "loudest"})
-    assert [(i["id"], i["revenue_at_risk"]) for i in by_money["incidents"]] == [(2, 500.0), (1, 5.0), (3, None)]
+    # open and unpriced first (unknown is not zero), then the most money at risk
+    assert [(i["id"], i["revenue_at_risk"]) for i in by_money["incidents"]] == [(3, None), (2, 500.0), (1, 5.0)]
     assert [i["id"] for i in newest["incidents"]] == [3, 2, 1]
     assert bad.status_code == 422
 
@@ -304,3 +305,69 @@ async def test_a_short_history_is_forecast_as_far_as_it_allows(harness: Harness)
         values[T0.timestamp() - 90 * 60 >= T] = np.nan
     [impact] = await tracker(harness, svc, prom).tick()
     assert impact.at_risk is not None and impact.at_risk > 0
+
+
+async def test_overlapping_incidents_count_a_platforms_money_once(harness: Harness) -> None:
+    svc = harness.service(base_settings(correlation_window="0s"))
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    await fire(svc, alertname="DiskFilling", severity="critical", instance="db:1")
+    harness.clock.advance(timedelta(minutes=10))
+    t = tracker(harness, svc, prometheus(revenue_drop=0.9))
+    impacts = await t.tick()
+    assert len(impacts) == 2
+    largest = max(i.at_risk or 0.0 for i in impacts)
+    gauge = t.metrics.at_risk
+    assert gauge.labels("fanz-1", "P0", "expected")._value.get() == pytest.approx(largest, abs=0.01)
+    assert gauge.labels("fanz-1", "P1", "expected")._value.get() == 0.0
+
+
+async def test_a_reopened_incident_is_priced_again(harness: Harness) -> None:
+    svc = harness.service(base_settings(reopen_window="1h"))
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    harness.clock.advance(timedelta(minutes=10))
+    await fire(svc, alertname="HighErrorRate", severity="warning", status="resolved", ends_at=harness.clock.now())
+    settings = ImpactSettings(history_days=14, settle_seconds=0)
+    prom = prometheus(revenue_drop=1.0)
+    t = ImpactTracker(
+        settings,
+        IncidentPricer(settings, prom, RevenueEstimator(prom, forecast, settings)),
+        svc.impact_ledger,
+        CollectorRegistry(),
+        harness.clock,
+        payment_success_objective=0.995,
+    )
+    [final] = await t.tick()
+    assert final.final
+    harness.clock.advance(timedelta(minutes=5))
+    await fire(svc, alertname="HighErrorRate", severity="warning", starts_at=harness.clock.now())
+    reopened = await get(svc, 1)
+    assert reopened["status"] == "triggered" and reopened["impact_final"] is True
+    harness.clock.advance(timedelta(minutes=1))
+    [again] = await t.tick()
+    assert not again.final
+    stored = await get(svc, 1)
+    assert stored["impact_final"] is False
+    assert "lost" not in stored["impact"]
+    assert stored["revenue_at_risk"] == pytest.approx(again.at_risk, abs=0.01)
+
+
+class DownPrometheus:
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> Any:
+        raise ConnectionError("Prometheus at http://127.0.0.1:9 is unavailable: ConnectError")
+
+
+async def test_prometheus_down_stops_the_round_writes_nothing_and_keeps_the_gauge(harness: Harness) -> None:
+    svc = harness.service(base_settings())
+    await fire(svc, alertname="HighErrorRate", severity="warning")
+    harness.clock.advance(timedelta(minutes=10))
+    t = tracker(harness, svc, prometheus(revenue_drop=0.9))
+    [before] = await t.tick()
+    stored = (await get(svc, 1))["impact"]
+    down = DownPrometheus()
+    settings = ImpactSettings(history_days=14)
+    t._pricer = IncidentPricer(settings, down, RevenueEstimator(down, forecast, settings))
+    harness.clock.advance(timedelta(minutes=1))
+    assert await t.tick() == []
+    assert (await get(svc, 1))["impact"] == stored
+    assert t.metrics.rounds.labels("failed")._value.get() == 1
+    assert t.metrics.at_risk.labels("fanz-1", "P0", "expected")._value.get() == pytest.approx(before.at_risk, abs=0.01)

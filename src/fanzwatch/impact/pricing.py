@@ -285,7 +285,8 @@ class IncidentPricer:
                 rates.update(await anyio.to_thread.run_sync(lambda: latest_rates(db, end)))
             except sa.exc.SQLAlchemyError as exc:
                 logger.warning("impact: the platform database could not be read: %s", type(exc).__name__)
-                notes.append("the platform database could not be read: no creators and fans counted")
+                notes.append("the platform database could not be read: no creators and fans counted this round")
+                final = False  # never finalise figures missing the database's rates and people: next round
         else:
             notes.append("no platform database configured: creators and fans are not counted")
         return IncidentImpact(

@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -33,6 +34,12 @@ from .pricing import IncidentImpact, IncidentPricer
 from .priority import money_reasons
 
 logger = logging.getLogger(__name__)
+_URGENCY = {Priority.P0: 0, Priority.P1: 1, Priority.P2: 2}
+
+
+def highest(a: Priority, b: Priority) -> Priority:
+    """The more urgent of two priorities."""
+    return a if _URGENCY[a] <= _URGENCY[b] else b
 
 
 class ImpactMetrics:
@@ -46,23 +53,31 @@ class ImpactMetrics:
         self.rounds = Counter(r.name, r.help, labelnames=r.label_names, registry=registry)
 
     def set_at_risk(self, priced: list[tuple[IncidentWindow, IncidentImpact]]) -> None:
-        sums: dict[tuple[str, str, str], float] = {}
+        """Per platform, the largest open incident's figure under the highest open priority there.
+
+        Incidents overlapping on a platform price the same revenue: their sum would count it twice.
+        """
+        best: dict[str, tuple[float, float, float]] = {}
+        top: dict[str, Priority] = {}
         for incident, impact in priced:
             if incident.resolved_at is not None:
                 continue
+            per_platform: dict[str, tuple[float, float, float]] = {}
             for s in impact.forecast_streams():
                 f = impact.converter.factor(s.currency) or 0.0
                 w = s.window
                 platform = bound_platform(s.platform, self._platforms)
-                for bound, value in zip(BOUNDS, (w.at_risk, w.at_risk_lower, w.at_risk_upper), strict=True):
-                    key = (platform, incident.priority.value, bound)
-                    sums[key] = sums.get(key, 0.0) + value * f
+                at, lo, hi = per_platform.get(platform, (0.0, 0.0, 0.0))
+                per_platform[platform] = (at + w.at_risk * f, lo + w.at_risk_lower * f, hi + w.at_risk_upper * f)
+            for platform, figures in per_platform.items():
+                if platform not in best or figures[0] > best[platform][0]:
+                    best[platform] = figures
+                top[platform] = highest(top.get(platform, Priority.P2), incident.priority)
         for platform in (*sorted(self._platforms), OTHER_PLATFORM):
             for priority in Priority:
-                for bound in BOUNDS:
-                    self.at_risk.labels(platform, priority.value, bound).set(
-                        sums.get((platform, priority.value, bound), 0.0)
-                    )
+                shown = best.get(platform) if top.get(platform) is priority else None
+                for bound, value in zip(BOUNDS, shown or (0.0, 0.0, 0.0), strict=True):
+                    self.at_risk.labels(platform, priority.value, bound).set(value)
 
 
 class ImpactTracker:
@@ -85,6 +100,7 @@ class ImpactTracker:
         self.metrics = ImpactMetrics(registry, platforms)
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._latest: dict[int, IncidentImpact] = {}
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -123,39 +139,57 @@ class ImpactTracker:
         # The least recently priced first, so a round cut short by its budget never starves one.
         incidents.sort(key=lambda i: str((i.impact or {}).get("computed_at", "")))
         for incident in incidents:
+            if self._stopping.is_set():  # stopping: leave the rest, nothing half-written
+                break
             if self._clock.monotonic() - began > s.round_budget_seconds:
                 failed = True  # the rest wait for the next round; the gauge keeps its last figures
                 logger.warning("impact: round budget of %.0f s spent, the rest next round", s.round_budget_seconds)
                 break
             try:
                 impact = await self._pricer.price(incident, now)
-            except Exception as exc:  # Prometheus down, a bad series: the next round tries again
+            except ConnectionError as exc:  # Prometheus unreachable: the others would wait for the same timeouts
+                failed = True
+                logger.warning("impact: round stopped, Prometheus unavailable: %s", exc)
+                break
+            except Exception as exc:  # a bad series, a refused query: the next round tries again
                 failed = True
                 logger.warning("impact: incident %s could not be priced: %s", incident.id, exc)
                 continue
-            if incident.resolved_at is None:
-                reasons = money_reasons(
-                    impact,
-                    payment_success_objective=self._objective,
-                    min_attempts=s.min_payment_attempts,
-                    window_minutes=s.priority_window_minutes,
-                )
-                impact = replace(impact, money_effect=reasons)
-                if reasons and incident.priority is not Priority.P0:
-                    await self._ledger.raise_to_p0(
-                        incident.id,
-                        reason="; ".join(reasons),
-                        data={"at_risk": _round(impact.at_risk), "currency": impact.reporting_currency},
-                        now=now,
-                    )
-            await self._ledger.save_impact(
-                incident.id, impact.to_json(), at_risk=_round(impact.at_risk), computed_at=now, final=impact.final
-            )
+            try:
+                impact = await self._store(incident, impact, now)
+            except Exception:  # the store: this incident next round, the others now
+                failed = True
+                logger.exception("impact: figures of incident %s could not be stored", incident.id)
+                continue
             priced.append((incident, impact))
-        if not failed:  # a partial round would under-count: the gauge keeps its last full figures
-            self.metrics.set_at_risk(priced)
+            self._latest[incident.id] = impact
+        # The gauge from the newest figures of every incident still being priced (a failed one keeps its last).
+        self._latest = {i.id: self._latest[i.id] for i in incidents if i.id in self._latest}
+        self.metrics.set_at_risk([(i, self._latest[i.id]) for i in incidents if i.id in self._latest])
         self.metrics.rounds.labels("failed" if failed else "ok").inc()
         return [i for _, i in priced]
+
+    async def _store(self, incident: IncidentWindow, impact: IncidentImpact, now: datetime) -> IncidentImpact:
+        s = self._settings
+        if incident.resolved_at is None:
+            reasons = money_reasons(
+                impact,
+                payment_success_objective=self._objective,
+                min_attempts=s.min_payment_attempts,
+                window_minutes=s.priority_window_minutes,
+            )
+            impact = replace(impact, money_effect=reasons)
+            if reasons and incident.priority is not Priority.P0:
+                await self._ledger.raise_to_p0(
+                    incident.id,
+                    reason="; ".join(reasons),
+                    data={"at_risk": _round(impact.at_risk), "currency": impact.reporting_currency},
+                    now=now,
+                )
+        await self._ledger.save_impact(
+            incident.id, impact.to_json(), at_risk=_round(impact.at_risk), computed_at=now, final=impact.final
+        )
+        return impact
 
 
 def _round(value: float | None) -> float | None:

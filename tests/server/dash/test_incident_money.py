@@ -58,10 +58,10 @@ IMPACT: dict[str, Any] = {
 }
 
 
-def _price(served: Served, incident_id: int) -> None:
+def _price(served: Served, incident_id: int, at_risk: float = 540.0) -> None:
     ledger = served.client.app.state.alerting.impact_ledger  # type: ignore[attr-defined]
     saved = served.client.portal.call(  # type: ignore[union-attr]
-        lambda: ledger.save_impact(incident_id, IMPACT, at_risk=540.0, computed_at=datetime.now(UTC), final=False)
+        lambda: ledger.save_impact(incident_id, IMPACT, at_risk=at_risk, computed_at=datetime.now(UTC), final=False)
     )
     assert saved
 
@@ -91,15 +91,17 @@ def test_the_incident_page_shows_the_money_and_links_the_report(served: Served) 
     assert served.client.get("/dash/incidents/abc/report").status_code == 404
 
 
-def test_the_incidents_api_lists_the_priced_incident_first(served: Served) -> None:
+def test_the_incidents_api_lists_the_most_money_at_risk_first(served: Served) -> None:
+    _price(served, served.ids["payment"], at_risk=5.0)
     _price(served, served.ids["latency"])
     bearer = {"authorization": f"Bearer {TOKENS['viewer']}"}
     listed = served.client.get("/api/v1/incidents", headers=bearer).json()["incidents"]
     assert [i["id"] for i in listed] == [served.ids["latency"], served.ids["payment"]]
 
 
-def test_the_incidents_page_puts_the_priced_incident_first(served: Served) -> None:
+def test_the_incidents_page_puts_the_most_money_at_risk_first(served: Served) -> None:
     sign_in(served.client, "viewer")
+    _price(served, served.ids["payment"], at_risk=5.0)
     _price(served, served.ids["latency"])
     html = served.client.get("/dash/incidents").text
     assert rows(html) == [str(served.ids["latency"]), str(served.ids["payment"])]

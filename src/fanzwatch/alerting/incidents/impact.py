@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...core.impact import IncidentWindow
 from ...core.models import HOLD_ANNOTATION, Priority, parse_hold
+from ...core.platforms import PLATFORM_SLUG
 from ...settings.alerting import AlertingSettings
 from ..escalation.policy import EscalationSnapshot
 from ..tables import alerts, incidents, timeline
@@ -64,12 +65,13 @@ class IncidentImpactLedger:
             )
         ).all()
         began = m["opened_at"]
-        platforms = {m["platform"]}
+        platforms = {m["platform"]} if PLATFORM_SLUG.match(str(m["platform"])) else set()
         for labels, notes, starts_at in rows:
             hold = notes.get(HOLD_ANNOTATION) if isinstance(notes, Mapping) else None
             began = min(began, starts_at - parse_hold(hold if isinstance(hold, str) else None))
-            if isinstance(labels, Mapping) and isinstance(labels.get("platform"), str):
-                platforms.add(labels["platform"])
+            platform = labels.get("platform") if isinstance(labels, Mapping) else None
+            if isinstance(platform, str) and PLATFORM_SLUG.match(platform):  # label values go into PromQL
+                platforms.add(platform)
         mitigated = (
             await conn.execute(
                 sa.select(sa.func.min(timeline.c.at)).where(
@@ -99,7 +101,8 @@ class IncidentImpactLedger:
                 incidents.update()
                 .where(
                     incidents.c.id == incident_id,
-                    incidents.c.impact_final.is_(sa.false()),
+                    # final figures stay, unless the incident reopened (it is not resolved any more)
+                    sa.or_(incidents.c.impact_final.is_(sa.false()), incidents.c.resolved_at.is_(None)),
                     sa.or_(incidents.c.impact_computed_at.is_(None), incidents.c.impact_computed_at <= computed_at),
                 )
                 .values(

@@ -32,7 +32,8 @@ SUMMARY_COLUMNS = (
     incidents.c.revenue_at_risk,
 )
 ORDERS = ("money", "newest")
-"""``money``: most revenue at risk (or lost) first, unpriced ones after, then newest first."""
+"""``money``: open incidents first (unpriced ones, then the most revenue at risk), then resolved ones
+by revenue lost; newest first within each."""
 
 
 def order_by(order: str) -> tuple[sa.ColumnElement[Any], ...]:
@@ -40,8 +41,12 @@ def order_by(order: str) -> tuple[sa.ColumnElement[Any], ...]:
         return ()
     if order != "money":
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
-    unpriced = sa.case((incidents.c.revenue_at_risk.is_(None), 1), else_=0)
-    return (unpriced.asc(), incidents.c.revenue_at_risk.desc())
+    # Open incidents first; among them the unpriced (new, or no forecast: unknown is not zero), then the
+    # most money at risk; then resolved ones by money lost, unpriced last.
+    resolved = incidents.c.status == IncidentStatus.RESOLVED.value
+    unpriced = incidents.c.revenue_at_risk.is_(None)
+    rank = sa.case((sa.and_(sa.not_(resolved), unpriced), 0), (unpriced, 2), else_=1)
+    return (sa.case((resolved, 1), else_=0).asc(), rank.asc(), incidents.c.revenue_at_risk.desc())
 
 
 def _distinct(values: Iterable[str | None]) -> list[str]:

@@ -77,7 +77,12 @@ class Notification:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Notification:
-        return cls(**{**data, "event": NotificationEvent(data["event"]), "at": datetime.fromisoformat(data["at"])})
+        # Keys a newer replica queued (a rolling upgrade) are left out, not fatal.
+        known = {k: v for k, v in data.items() if k in _FIELDS}
+        return cls(**{**known, "event": NotificationEvent(data["event"]), "at": datetime.fromisoformat(data["at"])})
+
+
+_FIELDS = frozenset(Notification.__dataclass_fields__)
 
 
 class Outcome(StrEnum):

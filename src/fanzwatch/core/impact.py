@@ -82,8 +82,8 @@ class IncidentWindow:
     """What pricing needs to know of an incident, read from the incident store.
 
     ``began_at`` is when the problem began: the earliest alert's start less its rule's
-    hold (``for:``), never after ``opened_at``. ``mitigated_at`` is when its symptoms first
-    stopped (every alert resolved), if they did.
+    hold (``for:``), never after ``opened_at``. ``mitigated_at`` is when its symptoms last
+    stopped (every alert resolved: the last "resolving" entry), if they did.
     """
 
     id: int

@@ -18,6 +18,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from .. import schema
+from ..schema.rates import rates_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +51,6 @@ def affected_people(engine: sa.Engine, platforms: tuple[str, ...], start: dateti
 
 
 def latest_rates(engine: sa.Engine, at: datetime) -> dict[str, Decimal]:
-    """Each currency's latest USD rate with ``valid_from`` before ``at``."""
-    r = schema.exchange_rates
-    latest = (
-        sa.select(r.c.currency, sa.func.max(r.c.valid_from).label("valid_from"))
-        .where(r.c.valid_from < at)
-        .group_by(r.c.currency)
-        .subquery()
-    )
+    """Each currency's latest USD rate with ``valid_from`` before ``at`` (the query BI reads them with)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(r.c.currency, r.c.rate_to_usd).join(
-                latest, sa.and_(latest.c.currency == r.c.currency, latest.c.valid_from == r.c.valid_from)
-            )
-        )
-        return {str(c): Decimal(str(v)) for c, v in rows}
+        return rates_at(conn, at)

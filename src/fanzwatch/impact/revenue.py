@@ -7,9 +7,9 @@ hour-of-week profile, empirical interval) is fitted on the history *before* the 
 only, so an outage never teaches the baseline that no revenue is normal. A missing point
 in the window is no revenue (a platform that is down records nothing).
 
-The interval of a total adds the per-bucket interval edges: it assumes forecast errors
-that move together, which is conservative (an honest bound, wider than independent
-errors would give).
+The interval of a total adds the per-bucket interval edges: the bound for forecast errors
+that move together (wider than independent errors would give; not a guaranteed coverage,
+as quantiles do not add exactly).
 
 >>> estimate = await RevenueEstimator(reader, forecast, settings).estimate(("fanz-1",), start, end)
 >>> estimate.streams[0].at_risk

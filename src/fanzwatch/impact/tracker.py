@@ -156,11 +156,14 @@ class ImpactTracker:
                 logger.warning("impact: incident %s could not be priced: %s", incident.id, exc)
                 continue
             try:
-                impact = await self._store(incident, impact, now)
+                impact, raised = await self._store(incident, impact, now)
             except Exception:  # the store: this incident next round, the others now
                 failed = True
                 logger.exception("impact: figures of incident %s could not be stored", incident.id)
                 continue
+            if raised:  # the gauge counts it under the priority it has now
+                incident = replace(incident, priority=Priority.P0)
+                incidents = [incident if i.id == incident.id else i for i in incidents]
             priced.append((incident, impact))
             self._latest[incident.id] = impact
         # The gauge from the newest figures of every incident still being priced (a failed one keeps its last).
@@ -169,8 +172,12 @@ class ImpactTracker:
         self.metrics.rounds.labels("failed" if failed else "ok").inc()
         return [i for _, i in priced]
 
-    async def _store(self, incident: IncidentWindow, impact: IncidentImpact, now: datetime) -> IncidentImpact:
+    async def _store(
+        self, incident: IncidentWindow, impact: IncidentImpact, now: datetime
+    ) -> tuple[IncidentImpact, bool]:
+        """Judge the money, raise to P0 if it says so, store the figures: (impact, raised)."""
         s = self._settings
+        raised = False
         if incident.resolved_at is None:
             reasons = money_reasons(
                 impact,
@@ -180,7 +187,7 @@ class ImpactTracker:
             )
             impact = replace(impact, money_effect=reasons)
             if reasons and incident.priority is not Priority.P0:
-                await self._ledger.raise_to_p0(
+                raised = await self._ledger.raise_to_p0(
                     incident.id,
                     reason="; ".join(reasons),
                     data={"at_risk": _round(impact.at_risk), "currency": impact.reporting_currency},
@@ -189,7 +196,7 @@ class ImpactTracker:
         await self._ledger.save_impact(
             incident.id, impact.to_json(), at_risk=_round(impact.at_risk), computed_at=now, final=impact.final
         )
-        return impact
+        return impact, raised
 
 
 def _round(value: float | None) -> float | None:

@@ -26,7 +26,9 @@ class ImpactSettings(ComponentSettings):
 
     enabled: bool = Field(default=True, description="price incidents in the server (needs alerting and Prometheus)")
     interval_seconds: float = Field(default=60.0, ge=5.0, le=3600.0, description="time between two pricing rounds")
-    step_seconds: float = Field(default=60.0, ge=15.0, le=3600.0, description="resolution of the revenue series")
+    step_seconds: int = Field(
+        default=60, ge=15, le=3600, description="resolution of the revenue series (whole seconds)"
+    )
     history_days: float = Field(
         default=14.0,
         ge=1.0,

@@ -74,7 +74,8 @@ class IncidentImpactLedger:
                 platforms.add(platform)
         mitigated = (
             await conn.execute(
-                sa.select(sa.func.min(timeline.c.at)).where(
+                # the last time every alert had resolved (after a flap, not its first pause)
+                sa.select(sa.func.max(timeline.c.at)).where(
                     timeline.c.incident_id == m["id"], timeline.c.kind == TimelineKind.RESOLVING.value
                 )
             )

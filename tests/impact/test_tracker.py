@@ -256,7 +256,8 @@ async def test_a_round_stops_at_its_budget_and_the_next_starts_with_the_unpriced
     [first] = await t.tick()
     [second] = await t.tick()
     assert {first.incident_id, second.incident_id} == {1, 2}
-    assert t.metrics.rounds.labels("failed")._value.get() == 2
+    assert t.metrics.rounds.labels("partial")._value.get() == 2  # cut short, nothing failed
+    assert t.metrics.rounds.labels("failed")._value.get() == 0
 
 
 @pytest.mark.parametrize("failed_share", [0.005, 0.01, 0.03])
@@ -371,3 +372,28 @@ async def test_prometheus_down_stops_the_round_writes_nothing_and_keeps_the_gaug
     assert (await get(svc, 1))["impact"] == stored
     assert t.metrics.rounds.labels("failed")._value.get() == 1
     assert t.metrics.at_risk.labels("fanz-1", "P0", "expected")._value.get() == pytest.approx(before.at_risk, abs=0.01)
+
+
+class OnePlatformTimesOut(FakeRevenuePrometheus):
+    """Every query naming fanz-2 fails the way the Prometheus client says a timeout (ConnectionError)."""
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> Any:
+        if "fanz-2" in expr:
+            raise ConnectionError("Prometheus at http://prometheus is unavailable: ReadTimeout")
+        return await super().query_range(expr, start, end, step)
+
+
+async def test_one_incident_whose_queries_time_out_never_starves_the_others(harness: Harness) -> None:
+    svc = harness.service(base_settings(correlation_window="0s"))
+    await fire(svc, alertname="HighErrorRate", platform="fanz-2", severity="warning")
+    await fire(svc, alertname="HighErrorRate", platform="fanz-1", severity="warning")
+    harness.clock.advance(timedelta(minutes=10))
+    base = prometheus(revenue_drop=0.9)
+    prom = OnePlatformTimesOut(base.timestamps, base.revenue, base.payments, base.failed_value)
+    t = tracker(harness, svc, prom)
+    for _ in range(3):  # round after round, the fanz-1 incident is priced
+        harness.clock.advance(timedelta(minutes=1))
+        assert [i.incident_id for i in await t.tick()] == [2]
+    assert (await get(svc, 1))["impact"] is None
+    assert (await get(svc, 2))["impact"]["computed_at"] == harness.clock.now().isoformat()
+    assert t.metrics.rounds.labels("failed")._value.get() == 3

@@ -259,6 +259,12 @@ class IncidentPricer:
         self._currency = reporting_currency
         self._db = platform_db
 
+    def retain(self, incidents: list[IncidentWindow], now: datetime) -> None:
+        """Keep the cached histories of these incidents only."""
+        self._estimator.retain(
+            {(incident.platforms, self.window(incident, now)[0].timestamp()) for incident in incidents}
+        )
+
     def window(self, incident: IncidentWindow, now: datetime) -> tuple[datetime, datetime, datetime | None, bool]:
         """(start, end, settle end, final) of the incident's pricing window at ``now``."""
         start = min(incident.began_at, incident.opened_at)

@@ -35,8 +35,9 @@ HORIZON_QUANTUM = 3600.0
 """Forecasts reach to the next whole hour of the window and are kept: the history before an
 incident does not change, so a round within that hour reuses them instead of refitting."""
 CACHE_ENTRIES = 2048
-HISTORY_ENTRIES = 16
-"""Incidents whose history is kept (27 series × 14 days at 1 min is ~9 MB each)."""
+HISTORY_ENTRIES = 64
+"""Incidents whose history is kept at most (27 series × 14 days at 1 min: ~6.5 MB each, values as
+float32); the tracker drops those of incidents it no longer prices (``retain``)."""
 
 
 def platform_selector(platforms: Sequence[str]) -> str:
@@ -149,6 +150,12 @@ class RevenueEstimator:
         self._history: OrderedDict[tuple[object, ...], dict[tuple[tuple[str, str], ...], tuple[np.ndarray, np.ndarray]]]
         self._history = OrderedDict()
 
+    def retain(self, keep: set[tuple[tuple[str, ...], float]]) -> None:
+        """Drop the histories (and their forecasts) of incidents not in ``keep`` (platforms, start)."""
+        wanted = {(tuple(sorted(set(p))), start) for p, start in keep}
+        for key in [k for k in self._history if k not in wanted]:
+            del self._history[key]
+
     async def estimate(
         self, platforms: Sequence[str], start: float, end: float, *, settle_end: float | None = None
     ) -> RevenueEstimate:
@@ -170,7 +177,7 @@ class RevenueEstimator:
             for x in series:
                 ts, vs = np.asarray(x.timestamps, dtype=np.float64), np.asarray(x.values, dtype=np.float64)
                 before = (ts <= start) & np.isfinite(vs)
-                history[_key(x.labels)] = (ts[before], vs[before])
+                history[_key(x.labels)] = (ts[before], vs[before].astype(np.float32))
             self._history[key] = history
             while len(self._history) > HISTORY_ENTRIES:
                 self._history.popitem(last=False)

@@ -34,6 +34,8 @@ from .pricing import IncidentImpact, IncidentPricer
 from .priority import money_reasons
 
 logger = logging.getLogger(__name__)
+UNAVAILABLE_STOP = 2
+"""Consecutive incidents that could not reach Prometheus before a round stops."""
 _URGENCY = {Priority.P0: 0, Priority.P1: 1, Priority.P2: 2}
 
 
@@ -101,6 +103,7 @@ class ImpactTracker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._latest: dict[int, IncidentImpact] = {}
+        self._failing: set[int] = set()
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -134,27 +137,33 @@ class ImpactTracker:
             self.metrics.rounds.labels("failed").inc()
             raise
         priced: list[tuple[IncidentWindow, IncidentImpact]] = []
-        failed = False
+        failed = partial = False
+        unavailable = 0
         began = self._clock.monotonic()
-        # The least recently priced first, so a round cut short by its budget never starves one.
-        incidents.sort(key=lambda i: str((i.impact or {}).get("computed_at", "")))
+        self._pricer.retain(incidents, now)  # histories of incidents no longer priced are dropped
+        # Incidents that failed last time go last, then the least recently priced first: neither a
+        # round cut short by its budget nor one incident whose queries keep failing starves the others.
+        incidents.sort(key=lambda i: (i.id in self._failing, str((i.impact or {}).get("computed_at", ""))))
         for incident in incidents:
             if self._stopping.is_set():  # stopping: leave the rest, nothing half-written
                 break
             if self._clock.monotonic() - began > s.round_budget_seconds:
-                failed = True  # the rest wait for the next round; the gauge keeps its last figures
+                partial = True  # the rest wait for the next round; the gauge keeps their last figures
                 logger.warning("impact: round budget of %.0f s spent, the rest next round", s.round_budget_seconds)
                 break
             try:
                 impact = await self._pricer.price(incident, now)
-            except ConnectionError as exc:  # Prometheus unreachable: the others would wait for the same timeouts
+            except Exception as exc:  # Prometheus down or slow, a refused query: the next round tries again
                 failed = True
-                logger.warning("impact: round stopped, Prometheus unavailable: %s", exc)
-                break
-            except Exception as exc:  # a bad series, a refused query: the next round tries again
-                failed = True
+                self._failing.add(incident.id)
                 logger.warning("impact: incident %s could not be priced: %s", incident.id, exc)
+                # Two in a row unreachable: Prometheus is down, the others would wait for the same timeouts.
+                unavailable = unavailable + 1 if isinstance(exc, ConnectionError) else 0
+                if unavailable >= UNAVAILABLE_STOP:
+                    break
                 continue
+            unavailable = 0
+            self._failing.discard(incident.id)
             try:
                 impact, raised = await self._store(incident, impact, now)
             except Exception:  # the store: this incident next round, the others now
@@ -169,7 +178,8 @@ class ImpactTracker:
         # The gauge from the newest figures of every incident still being priced (a failed one keeps its last).
         self._latest = {i.id: self._latest[i.id] for i in incidents if i.id in self._latest}
         self.metrics.set_at_risk([(i, self._latest[i.id]) for i in incidents if i.id in self._latest])
-        self.metrics.rounds.labels("failed" if failed else "ok").inc()
+        self._failing &= {i.id for i in incidents}
+        self.metrics.rounds.labels("failed" if failed else "partial" if partial else "ok").inc()
         return [i for _, i in priced]
 
     async def _store(

@@ -32,8 +32,11 @@ INCIDENT_IMPACT_ROUNDS = MetricSpec(
     name="fanz_incident_impact_rounds",
     kind=MetricKind.COUNTER,
     unit="rounds",
-    help="Rounds of pricing the open incidents, by outcome (failed: Prometheus or the store could not be read).",
-    labels=(Label("result", "ok or failed", ("ok", "failed")),),
+    help=(
+        "Rounds of pricing the open incidents, by outcome (failed: an incident could not be priced or stored; "
+        "partial: the round's time budget ran out, the rest next round)."
+    ),
+    labels=(Label("result", "ok, partial or failed", ("ok", "partial", "failed")),),
     source=Source.SERVER,
 )
 

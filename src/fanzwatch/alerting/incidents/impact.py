@@ -25,11 +25,10 @@ from ...core.impact import IncidentWindow
 from ...core.models import HOLD_ANNOTATION, Priority, parse_hold
 from ...core.platforms import PLATFORM_SLUG
 from ...settings.alerting import AlertingSettings
-from ..escalation.policy import EscalationSnapshot
 from ..tables import alerts, incidents, timeline
 from ..timeline import TimelineKind, record
 from .records import IncidentStatus, load_incident
-from .transitions import NOT_RESOLVED, compare_and_set
+from .transitions import raise_priority
 
 MONEY_ACTOR = "fanzwatch-impact"
 SETTLE_GRACE = timedelta(days=1)
@@ -118,22 +117,7 @@ class IncidentImpactLedger:
                 incident = await load_incident(conn, incident_id)
                 if incident is None or incident.status is IncidentStatus.RESOLVED or incident.priority is Priority.P0:
                     return False
-                snapshot = EscalationSnapshot.take(self._settings, Priority.P0, taken_at=now)
-                step = min(incident.escalation_step, max(0, len(snapshot.steps) - 1))
-                next_at = incident.next_escalation_at
-                if next_at is not None and snapshot.steps:
-                    next_at = min(next_at, now + snapshot.steps[step].wait)
-                won = await compare_and_set(
-                    conn,
-                    incident_id,
-                    NOT_RESOLVED,
-                    where=(incidents.c.priority == incident.priority.value,),
-                    priority=Priority.P0.value,
-                    escalation=snapshot.to_json(),
-                    escalation_step=step,
-                    next_escalation_at=next_at,
-                )
-                if won:
+                if await raise_priority(conn, self._settings, incident, Priority.P0, now):
                     await record(
                         conn,
                         incident_id,

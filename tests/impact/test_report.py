@@ -190,8 +190,8 @@ async def test_the_list_shows_the_money_open_incidents_first(harness: Harness, t
     lost = (await svc.queries.get(1) or {})["revenue_at_risk"]
     assert lost > 500  # 20 min of tips 90 % gone
     rows = listed.stdout.splitlines()
-    assert rows[0] == "   ID  PRIO  STATUS        PLATFORM    OPENED                    AT RISK  TITLE"
+    assert rows[0] == "   ID  PRIO  STATUS        PLATFORM    OPENED                 AT RISK / LOST  TITLE"
     assert rows[1].startswith("    2  P1    triggered     fanz-2")  # open (and not priced yet) first
     assert rows[2].startswith("    1  P0    resolved      fanz-1      2026-03-02 10:00:00  ")
-    assert rows[2].endswith(f"{lost:,.2f}  HighErrorRate on fanz-1")
+    assert rows[2].endswith(f"{lost:,.2f} USD  HighErrorRate on fanz-1")
     assert [r.split()[0] for r in newest.stdout.splitlines()[1:]] == ["2", "1"]

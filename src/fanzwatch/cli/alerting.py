@@ -157,13 +157,13 @@ def list_incidents(
     if not data["incidents"]:
         typer.echo("no incidents")
         return
-    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  {'AT RISK':>12}  TITLE")
+    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  {'AT RISK / LOST':>16}  TITLE")
     for i in data["incidents"]:
         money = i.get("revenue_at_risk")
-        at_risk = "-" if money is None else f"{money:,.2f}"
+        at_risk = "-" if money is None else f"{money:,.2f} {i.get('revenue_currency') or ''}".rstrip()
         typer.echo(
             f"{i['id']:>5}  {i['priority']:4}  {i['status']:12}  {i['platform']:10}  {_when(i['opened_at']):19}  "
-            f"{at_risk:>12}  {i['title']}"
+            f"{at_risk:>16}  {i['title']}"
         )
     if data["total"] > len(data["incidents"]):
         typer.echo(f"({data['total']} in all; use --limit)")

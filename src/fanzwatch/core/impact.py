@@ -147,6 +147,9 @@ def money_sentence(impact: Mapping[str, Any] | None) -> str | None:
                 f"Revenue at risk so far: {float(r['at_risk']):,.2f} {cur} ({level:.0%} interval "
                 f"{float(r['at_risk_lower']):,.2f} to {float(r['at_risk_upper']):,.2f})"
             )
+        missing = impact.get("unforecast_streams") or []
+        if missing and impact["revenue"].get("at_risk") is not None:
+            text += f" without {len(missing)} stream{'s' if len(missing) > 1 else ''} that could not be forecast"
         payments = impact.get("payments")
         if payments and payments.get("failed"):
             text += (

@@ -85,7 +85,12 @@ def _impact_lines(impact: Mapping[str, Any] | None) -> list[str]:
             "fans who could not reach the payment step are not counted)"
         )
     else:
-        lines.append("- Affected creators and fans: not counted (no platform database)")
+        why = (
+            "the platform database could not be read"
+            if any("could not be read" in n for n in impact.get("notes", []))
+            else "no platform database"
+        )
+        lines.append(f"- Affected creators and fans: not counted ({why})")
     if impact.get("unconverted_currencies"):
         lines.append(f"- Not converted (no exchange rate): {', '.join(impact['unconverted_currencies'])}")
     streams = [

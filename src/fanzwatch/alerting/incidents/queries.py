@@ -30,6 +30,7 @@ SUMMARY_COLUMNS = (
     incidents.c.escalation_step,
     incidents.c.next_escalation_at,
     incidents.c.revenue_at_risk,
+    incidents.c.impact["reporting_currency"].as_string().label("revenue_currency"),
 )
 ORDERS = ("money", "newest")
 """``money``: open incidents first (unpriced ones, then the most revenue at risk), then resolved ones

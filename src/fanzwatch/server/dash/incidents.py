@@ -43,6 +43,7 @@ def _incident(row: Mapping[str, Any]) -> Incident:
         acknowledged_by=row.get("acknowledged_by"),
         alert_count=row.get("alert_count"),
         revenue_at_risk=row.get("revenue_at_risk"),
+        revenue_currency=row.get("revenue_currency"),
     )
 
 

@@ -234,7 +234,8 @@ class Incident:
     acknowledged_by: str | None = None
     alert_count: int | None = None
     revenue_at_risk: float | None = None
-    """Revenue at risk (open) or lost (final), in the reporting currency; None: not priced."""
+    """Revenue at risk (open) or lost (final), in ``revenue_currency``; None: not priced."""
+    revenue_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

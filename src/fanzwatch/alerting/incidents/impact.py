@@ -49,7 +49,12 @@ class IncidentImpactLedger:
                 await conn.execute(
                     sa.select(incidents)
                     .where(sa.or_(incidents.c.status != IncidentStatus.RESOLVED.value, settling))
-                    .order_by(incidents.c.priority, incidents.c.opened_at.desc())
+                    # settling ones first: their final round must not be crowded out by many open ones
+                    .order_by(
+                        sa.case((incidents.c.status == IncidentStatus.RESOLVED.value, 0), else_=1),
+                        incidents.c.priority,
+                        incidents.c.opened_at.desc(),
+                    )
                     .limit(limit)
                 )
             ).all()

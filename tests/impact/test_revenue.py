@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fanzwatch.anomaly.forecast import forecast
-from fanzwatch.impact import Converter, IncidentImpact, RevenueEstimator
+from fanzwatch.impact import IncidentImpact, RateFactors, RevenueEstimator
 from fanzwatch.settings.impact import ImpactSettings
 
 from ._history import DAY, STEP, FakeRevenuePrometheus, revenue_curve
@@ -133,7 +133,7 @@ async def test_the_chart_series_is_per_minute_in_the_reporting_currency_and_at_m
         final=False,
         reporting_currency="USD",
         revenue=estimate,
-        converter=Converter({"EUR": Decimal("1.25")}, "USD"),
+        converter=RateFactors({"EUR": Decimal("1.25")}, "USD"),
         payments=None,
         people=None,
         timings={},

@@ -6,18 +6,18 @@ alerting store (see docs/impact.md).
 """
 
 from .api import build_router
-from .pricing import Converter, IncidentImpact, IncidentPricer, timings
+from .pricing import IncidentImpact, IncidentPricer, RateFactors, timings
 from .priority import money_reasons
 from .report import render_report
 from .revenue import RevenueEstimate, RevenueEstimator, StreamRevenue, Totals
 from .tracker import ImpactMetrics, ImpactTracker
 
 __all__ = [
-    "Converter",
     "ImpactMetrics",
     "ImpactTracker",
     "IncidentImpact",
     "IncidentPricer",
+    "RateFactors",
     "RevenueEstimate",
     "RevenueEstimator",
     "StreamRevenue",

@@ -32,7 +32,7 @@ CHART_POINTS = 240
 """Points of the stored expected-vs-actual series at most (FanzDash draws it)."""
 
 
-class Converter:
+class RateFactors:
     """Amounts to the reporting currency at USD rates (estimates: floats, rounded when shown)."""
 
     def __init__(self, rates: Mapping[str, Decimal], reporting: str) -> None:
@@ -66,7 +66,7 @@ class IncidentImpact:
     final: bool
     reporting_currency: str
     revenue: RevenueEstimate
-    converter: Converter
+    converter: RateFactors
     payments: Payments | None
     people: AffectedPeople | None
     timings: dict[str, float | None]
@@ -301,7 +301,7 @@ class IncidentPricer:
             final=final,
             reporting_currency=self._currency,
             revenue=revenue,
-            converter=Converter(rates, self._currency),
+            converter=RateFactors(rates, self._currency),
             payments=payments,
             people=people,
             timings=timings(incident),

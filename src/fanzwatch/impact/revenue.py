@@ -151,7 +151,8 @@ class RevenueEstimator:
         self._history = OrderedDict()
 
     def retain(self, keep: set[tuple[tuple[str, ...], float]]) -> None:
-        """Drop the histories (and their forecasts) of incidents not in ``keep`` (platforms, start)."""
+        """Drop the histories of incidents not in ``keep`` (platforms, start); their forecasts age out
+        of the forecast cache (``CACHE_ENTRIES``)."""
         wanted = {(tuple(sorted(set(p))), start) for p, start in keep}
         for key in [k for k in self._history if k not in wanted]:
             del self._history[key]

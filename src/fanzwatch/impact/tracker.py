@@ -36,12 +36,6 @@ from .priority import money_reasons
 logger = logging.getLogger(__name__)
 UNAVAILABLE_STOP = 2
 """Consecutive incidents that could not reach Prometheus before a round stops."""
-_URGENCY = {Priority.P0: 0, Priority.P1: 1, Priority.P2: 2}
-
-
-def highest(a: Priority, b: Priority) -> Priority:
-    """The more urgent of two priorities."""
-    return a if _URGENCY[a] <= _URGENCY[b] else b
 
 
 class ImpactMetrics:
@@ -74,7 +68,7 @@ class ImpactMetrics:
             for platform, figures in per_platform.items():
                 if platform not in best or figures[0] > best[platform][0]:
                     best[platform] = figures
-                top[platform] = highest(top.get(platform, Priority.P2), incident.priority)
+                top[platform] = Priority.highest(top.get(platform, Priority.P2), incident.priority)
         for platform in (*sorted(self._platforms), OTHER_PLATFORM):
             for priority in Priority:
                 shown = best.get(platform) if top.get(platform) is priority else None

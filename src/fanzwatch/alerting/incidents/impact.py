@@ -32,6 +32,7 @@ from .transitions import raise_priority
 
 MONEY_ACTOR = "fanzwatch-impact"
 SETTLE_GRACE = timedelta(days=1)
+_QUIET = (IncidentStatus.RESOLVING.value, IncidentStatus.RESOLVED.value)
 
 
 class IncidentImpactLedger:
@@ -93,7 +94,8 @@ class IncidentImpactLedger:
             began_at=began,
             opened_at=m["opened_at"],
             acknowledged_at=m["acknowledged_at"],
-            mitigated_at=_aware(mitigated),
+            # only while its symptoms are still gone: an incident firing again is not mitigated
+            mitigated_at=_aware(mitigated) if m["status"] in _QUIET else None,
             resolved_at=m["resolved_at"],
             impact=m["impact"],
         )

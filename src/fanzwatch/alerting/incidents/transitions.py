@@ -64,7 +64,13 @@ async def raise_priority(
         conn,
         incident.id,
         NOT_RESOLVED,
-        where=(incidents.c.priority == incident.priority.value,),
+        where=(
+            incidents.c.priority == incident.priority.value,
+            # and the escalation deadline it saw (an acknowledgement meanwhile cleared it)
+            incidents.c.next_escalation_at.is_(None)
+            if incident.next_escalation_at is None
+            else incidents.c.next_escalation_at == incident.next_escalation_at,
+        ),
         priority=to.value,
         escalation=snapshot.to_json(),
         escalation_step=step,

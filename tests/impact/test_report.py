@@ -195,3 +195,25 @@ async def test_the_list_shows_the_money_open_incidents_first(harness: Harness, t
     assert rows[2].startswith("    1  P0    resolved      fanz-1      2026-03-02 10:00:00  ")
     assert rows[2].endswith(f"{lost:,.2f} USD  HighErrorRate on fanz-1")
     assert [r.split()[0] for r in newest.stdout.splitlines()[1:]] == ["2", "1"]
+
+
+def test_text_from_alerts_cannot_format_the_report() -> None:
+    record: dict[str, Any] = {
+        "id": 4,
+        "title": "# Payments <b>down</b> | [click](http://x)",
+        "summary": "line one\nline *two*",
+        "priority": "P1",
+        "status": "triggered",
+        "platform": "fanz-1",
+        "opened_at": "2026-03-02T10:00:00+00:00",
+        "impact": None,
+        "alerts": [],
+        "timeline": [{"at": "2026-03-02T10:00:00+00:00", "kind": "note", "actor": "ana", "message": "a | b\nc"}],
+        "remediation": [],
+    }
+    text = render_report(record)
+    assert (
+        text.splitlines()[0] == "# Post-incident report: #4 \\# Payments \\<b\\>down\\</b\\> \\| \\[click\\](http://x)"
+    )
+    assert "- line one line \\*two\\*" in text
+    assert "| ana | a \\| b c |" in text

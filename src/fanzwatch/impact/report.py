@@ -37,8 +37,16 @@ def _money(value: Any, currency: str) -> str:
     return "-" if value is None else f"{float(value):,.2f} {currency}"
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})
+
+
+def _md(text: Any) -> str:
+    """Text from alerts and people, inline: Markdown's characters escaped, on one line."""
+    return " ".join(str(text).split()).translate(_MARKDOWN)
+
+
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md(text)
 
 
 def _impact_lines(impact: Mapping[str, Any] | None) -> list[str]:
@@ -125,7 +133,7 @@ def render_report(incident: Mapping[str, Any]) -> str:
     timings: Mapping[str, Any] = (impact or {}).get("timings", {})
     alerts: Sequence[Mapping[str, Any]] = incident.get("alerts", [])
     out = [
-        f"# Post-incident report: #{incident['id']} {incident['title']}",
+        f"# Post-incident report: #{incident['id']} {_md(incident['title'])}",
         "",
         "_Draft written by fanzwatch from the incident record. Fill in the causes and actions._",
         "",
@@ -138,7 +146,7 @@ def render_report(incident: Mapping[str, Any]) -> str:
         + (f" by {incident['acknowledged_by']}" if incident.get("acknowledged_by") else "")
         + f"; resolved {_when(incident.get('resolved_at'))}"
         + (f" by {incident['resolved_by']}" if incident.get("resolved_by") else ""),
-        f"- {incident.get('summary', '')}",
+        f"- {_md(incident.get('summary', ''))}",
         "",
         "## Impact",
         "",
@@ -149,7 +157,7 @@ def render_report(incident: Mapping[str, Any]) -> str:
     ]
     first = min(alerts, key=lambda a: str(a["starts_at"]), default=None)
     if first is not None:
-        out.append(f"- Detected by {first['alertname']} (fired {_when(first['starts_at'])})")
+        out.append(f"- Detected by {_md(first['alertname'])} (fired {_when(first['starts_at'])})")
     for key, label in (
         ("time_to_detect", "Time to detect"),
         ("time_to_acknowledge", "Time to acknowledge"),

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "anomaly": FOUNDATION | {"store"},
     "bi": FOUNDATION | {"store", "schema"},
     "alerting": FOUNDATION | {"store"},
+    "impact": FOUNDATION | {"schema"},
     "provisioning": FOUNDATION,
     "telemetry": FOUNDATION,
     "server": {
@@ -36,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
         "anomaly",
         "bi",
         "alerting",
+        "impact",
         "provisioning",
         "telemetry",
     },
@@ -45,7 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"*"},
     "__init__": set(),
 }
-FEATURES = {"health", "rum", "anomaly", "bi", "alerting", "provisioning", "telemetry"}
+FEATURES = {"health", "rum", "anomaly", "bi", "alerting", "impact", "provisioning", "telemetry"}
 # The root package's __init__ and the CLI may import anything.
 
 

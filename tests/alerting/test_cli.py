@@ -70,9 +70,9 @@ async def test_list_and_show(server: str) -> None:
     as_json = await cli("incidents", "list", "--server", server, "--priority", "P1", "--json", env=env)
     assert listed.exit_code == 0, listed.output
     assert listed.output.splitlines() == [
-        "   ID  PRIO  STATUS        PLATFORM    OPENED               TITLE",
-        "    2  P1    triggered     fanz-2      2026-03-02 10:00:00  HighLatency on fanz-2",
-        "    1  P0    triggered     fanz-1      2026-03-02 10:00:00  PaymentFailureRate on fanz-1",
+        "   ID  PRIO  STATUS        PLATFORM    OPENED                 AT RISK / LOST  TITLE",
+        "    2  P1    triggered     fanz-2      2026-03-02 10:00:00                 -  HighLatency on fanz-2",
+        "    1  P0    triggered     fanz-1      2026-03-02 10:00:00                 -  PaymentFailureRate on fanz-1",
     ]
     assert shown.exit_code == 0
     assert shown.output.splitlines()[:5] == [

@@ -38,6 +38,7 @@ def test_sdk_and_server_series_can_be_split_by_platform() -> None:
         "fanz_anomaly_series",
         "fanz_anomaly_last_evaluation_timestamp_seconds",
         "fanz_anomaly_clock_offset_seconds",
+        "fanz_incident_impact_rounds",
         # The traces and logs pipeline: one request or batch mixes platforms (or is refused before
         # its body, and so its platforms, is read); the records carry their platform in the store.
         *(spec.name for spec in otlp.METRICS),

@@ -2,7 +2,8 @@
 
 - ``POST /api/v1/alerts/webhook``: Alertmanager payload v4 → 202 once stored;
   401 bad credentials, 413 too large, 400 malformed or another version (nothing stored);
-- ``GET /api/v1/incidents`` (``status``, ``priority``, ``platform``, ``limit``, ``offset``);
+- ``GET /api/v1/incidents`` (``status``, ``priority``, ``platform``, ``limit``, ``offset``, ``order``:
+  ``money``, the default, most revenue at risk first; ``newest``);
 - ``GET /api/v1/incidents/{id}``: alerts, timeline, notifications, remediation decisions;
 - ``POST /api/v1/incidents/{id}/ack``, ``/resolve``, ``/notes``;
 - ``GET|PUT /api/v1/remediation/kill-switch``, ``GET /api/v1/remediation/audit``.
@@ -164,6 +165,7 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
         platform: Annotated[str | None, Query(max_length=32)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
+        order: Annotated[Literal["money", "newest"], Query()] = "money",
     ) -> dict[str, Any]:
         items, total = await svc.queries.page(
             status=status,
@@ -171,8 +173,9 @@ def build_router(provider: ServiceProvider, *, scrub_rules: ScrubRules | None = 
             platform=platform,
             limit=limit,
             offset=offset,
+            order=order,
         )
-        return {"total": total, "limit": limit, "offset": offset, "incidents": items}
+        return {"total": total, "limit": limit, "offset": offset, "order": order, "incidents": items}
 
     IncidentId = Annotated[int, Path(ge=1, le=2**62)]
 

@@ -19,12 +19,10 @@ from ..core.models import Priority, Severity
 from ..settings.alerting import AlertingSettings
 from .matchers import LabelMatcher, compile_matchers, match_all
 
-_ORDER = {Priority.P0: 0, Priority.P1: 1, Priority.P2: 2}
-
 
 def highest(*priorities: Priority) -> Priority:
-    """The most urgent of several priorities."""
-    return min(priorities, key=_ORDER.__getitem__)
+    """The most urgent of several priorities (``Priority.highest``)."""
+    return Priority.highest(*priorities)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from .escalation.escalator import INCIDENT_PAGE, Escalator
 from .escalation.failover import DeliveryFailover
 from .inbox import Inbox
 from .incidents.correlation import Explains
+from .incidents.impact import IncidentImpactLedger
 from .incidents.manager import IncidentManager
 from .incidents.operations import IncidentOperations
 from .incidents.queries import IncidentQueries
@@ -96,6 +97,8 @@ class AlertingService:
         )
         self.operations = IncidentOperations(engine, self.manager, self.escalator, self.planner, self.metrics)
         self.queries = IncidentQueries(engine)
+        # What fanzwatch.impact reads and writes (core.impact.IncidentLedger), composed by the server.
+        self.impact_ledger = IncidentImpactLedger(engine, settings)
         self.inbox = Inbox(engine, self.manager, self.metrics, clock, on_change=self._changed)
         built = build_notifiers(settings.channels, http_client, clock)
         for notifier in notifiers:  # stand-ins, e.g. fanzwatch.alerting.testing.InMemoryNotifier

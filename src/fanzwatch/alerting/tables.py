@@ -96,6 +96,12 @@ incidents = sa.Table(
     sa.Column("escalation", sa.JSON, nullable=False),
     sa.Column("escalation_step", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_escalation_at", UtcDateTime, nullable=True),
+    # Business impact (fanzwatch.impact, written through incidents/impact.py): the figures,
+    # the money (reporting currency: at risk while open, lost once final) lists order by.
+    sa.Column("impact", sa.JSON, nullable=True),
+    sa.Column("revenue_at_risk", sa.Float, nullable=True),
+    sa.Column("impact_computed_at", UtcDateTime, nullable=True),
+    sa.Column("impact_final", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_alerting_incidents_status", "status", "opened_at"),
     sa.Index("ix_alerting_incidents_escalation", "next_escalation_at"),
     sa.Index("ix_alerting_incidents_group", "group_key", "resolved_at"),

@@ -12,28 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .. import schema
+from ..schema.rates import rates_at
 from ._query_facts import round_money
 
 
 def exchange_rates(conn: Connection, at: datetime) -> dict[str, Decimal]:
-    """Each currency's latest USD rate with ``valid_from`` before ``at``."""
-    r = schema.exchange_rates
-    latest = (
-        sa.select(r.c.currency, sa.func.max(r.c.valid_from).label("valid_from"))
-        .where(r.c.valid_from < at)
-        .group_by(r.c.currency)
-        .subquery()
-    )
-    rows = conn.execute(
-        sa.select(r.c.currency, r.c.rate_to_usd).join(
-            latest, sa.and_(latest.c.currency == r.c.currency, latest.c.valid_from == r.c.valid_from)
-        )
-    )
-    return {c: Decimal(str(v)) if isinstance(v, float) else Decimal(v) for c, v in rows}
+    """Each currency's latest USD rate with ``valid_from`` before ``at`` (``schema.rates_at``)."""
+    return rates_at(conn, at)
 
 
 class Converter:

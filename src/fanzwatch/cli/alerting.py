@@ -23,7 +23,10 @@ from ..settings import ServerSettings
 from ..settings.alerting import AlertingSettings
 from ._common import load_settings, running_stack
 
-incidents_app = typer.Typer(help="Incidents: list, show, acknowledge, resolve, add notes.", no_args_is_help=True)
+incidents_app = typer.Typer(
+    help="Incidents: list, show, acknowledge, resolve, add notes, write the post-incident report.",
+    no_args_is_help=True,
+)
 remediation_app = typer.Typer(
     help="Automatic remediation: the kill switch and the audit log of its decisions.", no_args_is_help=True
 )
@@ -38,9 +41,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does it [default: your user name].")]
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 def _target(server: str | None) -> tuple[str, Path | None]:
@@ -75,7 +78,17 @@ def _token(token: str | None, secrets_dir: Path | None) -> str | None:
     return None
 
 
-def _call(method: str, server: str | None, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+def _call(
+    method: str,
+    server: str | None,
+    path: str,
+    *,
+    token: str | None = None,
+    text: bool = False,
+    error_code: int = 1,
+    **kwargs: Any,
+) -> Any:
+    """The server's JSON answer (``text``: its body as text); errors end the command with ``error_code``."""
     url, secrets_dir = _target(server)
     token = _token(token, secrets_dir)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -83,14 +96,15 @@ def _call(method: str, server: str | None, path: str, *, token: str | None = Non
         with httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, connect=3.0)) as http:
             response = http.request(method, path, headers=headers, **kwargs)
     except httpx.HTTPError as exc:
-        raise _fail(f"cannot reach the fanzwatch server at {url} ({type(exc).__name__})") from None
+        raise _fail(f"cannot reach the fanzwatch server at {url} ({type(exc).__name__})", error_code) from None
     if response.status_code == 401:
         raise _fail(
             "the server wants an API token of a role that may do this: pass --token or set "
-            "FANZWATCH_AUTH_RESPONDER_TOKEN (a server without configured tokens generated them in <data-dir>/secrets/)"
+            "FANZWATCH_AUTH_RESPONDER_TOKEN (a server without configured tokens generated them in <data-dir>/secrets/)",
+            error_code,
         )
     if response.status_code == 404 and "detail" not in response.text:
-        raise _fail(f"{url} does not serve the incident API (is alerting enabled?)")
+        raise _fail(f"{url} does not serve the incident API (is alerting enabled?)", error_code)
     if response.is_error:
         try:
             detail = response.json().get("detail", response.text)
@@ -98,8 +112,8 @@ def _call(method: str, server: str | None, path: str, *, token: str | None = Non
             detail = response.text
         if isinstance(detail, list):  # request validation errors
             detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
-        raise _fail(f"{detail} (HTTP {response.status_code})")
-    return response.json()
+        raise _fail(f"{detail} (HTTP {response.status_code})", error_code)
+    return response.text if text else response.json()
 
 
 def _echo_json(data: Any) -> None:
@@ -118,10 +132,13 @@ def list_incidents(
     priority: Annotated[str | None, typer.Option(help="P0, P1 or P2.")] = None,
     platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    order: Annotated[
+        str, typer.Option(help="money (most revenue at risk or lost first, unpriced after) or newest.")
+    ] = "money",
     server: ServerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List incidents, newest first (active ones by default)."""
+    """List incidents, most money at risk first (active ones by default)."""
     params = {
         k: v
         for k, v in {
@@ -129,6 +146,7 @@ def list_incidents(
             "priority": priority,
             "platform": platform,
             "limit": limit,
+            "order": order,
         }.items()
         if v is not None
     }
@@ -139,11 +157,13 @@ def list_incidents(
     if not data["incidents"]:
         typer.echo("no incidents")
         return
-    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  TITLE")
+    typer.echo(f"{'ID':>5}  {'PRIO':4}  {'STATUS':12}  {'PLATFORM':10}  {'OPENED':19}  {'AT RISK / LOST':>16}  TITLE")
     for i in data["incidents"]:
+        money = i.get("revenue_at_risk")
+        at_risk = "-" if money is None else f"{money:,.2f} {i.get('revenue_currency') or ''}".rstrip()
         typer.echo(
             f"{i['id']:>5}  {i['priority']:4}  {i['status']:12}  {i['platform']:10}  {_when(i['opened_at']):19}  "
-            f"{i['title']}"
+            f"{at_risk:>16}  {i['title']}"
         )
     if data["total"] > len(data["incidents"]):
         typer.echo(f"({data['total']} in all; use --limit)")
@@ -179,6 +199,27 @@ def show(
     typer.echo("Timeline:")
     for e in i["timeline"]:
         typer.echo(f"  {_when(e['at'])}  {e['kind']:20}  {e['actor']:12}  {e['message']}")
+
+
+@incidents_app.command("report")
+def report(
+    incident_id: Annotated[int, typer.Argument(min=1, help="Incident number.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write it to this file.")] = None,
+    server: ServerOpt = None,
+) -> None:
+    """The post-incident report draft in Markdown: summary, impact (money, payments, creators and
+    fans), detection speed, timeline, alerts, remediation, and blank causes and actions.
+
+    Errors (an unknown incident, an unreachable server) end with one error line and exit code 2."""
+    markdown = _call("GET", server, f"/api/v1/incidents/{incident_id}/report", text=True, error_code=2)
+    if output is None:
+        typer.echo(markdown, nl=False)
+        return
+    try:
+        output.write_text(markdown)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}", 2) from None
+    typer.echo(f"report of incident {incident_id} written to {output}")
 
 
 def _change(path: str, body: dict[str, Any], server: str | None, token: str | None) -> Any:

@@ -58,11 +58,17 @@ class Priority(StrEnum):
         """How soon a human must acknowledge: 15 min, 1 h, 4 h."""
         return _RESPONSE_TARGET[self]
 
+    @staticmethod
+    def highest(*priorities: Priority) -> Priority:
+        """The most urgent of several priorities (P0 before P1 before P2)."""
+        return min(priorities, key=lambda p: _URGENCY[p])
+
     def raised(self) -> Priority:
         """One step more urgent (P0 stays P0)."""
         return {Priority.P2: Priority.P1, Priority.P1: Priority.P0}.get(self, Priority.P0)
 
 
+_URGENCY = {Priority.P0: 0, Priority.P1: 1, Priority.P2: 2}
 _SEVERITY_PRIORITY = {
     Severity.CRITICAL: Priority.P0,
     Severity.WARNING: Priority.P1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 import httpx
@@ -24,6 +25,7 @@ from ..core.scrubbing import scrub_text
 from ..core.secrets import ensure_token_file
 from ..health import build_router as build_health_router
 from ..health import build_runner as build_health_runner
+from ..impact import build_router as build_impact_router
 from ..rum import RumBeaconMiddleware, RumIngestor, build_rum_app, build_rum_router
 from ..sdk import TelemetryMiddleware, build_telemetry
 from ..settings import ServerSettings
@@ -37,6 +39,7 @@ from ..telemetry.receiver import OtlpReceiver
 from .auth import AuthMiddleware, RoutePolicy, default_rules
 from .correlation import META_ALERTS, correlation_rules
 from .dash import DEFAULT_PREFIX, HealthHistory, build_dash_router, build_dash_sources
+from .impact import build_impact_tracker
 from .security import (
     alerting_with_webhook_token,
     build_authenticator,
@@ -182,6 +185,20 @@ def create_app(
                 await alerting.start()  # webhook inbox, incidents, escalation, outbox, remediation
                 stack.push_async_callback(alerting.stop)
                 app.state.alerting = alerting
+                if settings.impact.enabled:
+                    # Prices open incidents from Prometheus's revenue series and the anomaly engine's
+                    # forecast; raises to P0 the ones costing money (see docs/impact.md).
+                    impact = build_impact_tracker(
+                        settings,
+                        http,
+                        registry,
+                        clock,
+                        ledger=alerting.impact_ledger,
+                        platform_db=bi.engines[0] if bi is not None else None,
+                    )
+                    await impact.start()
+                    stack.push_async_callback(impact.stop)
+                    app.state.impact = impact
             if bi is not None:
                 if bi.runner is not None:
                     bi.runner.start()  # incremental hourly rollups in a background thread
@@ -249,6 +266,12 @@ def create_app(
         app.include_router(
             build_alerting_router(lambda: getattr(app.state, "alerting", None), scrub_rules=settings.scrub)
         )
+
+        def incident_reader() -> Any:
+            alerting = getattr(app.state, "alerting", None)
+            return alerting.queries.get if alerting is not None else None
+
+        app.include_router(build_impact_router(incident_reader))  # the post-incident report
     app.include_router(build_bi_router(lambda: bi.service if bi is not None else None))
     app.include_router(build_telemetry_router(read_telemetry, platforms=settings.platforms, clock=clock))
     if settings.dash.enabled:

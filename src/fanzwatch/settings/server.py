@@ -14,6 +14,7 @@ from .auth import AuthSettings
 from .bi import BiSettings
 from .dash import DashSettings
 from .health import HealthSettings
+from .impact import ImpactSettings
 from .rum import RumSettings
 from .scrubbing import ScrubSettings
 from .store import StoreSettings
@@ -46,6 +47,7 @@ class ServerSettings(ComponentSettings):
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     alerting: AlertingSettings = Field(default_factory=load_alerting_settings)
     bi: BiSettings = Field(default_factory=BiSettings)
+    impact: ImpactSettings = Field(default_factory=ImpactSettings)
     dash: DashSettings = Field(default_factory=DashSettings)
     otlp: OtlpReceiverSettings = Field(default_factory=OtlpReceiverSettings)
     telemetry_store: TelemetryStoreSettings = Field(default_factory=TelemetryStoreSettings)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...core.errors import FanzwatchError
+from ...core.impact import money_sentence
 from ...settings.alerting import AlertingSettings
 from ..incidents.records import IncidentRecord, IncidentStatus
 from ..notify.base import Notification, NotificationEvent
@@ -83,6 +84,7 @@ class Escalator:
             incident_url=self.incident_url(incident.id),
             at=now,
             labels=incident.labels,
+            money=money_sentence(incident.impact),
         )
 
     async def _notify(

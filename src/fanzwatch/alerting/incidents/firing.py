@@ -26,7 +26,7 @@ from ..timeline import ALERTMANAGER, TimelineKind, record
 from .correlation import Correlator, member_labels
 from .holddown import HoldDown
 from .records import AlertApplied, IncidentRecord, IncidentStatus, current_alert, load_incident
-from .transitions import NOT_RESOLVED, compare_and_set
+from .transitions import compare_and_set, raise_priority
 
 
 class FiringHandler:
@@ -341,21 +341,7 @@ class FiringHandler:
         now: datetime,
     ) -> IncidentRecord:
         """A more urgent alert joined: the incident takes its priority and that priority's policy."""
-        snapshot = EscalationSnapshot.take(self._settings, assessment.priority, taken_at=now)
-        step = min(incident.escalation_step, max(0, len(snapshot.steps) - 1))
-        next_at = incident.next_escalation_at
-        if next_at is not None and snapshot.steps:
-            next_at = min(next_at, now + snapshot.steps[step].wait)
-        won = await compare_and_set(
-            conn,
-            incident.id,
-            NOT_RESOLVED,
-            where=(incidents.c.priority == incident.priority.value,),
-            priority=assessment.priority.value,
-            escalation=snapshot.to_json(),
-            escalation_step=step,
-            next_escalation_at=next_at,
-        )
+        won = await raise_priority(conn, self._settings, incident, assessment.priority, now)
         if not won:  # raised (or closed) by another replica meanwhile: judge again from the row as it is now
             current = await load_incident(conn, incident.id)
             assert current is not None

@@ -29,7 +29,25 @@ SUMMARY_COLUMNS = (
     incidents.c.resolve_after,
     incidents.c.escalation_step,
     incidents.c.next_escalation_at,
+    incidents.c.revenue_at_risk,
+    incidents.c.impact["reporting_currency"].as_string().label("revenue_currency"),
 )
+ORDERS = ("money", "newest")
+"""``money``: open incidents first (unpriced ones, then the most revenue at risk), then resolved ones
+by revenue lost; newest first within each."""
+
+
+def order_by(order: str) -> tuple[sa.ColumnElement[Any], ...]:
+    if order == "newest":
+        return ()
+    if order != "money":
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    # Open incidents first; among them the unpriced (new, or no forecast: unknown is not zero), then the
+    # most money at risk; then resolved ones by money lost, unpriced last.
+    resolved = incidents.c.status == IncidentStatus.RESOLVED.value
+    unpriced = incidents.c.revenue_at_risk.is_(None)
+    rank = sa.case((sa.and_(sa.not_(resolved), unpriced), 0), (unpriced, 2), else_=1)
+    return (sa.case((resolved, 1), else_=0).asc(), rank.asc(), incidents.c.revenue_at_risk.desc())
 
 
 def _distinct(values: Iterable[str | None]) -> list[str]:
@@ -48,8 +66,10 @@ class IncidentQueries:
         platform: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        order: str = "money",
     ) -> tuple[list[dict[str, Any]], int]:
-        """Newest first; ``status="active"`` means not resolved (triggered, acknowledged, resolving). (page, total)."""
+        """Most money at risk first (``order="newest"``: newest first); ``status="active"`` means not
+        resolved (triggered, acknowledged, resolving). (page, total)."""
         filters: list[sa.ColumnElement[bool]] = []
         if status == "active":
             filters.append(incidents.c.status.in_(ACTIVE))
@@ -68,7 +88,7 @@ class IncidentQueries:
                 await conn.execute(
                     sa.select(*SUMMARY_COLUMNS)
                     .where(*filters)
-                    .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                    .order_by(*order_by(order), incidents.c.opened_at.desc(), incidents.c.id.desc())
                     .limit(limit)
                     .offset(offset)
                 )

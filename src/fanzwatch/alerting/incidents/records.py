@@ -53,6 +53,8 @@ class IncidentRecord:
     escalation: EscalationSnapshot
     escalation_step: int
     next_escalation_at: datetime | None
+    impact: dict[str, Any] | None = None
+    """The business impact fanzwatch.impact stored (see core.impact.money_sentence)."""
 
     @classmethod
     def from_row(cls, row: Any) -> IncidentRecord:
@@ -78,6 +80,7 @@ class IncidentRecord:
             escalation=EscalationSnapshot.from_json(m["escalation"]),
             escalation_step=int(m["escalation_step"]),
             next_escalation_at=m["next_escalation_at"],
+            impact=m["impact"] if isinstance(m["impact"], dict) else None,
         )
 
 

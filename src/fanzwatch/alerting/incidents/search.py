@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tables import alerts, incidents
-from .queries import SUMMARY_COLUMNS
+from .queries import SUMMARY_COLUMNS, order_by
 
 
 async def search_incidents(
@@ -27,7 +27,7 @@ async def search_incidents(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """(newest first page, total). Empty ``statuses`` means any status.
+    """(page, total), most money at risk (or lost) first, then newest. Empty ``statuses`` means any status.
 
     ``platform`` matches the incident's platform or any of its alerts' (an incident
     grouped over platforms affects each); each row carries ``alert_count``.
@@ -51,7 +51,7 @@ async def search_incidents(
             await conn.execute(
                 sa.select(*SUMMARY_COLUMNS, count.scalar_subquery().label("alert_count"))
                 .where(*filters)
-                .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                .order_by(*order_by("money"), incidents.c.opened_at.desc(), incidents.c.id.desc())
                 .limit(limit)
                 .offset(offset)
             )

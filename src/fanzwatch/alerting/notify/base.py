@@ -45,6 +45,8 @@ class Notification:
     incident_url: str
     at: datetime
     labels: dict[str, str] = field(default_factory=dict)
+    # The incident's money when it was queued ("Revenue at risk so far: ..."), None before it is priced.
+    money: str | None = None
     # Set at delivery: the receiver's id of the first message delivered about this incident
     # on this channel (a Slack ``ts``, an e-mail ``Message-ID``), for threading follow-ups.
     thread: str | None = None
@@ -75,7 +77,12 @@ class Notification:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Notification:
-        return cls(**{**data, "event": NotificationEvent(data["event"]), "at": datetime.fromisoformat(data["at"])})
+        # Keys a newer replica queued (a rolling upgrade) are left out, not fatal.
+        known = {k: v for k, v in data.items() if k in _FIELDS}
+        return cls(**{**known, "event": NotificationEvent(data["event"]), "at": datetime.fromisoformat(data["at"])})
+
+
+_FIELDS = frozenset(Notification.__dataclass_fields__)
 
 
 class Outcome(StrEnum):

@@ -44,6 +44,7 @@ def email_message(n: Notification, sender: str) -> EmailMessage:
         f"Platform: {n.platform}",
         *([f"Service:  {n.service}"] if n.service else []),
         f"Why you:  {n.reason}",
+        *([f"Money:    {n.money}"] if n.money else []),
         "",
         f"Incident: {n.incident_url}",
         *([f"Runbook:  {n.runbook_url}"] if n.runbook_url else []),

@@ -37,7 +37,12 @@ def pagerduty_event(n: Notification, routing_key: str) -> dict[str, Any]:
             "component": n.service or "unknown",
             "group": n.platform,
             "class": n.labels.get("alertname", "incident"),
-            "custom_details": {"summary": n.summary, "reason": n.reason, "labels": n.labels},
+            "custom_details": {
+                "summary": n.summary,
+                "reason": n.reason,
+                "labels": n.labels,
+                **({"money": n.money} if n.money else {}),
+            },
         }
         body["client"] = "fanzwatch"
         body["client_url"] = n.incident_url

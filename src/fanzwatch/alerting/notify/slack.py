@@ -42,6 +42,7 @@ def slack_message(n: Notification) -> dict[str, Any]:
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{n.summary}"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": f"{facts}\n_{n.reason}_ (for {n.recipient})"}},
+            *([{"type": "section", "text": {"type": "mrkdwn", "text": f":moneybag: {n.money}"}}] if n.money else []),
             {"type": "context", "elements": [{"type": "mrkdwn", "text": links}]},
         ],
     }

@@ -14,7 +14,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownMetricError
-from . import alerting, anomaly, bi, business, external, health, http, otlp, probes, recording, rum, runtime, slo
+from . import (
+    alerting,
+    anomaly,
+    bi,
+    business,
+    external,
+    health,
+    http,
+    impact,
+    otlp,
+    probes,
+    recording,
+    rum,
+    runtime,
+    slo,
+)
 from ._spec import PLATFORM, Label, MetricKind, MetricSpec, Source
 
 
@@ -63,6 +78,7 @@ CATALOG = Catalog(
     + anomaly.METRICS
     + bi.METRICS
     + alerting.METRICS
+    + impact.METRICS
     + recording.METRICS
     + slo.METRICS
     + probes.METRICS

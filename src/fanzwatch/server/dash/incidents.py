@@ -20,6 +20,7 @@ from ...alerting.incidents.queries import ACTIVE
 from ...alerting.incidents.records import IncidentStatus
 from ...alerting.incidents.search import search_incidents
 from ...core.scrubbing import ScrubRules, scrub_optional, scrub_text
+from ...impact import render_report
 from .errors import SourceRejectedError, SourceUnavailableError
 from .sources import Incident, IncidentDetail, IncidentFilter
 
@@ -41,6 +42,8 @@ def _incident(row: Mapping[str, Any]) -> Incident:
         resolved_at=row.get("resolved_at"),
         acknowledged_by=row.get("acknowledged_by"),
         alert_count=row.get("alert_count"),
+        revenue_at_risk=row.get("revenue_at_risk"),
+        revenue_currency=row.get("revenue_currency"),
     )
 
 
@@ -122,7 +125,16 @@ class AlertingIncidentSource:
             timeline=list(row.get("timeline", [])),
             notifications=list(row.get("notifications", [])),
             remediation=list(row.get("remediation", [])),
+            impact=row.get("impact") if isinstance(row.get("impact"), dict) else None,
         )
+
+    async def report(self, incident_id: int) -> str | None:
+        svc = self._service()
+        try:
+            row = await svc.queries.get(incident_id)
+        except (SQLAlchemyError, OSError) as exc:
+            raise _store_down(exc) from None
+        return render_report(row) if row is not None else None
 
     async def _act(self, incident_id: int, call: Any) -> Any:
         try:

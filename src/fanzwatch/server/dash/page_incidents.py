@@ -10,7 +10,9 @@ allowed to the responder role, as the silence forms are; the route policy
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -18,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from ...core.models import Priority
 from ..auth import Role
+from .charts import chart
 from .context import DashContext, Section, attempt
 from .errors import SourceError, not_configured, not_running
 from .incident_budget import BudgetSpent, incident_budget
@@ -34,6 +37,27 @@ MAX_TEXT = 10_000
 _MAX_FORM = 32_768
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DONE = {"acknowledged": "Acknowledged: escalation stopped.", "resolved": "Resolved.", "noted": "Note added."}
+
+
+def money_chart(impact: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Expected (with its interval) and actual revenue per minute over the incident, if priced."""
+    series = impact.get("series") if impact else None
+    if not isinstance(series, dict) or not series.get("t"):
+        return None
+    cur = str(impact.get("reporting_currency", "")) if impact else ""
+    t = [float(x) for x in series["t"]]
+    return chart(
+        "Revenue per minute: expected and actual",
+        "currency",
+        [
+            (f"{cur} actual", t, series["actual"]),
+            (f"{cur} expected low", t, series["lower"]),
+            (f"{cur} expected high", t, series["upper"]),
+            (f"{cur} expected", t, series["expected"]),
+        ],
+        band=(1, 2),
+        dashed=(1, 2, 3),
+    )
 
 
 def _source(ctx: DashContext) -> IncidentSource:
@@ -182,6 +206,7 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             )
         title = result.data.incident.title if result.data else "Incident"
         budget = await _budget(ctx, result.data) if result.data else None
+        money = money_chart(result.data.impact) if result.data else None
         links = None
         if result.data:
             found = result.data.incident
@@ -204,7 +229,21 @@ def register(router: APIRouter, ctx: DashContext) -> None:
             max_text=MAX_TEXT,
             telemetry=links,
             budget=budget,
+            money_chart=money,
         )
+
+    @router.get("/incidents/{incident_id}/report", summary="The post-incident report draft (Markdown)")
+    async def incident_report(incident_id: str) -> Response:
+        number = _incident_id(incident_id)
+        try:
+            text = await _source(ctx).report(number) if number is not None else None
+        except SourceError as exc:
+            return Response(f"{exc}\n", status_code=503, media_type="text/plain; charset=utf-8")
+        if text is None:
+            return Response(
+                f"There is no incident {incident_id[:20]!r}.\n", status_code=404, media_type="text/plain; charset=utf-8"
+            )
+        return Response(text, media_type="text/markdown; charset=utf-8")
 
     @router.get("/incidents/{incident_id}/budget", summary="The error budget one incident consumed (JSON)")
     async def incident_budget_json(incident_id: str) -> JSONResponse:

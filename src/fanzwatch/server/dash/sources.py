@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ...bi.models import BiReport
 from ...health import CheckReport, HealthReport
@@ -233,6 +233,9 @@ class Incident:
     resolved_at: datetime | None = None
     acknowledged_by: str | None = None
     alert_count: int | None = None
+    revenue_at_risk: float | None = None
+    """Revenue at risk (open) or lost (final), in ``revenue_currency``; None: not priced."""
+    revenue_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,8 @@ class IncidentDetail:
     timeline: Sequence[Mapping[str, object]]
     notifications: Sequence[Mapping[str, object]]
     remediation: Sequence[Mapping[str, object]]
+    impact: Mapping[str, Any] | None = None
+    """What the incident cost, as ``fanzwatch.impact`` stored it (None: not priced yet)."""
 
 
 class IncidentSource(Protocol):
@@ -292,6 +297,10 @@ class IncidentSource(Protocol):
     async def resolve(self, incident_id: int, *, by: str, note: str | None) -> None: ...
 
     async def add_note(self, incident_id: int, *, by: str, text: str) -> None: ...
+
+    async def report(self, incident_id: int) -> str | None:
+        """The post-incident report draft in Markdown (None: no such incident)."""
+        ...
 
 
 # -- the bundle --------------------------------------------------------------------------

@@ -147,7 +147,8 @@ def test_payment_failures_go_pending_then_firing(prometheus: str, app: tuple[Tel
     _wait_for(
         "the payment counters to be scraped",
         # completed, failed, and declined at 0: every outcome's series exists from the first attempt
-        lambda: len(_query(prometheus, 'fanz_payment_transactions_total{platform="fanz-1"}')) == 3,
+        # (of every payment type: the tip's three are this test's)
+        lambda: len(_query(prometheus, 'fanz_payment_transactions_total{platform="fanz-1", payment_type="tip"}')) == 3,
         15,
     )
     assert _payment_alerts(prometheus) == []

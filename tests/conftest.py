@@ -10,7 +10,25 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from alerting._fakes import FakePagerDuty, FakeSlack
+
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A local HTTP server speaking Slack's Web API (tests/alerting/_fakes.py)."""
+    s = FakeSlack()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def pagerduty() -> Iterator[FakePagerDuty]:
+    """A local HTTP server speaking PagerDuty's Events API v2."""
+    p = FakePagerDuty()
+    yield p
+    p.close()
 
 
 @pytest.fixture

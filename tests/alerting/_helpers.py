@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fanzwatch.alerting import AlertingService, build_router
 from fanzwatch.core.clock import FrozenClock, SystemClock
+from fanzwatch.server.auth import Authenticator, AuthMiddleware, RoutePolicy, default_rules
 from fanzwatch.settings.alerting import AlertingSettings
+from fanzwatch.settings.auth import AuthSettings
 from fanzwatch.store import create_store_engine, upgrade
 
 from ._fakes import FakePagerDuty, FakeSlack
@@ -204,3 +210,25 @@ async def eventually(what: str, probe: Callable[[], Awaitable[object] | object],
 def advance(clock: FrozenClock, **kwargs: float) -> datetime:
     clock.advance(timedelta(**kwargs))
     return clock.now()
+
+
+@contextlib.asynccontextmanager
+async def serving_with_auth(web: FastAPI, secrets_dir: Path) -> AsyncIterator[str]:
+    """``web`` on a real uvicorn socket behind the server's route policy, with the API token as
+    the (legacy) admin token, as in the server; yields its base URL."""
+    auth = Authenticator(AuthSettings(), bind_host="127.0.0.1", secrets_dir=secrets_dir)
+    auth.load(legacy_admin=(API_TOKEN,))
+    web.add_middleware(AuthMiddleware, auth=auth, policy=RoutePolicy(default_rules()), routes=lambda: web.routes)
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

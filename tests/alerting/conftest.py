@@ -10,7 +10,7 @@ import pytest
 
 from fanzwatch.store import upgrade
 
-from ._fakes import FakePagerDuty, FakeReceiver, FakeSlack, SmtpSink
+from ._fakes import FakeReceiver, SmtpSink
 from ._helpers import Harness, make_harness
 
 
@@ -41,20 +41,6 @@ async def any_store(store_url: str) -> AsyncIterator[Harness]:
     """Once on SQLite and once on the real PostgreSQL."""
     async for h in make_harness(store_url):
         yield h
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    s = FakeSlack()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def pagerduty() -> Iterator[FakePagerDuty]:
-    p = FakePagerDuty()
-    yield p
-    p.close()
 
 
 @pytest.fixture

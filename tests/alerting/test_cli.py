@@ -5,45 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from fanzwatch.alerting import AlertingService, build_router
 from fanzwatch.cli import app
-from fanzwatch.server.auth import Authenticator, AuthMiddleware, RoutePolicy, default_rules
-from fanzwatch.settings.auth import AuthSettings
 
-from ._helpers import API_TOKEN, Harness, advance, am_alert, am_payload, api_client, base_settings, post_alerts
+from ._helpers import (
+    API_TOKEN,
+    Harness,
+    advance,
+    am_alert,
+    am_payload,
+    api_client,
+    base_settings,
+    post_alerts,
+    serving_with_auth,
+)
 
 
 @contextlib.asynccontextmanager
 async def serving(svc: AlertingService, secrets_dir: Path) -> AsyncIterator[str]:
     web = FastAPI()
     web.include_router(build_router(lambda: svc))
-    # As in the server: its route policy, with the API token as the (legacy) admin token.
-    auth = Authenticator(AuthSettings(), bind_host="127.0.0.1", secrets_dir=secrets_dir)
-    auth.load(legacy_admin=(API_TOKEN,))
-    web.add_middleware(AuthMiddleware, auth=auth, policy=RoutePolicy(default_rules()), routes=lambda: web.routes)
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving_with_auth(web, secrets_dir) as url:
+        yield url
 
 
 async def cli(*args: str, env: dict[str, str] | None = None) -> Any:

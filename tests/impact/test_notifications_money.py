@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from prometheus_client import CollectorRegistry
 
 from alerting._fakes import FakePagerDuty, FakeSlack
@@ -29,20 +27,6 @@ IMPACT = {
     "level": 0.9,
     "revenue": {"at_risk": 1234.5, "at_risk_lower": 1000, "at_risk_upper": 1500},
 }
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    s = FakeSlack()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def pagerduty() -> Iterator[FakePagerDuty]:
-    p = FakePagerDuty()
-    yield p
-    p.close()
 
 
 def test_the_money_sentence() -> None:

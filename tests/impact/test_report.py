@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -13,20 +12,26 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
-from alerting._helpers import API_TOKEN, Harness, am_alert, am_payload, api_client, base_settings, post_alerts
+from alerting._helpers import (
+    API_TOKEN,
+    Harness,
+    am_alert,
+    am_payload,
+    api_client,
+    base_settings,
+    post_alerts,
+    serving_with_auth,
+)
 from fanzwatch.alerting import AlertingService
 from fanzwatch.alerting import build_router as build_alerting_router
 from fanzwatch.anomaly.forecast import forecast
 from fanzwatch.cli import app
 from fanzwatch.impact import ImpactTracker, IncidentPricer, RevenueEstimator, build_router, render_report
 from fanzwatch.impact.report import duration
-from fanzwatch.server.auth import Authenticator, AuthMiddleware, RoutePolicy, default_rules
-from fanzwatch.settings.auth import AuthSettings
 from fanzwatch.settings.impact import ImpactSettings
 
 from .test_tracker import prometheus
@@ -137,23 +142,8 @@ async def test_the_api_serves_markdown_and_404s_an_unknown_incident(harness: Har
 
 @contextlib.asynccontextmanager
 async def serving(svc: AlertingService, secrets_dir: Path) -> AsyncIterator[str]:
-    web = _web(svc)
-    auth = Authenticator(AuthSettings(), bind_host="127.0.0.1", secrets_dir=secrets_dir)
-    auth.load(legacy_admin=(API_TOKEN,))
-    web.add_middleware(AuthMiddleware, auth=auth, policy=RoutePolicy(default_rules()), routes=lambda: web.routes)
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving_with_auth(_web(svc), secrets_dir) as url:
+        yield url
 
 
 async def cli(*args: str) -> Any:
